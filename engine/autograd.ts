@@ -1,0 +1,236 @@
+// Reverse-mode autograd on a tape. Each op records a node naming itself, its inputs, output,
+// attributes, the tensors it saved, and its gradient rule (a named function in the op's file,
+// not a closure), so the graph can be listed and studied. backward() walks the nodes in reverse
+// topological order with an explicit stack: deep graphs cannot overflow the JS stack.
+
+import { LanternaError, fmtShape } from './errors.ts';
+import { keep } from './scope.ts';
+import { view, type Tensor } from './tensor.ts';
+
+/** Returns one gradient per input, or null where `needs[i]` is false. Runs with grad recording off. */
+export type GradRule = (node: TapeNode, dy: Tensor, needs: boolean[]) => (Tensor | null)[];
+
+export interface TapeNode {
+  readonly id: number;
+  readonly op: string;
+  readonly inputs: Tensor[];
+  readonly output: Tensor;
+  readonly attrs: Readonly<Record<string, unknown>>;
+  /** Extra tensors the rule needs (e.g. max-pool argmax); kept alive by the caller's scope. */
+  readonly saved: Tensor[];
+  /** null: the op is not differentiable; backward through it is an error naming it. */
+  readonly rule: GradRule | null;
+}
+
+let enabled = true;
+let nextNode = 1;
+
+export function isGradEnabled(): boolean {
+  return enabled;
+}
+
+/** Runs `fn` without recording (inference, optimiser updates). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = enabled;
+  enabled = false;
+  let r: T;
+  try {
+    r = fn();
+  } catch (e) {
+    enabled = prev;
+    throw e;
+  }
+  if (r instanceof Promise) return r.finally(() => (enabled = prev)) as T;
+  enabled = prev;
+  return r;
+}
+
+/** Called by every op after its forward. Records only when some input requires a gradient. */
+export function record(
+  op: string,
+  inputs: Tensor[],
+  output: Tensor,
+  rule: GradRule | null,
+  attrs: Record<string, unknown> = {},
+  saved: Tensor[] = [],
+): Tensor {
+  if (!enabled || !inputs.some((t) => t.requiresGrad)) return output;
+  output.requiresGrad = true;
+  output.node = { id: nextNode++, op, inputs, output, attrs, saved, rule };
+  return output;
+}
+
+/** Nodes reachable from `root`, children before parents (post-order), without recursion. */
+export function topoOrder(root: Tensor): TapeNode[] {
+  const order: TapeNode[] = [];
+  if (!root.node) return order;
+  const seen = new Set<TapeNode>();
+  const stack: [TapeNode, boolean][] = [[root.node, false]];
+  while (stack.length) {
+    const [n, expanded] = stack.pop()!;
+    if (expanded) {
+      order.push(n);
+      continue;
+    }
+    if (seen.has(n)) continue;
+    seen.add(n);
+    stack.push([n, true]);
+    for (const t of n.inputs) if (t.node && !seen.has(t.node)) stack.push([t.node, false]);
+  }
+  return order;
+}
+
+export interface GraphEntry {
+  id: number;
+  op: string;
+  inputs: { id: number; shape: number[]; requiresGrad: boolean; name?: string; op?: string }[];
+  output: { id: number; shape: number[] };
+  attrs: Record<string, unknown>;
+  differentiable: boolean;
+}
+
+/** The recorded graph behind `root`, in execution order. */
+export function listGraph(root: Tensor): GraphEntry[] {
+  return topoOrder(root).map((n) => ({
+    id: n.id,
+    op: n.op,
+    inputs: n.inputs.map((t) => ({ id: t.id, shape: [...t.shape], requiresGrad: t.requiresGrad, name: t.name, op: t.node?.op })),
+    output: { id: n.output.id, shape: [...n.output.shape] },
+    attrs: { ...n.attrs },
+    differentiable: n.rule !== null,
+  }));
+}
+
+/** A text table of the graph, one node per line. */
+export function formatGraph(root: Tensor): string {
+  return listGraph(root)
+    .map((e) => {
+      const ins = e.inputs.map((i) => `#${i.id}${i.name ? `(${i.name})` : ''}${fmtShape(i.shape)}`).join(', ');
+      return `#${e.output.id} = ${e.op}(${ins}) -> ${fmtShape(e.output.shape)}`;
+    })
+    .join('\n');
+}
+
+// Ops are imported lazily: ops import this file to record themselves.
+type Helpers = { add(a: Tensor, b: Tensor): Tensor; onesLike(t: Tensor): Tensor };
+let helpers: Helpers | null = null;
+export function setAutogradHelpers(h: Helpers): void {
+  helpers = h;
+}
+function h(): Helpers {
+  if (!helpers) throw new LanternaError('autograd helpers not registered: import the engine through engine/index.ts');
+  return helpers;
+}
+
+function accumulate(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor, op: string): void {
+  if (g.shape.length !== t.shape.length || g.shape.some((d, i) => d !== t.shape[i]))
+    throw new LanternaError(`gradient rule of '${op}' returned ${fmtShape(g.shape)} for an input of shape ${fmtShape(t.shape)}`);
+  const prev = grads.get(t);
+  if (!prev) {
+    grads.set(t, g);
+    return;
+  }
+  const sum = h().add(prev, g);
+  prev.dispose();
+  g.dispose();
+  grads.set(t, sum);
+}
+
+function runHooks(t: Tensor, g: Tensor): Tensor {
+  for (const fn of t.hooks) {
+    const r = fn(g);
+    if (r && r !== g) {
+      g.dispose();
+      g = r;
+    }
+  }
+  return g;
+}
+
+function walk(root: Tensor, seed: Tensor | undefined, targets: Set<Tensor> | null): Map<Tensor, Tensor> {
+  if (!root.requiresGrad) throw new LanternaError(`backward: ${root.describe()} does not depend on any tensor that requires a gradient`);
+  const order = topoOrder(root);
+  // Which tensors lead to something we want a gradient for; nothing else is computed.
+  const wanted = (t: Tensor) => (targets ? targets.has(t) : t.requiresGrad && !t.node);
+  const leads = new Set<Tensor>();
+  for (const n of order) {
+    for (const t of n.inputs) if (!t.node && wanted(t)) leads.add(t);
+    if (wanted(n.output) || n.inputs.some((t) => leads.has(t))) leads.add(n.output);
+  }
+
+  const grads = new Map<Tensor, Tensor>();
+  const start = seed ?? h().onesLike(root);
+  if (seed && seed.size !== root.size) throw new LanternaError(`backward: seed ${seed.describe()} does not match ${root.describe()}`);
+  grads.set(root, start);
+  const done = new Map<Tensor, Tensor>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i];
+    let dy = grads.get(n.output);
+    if (!dy) continue;
+    grads.delete(n.output);
+    dy = runHooks(n.output, dy);
+    const isTarget = targets?.has(n.output) ?? false;
+    if (isTarget) done.set(n.output, dy);
+    const needs = n.inputs.map((t) => leads.has(t) && t.requiresGrad);
+    if (needs.some(Boolean)) {
+      if (!n.rule)
+        throw new LanternaError(
+          `no gradient is defined for op '${n.op}' (inputs ${n.inputs.map((t) => fmtShape(t.shape)).join(', ')}); it cannot be differentiated`,
+        );
+      for (const t of [...n.inputs, ...n.saved])
+        if (t.disposed) throw new LanternaError(`backward through '${n.op}': tensor #${t.id} ${fmtShape(t.shape)} was disposed before backward()`);
+      const gs = noGrad(() => n.rule!(n, dy!, needs));
+      // A rule may pass dy through, or return one tensor for two inputs: give each use its own view.
+      const used = new Set<Tensor>([dy]);
+      n.inputs.forEach((t, k) => {
+        let g = gs[k];
+        if (!g) return;
+        if (!needs[k]) {
+          if (!used.has(g)) g.dispose();
+          return;
+        }
+        if (used.has(g)) g = view(g, g.shape);
+        used.add(g);
+        accumulate(grads, t, g, n.op);
+      });
+    }
+    if (!isTarget) {
+      if (n.output.retainsGrad) {
+        n.output.grad?.dispose();
+        n.output.grad = keep(dy);
+      } else if (dy !== seed) dy.dispose();
+    }
+  }
+  // What remains are gradients of leaves (or targets that are leaves).
+  for (const [t, g] of grads) done.set(t, runHooks(t, g));
+  return done;
+}
+
+/**
+ * Gradients of `root` (a scalar unless `seed` is given) with respect to every leaf that
+ * requires one; they are added to each leaf's `.grad`.
+ */
+export function backward(root: Tensor, seed?: Tensor): void {
+  const grads = walk(root, seed, null);
+  for (const [t, g] of grads) {
+    if (t.grad) {
+      const sum = h().add(t.grad, g);
+      t.grad.dispose();
+      g.dispose();
+      t.grad = keep(sum);
+    } else t.grad = keep(g);
+  }
+}
+
+/**
+ * Gradients of `root` with respect to `targets` (leaves or intermediate tensors), computing
+ * only what lies on paths from root to targets. The results belong to the caller's scope.
+ */
+export function grad(root: Tensor, targets: Tensor[], seed?: Tensor): Tensor[] {
+  const grads = walk(root, seed, new Set(targets));
+  return targets.map((t) => {
+    const g = grads.get(t);
+    if (g) return g;
+    throw new LanternaError(`grad: ${t.describe()} is not on a differentiable path to ${root.describe()}`);
+  });
+}

@@ -1,0 +1,26 @@
+// The current device. Ops run on it; `init()` creates it once per process (or page).
+
+import { createGpu, type Gpu, type InitOptions } from './gpu.ts';
+import { LanternaError } from './errors.ts';
+
+let current: Gpu | null = null;
+let pending: Promise<Gpu> | null = null;
+
+/** Creates (once) and returns the device used by all ops. */
+export async function init(opts: InitOptions = {}): Promise<Gpu> {
+  if (current && !current.lost) return current;
+  pending ??= createGpu(opts).finally(() => (pending = null));
+  current = await pending;
+  return current;
+}
+
+export function gpu(): Gpu {
+  if (!current) throw new LanternaError('No GPU device yet: call `await init()` before creating tensors or running ops.');
+  return current;
+}
+
+/** Releases the device; a later init() creates a fresh one. */
+export function shutdown(): void {
+  current?.destroy();
+  current = null;
+}

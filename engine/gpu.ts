@@ -1,0 +1,295 @@
+// The device layer: adapter and limits, pipeline cache, buffer pool, uniform arena, command
+// batching and readback. It knows kernels only as `Kernel` (source, key, bindings, grid) and
+// nothing about tensors or ops.
+//
+// Batching: dispatches are recorded into one open compute pass and submitted together at the
+// next readback, upload or explicit flush(), never once per op. Uniforms of all dispatches of a
+// batch live in one arena buffer, written once just before the submit.
+
+import type { Kernel } from '../kernels/program.ts';
+import { gpuEntry, INSTALL_HINT, runtime } from './adapter.ts';
+import { GpuError, LanternaError } from './errors.ts';
+import { BufferPool, type PoolStats } from './pool.ts';
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  runtime: string;
+  icd?: string;
+}
+
+/** Limits we ask for; each is requested at the adapter's maximum. */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+export type Limits = Record<(typeof WANTED_LIMITS)[number] | 'minStorageBufferOffsetAlignment' | 'minUniformBufferOffsetAlignment', number>;
+
+export const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST (numeric: globals may be absent in Deno)
+const UNIFORM_USAGE = 0x40 | 0x8; // UNIFORM | COPY_DST
+const READBACK_USAGE = 0x1 | 0x8; // MAP_READ | COPY_DST
+
+export interface Counters {
+  dispatches: number;
+  submits: number;
+  readbacks: number;
+  uploads: number;
+  pipelines: number;
+}
+
+export interface Binding {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
+
+export class Gpu {
+  readonly pool: BufferPool;
+  readonly counters: Counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, pipelines: 0 };
+  private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private arenaCpu: Uint8Array;
+  private arenaGpu: GPUBuffer;
+  private arenaUsed = 0;
+  private lostReason: string | null = null;
+  private pendingError: string | null = null;
+  /** When set, each dispatch runs in an error scope so a GPU error names its op exactly (slow). */
+  debug = false;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapterInfo: AdapterDescription,
+    readonly limits: Limits,
+    readonly features: string[],
+  ) {
+    this.pool = new BufferPool(device);
+    this.arenaCpu = new Uint8Array(256 * 1024);
+    this.arenaGpu = device.createBuffer({ size: this.arenaCpu.byteLength, usage: UNIFORM_USAGE, label: 'uniform arena' });
+    device.addEventListener?.('uncapturederror', (ev: any) => {
+      this.pendingError ??= String(ev.error?.message ?? ev.error);
+    });
+    device.lost.then((info) => {
+      this.lostReason = `${info.reason ?? 'unknown'}: ${info.message || 'no message'}`;
+    });
+  }
+
+  get lost(): boolean {
+    return this.lostReason !== null;
+  }
+
+  /** Throws if the device is gone or the GPU reported an error since the last check. */
+  check(what: string): void {
+    if (this.lostReason !== null) throw new GpuError(`GPU device lost (${this.lostReason}); cannot run ${what}`);
+    if (this.pendingError !== null) {
+      const msg = this.pendingError;
+      this.pendingError = null;
+      throw new GpuError(`GPU error reported before ${what}: ${msg}`);
+    }
+  }
+
+  private pipeline(kernel: Kernel, label: string) {
+    let p = this.pipelines.get(kernel.key);
+    if (p) return p;
+    const entries: GPUBindGroupLayoutEntry[] = kernel.bindings.map((a, i) => ({
+      binding: i,
+      visibility: 4, // COMPUTE
+      buffer: { type: a === 'read' ? 'read-only-storage' : 'storage' },
+    }));
+    if (kernel.uniforms) entries.push({ binding: kernel.bindings.length, visibility: 4, buffer: { type: 'uniform' } });
+    const layout = this.device.createBindGroupLayout({ entries, label: kernel.key });
+    const module = this.device.createShaderModule({ code: kernel.wgsl(), label: kernel.key });
+    const pipeline = this.device.createComputePipeline({
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+      label: `${kernel.key} (${label})`,
+    });
+    p = { pipeline, layout };
+    this.pipelines.set(kernel.key, p);
+    this.counters.pipelines++;
+    return p;
+  }
+
+  private ensurePass(): GPUComputePassEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    this.pass ??= this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    return this.encoder;
+  }
+
+  /** Records one dispatch. `label` (op and shapes) names it in GPU error messages. */
+  dispatch(kernel: Kernel, bindings: Binding[], label: string): void {
+    this.check(label);
+    if (bindings.length !== kernel.bindings.length)
+      throw new LanternaError(`${label}: kernel ${kernel.key} expects ${kernel.bindings.length} bindings, got ${bindings.length}`);
+    const [x, y, z] = kernel.workgroups;
+    if (x * y * z === 0) return;
+    const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxDim || y > maxDim || z > maxDim) throw new LanternaError(`${label}: dispatch ${x}×${y}×${z} exceeds ${maxDim} workgroups per dimension`);
+    const { pipeline, layout } = this.pipeline(kernel, label);
+    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => ({
+      binding: i,
+      resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size ?? b.buffer.size - (b.offset ?? 0) },
+    }));
+    if (kernel.uniforms) {
+      const bytes = kernel.uniforms.byteLength;
+      const align = this.limits.minUniformBufferOffsetAlignment;
+      let off = Math.ceil(this.arenaUsed / align) * align;
+      if (off + bytes > this.arenaCpu.byteLength) {
+        this.flush();
+        off = 0;
+      }
+      this.arenaCpu.set(new Uint8Array(kernel.uniforms), off);
+      this.arenaUsed = off + bytes;
+      entries.push({ binding: kernel.bindings.length, resource: { buffer: this.arenaGpu, offset: off, size: bytes } });
+    }
+    if (this.debug) this.device.pushErrorScope('validation');
+    const group = this.device.createBindGroup({ layout, entries, label });
+    const pass = this.ensurePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y, z);
+    this.counters.dispatches++;
+    if (this.debug)
+      this.device.popErrorScope().then((e) => {
+        if (e) this.pendingError ??= `${label}: ${e.message}`;
+      });
+  }
+
+  /** Zero-fills a byte range (must be a multiple of 4). */
+  clear(buffer: GPUBuffer, offset = 0, size?: number): void {
+    this.endPass().clearBuffer(buffer, offset, size);
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    const enc = this.endPass();
+    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arenaGpu, 0, this.arenaCpu, 0, Math.ceil(this.arenaUsed / 4) * 4);
+    this.arenaUsed = 0;
+    this.device.queue.submit([enc.finish()]);
+    this.encoder = null;
+    this.counters.submits++;
+  }
+
+  /**
+   * Writes host data into a buffer. Pending work is submitted first: queue.writeBuffer runs ahead
+   * of any unsubmitted command, and a pooled buffer may still be read by one.
+   */
+  upload(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    this.check('upload');
+    this.flush();
+    const bytes = data.byteLength;
+    const src = new Uint8Array(data.buffer, data.byteOffset, bytes);
+    if (bytes % 4 === 0) this.device.queue.writeBuffer(buffer, offset, src);
+    else {
+      const padded = new Uint8Array(Math.ceil(bytes / 4) * 4);
+      padded.set(src);
+      this.device.queue.writeBuffer(buffer, offset, padded);
+    }
+    this.counters.uploads++;
+  }
+
+  /** Copies a byte range back to the host. The one place that waits on the GPU. */
+  async read(buffer: GPUBuffer, offset: number, bytes: number, what = 'readback'): Promise<ArrayBuffer> {
+    this.check(what);
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.pool.acquire(size, READBACK_USAGE, 'readback');
+    this.copy(buffer, offset, staging, 0, size);
+    this.flush();
+    this.counters.readbacks++;
+    try {
+      await staging.mapAsync(1 /* GPUMapMode.READ */, 0, size);
+    } catch (e) {
+      this.pool.release(staging);
+      this.check(what);
+      throw new GpuError(`${what}: mapping the readback buffer failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    this.pool.release(staging);
+    this.check(what);
+    return out;
+  }
+
+  /** Waits until all submitted work has finished (for timing). */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.check('sync');
+  }
+
+  stats(): PoolStats & Counters {
+    return { ...this.pool.stats(), ...this.counters };
+  }
+
+  destroy(): void {
+    this.flush();
+    this.pool.trim();
+    this.device.destroy();
+  }
+}
+
+export interface InitOptions {
+  powerPreference?: 'high-performance' | 'low-power';
+}
+
+/** Requests an adapter and a device with the adapter's real limits. */
+export async function createGpu(opts: InitOptions = {}): Promise<Gpu> {
+  const { gpu, icd } = await (async () => {
+    try {
+      return await gpuEntry();
+    } catch (e) {
+      if (e instanceof LanternaError) throw e;
+      throw new LanternaError(`${INSTALL_HINT} (${(e as Error).message})`);
+    }
+  })();
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  } catch (e) {
+    throw new LanternaError(`${INSTALL_HINT} (requestAdapter failed: ${(e as Error).message})`);
+  }
+  if (!adapter) throw new LanternaError(INSTALL_HINT + (icd ? ` (tried ${icd})` : ''));
+  const requiredLimits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) {
+    const v = (adapter.limits as any)[k];
+    if (typeof v === 'number') requiredLimits[k] = v;
+  }
+  const features = ['timestamp-query'].filter((f) => adapter!.features.has(f)) as GPUFeatureName[];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });
+  const limits = {} as Limits;
+  for (const k of [...WANTED_LIMITS, 'minStorageBufferOffsetAlignment', 'minUniformBufferOffsetAlignment'] as const)
+    limits[k] = (device.limits as any)[k];
+  const info: any = (adapter as any).info ?? {};
+  const desc: AdapterDescription = {
+    vendor: String(info.vendor ?? ''),
+    architecture: String(info.architecture ?? ''),
+    device: String(info.device ?? ''),
+    description: String(info.description ?? ''),
+    runtime,
+    icd: icd ?? (runtime !== 'browser' ? (globalThis as any).process?.env?.VK_ICD_FILENAMES : undefined),
+  };
+  return new Gpu(device, desc, limits, features);
+}

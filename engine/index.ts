@@ -1,0 +1,15 @@
+// The engine's public surface: device, tensors, scopes, autograd and ops.
+
+import { setAutogradHelpers } from './autograd.ts';
+import { add } from './ops/binary.ts';
+import { onesLike } from './ops/create.ts';
+
+setAutogradHelpers({ add, onesLike });
+
+export { init, gpu, shutdown } from './context.ts';
+export { Gpu, type AdapterDescription, type Limits } from './gpu.ts';
+export { Tensor, tensor, scalar, empty, view, type DType, type Shape } from './tensor.ts';
+export { tidy, keep } from './scope.ts';
+export { backward, grad, noGrad, isGradEnabled, listGraph, formatGraph, type TapeNode, type GraphEntry } from './autograd.ts';
+export { LanternaError, ShapeError, GpuError } from './errors.ts';
+export * from './ops/index.ts';

@@ -1,0 +1,82 @@
+// Reductions over axes (sum, mean, max, min) and argmax. Gradients: sum/mean broadcast dy back;
+// max/min route dy to the positions equal to the extreme (ties share it, as in TF).
+
+import { planReduce, reduceKernel, type ReduceOp } from '../../kernels/reduce.ts';
+import { record, type TapeNode } from '../autograd.ts';
+import { ShapeError, fmtShape } from '../errors.ts';
+import { run } from '../run.ts';
+import { tidy } from '../scope.ts';
+import { checkInputs, type Shape, type Tensor } from '../tensor.ts';
+import { add, binary, div, mul } from './binary.ts';
+import { zeros } from './create.ts';
+import { affine } from './unary.ts';
+import { reshape } from './shape.ts';
+
+export function normAxes(op: string, rank: number, axes?: number | readonly number[]): number[] {
+  const list = axes === undefined ? [...Array(rank).keys()] : typeof axes === 'number' ? [axes] : [...axes];
+  const out = list.map((a) => (a < 0 ? a + rank : a));
+  for (const a of out) if (!Number.isInteger(a) || a < 0 || a >= rank) throw new ShapeError(op, `axis ${a} out of range for rank ${rank}`);
+  if (new Set(out).size !== out.length) throw new ShapeError(op, `repeated axis in [${list}]`);
+  return out.sort((x, y) => x - y);
+}
+
+/** Shape with reduced axes set to 1 (keepDims form). */
+function keptShape(shape: Shape, axes: number[]): number[] {
+  return shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+function reduceGrad(node: TapeNode, dy: Tensor): Tensor[] {
+  const [x] = node.inputs;
+  const { axes } = node.attrs as { axes: number[] };
+  return tidy(() => {
+    const g = reshape(dy, keptShape(x.shape, axes));
+    switch (node.op) {
+      case 'sum':
+        return [add(g, zeros(x.shape))];
+      case 'mean': {
+        const n = axes.reduce((s, a) => s * x.shape[a], 1);
+        return [add(affine(g, 1 / n), zeros(x.shape))];
+      }
+      default: {
+        // max / min: mask of the extreme positions, dy shared among ties.
+        const m = reshape(node.output, keptShape(x.shape, axes));
+        const mask = binary('eq', x, m);
+        const count = reshape(reduce('sum', mask, axes, false), keptShape(x.shape, axes));
+        return [mul(mask, div(g, count))];
+      }
+    }
+  });
+}
+
+export function reduce(op: Exclude<ReduceOp, 'argmax'>, x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  checkInputs(op, [x]);
+  const ax = normAxes(op, x.rank, axes);
+  const plan = planReduce(x.shape, ax);
+  if (plan.r === 0) throw new ShapeError(op, `cannot reduce an empty axis of ${fmtShape(x.shape)}`);
+  let y = run(op, reduceKernel(op, plan), [x], plan.outShape);
+  y = record(op, [x], y, reduceGrad, { axes: ax });
+  return keepDims ? reshape(y, keptShape(x.shape, ax)) : y;
+}
+
+export const sum = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('sum', x, axes, keepDims);
+export const mean = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('mean', x, axes, keepDims);
+export const max = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('max', x, axes, keepDims);
+export const min = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('min', x, axes, keepDims);
+
+/** Index of the largest value along one axis (int32; first index on ties). */
+export function argmax(x: Tensor, axis = -1): Tensor {
+  checkInputs('argmax', [x]);
+  const ax = normAxes('argmax', x.rank, axis);
+  const plan = planReduce(x.shape, ax);
+  return run('argmax', reduceKernel('argmax', plan), [x], plan.outShape, 'int32');
+}
+
+/** Sums `g` down to `shape` (the inverse of broadcasting); returns `g` itself when nothing to do. */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (g.rank === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const off = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) if (i < off || (shape[i - off] === 1 && g.shape[i] !== 1)) axes.push(i);
+  const s = axes.length ? reduce('sum', g, axes) : g;
+  return reshape(s, shape);
+}

@@ -1,0 +1,58 @@
+// The one bridge between ops and kernels: checks binding sizes against the adapter's limits,
+// allocates outputs from the pool and records the dispatch with a label naming op and shapes.
+
+import type { Kernel } from '../kernels/program.ts';
+import { ShapeError, fmtShape } from './errors.ts';
+import type { Binding } from './gpu.ts';
+import { empty, type DType, type Shape, Tensor } from './tensor.ts';
+
+/** A byte range of a tensor's buffer, for ops that split a tensor over several bindings. */
+export interface TensorSlice {
+  tensor: Tensor;
+  byteOffset: number;
+  byteSize: number;
+}
+
+export type Arg = Tensor | TensorSlice;
+
+function toBinding(op: string, a: Arg, i: number, limit: number): Binding {
+  const t = a instanceof Tensor ? a : a.tensor;
+  const s = t.storage;
+  const offset = a instanceof Tensor ? 0 : a.byteOffset;
+  const size = a instanceof Tensor ? Math.max(4, t.size * 4) : a.byteSize;
+  if (size > limit)
+    throw new ShapeError(
+      op,
+      `binding ${i} ${t.describe()} is ${size} bytes, above this adapter's maxStorageBufferBindingSize (${limit}); this op cannot split it`,
+    );
+  return { buffer: s.buffer, offset, size: Math.ceil(size / 4) * 4 };
+}
+
+export function label(op: string, args: Arg[]): string {
+  return `${op} ${args.map((a) => fmtShape((a instanceof Tensor ? a : a.tensor).shape)).join(' ')}`;
+}
+
+/** Dispatches `kernel` reading `inputs` and writing `outputs` (already allocated). */
+export function dispatch(op: string, kernel: Kernel, inputs: Arg[], outputs: Arg[]): void {
+  const first = inputs[0] ?? outputs[0];
+  const g = (first instanceof Tensor ? first : first.tensor).storage.gpu;
+  const limit = g.limits.maxStorageBufferBindingSize;
+  const all = [...inputs, ...outputs];
+  g.dispatch(
+    kernel,
+    all.map((a, i) => toBinding(op, a, i, limit)),
+    label(op, all),
+  );
+}
+
+/** Allocates one output and dispatches. */
+export function run(op: string, kernel: Kernel, inputs: Arg[], outShape: Shape, outDtype: DType = 'float32'): Tensor {
+  const out = empty(outShape, outDtype);
+  try {
+    dispatch(op, kernel, inputs, [out]);
+  } catch (e) {
+    out.dispose();
+    throw e;
+  }
+  return out;
+}

@@ -1,0 +1,286 @@
+// Elementwise kernels: unary maps (and their fused gradients), binary maps with NumPy
+// broadcasting (rank ≤ 8), fill and cast. One thread per element; sizes travel as uniforms.
+// Layout-agnostic: these see flat row-major arrays.
+
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { FLAT_GROUP, grid, type Kernel, stridesOf, sizeOf, Uniforms } from './program.ts';
+
+const WG = 256;
+export const MAX_RANK = 8;
+
+export type UnaryOp = 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'tanh' | 'exp' | 'log' | 'neg' | 'sqrt' | 'abs' | 'affine' | 'square';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'ge' | 'lt' | 'eq';
+/** Comparison ops produce float32 masks (1 or 0) and have no gradient. */
+export const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['ge', 'lt', 'eq']);
+
+/** `p` and `q` are op parameters: elu's alpha; affine's scale and shift (y = p·x + q). */
+const UNARY_WGSL: Record<UnaryOp, string> = {
+  relu: 'max(x, 0.0)',
+  relu6: 'clamp(x, 0.0, 6.0)',
+  elu: 'select(u.p * (exp(x) - 1.0), x, x > 0.0)',
+  sigmoid: '1.0 / (1.0 + exp(-x))',
+  tanh: 'tanh(clamp(x, -15.0, 15.0))', // some drivers compute tanh as a ratio of exps: inf/inf past ±45
+  exp: 'exp(x)',
+  log: 'log(x)',
+  neg: '-x',
+  sqrt: 'sqrt(x)',
+  abs: 'abs(x)',
+  affine: 'u.p * x + u.q',
+  square: 'x * x',
+};
+
+/** dx from the input x, the output y and dy. */
+const UNARY_GRAD_WGSL: Record<UnaryOp, string> = {
+  relu: 'select(0.0, dy, x > 0.0)',
+  relu6: 'select(0.0, dy, x > 0.0 && x < 6.0)',
+  elu: 'select(dy * (y + u.p), dy, x > 0.0)',
+  sigmoid: 'dy * y * (1.0 - y)',
+  tanh: 'dy * (1.0 - y * y)',
+  exp: 'dy * y',
+  log: 'dy / x',
+  neg: '-dy',
+  sqrt: 'dy * 0.5 / y',
+  abs: 'dy * sign(x)',
+  affine: 'dy * u.p',
+  square: '2.0 * x * dy',
+};
+
+export function unaryRef(op: UnaryOp, x: ArrayLike<number>, p = 1, q = 0): Float64Array {
+  const f: Record<UnaryOp, (v: number) => number> = {
+    relu: (v) => Math.max(v, 0),
+    relu6: (v) => Math.min(Math.max(v, 0), 6),
+    elu: (v) => (v > 0 ? v : p * (Math.exp(v) - 1)),
+    sigmoid: (v) => 1 / (1 + Math.exp(-v)),
+    tanh: Math.tanh,
+    exp: Math.exp,
+    log: Math.log,
+    neg: (v) => -v,
+    sqrt: Math.sqrt,
+    abs: Math.abs,
+    affine: (v) => p * v + q,
+    square: (v) => v * v,
+  };
+  return Float64Array.from(x, f[op]);
+}
+
+const HEADER = /* wgsl */ `
+struct U { n: u32, p: f32, q: f32, pad: u32 };
+${FLAT_GROUP}
+`;
+
+export function unaryKernel(op: UnaryOp, n: number, p = 1, q = 0): Kernel {
+  return {
+    key: `unary:${op}`,
+    wgsl: () => /* wgsl */ `
+${HEADER}
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(2) var<uniform> u: U;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat_group(wid, nwg) * ${WG}u + li;
+  if (i >= u.n) { return; }
+  let x = X[i];
+  Y[i] = ${UNARY_WGSL[op]};
+}`,
+    bindings: ['read', 'write'],
+    uniforms: new Uniforms().u32(n).f32(p, q).u32(0).done(),
+    workgroups: grid(n / WG),
+  };
+}
+
+/** Fused backward: dx = f'(x, y) · dy. Bindings: x, y, dy → dx. */
+export function unaryGradKernel(op: UnaryOp, n: number, p = 1, q = 0): Kernel {
+  return {
+    key: `unary_grad:${op}`,
+    wgsl: () => /* wgsl */ `
+${HEADER}
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> Yv: array<f32>;
+@group(0) @binding(2) var<storage, read> DY: array<f32>;
+@group(0) @binding(3) var<storage, read_write> DX: array<f32>;
+@group(0) @binding(4) var<uniform> u: U;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat_group(wid, nwg) * ${WG}u + li;
+  if (i >= u.n) { return; }
+  let x = X[i];
+  let y = Yv[i];
+  let dy = DY[i];
+  DX[i] = ${UNARY_GRAD_WGSL[op]};
+}`,
+    bindings: ['read', 'read', 'read', 'write'],
+    uniforms: new Uniforms().u32(n).f32(p, q).u32(0).done(),
+    workgroups: grid(n / WG),
+  };
+}
+
+const BINARY_WGSL: Record<BinaryOp, string> = {
+  add: 'a + b',
+  sub: 'a - b',
+  mul: 'a * b',
+  div: 'a / b',
+  maximum: 'max(a, b)',
+  minimum: 'min(a, b)',
+  ge: 'select(0.0, 1.0, a >= b)',
+  lt: 'select(0.0, 1.0, a < b)',
+  eq: 'select(0.0, 1.0, a == b)',
+};
+
+export function binaryRef(op: BinaryOp, a: number, b: number): number {
+  switch (op) {
+    case 'add': return a + b;
+    case 'sub': return a - b;
+    case 'mul': return a * b;
+    case 'div': return a / b;
+    case 'maximum': return Math.max(a, b);
+    case 'minimum': return Math.min(a, b);
+    case 'ge': return a >= b ? 1 : 0;
+    case 'lt': return a < b ? 1 : 0;
+    case 'eq': return a === b ? 1 : 0;
+  }
+}
+
+/** NumPy broadcasting of two shapes; null when they are incompatible. */
+export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] | null {
+  const r = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < r; i++) {
+    const da = a[a.length - r + i] ?? 1;
+    const db = b[b.length - r + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) return null;
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Strides of `shape` seen from the broadcast `out` shape (0 along broadcast axes). */
+export function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
+  const st = stridesOf(shape);
+  const off = out.length - shape.length;
+  return out.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : st[i - off]));
+}
+
+export function binaryBroadcastRef(op: BinaryOp, a: ArrayLike<number>, as: number[], b: ArrayLike<number>, bs: number[]): Float64Array {
+  const out = broadcastShapes(as, bs)!;
+  const sa = broadcastStrides(as, out);
+  const sb = broadcastStrides(bs, out);
+  const n = sizeOf(out);
+  const y = new Float64Array(n);
+  const idx = new Array(out.length).fill(0);
+  for (let i = 0; i < n; i++) {
+    let ia = 0;
+    let ib = 0;
+    for (let k = 0; k < out.length; k++) {
+      ia += idx[k] * sa[k];
+      ib += idx[k] * sb[k];
+    }
+    y[i] = binaryRef(op, a[ia], b[ib]);
+    for (let k = out.length - 1; k >= 0; k--) {
+      if (++idx[k] < out[k]) break;
+      idx[k] = 0;
+    }
+  }
+  return y;
+}
+
+type Elem = 'f32' | 'i32';
+
+/**
+ * Binary op on a (shape as) and b (shape bs). When both shapes equal the output shape, the
+ * kernel skips index arithmetic; otherwise it walks the broadcast strides.
+ */
+export function binaryKernel(op: BinaryOp, as: readonly number[], bs: readonly number[], elem: Elem = 'f32'): Kernel {
+  const out = broadcastShapes(as, bs);
+  if (!out) throw new Error(`shapes [${as}] and [${bs}] do not broadcast`);
+  if (out.length > MAX_RANK) throw new Error(`rank ${out.length} > ${MAX_RANK}`);
+  const same = as.length === bs.length && as.every((d, i) => d === bs[i]);
+  const n = sizeOf(out);
+  const pad = (v: number[]) => [...new Array(MAX_RANK - v.length).fill(0), ...v];
+  const dims = [...new Array(MAX_RANK - out.length).fill(1), ...out];
+  const u = new Uniforms().u32(n, out.length, 0, 0).u32(...dims).u32(...pad(broadcastStrides(as, out))).u32(...pad(broadcastStrides(bs, out)));
+  const cmp = COMPARISONS.has(op);
+  const outT = cmp ? 'f32' : elem;
+  const expr = BINARY_WGSL[op];
+  return {
+    key: `binary:${op}:${elem}:${same ? 'same' : 'bcast'}`,
+    wgsl: () => wgsl`
+struct U { n: u32, rank: u32, p0: u32, p1: u32, m: array<vec4<u32>, 6> };
+${FLAT_GROUP}
+@group(0) @binding(0) var<storage, read> A: array<${elem}>;
+@group(0) @binding(1) var<storage, read> B: array<${elem}>;
+@group(0) @binding(2) var<storage, read_write> Y: array<${outT}>;
+@group(0) @binding(3) var<uniform> u: U;
+fn md(k: u32) -> u32 { return u.m[k / 4u][k % 4u]; }
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat_group(wid, nwg) * ${WG}u + li;
+  if (i >= u.n) { return; }
+#if ${same}
+  let a = A[i];
+  let b = B[i];
+#else
+  var rem = i;
+  var ia = 0u;
+  var ib = 0u;
+  for (var k = ${MAX_RANK - 1}; k >= 0; k--) {
+    let d = md(u32(k));
+    let c = rem % d;
+    rem = rem / d;
+    ia += c * md(${MAX_RANK}u + u32(k));
+    ib += c * md(${2 * MAX_RANK}u + u32(k));
+  }
+  let a = A[ia];
+  let b = B[ib];
+#endif
+  Y[i] = ${expr};
+}`,
+    bindings: ['read', 'read', 'write'],
+    uniforms: u.done(),
+    workgroups: grid(n / WG),
+  };
+}
+
+export function fillKernel(n: number, value: number, elem: Elem = 'f32'): Kernel {
+  const u = new Uniforms().u32(n);
+  if (elem === 'f32') u.f32(value);
+  else u.i32(value);
+  return {
+    key: `fill:${elem}`,
+    wgsl: () => /* wgsl */ `
+struct U { n: u32, v: ${elem} };
+${FLAT_GROUP}
+@group(0) @binding(0) var<storage, read_write> Y: array<${elem}>;
+@group(0) @binding(1) var<uniform> u: U;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat_group(wid, nwg) * ${WG}u + li;
+  if (i >= u.n) { return; }
+  Y[i] = u.v;
+}`,
+    bindings: ['write'],
+    uniforms: u.done(),
+    workgroups: grid(n / WG),
+  };
+}
+
+export function castKernel(n: number, from: Elem, to: Elem): Kernel {
+  return {
+    key: `cast:${from}:${to}`,
+    wgsl: () => /* wgsl */ `
+struct U { n: u32 };
+${FLAT_GROUP}
+@group(0) @binding(0) var<storage, read> X: array<${from}>;
+@group(0) @binding(1) var<storage, read_write> Y: array<${to}>;
+@group(0) @binding(2) var<uniform> u: U;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat_group(wid, nwg) * ${WG}u + li;
+  if (i >= u.n) { return; }
+  Y[i] = ${to}(X[i]);
+}`,
+    bindings: ['read', 'write'],
+    uniforms: new Uniforms().u32(n).done(),
+    workgroups: grid(n / WG),
+  };
+}

@@ -1,0 +1,77 @@
+// A kernel is what the engine compiles and dispatches, and nothing more: WGSL source, a cache key
+// holding only compile-time facts (never sizes: those travel as uniforms, as in TF.js/ORT-Web),
+// the access mode of each storage binding, the packed uniforms, and the dispatch grid.
+// Binding convention for every kernel: storage bindings 0..n-1 in the order of `bindings`,
+// then, if `uniforms` is present, one uniform buffer at binding n holding `struct U`.
+
+export type Access = 'read' | 'write';
+
+export interface Kernel {
+  /** Pipeline cache key: kernel name plus compile-time facts (op, rank, tile, dtype). */
+  key: string;
+  /** WGSL source; called only on a pipeline-cache miss. */
+  wgsl: () => string;
+  bindings: Access[];
+  uniforms?: ArrayBuffer;
+  workgroups: [number, number, number];
+}
+
+export const MAX_GROUPS = 65535;
+
+/**
+ * Spreads `count` workgroups over x and y so that no dimension passes 65 535.
+ * Pair with `FLAT_ID` in the shader, which rebuilds the linear index.
+ */
+export function grid(count: number): [number, number, number] {
+  const n = Math.max(1, Math.ceil(count));
+  if (n <= MAX_GROUPS) return [n, 1, 1];
+  const y = Math.ceil(n / MAX_GROUPS);
+  if (y > MAX_GROUPS) throw new Error(`dispatch of ${n} workgroups is too large`);
+  return [Math.ceil(n / y), y, 1];
+}
+
+/** Linear workgroup index for a grid made by `grid()`; needs `wid` and `nwg` builtins. */
+export const FLAT_GROUP = /* wgsl */ `fn flat_group(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }`;
+
+/** Packs scalar uniforms in declaration order (u32, i32 and f32 are 4 bytes each, WGSL struct rules). */
+export class Uniforms {
+  private view: DataView;
+  private n = 0;
+  constructor(capacity = 64) {
+    this.view = new DataView(new ArrayBuffer(capacity * 4));
+  }
+  u32(...vs: number[]): this {
+    for (const v of vs) this.view.setUint32(4 * this.n++, v >>> 0, true);
+    return this;
+  }
+  i32(...vs: number[]): this {
+    for (const v of vs) this.view.setInt32(4 * this.n++, v | 0, true);
+    return this;
+  }
+  f32(...vs: number[]): this {
+    for (const v of vs) this.view.setFloat32(4 * this.n++, v, true);
+    return this;
+  }
+  /** Padded to 16 bytes, the uniform buffer's size granule. */
+  done(): ArrayBuffer {
+    const bytes = Math.max(16, Math.ceil((this.n * 4) / 16) * 16);
+    return (this.view.buffer as ArrayBuffer).slice(0, bytes);
+  }
+}
+
+/** Row-major strides of a shape. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
