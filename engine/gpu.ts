@@ -293,3 +293,9 @@ export async function createGpu(opts: InitOptions = {}): Promise<Gpu> {
   };
   return new Gpu(device, desc, limits, features);
 }
+
+/** True for software adapters that run on the CPU (SwiftShader, lavapipe/llvmpipe). */
+export function isCpuAdapter(g: Gpu): boolean {
+  const a = `${g.adapterInfo.vendor} ${g.adapterInfo.architecture} ${g.adapterInfo.description} ${g.adapterInfo.device}`.toLowerCase();
+  return /swiftshader|llvmpipe|lavapipe|cpu/.test(a);
+}
