@@ -42,7 +42,9 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const cmp = COMPARISONS.has(op);
   const elem = a.dtype === 'int32' ? 'i32' : 'f32';
   const y = run(op, binaryKernel(op, a.shape, b.shape, elem), [a, b], out, cmp ? 'float32' : a.dtype);
-  return record(op, [a, b], y, cmp || a.dtype === 'int32' ? null : binaryGrad);
+  // Comparisons are piecewise constant: their outputs carry no gradient (as in PyTorch).
+  if (cmp || a.dtype === 'int32') return y;
+  return record(op, [a, b], y, binaryGrad);
 }
 
 export const add = (a: Tensor, b: Tensor) => binary('add', a, b);

@@ -1,7 +1,6 @@
 // Tensors made on the GPU: constants and casts. Not differentiable (cast has no gradient).
 
 import { castKernel, fillKernel } from '../../kernels/elementwise.ts';
-import { record } from '../autograd.ts';
 import { run } from '../run.ts';
 import { checkInputs, empty, type DType, type Shape, Tensor } from '../tensor.ts';
 import { gpu } from '../context.ts';
@@ -21,6 +20,6 @@ export const onesLike = (t: Tensor) => full(t.shape, 1, t.dtype);
 
 export function cast(x: Tensor, dtype: DType): Tensor {
   checkInputs('cast', [x], null);
-  const y = run('cast', castKernel(x.size, elemOf(x.dtype), elemOf(dtype)), [x], x.shape, dtype);
-  return record('cast', [x], y, null, { dtype });
+  // A cast to int32 is piecewise constant and int32 never carries gradients: nothing is recorded.
+  return run('cast', castKernel(x.size, elemOf(x.dtype), elemOf(dtype)), [x], x.shape, dtype);
 }
