@@ -1,0 +1,111 @@
+// The machinery every class-activation method shares (after pytorch-grad-cam's base class):
+// forward with the chosen layer's activations A [N, H, W, K] captured, the target class of each
+// image (given, or the top-1), the method's channel weights α [N, K], the map Σ_k α_k·A_k,
+// optional ReLU, and upsampling. A method is a small subclass that overrides channelWeights().
+
+import * as E from '../nn/engine.ts';
+import type { Tensor } from '../nn/engine.ts';
+import type { Sequential } from '../nn/sequential.ts';
+
+export type ScoreOf = 'softmax' | 'logit';
+
+export interface CamContext {
+  model: Sequential;
+  /** Activations of the chosen layer, [N, H, W, K]. */
+  activations: Tensor;
+  /** Model output (probabilities for a softmax model), [N, C]. */
+  output: Tensor;
+  /** Pre-softmax scores when the last layer is Dense(softmax), else null. */
+  logits: Tensor | null;
+  /** One-hot of the target class of each image, [N, C]. */
+  targets: Tensor;
+  /** ∂(score of the target class)/∂A, computed by the engine's backward pass. */
+  gradients(): Tensor;
+}
+
+export interface CamMap {
+  /** Position of the image in the batch. */
+  image: number;
+  classIndex: number;
+  probability: number;
+  /** The raw map at the layer's resolution (after ReLU where the method applies it). */
+  raw: Float32Array;
+  h: number;
+  w: number;
+}
+
+export interface CamRequest {
+  /** Layer whose activations are weighted; defaults to the method's choice. */
+  layer?: string;
+  /** Target class per image (length N), or null for each image's top-1. */
+  classes?: number[] | null;
+  /** Which score is differentiated by gradient methods (default: softmax, as the lecture). */
+  score?: ScoreOf;
+}
+
+export abstract class CamMethod {
+  abstract readonly name: string;
+  /** Whether negative evidence is cut (Grad-CAM: yes; CAM as in the lecture: no). */
+  protected abstract readonly relu: boolean;
+
+  constructor(readonly model: Sequential) {}
+
+  /** α [N, K]: how much each channel of A counts for each image's target class. */
+  protected abstract channelWeights(ctx: CamContext): Tensor;
+
+  /** The layer used when none is named: the last 4-D (spatial) layer output. */
+  defaultLayer(): string {
+    const layers = this.model.layers;
+    for (let i = layers.length - 1; i >= 0; i--) if (layers[i].outputShape?.length === 3) return layers[i].name;
+    throw new Error(`model '${this.model.name}' has no layer with a spatial output to explain`);
+  }
+
+  async explain(x: Tensor, req: CamRequest = {}): Promise<CamMap[]> {
+    const layer = req.layer ?? this.defaultLayer();
+    const shape = this.model.getLayer(layer).outputShape;
+    if (!shape || shape.length !== 3) throw new Error(`layer '${layer}' has output [${shape}], not a spatial map [H, W, K]`);
+    return E.tidy(async () => {
+      const fwd = this.model.forward(x, { training: false, watch: true }, [layer]);
+      const probs = (await fwd.output.data()) as Float32Array;
+      const n = x.shape[0];
+      const c = fwd.output.shape[1];
+      const classes = req.classes ?? Array.from({ length: n }, (_, i) => argmaxRow(probs, i, c));
+      if (classes.length !== n) throw new Error(`${this.name}: ${classes.length} target classes for ${n} images`);
+      for (const k of classes) if (!(Number.isInteger(k) && k >= 0 && k < c)) throw new Error(`${this.name}: class ${k} is outside 0..${c - 1}`);
+      const A = fwd.captured.get(layer)!;
+      const targets = E.oneHot(E.tensor(Int32Array.from(classes), [n], 'int32'), c);
+      const score = req.score ?? 'softmax';
+      const ctx: CamContext = {
+        model: this.model,
+        activations: A,
+        output: fwd.output,
+        logits: fwd.logits,
+        targets,
+        gradients: () => {
+          const y = score === 'logit' ? fwd.logits : fwd.output;
+          if (!y) throw new Error(`${this.name}: score 'logit' needs a model ending in Dense(softmax)`);
+          return E.grad(y, [A], targets)[0];
+        },
+      };
+      const alpha = this.channelWeights(ctx);
+      const [, h, w, k] = A.shape;
+      let cam = E.sum(E.mul(A, E.reshape(alpha, [n, 1, 1, k])), 3);
+      if (this.relu) cam = E.relu(cam);
+      const raw = (await cam.data()) as Float32Array;
+      return classes.map((cls, i) => ({
+        image: i,
+        classIndex: cls,
+        probability: probs[i * c + cls],
+        raw: raw.slice(i * h * w, (i + 1) * h * w),
+        h,
+        w,
+      }));
+    });
+  }
+}
+
+function argmaxRow(p: Float32Array, row: number, c: number): number {
+  let best = 0;
+  for (let j = 1; j < c; j++) if (p[row * c + j] > p[row * c + best]) best = j;
+  return best;
+}

@@ -1,0 +1,23 @@
+// Keras activation names → engine ops.
+
+import * as E from './engine.ts';
+import type { Tensor } from './engine.ts';
+
+const TABLE: Record<string, (x: Tensor) => Tensor> = {
+  linear: (x) => x,
+  relu: E.relu,
+  relu6: E.relu6,
+  elu: (x) => E.elu(x),
+  sigmoid: E.sigmoid,
+  tanh: E.tanh,
+  exponential: E.exp,
+  softmax: (x) => E.softmax(x, -1),
+};
+
+export function activation(name: string | null | undefined, where: string): (x: Tensor) => Tensor {
+  const f = TABLE[name ?? 'linear'];
+  if (!f) throw new Error(`${where}: activation '${name}' is not supported (known: ${Object.keys(TABLE).join(', ')})`);
+  return f;
+}
+
+export const ACTIVATIONS = Object.keys(TABLE);

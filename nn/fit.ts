@@ -1,0 +1,184 @@
+// compile / fit / evaluate for Sequential models, on host data (Float32Array NHWC images and
+// integer labels). One training step = one scope: forward, loss, gradients of the trainable
+// weights, optimiser update, all recorded into one GPU submission. The loss and accuracy of a
+// step are read back one step late, so the CPU records step t+1 while the GPU runs step t.
+
+import * as E from './engine.ts';
+import type { Tensor } from './engine.ts';
+import { checkLoss, correctCount, lossOf, type LossName } from './losses.ts';
+import { optimizerFrom, type Optimizer } from './optimizers.ts';
+import { Rng } from './random.ts';
+import type { Sequential } from './sequential.ts';
+
+export interface Dataset {
+  /** NHWC images, N·H·W·C values. */
+  x: Float32Array;
+  /** Class indices. */
+  y: ArrayLike<number>;
+}
+
+export interface CompileOptions {
+  optimizer?: string | Optimizer;
+  loss?: string;
+  metrics?: string[];
+}
+
+export interface BatchInfo {
+  epoch: number;
+  step: number;
+  steps: number;
+  loss: number;
+  accuracy: number;
+  imagesPerSecond: number;
+}
+
+export interface EpochInfo {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  seconds: number;
+}
+
+export interface FitOptions {
+  batchSize?: number;
+  epochs?: number;
+  validationSplit?: number;
+  shuffle?: boolean;
+  seed?: number;
+  onBatchEnd?: (b: BatchInfo) => void;
+  onEpochEnd?: (e: EpochInfo) => void | Promise<void>;
+  /** Stops after the current step when it returns true (e.g. a signal from the UI). */
+  shouldStop?: () => boolean;
+}
+
+export class Trainer {
+  readonly optimizer: Optimizer;
+  readonly loss: LossName;
+  constructor(
+    readonly model: Sequential,
+    o: CompileOptions = {},
+  ) {
+    this.optimizer = optimizerFrom(o.optimizer ?? 'adam');
+    this.loss = checkLoss(o.loss ?? 'categorical_crossentropy');
+  }
+
+  /** One step on a batch already on the GPU; returns the loss and the count of correct rows (kept). */
+  step(x: Tensor, labels: Tensor, rng: Rng): { loss: Tensor; correct: Tensor } {
+    return E.tidy(() => {
+      const fwd = this.model.forward(x, { training: true, rng });
+      const loss = lossOf(this.loss, fwd, labels);
+      const weights = this.model.trainableWeights;
+      const grads = E.grad(
+        loss,
+        weights.map((w) => w.value),
+      );
+      this.optimizer.apply(weights, grads);
+      const correct = E.noGrad(() => correctCount(fwd.output, labels));
+      return { loss, correct };
+    });
+  }
+
+  async fit(data: Dataset, o: FitOptions = {}): Promise<EpochInfo[]> {
+    const batch = o.batchSize ?? 100;
+    const epochs = o.epochs ?? 1;
+    const rng = new Rng(o.seed ?? 1);
+    const model = this.model;
+    const per = model.inputShape!.reduce((a, b) => a * b, 1);
+    const n = data.x.length / per;
+    if (!Number.isInteger(n) || n !== data.y.length)
+      throw new Error(`fit: ${data.x.length} input values are not ${data.y.length} images of [${model.inputShape}]`);
+    // Keras takes the validation split from the end, before shuffling.
+    const nVal = Math.floor(n * (o.validationSplit ?? 0));
+    const nTrain = n - nVal;
+    const steps = Math.ceil(nTrain / batch);
+    const history: EpochInfo[] = [];
+    const xb = new Float32Array(batch * per);
+    const yb = new Int32Array(batch);
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const order = o.shuffle === false ? Int32Array.from({ length: nTrain }, (_, i) => i) : rng.permutation(nTrain);
+      const t0 = performance.now();
+      let lossSum = 0;
+      let correctSum = 0;
+      let seen = 0;
+      let pending: { read: Promise<[number, number]>; b: number; step: number } | null = null;
+      const settle = async () => {
+        if (!pending) return;
+        const [l, c] = await pending.read;
+        lossSum += l * pending.b;
+        correctSum += c;
+        seen += pending.b;
+        const secs = (performance.now() - t0) / 1000;
+        o.onBatchEnd?.({ epoch, step: pending.step, steps, loss: lossSum / seen, accuracy: correctSum / seen, imagesPerSecond: seen / secs });
+        pending = null;
+      };
+      for (let s = 0; s < steps; s++) {
+        const b = Math.min(batch, nTrain - s * batch);
+        for (let i = 0; i < b; i++) {
+          const j = order[s * batch + i];
+          xb.set(data.x.subarray(j * per, (j + 1) * per), i * per);
+          yb[i] = data.y[j];
+        }
+        const x = E.tensor(xb.subarray(0, b * per), [b, ...model.inputShape!]);
+        const y = E.tensor(yb.subarray(0, b), [b], 'int32');
+        const { loss, correct } = this.step(x, y, rng);
+        x.dispose();
+        y.dispose();
+        const read = Promise.all([loss.data(), correct.data()]).then(([l, c]) => {
+          loss.dispose();
+          correct.dispose();
+          return [l[0], c[0]] as [number, number];
+        });
+        await settle();
+        pending = { read, b, step: s + 1 };
+        if (o.shouldStop?.()) break;
+      }
+      await settle();
+      const info: EpochInfo = { epoch, loss: lossSum / seen, accuracy: correctSum / seen, seconds: (performance.now() - t0) / 1000 };
+      if (nVal > 0) {
+        const v = await this.evaluate({ x: data.x.subarray(nTrain * per), y: Array.prototype.slice.call(data.y, nTrain) });
+        info.valLoss = v.loss;
+        info.valAccuracy = v.accuracy;
+      }
+      history.push(info);
+      await o.onEpochEnd?.(info);
+      if (o.shouldStop?.()) break;
+    }
+    return history;
+  }
+
+  /** Loss and accuracy over a dataset; sums stay on the GPU, one readback at the end. */
+  async evaluate(data: Dataset, batchSize = 500): Promise<{ loss: number; accuracy: number; n: number }> {
+    return evaluate(this.model, data, batchSize, this.loss);
+  }
+}
+
+export async function evaluate(model: Sequential, data: Dataset, batchSize = 500, loss: LossName = 'categorical_crossentropy') {
+  const per = model.inputShape!.reduce((a, b) => a * b, 1);
+  const n = data.x.length / per;
+  let lossSum = E.keep(E.zeros([]));
+  let correct = E.keep(E.zeros([]));
+  const yAll = Int32Array.from(data.y);
+  for (let s = 0; s < n; s += batchSize) {
+    const b = Math.min(batchSize, n - s);
+    E.tidy(() =>
+      E.noGrad(() => {
+        const x = E.tensor(data.x.subarray(s * per, (s + b) * per), [b, ...model.inputShape!]);
+        const y = E.tensor(yAll.subarray(s, s + b), [b], 'int32');
+        const fwd = model.forward(x, { training: false });
+        const l = E.scale(lossOf(loss, fwd, y), b);
+        const nl = E.keep(E.add(lossSum, l));
+        const nc = E.keep(E.add(correct, correctCount(fwd.output, y)));
+        lossSum.dispose();
+        correct.dispose();
+        lossSum = nl;
+        correct = nc;
+      }),
+    );
+  }
+  const [l, c] = await Promise.all([lossSum.data(), correct.data()]);
+  lossSum.dispose();
+  correct.dispose();
+  return { loss: l[0] / n, accuracy: c[0] / n, n };
+}

@@ -1,0 +1,90 @@
+// Layer base class. A layer owns named weights in Keras order (kernel, bias; gamma, beta,
+// moving_mean, moving_variance), knows its Keras class name and config, and maps a batch
+// tensor to a batch tensor. Shapes here exclude the batch dimension, as Keras prints them.
+
+import { type Tensor, tensor, keep, fmtShapeOf } from './engine.ts';
+import type { Rng } from './random.ts';
+
+export interface CallContext {
+  training: boolean;
+  rng?: Rng;
+  /** Captured layer outputs become gradient targets even when no weight requires a gradient. */
+  watch?: boolean;
+}
+
+/** A named weight. `value` keeps its GPU buffer for life; optimisers update it in place. */
+export class Weight {
+  value: Tensor;
+  constructor(
+    readonly name: string,
+    data: Float32Array,
+    readonly shape: number[],
+    readonly trainable = true,
+  ) {
+    this.value = keep(tensor(data, shape));
+    this.value.name = name;
+    this.value.requiresGrad = trainable;
+  }
+  /** Replaces the values (same shape), e.g. when loading a file. */
+  assign(data: Float32Array, source = 'assign'): void {
+    const n = this.shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n) throw new Error(`${source}: weight '${this.name}' expects ${fmtShapeOf(this.shape)} (${n} values), got ${data.length}`);
+    this.value.storage.gpu.upload(this.value.buffer, data);
+  }
+  async read(): Promise<Float32Array> {
+    return (await this.value.data()) as Float32Array;
+  }
+  dispose(): void {
+    this.value.dispose();
+  }
+}
+
+export abstract class Layer {
+  abstract readonly className: string;
+  name: string;
+  weights: Weight[] = [];
+  built = false;
+  inputShape: number[] | null = null;
+  outputShape: number[] | null = null;
+
+  constructor(name?: string) {
+    this.name = name ?? '';
+  }
+
+  /** Keras' snake_case base for automatic names: Conv2D → conv2d, MaxPooling2D → max_pooling2d. */
+  get baseName(): string {
+    return this.className
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+      .toLowerCase()
+      .replace(/_(\d)d$/, '$1d');
+  }
+
+  /** Creates weights for `inputShape` (batch excluded). */
+  build(inputShape: number[], _rng: Rng): void {
+    this.inputShape = inputShape;
+    this.outputShape = this.computeOutputShape(inputShape);
+    this.built = true;
+  }
+
+  abstract computeOutputShape(inputShape: number[]): number[];
+  abstract call(x: Tensor, ctx: CallContext): Tensor;
+  /** The layer-specific part of its Keras config (name, trainable and dtype are added by getConfig). */
+  protected abstract kerasConfig(): Record<string, unknown>;
+
+  getConfig(): Record<string, unknown> {
+    return { name: this.name, trainable: true, dtype: 'float32', ...this.kerasConfig() };
+  }
+
+  get trainableWeights(): Weight[] {
+    return this.weights.filter((w) => w.trainable);
+  }
+
+  countParams(): number {
+    return this.weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+  }
+
+  dispose(): void {
+    for (const w of this.weights) w.dispose();
+  }
+}

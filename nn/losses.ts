@@ -1,0 +1,26 @@
+// Losses. Labels are int32 class indices (one-hot targets are equivalent for these losses).
+// When the model ends in Dense(softmax), cross-entropy is computed from the logits with a fused,
+// stable log-sum-exp — the same thing Keras does (it recovers the logits from the softmax's
+// input) — otherwise from the probabilities, clipped to [ε, 1 − ε] as Keras does.
+
+import * as E from './engine.ts';
+import type { Tensor } from './engine.ts';
+import type { ForwardResult } from './sequential.ts';
+
+export const LOSSES = ['categorical_crossentropy', 'sparse_categorical_crossentropy'] as const;
+export type LossName = (typeof LOSSES)[number];
+
+export function checkLoss(name: string): LossName {
+  if (!(LOSSES as readonly string[]).includes(name)) throw new Error(`unknown loss '${name}' (known: ${LOSSES.join(', ')})`);
+  return name as LossName;
+}
+
+export function lossOf(_name: LossName, fwd: ForwardResult, labels: Tensor): Tensor {
+  if (fwd.logits) return E.softmaxCrossEntropy(fwd.logits, labels, { reduction: 'mean' });
+  return E.categoricalCrossEntropy(fwd.output, labels, { reduction: 'mean' });
+}
+
+/** Number of rows whose argmax equals the label, as a float32 scalar on the GPU. */
+export function correctCount(outputs: Tensor, labels: Tensor): Tensor {
+  return E.sum(E.equal(E.argmax(outputs, -1), labels));
+}

@@ -1,0 +1,104 @@
+// Optimisers with Keras' defaults. State (Adam's m and v, SGD's velocity) lives on the GPU per
+// weight; each update is one in-place kernel per weight, recorded into the step's batch.
+
+import * as E from './engine.ts';
+import type { Tensor } from './engine.ts';
+import type { Weight } from './layer.ts';
+
+export interface Optimizer {
+  readonly name: string;
+  iterations: number;
+  apply(weights: Weight[], grads: Tensor[]): void;
+  getConfig(): Record<string, unknown>;
+  dispose(): void;
+}
+
+export class Adam implements Optimizer {
+  readonly name = 'Adam';
+  iterations = 0;
+  private state = new Map<Weight, { m: Tensor; v: Tensor }>();
+  constructor(
+    public learningRate = 1e-3,
+    public beta1 = 0.9,
+    public beta2 = 0.999,
+    public epsilon = 1e-7,
+  ) {}
+
+  apply(weights: Weight[], grads: Tensor[]): void {
+    this.iterations++;
+    E.noGrad(() =>
+      weights.forEach((w, i) => {
+        let s = this.state.get(w);
+        if (!s) {
+          s = { m: E.keep(E.zeros(w.shape)), v: E.keep(E.zeros(w.shape)) };
+          this.state.set(w, s);
+        }
+        E.adamStep(w.value, grads[i], s.m, s.v, {
+          lr: this.learningRate,
+          beta1: this.beta1,
+          beta2: this.beta2,
+          epsilon: this.epsilon,
+          step: this.iterations,
+        });
+      }),
+    );
+  }
+
+  getConfig() {
+    return { name: 'Adam', learning_rate: this.learningRate, decay: 0, beta_1: this.beta1, beta_2: this.beta2, epsilon: this.epsilon, amsgrad: false };
+  }
+
+  dispose(): void {
+    for (const s of this.state.values()) {
+      s.m.dispose();
+      s.v.dispose();
+    }
+    this.state.clear();
+  }
+}
+
+export class SGD implements Optimizer {
+  readonly name = 'SGD';
+  iterations = 0;
+  private velocity = new Map<Weight, Tensor>();
+  constructor(
+    public learningRate = 0.01,
+    public momentum = 0,
+    public nesterov = false,
+  ) {}
+
+  apply(weights: Weight[], grads: Tensor[]): void {
+    this.iterations++;
+    E.noGrad(() =>
+      weights.forEach((w, i) => {
+        let v = this.velocity.get(w);
+        if (!v && this.momentum > 0) {
+          v = E.keep(E.zeros(w.shape));
+          this.velocity.set(w, v);
+        }
+        E.sgdStep(w.value, grads[i], v ?? null, { lr: this.learningRate, momentum: this.momentum, nesterov: this.nesterov });
+      }),
+    );
+  }
+
+  getConfig() {
+    return { name: 'SGD', learning_rate: this.learningRate, decay: 0, momentum: this.momentum, nesterov: this.nesterov };
+  }
+
+  dispose(): void {
+    for (const v of this.velocity.values()) v.dispose();
+    this.velocity.clear();
+  }
+}
+
+export function optimizerFrom(spec: string | Optimizer): Optimizer {
+  if (typeof spec !== 'string') return spec;
+  switch (spec.toLowerCase()) {
+    case 'adam':
+      return new Adam();
+    case 'sgd':
+      return new SGD();
+    default:
+      throw new Error(`unknown optimizer '${spec}' (known: adam, sgd)`);
+  }
+}
