@@ -67,7 +67,8 @@ export function reduceRef(op: ReduceOp, x: ArrayLike<number>, shape: readonly nu
   return out;
 }
 
-const INIT: Record<ReduceOp, string> = { sum: '0.0', mean: '0.0', max: '-3.4028235e38', min: '3.4028235e38', argmax: '-3.4028235e38' };
+// ±FLT_MAX by bit pattern: Tint rejects decimal literals that round past the f32 range.
+const INIT: Record<ReduceOp, string> = { sum: '0.0', mean: '0.0', max: 'bitcast<f32>(0xff7fffffu)', min: 'bitcast<f32>(0x7f7fffffu)', argmax: 'bitcast<f32>(0xff7fffffu)' };
 
 export function reduceKernel(op: ReduceOp, plan: ReducePlan): Kernel {
   const pad = (v: number[], fill: number) => [...new Array(R_MAX - v.length).fill(fill), ...v];

@@ -1,0 +1,132 @@
+// Pooling on NHWC tensors [N, H, W, C]: maxPool2d, avgPool2d (Keras 'valid' / 'same' or explicit
+// ONNX-style pads [top, bottom, left, right], strides default to the window as in Keras,
+// optional dilations and ceil mode), and globalAvgPool [N, H, W, C] → [N, C].
+// Max-pool backward uses the argmax saved during forward (int32, same shape as the output, flat
+// spatial index ih·W + iw; ties go to the first maximum in window order). It is written only
+// when a gradient will be recorded, so inference and noGrad pay nothing for it.
+
+import {
+  globalAvgPoolGradKernel,
+  globalAvgPoolKernel,
+  poolGeometry,
+  poolGradKernel,
+  poolKernel,
+  type PoolGeom,
+  type PoolPadding,
+} from '../../kernels/pool.ts';
+import { isGradEnabled, record, type TapeNode } from '../autograd.ts';
+import { ShapeError } from '../errors.ts';
+import { dispatch, run } from '../run.ts';
+import { checkInputs, empty, type Tensor } from '../tensor.ts';
+import { reshape } from './shape.ts';
+
+export type { PoolPadding } from '../../kernels/pool.ts';
+type Pair = number | readonly [number, number];
+
+export interface PoolOptions {
+  /** Window [ph, pw] (or one number for both). */
+  pool: Pair;
+  /** Default: the window (Keras). */
+  strides?: Pair;
+  /** 'valid' (default, as Keras), 'same' (Keras/TF SAME), or [top, bottom, left, right]. */
+  padding?: PoolPadding;
+  /** Spacing between window taps (ONNX dilations); default 1. */
+  dilations?: Pair;
+  /** Round the output size up (ONNX ceil_mode); 'same' already does. */
+  ceilMode?: boolean;
+}
+
+export interface AvgPoolOptions extends PoolOptions {
+  /** Divide by all taps inside the padded input (ONNX count_include_pad) instead of the valid ones. */
+  countIncludePad?: boolean;
+}
+
+function pair(op: string, what: string, v: Pair, min: number): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if ((typeof v !== 'number' && v.length !== 2) || p.some((e) => !Number.isInteger(e) || e < min))
+    throw new ShapeError(op, `${what} ${JSON.stringify(v)} must be an integer ≥ ${min} or a pair of them`);
+  return p;
+}
+
+function geometry(op: string, x: Tensor, o: PoolOptions): PoolGeom {
+  checkInputs(op, [x]);
+  if (x.rank !== 4) throw new ShapeError(op, `expects NHWC input [N,H,W,C], got ${x.describe()}`);
+  const pool = pair(op, 'pool', o.pool, 1);
+  const strides = pair(op, 'strides', o.strides ?? pool, 1);
+  const dil = pair(op, 'dilations', o.dilations ?? 1, 1);
+  const padding = o.padding ?? 'valid';
+  const reach = [(pool[0] - 1) * dil[0] + 1, (pool[1] - 1) * dil[1] + 1];
+  if (padding !== 'valid' && padding !== 'same') {
+    if (padding.length !== 4 || padding.some((p) => !Number.isInteger(p) || p < 0))
+      throw new ShapeError(op, `padding ${JSON.stringify(padding)} must be 'valid', 'same' or [top, bottom, left, right] integers ≥ 0`);
+    // A pad as wide as the window would make windows that see only padding.
+    if (padding[0] >= reach[0] || padding[1] >= reach[0] || padding[2] >= reach[1] || padding[3] >= reach[1])
+      throw new ShapeError(op, `pads [${padding}] must be smaller than the window extent ${reach[0]}×${reach[1]}`);
+  }
+  const g = poolGeometry(x.shape, pool, strides, dil, padding, !!o.ceilMode);
+  if (g.OH < 1 || g.OW < 1)
+    throw new ShapeError(
+      op,
+      `window ${pool[0]}×${pool[1]} (strides ${strides}, dilations ${dil}, padding ${JSON.stringify(padding)}) does not fit input ${x.describe()}`,
+    );
+  return g;
+}
+
+const outShape = (g: PoolGeom) => [g.N, g.OH, g.OW, g.C];
+
+// ---- max --------------------------------------------------------------------------------------
+
+function maxPoolGrad(node: TapeNode, dy: Tensor): Tensor[] {
+  const { geom } = node.attrs as { geom: PoolGeom };
+  return [run('maxPool2d.grad', poolGradKernel('max', geom), [dy, node.saved[0]], node.inputs[0].shape)];
+}
+
+export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
+  const op = 'maxPool2d';
+  const g = geometry(op, x, opts);
+  if (!(isGradEnabled() && x.requiresGrad)) return run(op, poolKernel('max', g), [x], outShape(g));
+  const y = empty(outShape(g));
+  const argmax = empty(outShape(g), 'int32');
+  try {
+    dispatch(op, poolKernel('max', g, { withArgmax: true }), [x], [y, argmax]);
+  } catch (e) {
+    y.dispose();
+    argmax.dispose();
+    throw e;
+  }
+  return record(op, [x], y, maxPoolGrad, { geom: g }, [argmax]);
+}
+
+// ---- average ----------------------------------------------------------------------------------
+
+function avgPoolGrad(node: TapeNode, dy: Tensor): Tensor[] {
+  const { geom, includePad } = node.attrs as { geom: PoolGeom; includePad: boolean };
+  return [run('avgPool2d.grad', poolGradKernel('avg', geom, { includePad }), [dy], node.inputs[0].shape)];
+}
+
+export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
+  const op = 'avgPool2d';
+  const g = geometry(op, x, opts);
+  const includePad = !!opts.countIncludePad;
+  const y = run(op, poolKernel('avg', g, { includePad }), [x], outShape(g));
+  return record(op, [x], y, avgPoolGrad, { geom: g, includePad });
+}
+
+// ---- global average ---------------------------------------------------------------------------
+
+function globalAvgPoolGrad(node: TapeNode, dy: Tensor): Tensor[] {
+  const [x] = node.inputs;
+  const [N, H, W, C] = x.shape;
+  return [run('globalAvgPool.grad', globalAvgPoolGradKernel(N, H * W, C), [dy], x.shape)];
+}
+
+/** Mean over H and W: [N, H, W, C] → [N, C], or [N, 1, 1, C] with keepDims. */
+export function globalAvgPool(x: Tensor, keepDims = false): Tensor {
+  const op = 'globalAvgPool';
+  checkInputs(op, [x]);
+  if (x.rank !== 4) throw new ShapeError(op, `expects NHWC input [N,H,W,C], got ${x.describe()}`);
+  const [N, H, W, C] = x.shape;
+  if (H * W === 0) throw new ShapeError(op, `cannot average an empty image ${x.describe()}`);
+  const y = record(op, [x], run(op, globalAvgPoolKernel(N, H * W, C), [x], [N, C]), globalAvgPoolGrad);
+  return keepDims ? reshape(y, [N, 1, 1, C]) : y;
+}

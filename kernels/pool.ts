@@ -1,0 +1,316 @@
+// 2-D max / average pooling and global average pooling on NHWC tensors ([N, H, W, C], as Keras).
+// Forward: one thread per output element (n, oh, ow, c); consecutive threads differ in c, so a
+// warp reads consecutive addresses. Window tap (kh, kw) of output (oh, ow) reads input row
+// ih = oh·sh − padT + kh·dh (columns likewise); taps outside [0, H) × [0, W) are padding.
+// Max pooling ignores padding and, when asked, writes the argmax as the int32 flat spatial
+// index ih·W + iw of the first maximum in window order (−1 for a window with no valid tap).
+// Average pooling divides by the number of valid taps (Keras/TF 'same', ONNX default) or, with
+// includePad, by the taps inside the padded extent [−padT, H + padB) (ONNX count_include_pad).
+// Backward is a gather, one thread per INPUT element: for each tap offset (kh, kw) the window
+// that would read this element through that tap is oh = (ih + padT − kh·dh) / sh when exact;
+// max adds dy where the saved argmax names this element, avg adds dy / count. No atomics.
+
+import { FLAT_GROUP, grid, type Kernel, Uniforms } from './program.ts';
+
+const WG = 256;
+const LOWEST = -3.4028234663852886e38; // −FLT_MAX (bits 0xff7fffff): the max of a window with no valid tap
+
+export type PoolKind = 'max' | 'avg';
+
+/** Sizes of one pooling: input, output, window, strides, dilations and the four pads. */
+export interface PoolGeom {
+  N: number;
+  H: number;
+  W: number;
+  C: number;
+  OH: number;
+  OW: number;
+  ph: number;
+  pw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  padT: number;
+  padB: number;
+  padL: number;
+  padR: number;
+}
+
+export type PoolPadding = 'valid' | 'same' | readonly [number, number, number, number];
+
+/**
+ * Output size and pads. 'same' is Keras/TF SAME (SAME_UPPER): out = ceil(in/s), total pad
+ * max((out−1)·s + k_eff − in, 0) with the extra row/column at the bottom/right. Explicit pads
+ * are [top, bottom, left, right]; ceilMode rounds the output size up as ONNX ceil_mode does
+ * (without a last window that would start in the bottom/right padding).
+ * OH or OW may come out ≤ 0: the caller rejects that.
+ */
+export function poolGeometry(
+  shape: readonly number[],
+  pool: readonly [number, number],
+  strides: readonly [number, number],
+  dilations: readonly [number, number],
+  padding: PoolPadding,
+  ceilMode = false,
+): PoolGeom {
+  const [N, H, W, C] = shape;
+  const [ph, pw] = pool;
+  const [sh, sw] = strides;
+  const [dh, dw] = dilations;
+  const kh = (ph - 1) * dh + 1;
+  const kw = (pw - 1) * dw + 1;
+  let pads: [number, number, number, number];
+  let OH: number;
+  let OW: number;
+  if (padding === 'same') {
+    OH = Math.ceil(H / sh); // ceil mode changes nothing here
+    OW = Math.ceil(W / sw);
+    const th = Math.max((OH - 1) * sh + kh - H, 0);
+    const tw = Math.max((OW - 1) * sw + kw - W, 0);
+    pads = [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
+  } else {
+    pads = padding === 'valid' ? [0, 0, 0, 0] : [padding[0], padding[1], padding[2], padding[3]];
+    const round = ceilMode ? Math.ceil : Math.floor;
+    OH = round((H + pads[0] + pads[1] - kh) / sh) + 1;
+    OW = round((W + pads[2] + pads[3] - kw) / sw) + 1;
+    // Ceil mode must not add a window that starts in the bottom/right padding (it would see no
+    // input at all): the rule of PyTorch and ONNX Runtime.
+    if (ceilMode && (OH - 1) * sh >= H + pads[0]) OH--;
+    if (ceilMode && (OW - 1) * sw >= W + pads[2]) OW--;
+  }
+  return { N, H, W, C, OH, OW, ph, pw, sh, sw, dh, dw, padT: pads[0], padB: pads[1], padL: pads[2], padR: pads[3] };
+}
+
+const U_STRUCT = /* wgsl */ `
+struct U {
+  n: u32, N: u32, H: i32, W: i32, C: u32, OH: i32, OW: i32,
+  ph: i32, pw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+  padT: i32, padB: i32, padL: i32, padR: i32, incl: u32,
+};
+${FLAT_GROUP}
+`;
+
+function poolUniforms(n: number, g: PoolGeom, includePad: boolean): ArrayBuffer {
+  return new Uniforms()
+    .u32(n, g.N)
+    .i32(g.H, g.W)
+    .u32(g.C)
+    .i32(g.OH, g.OW, g.ph, g.pw, g.sh, g.sw, g.dh, g.dw, g.padT, g.padB, g.padL, g.padR)
+    .u32(includePad ? 1 : 0)
+    .done();
+}
+
+/** Taps of window (oh, ow) counted by average pooling (valid ones, or those inside the padding). */
+const COUNT_FN = /* wgsl */ `
+fn axis_count(o: i32, s: i32, d: i32, k: i32, pb: i32, pa: i32, size: i32) -> i32 {
+  let lo = select(0, -pb, u.incl == 1u);
+  let hi = select(size, size + pa, u.incl == 1u);
+  var c = 0;
+  for (var t = 0; t < k; t++) {
+    let i = o * s - pb + t * d;
+    if (i >= lo && i < hi) { c++; }
+  }
+  return c;
+}
+fn window_count(oh: i32, ow: i32) -> f32 {
+  return f32(axis_count(oh, u.sh, u.dh, u.ph, u.padT, u.padB, u.H) * axis_count(ow, u.sw, u.dw, u.pw, u.padL, u.padR, u.W));
+}`;
+
+/** Bindings: x → y, plus argmax (int32, same shape as y) when `withArgmax` (max only). */
+export function poolKernel(kind: PoolKind, g: PoolGeom, opts: { withArgmax?: boolean; includePad?: boolean } = {}): Kernel {
+  const arg = kind === 'max' && !!opts.withArgmax;
+  const n = g.N * g.OH * g.OW * g.C;
+  const body =
+    kind === 'max'
+      ? `if (v > acc || arg < 0) { acc = v; arg = ih * u.W + iw; }`
+      : `acc += v;`;
+  const finish =
+    kind === 'max'
+      ? `Y[i] = acc;${arg ? '\n  A[i] = arg;' : ''}`
+      : `let cnt = window_count(oh, ow);\n  Y[i] = select(0.0, acc / cnt, cnt > 0.0);`;
+  return {
+    key: `pool:${kind}${arg ? ':arg' : ''}`,
+    wgsl: () => /* wgsl */ `
+${U_STRUCT}
+${kind === 'avg' ? COUNT_FN : ''}
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+${arg ? '@group(0) @binding(2) var<storage, read_write> A: array<i32>;' : ''}
+@group(0) @binding(${arg ? 3 : 2}) var<uniform> u: U;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat_group(wid, nwg) * ${WG}u + li;
+  if (i >= u.n) { return; }
+  let c = i % u.C;
+  let p = i / u.C;
+  let ow = i32(p % u32(u.OW));
+  let q = p / u32(u.OW);
+  let oh = i32(q % u32(u.OH));
+  let nb = q / u32(u.OH);
+  var acc = ${kind === 'max' ? 'bitcast<f32>(0xff7fffffu)' : '0.0'};
+  var arg = -1;
+  for (var kh = 0; kh < u.ph; kh++) {
+    let ih = oh * u.sh - u.padT + kh * u.dh;
+    if (ih < 0 || ih >= u.H) { continue; }
+    for (var kw = 0; kw < u.pw; kw++) {
+      let iw = ow * u.sw - u.padL + kw * u.dw;
+      if (iw < 0 || iw >= u.W) { continue; }
+      let v = X[((nb * u32(u.H) + u32(ih)) * u32(u.W) + u32(iw)) * u.C + c];
+      ${body}
+    }
+  }
+  ${finish}
+}`,
+    bindings: arg ? ['read', 'write', 'write'] : ['read', 'write'],
+    uniforms: poolUniforms(n, g, !!opts.includePad),
+    workgroups: grid(n / WG),
+  };
+}
+
+/** Bindings: max: dy, argmax → dx; avg: dy → dx. One thread per input element. */
+export function poolGradKernel(kind: PoolKind, g: PoolGeom, opts: { includePad?: boolean } = {}): Kernel {
+  const n = g.N * g.H * g.W * g.C;
+  const max = kind === 'max';
+  return {
+    key: `pool_grad:${kind}`,
+    wgsl: () => /* wgsl */ `
+${U_STRUCT}
+${max ? '' : COUNT_FN}
+@group(0) @binding(0) var<storage, read> DY: array<f32>;
+${max ? '@group(0) @binding(1) var<storage, read> A: array<i32>;' : ''}
+@group(0) @binding(${max ? 2 : 1}) var<storage, read_write> DX: array<f32>;
+@group(0) @binding(${max ? 3 : 2}) var<uniform> u: U;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat_group(wid, nwg) * ${WG}u + li;
+  if (i >= u.n) { return; }
+  let c = i % u.C;
+  let p = i / u.C;
+  let iw = i32(p % u32(u.W));
+  let q = p / u32(u.W);
+  let ih = i32(q % u32(u.H));
+  let nb = q / u32(u.H);
+  let me = ih * u.W + iw;
+  var acc = 0.0;
+  for (var kh = 0; kh < u.ph; kh++) {
+    let rh = ih + u.padT - kh * u.dh;
+    if (rh < 0 || rh % u.sh != 0 || rh / u.sh >= u.OH) { continue; }
+    let oh = rh / u.sh;
+    for (var kw = 0; kw < u.pw; kw++) {
+      let rw = iw + u.padL - kw * u.dw;
+      if (rw < 0 || rw % u.sw != 0 || rw / u.sw >= u.OW) { continue; }
+      let ow = rw / u.sw;
+      let o = ((nb * u32(u.OH) + u32(oh)) * u32(u.OW) + u32(ow)) * u.C + c;
+${max ? '      if (A[o] == me) { acc += DY[o]; }' : '      acc += DY[o] / window_count(oh, ow);'}
+    }
+  }
+  DX[i] = acc;
+}`,
+    bindings: max ? ['read', 'read', 'write'] : ['read', 'write'],
+    uniforms: poolUniforms(n, g, !!opts.includePad),
+    workgroups: grid(n / WG),
+  };
+}
+
+/** [N, H, W, C] → [N, C]: one thread per (n, c) walks the H·W positions. */
+export function globalAvgPoolKernel(N: number, HW: number, C: number): Kernel {
+  const n = N * C;
+  return {
+    key: 'pool:global_avg',
+    wgsl: () => /* wgsl */ `
+struct U { n: u32, hw: u32, C: u32, p: u32 };
+${FLAT_GROUP}
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(2) var<uniform> u: U;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat_group(wid, nwg) * ${WG}u + li;
+  if (i >= u.n) { return; }
+  let c = i % u.C;
+  let base = (i / u.C) * u.hw * u.C + c;
+  var acc = 0.0;
+  for (var k = 0u; k < u.hw; k++) { acc += X[base + k * u.C]; }
+  Y[i] = acc / f32(u.hw);
+}`,
+    bindings: ['read', 'write'],
+    uniforms: new Uniforms().u32(n, HW, C, 0).done(),
+    workgroups: grid(n / WG),
+  };
+}
+
+/** dx[n, h, w, c] = dy[n, c] / (H·W): one thread per input element. */
+export function globalAvgPoolGradKernel(N: number, HW: number, C: number): Kernel {
+  const n = N * HW * C;
+  return {
+    key: 'pool_grad:global_avg',
+    wgsl: () => /* wgsl */ `
+struct U { n: u32, hw: u32, C: u32, p: u32 };
+${FLAT_GROUP}
+@group(0) @binding(0) var<storage, read> DY: array<f32>;
+@group(0) @binding(1) var<storage, read_write> DX: array<f32>;
+@group(0) @binding(2) var<uniform> u: U;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat_group(wid, nwg) * ${WG}u + li;
+  if (i >= u.n) { return; }
+  let c = i % u.C;
+  let nb = i / (u.hw * u.C);
+  DX[i] = DY[nb * u.C + c] / f32(u.hw);
+}`,
+    bindings: ['read', 'write'],
+    uniforms: new Uniforms().u32(n, HW, C, 0).done(),
+    workgroups: grid(n / WG),
+  };
+}
+
+// ---- float64 references (plain loops) -------------------------------------------------------
+
+/** y as [N, OH, OW, C]; argmax as flat spatial index ih·W + iw (max only, −1 if no valid tap). */
+export function poolRef(kind: PoolKind, x: ArrayLike<number>, g: PoolGeom, includePad = false): { y: Float64Array; argmax: Int32Array } {
+  const y = new Float64Array(g.N * g.OH * g.OW * g.C);
+  const argmax = new Int32Array(y.length).fill(-1);
+  const count = (o: number, s: number, d: number, k: number, pb: number, pa: number, size: number) => {
+    let c = 0;
+    for (let t = 0; t < k; t++) {
+      const i = o * s - pb + t * d;
+      if (includePad ? i >= -pb && i < size + pa : i >= 0 && i < size) c++;
+    }
+    return c;
+  };
+  for (let n = 0; n < g.N; n++)
+    for (let oh = 0; oh < g.OH; oh++)
+      for (let ow = 0; ow < g.OW; ow++)
+        for (let c = 0; c < g.C; c++) {
+          const o = ((n * g.OH + oh) * g.OW + ow) * g.C + c;
+          let acc = kind === 'max' ? LOWEST : 0;
+          for (let kh = 0; kh < g.ph; kh++) {
+            const ih = oh * g.sh - g.padT + kh * g.dh;
+            if (ih < 0 || ih >= g.H) continue;
+            for (let kw = 0; kw < g.pw; kw++) {
+              const iw = ow * g.sw - g.padL + kw * g.dw;
+              if (iw < 0 || iw >= g.W) continue;
+              const v = x[((n * g.H + ih) * g.W + iw) * g.C + c];
+              if (kind === 'avg') acc += v;
+              else if (v > acc || argmax[o] < 0) {
+                acc = v;
+                argmax[o] = ih * g.W + iw;
+              }
+            }
+          }
+          if (kind === 'max') y[o] = acc;
+          else {
+            const cnt = count(oh, g.sh, g.dh, g.ph, g.padT, g.padB, g.H) * count(ow, g.sw, g.dw, g.pw, g.padL, g.padR, g.W);
+            y[o] = cnt > 0 ? acc / cnt : 0;
+          }
+        }
+  return { y, argmax };
+}
+
+export function globalAvgPoolRef(x: ArrayLike<number>, N: number, HW: number, C: number): Float64Array {
+  const y = new Float64Array(N * C);
+  for (let n = 0; n < N; n++)
+    for (let k = 0; k < HW; k++) for (let c = 0; c < C; c++) y[n * C + c] += x[(n * HW + k) * C + c];
+  return y.map((v) => v / HW);
+}

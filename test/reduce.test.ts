@@ -1,0 +1,62 @@
+import { test } from 'uvu';
+import * as E from '../engine/index.ts';
+import { reduceRef, type ReduceOp } from '../kernels/reduce.ts';
+import { assertClose, assertEqualArrays, checkGrad, ready, rng } from './helpers.ts';
+
+await ready;
+const r = rng(11);
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+// Both kernel variants: thread-per-output (R < 256) and workgroup tree (R ≥ 256).
+const CASES: [number[], number[]][] = [
+  [[1], [0]],
+  [[7], [0]],
+  [[3, 5], [1]],
+  [[3, 5], [0]],
+  [[2, 3, 4], [0, 2]],
+  [[4, 9, 9, 5], [1, 2]],
+  [[2, 300], [1]],
+  [[100, 28, 28, 3], [0, 1, 2]],
+  [[1000, 3], [0]],
+  [[2, 3, 4, 5], [0, 1, 2, 3]],
+];
+
+for (const op of ['sum', 'mean', 'max', 'min'] as Exclude<ReduceOp, 'argmax'>[]) {
+  test(`reduce ${op} over axes matches the reference (atol 1e-4, rtol 1e-5)`, async () => {
+    for (const [shape, axes] of CASES) {
+      const x = r.uniform(size(shape), -3, 3);
+      const y = await E.tidy(() => E.reduce(op, E.tensor(x, shape), axes).data());
+      assertClose(y, reduceRef(op, x, shape, axes), { atol: 1e-4, rtol: 1e-5 }, `${op} [${shape}] axes [${axes}]`);
+    }
+  });
+  test(`reduce ${op} backward matches finite differences`, async () => {
+    for (const [shape, axes] of [CASES[2], CASES[4], CASES[5]]) {
+      const x = r.uniform(size(shape), -3, 3);
+      await checkGrad(`${op} [${shape}] axes [${axes}]`, ([t]) => E.reduce(op, t, axes), ([a]) => reduceRef(op, a, shape, axes), [{ data: x, shape }]);
+    }
+  });
+}
+
+test('argmax along an axis (exact; first index on ties)', async () => {
+  for (const [shape, axis] of [
+    [[5, 10], 1],
+    [[5, 10], 0],
+    [[3, 1000], 1],
+    [[2, 3, 4], 1],
+  ] as [number[], number][]) {
+    const x = r.uniform(size(shape), -3, 3);
+    const y = await E.tidy(() => E.argmax(E.tensor(x, shape), axis).data());
+    assertEqualArrays(y, reduceRef('argmax', x, shape, [axis]), `argmax [${shape}] axis ${axis}`);
+  }
+  const ties = await E.tidy(() => E.argmax(E.tensor([1, 3, 3, 0], [1, 4]), 1).data());
+  assertEqualArrays(ties, [1], 'ties');
+});
+
+test('keepDims and negative axes', async () => {
+  const y = E.tidy(() => E.sum(E.tensor([1, 2, 3, 4, 5, 6], [2, 3]), -1, true));
+  if (y.shape.join() !== '2,1') throw new Error(`shape ${y.shape}`);
+  assertClose(await y.data(), [6, 15], { atol: 0, rtol: 0 }, 'sum');
+  y.dispose();
+});
+
+test.run();
