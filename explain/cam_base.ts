@@ -32,6 +32,14 @@ export interface CamMap {
   raw: Float32Array;
   h: number;
   w: number;
+  /** The map resized on the GPU to `upsample.size`, when asked. */
+  upsampled?: Float32Array;
+}
+
+export interface Upsample {
+  size: [number, number];
+  /** nearest: cv2.INTER_NEAREST (as the lecture); bilinear: half-pixel centres (cv2.INTER_LINEAR). */
+  mode: 'nearest' | 'bilinear';
 }
 
 export interface CamRequest {
@@ -41,6 +49,7 @@ export interface CamRequest {
   classes?: number[] | null;
   /** Which score is differentiated by gradient methods (default: softmax, as the lecture). */
   score?: ScoreOf;
+  upsample?: Upsample;
 }
 
 export abstract class CamMethod {
@@ -91,14 +100,20 @@ export abstract class CamMethod {
       const [, h, w, k] = A.shape;
       let cam = E.sum(E.mul(A, E.reshape(alpha, [n, 1, 1, k])), 3);
       if (this.relu) cam = E.relu(cam);
-      const raw = (await cam.data()) as Float32Array;
+      const up = req.upsample;
+      const big = up
+        ? E.resize(E.reshape(cam, [n, h, w, 1]), up.size, up.mode === 'nearest' ? { mode: 'nearest', coord: 'asymmetric', nearestMode: 'floor' } : { mode: 'bilinear', coord: 'half_pixel' })
+        : null;
+      const [raw, upsampled] = await Promise.all([cam.data(), big?.data()]);
+      const hw = up ? up.size[0] * up.size[1] : 0;
       return classes.map((cls, i) => ({
         image: i,
         classIndex: cls,
         probability: probs[i * c + cls],
-        raw: raw.slice(i * h * w, (i + 1) * h * w),
+        raw: (raw as Float32Array).slice(i * h * w, (i + 1) * h * w),
         h,
         w,
+        upsampled: upsampled ? (upsampled as Float32Array).slice(i * hw, (i + 1) * hw) : undefined,
       }));
     });
   }

@@ -4,6 +4,7 @@
 
 import { type Tensor, tensor, keep, fmtShapeOf } from './engine.ts';
 import type { Rng } from './random.ts';
+import { kerasSnakeCase } from './naming.ts';
 
 export interface CallContext {
   training: boolean;
@@ -51,13 +52,9 @@ export abstract class Layer {
     this.name = name ?? '';
   }
 
-  /** Keras' snake_case base for automatic names: Conv2D → conv2d, MaxPooling2D → max_pooling2d. */
+  /** Keras' automatic name base: Conv2D → conv2d, MaxPooling2D → max_pooling2d. */
   get baseName(): string {
-    return this.className
-      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-      .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
-      .toLowerCase()
-      .replace(/_(\d)d$/, '$1d');
+    return kerasSnakeCase(this.className);
   }
 
   /** Creates weights for `inputShape` (batch excluded). */

@@ -26,6 +26,7 @@ import {
   readStringListAttr, withH5, writeDatasetF32, writeFixedStringListAttr, writeH5Atomic, writeStringAttr,
   type H5File, type H5Group,
 } from './h5.ts';
+import { kerasSnakeCase } from '../naming.ts';
 
 export type KerasFormat = 'legacy-model' | 'legacy-weights' | 'keras3-weights' | 'keras3-archive';
 
@@ -164,14 +165,7 @@ function configLayers(cfg: JsonObject, where: string): ConfigLayer[] {
   });
 }
 
-/** Keras' naming.to_snake_case, which names Keras 3 weight groups: 'MaxPooling2D' → 'max_pooling2d'. */
-export function kerasSnakeCase(className: string): string {
-  return className
-    .replace(/\W+/g, '')
-    .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
-    .replace(/([a-z])([A-Z])/g, '$1_$2')
-    .toLowerCase();
-}
+export { kerasSnakeCase };
 
 function readKeras3Layers(f: H5File, file: string, cfg: JsonObject | undefined): { layers: KerasLayerWeights[]; ordered: boolean } {
   const out: KerasLayerWeights[] = [];

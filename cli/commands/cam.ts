@@ -1,0 +1,112 @@
+// `lanterna cam`: class activation maps of MNIST test digits from a GAP network (the lecture's
+// Programs 2 and 4), saved as one PNG grid with the predicted class and probability per tile.
+
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { LanternaError } from '../../engine/errors.ts';
+import { init, shutdown } from '../../engine/context.ts';
+import * as E from '../../engine/index.ts';
+import { Cam } from '../../explain/cam.ts';
+import { colormapByName } from '../../explain/colormap.ts';
+import { grid } from '../../explain/grid.ts';
+import { mnistCamTile } from '../../explain/mnist_tiles.ts';
+import { writeFileAtomic, writePng } from '../../explain/png.ts';
+import { loadMnist } from '../../nn/data/mnist.ts';
+import { loadModel } from '../../nn/model_file.ts';
+import { digitsAsInput, mnistInputShape, pixelModeFor } from '../mnist_input.ts';
+import { choice, intList, intOption } from '../options.ts';
+import { shipped } from '../paths.ts';
+
+interface CamOpts {
+  model?: string;
+  images: string;
+  index?: string;
+  class?: string;
+  layer?: string;
+  upsample: string;
+  colormap: string;
+  out: string;
+  json?: boolean | string;
+  pixels?: string;
+  columns: string;
+}
+
+export const DEFAULT_MODEL = 'models/cam2.h5';
+
+export function register(program: Command): void {
+  program
+    .command('cam')
+    .description('class activation maps (CAM) of MNIST test digits, as one PNG grid')
+    .option('--model <file>', `Keras model ending in GlobalAveragePooling2D → Dense (default: the shipped ${DEFAULT_MODEL})`)
+    .option('--images <n>', 'the first N test digits', '10')
+    .option('--index <list>', 'these test digits instead, e.g. 0,7,42')
+    .option('--class <c>', 'map this class instead of each digit’s prediction')
+    .option('--layer <name>', 'feature layer (default: the one before global average pooling)')
+    .option('--upsample <mode>', 'nearest (as the lecture), bilinear or none', 'nearest')
+    .option('--colormap <name>', 'inferno (as the lecture), jet, viridis or gray', 'inferno')
+    .option('--pixels <mode>', 'input preprocessing when the file does not record it: inverted, unit or raw')
+    .option('--columns <n>', 'tiles per row', '10')
+    .option('--json [file]', 'also write the raw maps and predictions as JSON (to stdout, or to a file)')
+    .option('--out <file>', 'output PNG', 'cam.png')
+    .action(async (o: CamOpts) => {
+      const modelPath = o.model ?? shipped(DEFAULT_MODEL);
+      if (!existsSync(modelPath)) throw new LanternaError(`${modelPath}: no such model file${o.model ? '' : ' (the shipped default is missing: train one with `lanterna train --preset cam2`)'}`);
+      const upsample = choice('--upsample', o.upsample, ['nearest', 'bilinear', 'none']);
+      const lut = colormapByName(o.colormap);
+      if (!/\.png$/i.test(o.out)) throw new LanternaError(`--out ${o.out}: the CAM grid is written as PNG; name a .png file`);
+      try {
+        await init();
+        const loaded = await loadModel(modelPath);
+        const model = loaded.model;
+        const shape = mnistInputShape(model.inputShape, modelPath);
+        const { mode } = pixelModeFor(loaded, o.pixels, modelPath);
+        const test = await loadMnist({ split: 'test' });
+        const idx = o.index ? intList('--index', o.index) : [...Array(intOption('--images', o.images, 1)).keys()];
+        for (const i of idx) if (i >= test.n) throw new LanternaError(`--index ${i}: the test set has ${test.n} digits (0..${test.n - 1})`);
+        const pixels = idx.map((i) => test.images.subarray(i * 784, (i + 1) * 784));
+        const x = new Float32Array(idx.length * 784);
+        pixels.forEach((p, k) => x.set(digitsAsInput(p, mode), k * 784));
+        const cls = o.class !== undefined ? intOption('--class', o.class, 0) : null;
+        const cam = new Cam(model);
+        const layer = o.layer ?? cam.defaultLayer();
+        const maps = await E.tidy(async () =>
+          cam.explain(E.tensor(x, [idx.length, ...shape]), {
+            layer,
+            classes: cls === null ? null : idx.map(() => cls),
+            upsample: upsample === 'none' ? undefined : { size: [28, 28], mode: upsample as 'nearest' | 'bilinear' },
+          }),
+        );
+        const tiles = maps.map((m, k) => {
+          const values = m.upsampled ?? nearestTo28(m.raw, m.h, m.w);
+          return mnistCamTile(pixels[k], values, lut, `${m.classIndex} ${m.probability.toFixed(3)}`);
+        });
+        await writePng(o.out, grid(tiles, intOption('--columns', o.columns, 1)));
+        const h = maps[0].h;
+        console.log(`${modelPath}: CAM from layer '${layer}' (${h}×${maps[0].w}), ${upsample} upsampling, ${idx.length} digits → ${o.out}`);
+        for (const [k, m] of maps.entries())
+          console.log(`  digit #${idx[k]} (label ${test.labels[idx[k]]}): class ${m.classIndex} p=${m.probability.toFixed(5)}`);
+        if (o.json) {
+          const doc = JSON.stringify(
+            {
+              model: modelPath,
+              layer,
+              upsample,
+              images: maps.map((m, k) => ({ index: idx[k], label: test.labels[idx[k]], class: m.classIndex, probability: m.probability, h: m.h, w: m.w, cam: Array.from(m.raw) })),
+            },
+            null,
+            1,
+          );
+          if (typeof o.json === 'string') await writeFileAtomic(o.json, doc);
+          else console.log(doc);
+        }
+        model.dispose();
+      } finally {
+        shutdown();
+      }
+    });
+}
+
+/** With --upsample none, tiles still need 28×28: repeat each map cell (blocky, honest). */
+function nearestTo28(raw: Float32Array, h: number, w: number): Float32Array {
+  return Float32Array.from({ length: 784 }, (_, i) => raw[Math.floor((Math.floor(i / 28) * h) / 28) * w + Math.floor(((i % 28) * w) / 28)]);
+}

@@ -1,0 +1,121 @@
+// `lanterna train`: the lecture's MNIST networks (cam1, cam2) trained on our engine.
+// Writes <out>/<preset>.h5 (Keras layout, saved atomically after every epoch), a training-curve
+// SVG, the history as JSON and a log of everything printed.
+
+import type { Command } from 'commander';
+import { mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { init, shutdown } from '../../engine/context.ts';
+import { describeDevice } from '../../engine/info.ts';
+import { loadMnist, toFloat, type PixelMode } from '../../nn/data/mnist.ts';
+import { Trainer, evaluate, type EpochInfo } from '../../nn/fit.ts';
+import { saveModel } from '../../nn/model_file.ts';
+import { preset } from '../../nn/presets.ts';
+import { summary } from '../../nn/summary.ts';
+import { lineChartSvg } from '../plot.ts';
+import { EpochBar } from '../progress.ts';
+import { intOption, choice } from '../options.ts';
+
+interface TrainOpts {
+  preset: string;
+  epochs: string;
+  batch: string;
+  limit?: string;
+  out: string;
+  pixels: string;
+  seed: string;
+  validationSplit: string;
+  timeLimit?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description("train the lecture's MNIST network (cam1: with pooling, 3×3 CAM; cam2: without, 28×28 CAM)")
+    .requiredOption('--preset <name>', 'cam1 or cam2')
+    .option('--epochs <n>', 'epochs', '30')
+    .option('--batch <n>', 'batch size', '100')
+    .option('--limit <n>', 'use only the first N training digits')
+    .option('--out <dir>', 'output folder', 'models')
+    .option('--pixels <mode>', 'input preprocessing: inverted (1 − x/255, the lecture) or unit (x/255)', 'inverted')
+    .option('--seed <n>', 'seed for weights and shuffling', '1')
+    .option('--validation-split <f>', 'fraction held out for validation (taken from the end, as Keras)', '0.1')
+    .option('--time-limit <s>', 'stop before an epoch that would end past this many seconds (the model of the last epoch is kept)')
+    .action(async (o: TrainOpts) => {
+      const epochs = intOption('--epochs', o.epochs, 1);
+      const batch = intOption('--batch', o.batch, 1);
+      const limit = o.limit ? intOption('--limit', o.limit, 1) : undefined;
+      const pixels = choice('--pixels', o.pixels, ['inverted', 'unit', 'raw']) as PixelMode;
+      const split = Number(o.validationSplit);
+      mkdirSync(o.out, { recursive: true });
+      const base = join(o.out, o.preset);
+      const logPath = `${base}.train.log`;
+      writeFileSync(logPath, '');
+      const log = (s: string) => {
+        console.log(s);
+        appendFileSync(logPath, s + '\n');
+      };
+      try {
+        await init();
+        const dev = await describeDevice();
+        const model = preset(o.preset, Number(o.seed));
+        log(`lanterna train --preset ${o.preset} --epochs ${epochs} --batch ${batch}${limit ? ` --limit ${limit}` : ''} --pixels ${pixels} --seed ${o.seed}`);
+        log(`adapter: ${dev.driver} — ${dev.description || dev.device} (${dev.runtime} ${dev.runtimeVersion})`);
+        log(summary(model));
+        const train = await loadMnist({ split: 'train', limit });
+        const test = await loadMnist({ split: 'test' });
+        const data = { x: toFloat(train.images, pixels), y: train.labels };
+        const trainer = new Trainer(model, { optimizer: 'adam', loss: 'categorical_crossentropy' });
+        const bar = new EpochBar(epochs);
+        const history: EpochInfo[] = [];
+        const limitS = o.timeLimit ? Number(o.timeLimit) : Infinity;
+        const t0 = performance.now();
+        let stop = false;
+        await trainer.fit(data, {
+          shouldStop: () => stop,
+          batchSize: batch,
+          epochs,
+          validationSplit: split,
+          shuffle: true,
+          seed: Number(o.seed),
+          onBatchEnd: (b) => bar.update(b),
+          onEpochEnd: async (e) => {
+            bar.end();
+            history.push(e);
+            log(
+              `epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)} acc ${e.accuracy.toFixed(4)}` +
+                (e.valAccuracy !== undefined ? ` val_loss ${e.valLoss!.toFixed(4)} val_acc ${e.valAccuracy.toFixed(4)}` : '') +
+                ` (${e.seconds.toFixed(1)} s, ${Math.round((data.y.length * (1 - split)) / e.seconds)} img/s)`,
+            );
+            await saveModel(model, `${base}.h5`, {
+              preprocessing: { pixels },
+              trainingConfig: { loss: 'categorical_crossentropy', metrics: ['accuracy'], optimizer_config: { class_name: 'Adam', config: trainer.optimizer.getConfig() } },
+              attrs: { lanterna_training: JSON.stringify({ preset: o.preset, epochs: e.epoch, batch, limit: limit ?? null, seed: Number(o.seed), adapter: dev.driver, device: dev.description || dev.device }) },
+            });
+            writeFileSync(`${base}.history.json`, JSON.stringify(history, null, 1));
+            writeFileSync(`${base}.curve.svg`, curves(o.preset, history));
+            const elapsed = (performance.now() - t0) / 1000;
+            if (e.epoch < epochs && elapsed + e.seconds * 1.15 > limitS) {
+              stop = true;
+              log(`stopping after epoch ${e.epoch}: another epoch would pass --time-limit ${limitS} s`);
+            }
+          },
+        });
+        const t = await evaluate(model, { x: toFloat(test.images, pixels), y: test.labels });
+        log(`test accuracy: ${t.accuracy.toFixed(4)} (loss ${t.loss.toFixed(4)}, ${t.n} digits)`);
+        log(`saved ${base}.h5, ${base}.curve.svg, ${base}.history.json, ${logPath}`);
+        model.dispose();
+        trainer.optimizer.dispose();
+      } finally {
+        shutdown();
+      }
+    });
+}
+
+function curves(name: string, h: EpochInfo[]): string {
+  const s = (k: keyof EpochInfo) => h.map((e) => e[k] as number).filter((v) => v !== undefined);
+  return lineChartSvg(`${name} training`, 'epoch', [
+    { title: 'loss', series: [{ name: 'train', values: s('loss'), color: '#1f77b4' }, { name: 'validation', values: s('valLoss'), color: '#ff7f0e' }] },
+    { title: 'accuracy', series: [{ name: 'train', values: s('accuracy'), color: '#1f77b4' }, { name: 'validation', values: s('valAccuracy'), color: '#ff7f0e' }] },
+  ]);
+}
