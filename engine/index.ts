@@ -13,3 +13,4 @@ export { tidy, keep } from './scope.ts';
 export { backward, grad, noGrad, isGradEnabled, listGraph, formatGraph, type TapeNode, type GraphEntry } from './autograd.ts';
 export { LanternaError, ShapeError, GpuError } from './errors.ts';
 export * from './ops/index.ts';
+export { describeDevice, formatDevice, type DeviceDescription } from './info.ts';
