@@ -82,6 +82,8 @@ export class Trainer {
 
   async fit(data: Dataset, o: FitOptions = {}): Promise<EpochInfo[]> {
     const batch = o.batchSize ?? 100;
+    if (this.model.safeBatch(batch) < batch)
+      throw new Error(`fit: batch ${batch} makes an activation larger than this adapter's storage binding limit; use at most ${this.model.safeBatch(batch)}`);
     const epochs = o.epochs ?? 1;
     const rng = new Rng(o.seed ?? 1);
     const model = this.model;
@@ -155,6 +157,7 @@ export class Trainer {
 }
 
 export async function evaluate(model: Sequential, data: Dataset, batchSize = 500, loss: LossName = 'categorical_crossentropy') {
+  batchSize = model.safeBatch(batchSize);
   const per = model.inputShape!.reduce((a, b) => a * b, 1);
   const n = data.x.length / per;
   let lossSum = E.keep(E.zeros([]));

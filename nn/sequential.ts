@@ -112,8 +112,20 @@ export class Sequential {
     return { output: h, captured, logits };
   }
 
+  /**
+   * The largest batch (≤ requested) whose biggest activation fits one storage binding of the
+   * adapter (lavapipe allows 128 MiB: cam2 at batch 500 would need 200 MB in one tensor).
+   */
+  safeBatch(requested: number): number {
+    if (!this.built) this.build();
+    const per = Math.max(...this.layers.map((l) => l.outputShape!.reduce((a, b) => a * b, 1)), this.inputShape!.reduce((a, b) => a * b, 1));
+    const limit = E.gpu().limits.maxStorageBufferBindingSize;
+    return Math.max(1, Math.min(requested, Math.floor(limit / (per * 4))));
+  }
+
   /** Class probabilities (or outputs) for host data, in batches; one readback per batch. */
   async predict(x: Float32Array, batchSize = 256): Promise<Float32Array> {
+    batchSize = this.safeBatch(batchSize);
     const per = this.inputShape!.reduce((a, b) => a * b, 1);
     const n = x.length / per;
     const outPer = this.outputShape.reduce((a, b) => a * b, 1);
