@@ -1,0 +1,164 @@
+// conv2d with its gradient. Layouts: x NHWC [N, H, W, C], kernel HWIO [KH, KW, C, O] (Keras'),
+// bias [O], y NHWC [N, HO, WO, O]. Padding 'same' | 'valid' (Keras/TF semantics) or explicit
+// [top, bottom, left, right] (ONNX pads, after the runner's NCHW→NHWC conversion).
+// The backward computes dx (a transposed convolution), dW and db only where `needs` asks.
+// Activations larger than one binding are processed a few images at a time; dW, whose output
+// covers the whole batch, accumulates over those pieces.
+
+import {
+  conv2dInputGradKernel,
+  conv2dKernel,
+  conv2dWeightGradKernel,
+  convGeometry,
+  type ConvChunk,
+  type ConvGeom,
+  type Padding,
+} from '../../kernels/conv2d.ts';
+import { gemmVariant } from '../../kernels/matmul.ts';
+import type { Kernel } from '../../kernels/program.ts';
+import { record, type TapeNode } from '../autograd.ts';
+import { ShapeError, fmtShape } from '../errors.ts';
+import { isCpuAdapter } from '../gpu.ts';
+import { dispatch } from '../run.ts';
+import { tidy } from '../scope.ts';
+import { checkInputs, empty, type Tensor } from '../tensor.ts';
+import { bindableElements, bindElements, transposeMatrices } from './matmul.ts';
+import { sum } from './reduce.ts';
+
+export type { Padding } from '../../kernels/conv2d.ts';
+
+export interface Conv2dOptions {
+  /** [sh, sw] or one number for both; default 1. */
+  strides?: number | readonly [number, number];
+  /** Default 'valid', as in Keras. */
+  padding?: Padding;
+  /** Only 1 is supported; accepted so that callers can pass what a model file says. */
+  dilations?: number | readonly [number, number];
+}
+
+/** A tensor bound per dispatch: `perImage` elements per image, or 0 for the whole tensor. */
+interface Bound {
+  t: Tensor;
+  perImage: number;
+}
+
+/** Dispatches `make` over as many images at a time as the binding limit allows. */
+function overBatch(op: string, N: number, ins: [Bound, Bound], out: Bound, bias: Tensor | null, make: (c: ConvChunk) => Kernel): void {
+  if (N === 0) return;
+  const L = bindableElements(out.t.storage.gpu);
+  const all = [...ins, out, ...(bias ? [{ t: bias, perImage: 0 }] : [])];
+  for (const b of all)
+    if (b.perImage === 0 && b.t.size > L) throw new ShapeError(op, `${b.t.describe()} is larger than one binding (${L * 4} bytes) and cannot be split`);
+  const per = Math.max(1, ...all.map((b) => b.perImage));
+  const nb = Math.floor(L / per);
+  if (nb < 1) throw new ShapeError(op, `one image needs ${per * 4} bytes, more than one binding holds (${L * 4})`);
+  for (let n0 = 0; n0 < N; n0 += nb) {
+    const n = Math.min(nb, N - n0);
+    const bind = (b: Bound) => (b.perImage ? bindElements(b.t, n0 * b.perImage, n * b.perImage) : bindElements(b.t, 0, b.t.size));
+    const [b0, b1, bo] = [bind(ins[0]), bind(ins[1]), bind(out)];
+    const bi = bias ? bind({ t: bias, perImage: 0 }) : null;
+    // Only an output shared by all pieces (dW) accumulates; per-image outputs are written fresh.
+    const beta = out.perImage === 0 && n0 > 0 ? 1 : 0;
+    const kernel = make({ NB: n, off0: b0.rest, off1: b1.rest, offC: bo.rest, offBias: bi ? bi.rest : 0, beta, bias: !!bias });
+    // A kernel with a bias binding and no bias gets the kernel weights there (never read).
+    const inputs = kernel.bindings.length === 4 ? [b0.slice, b1.slice, bi ? bi.slice : b1.slice] : [b0.slice, b1.slice];
+    dispatch(op, kernel, inputs, [bo.slice]);
+  }
+}
+
+function variant(t: Tensor) {
+  return gemmVariant(isCpuAdapter(t.storage.gpu));
+}
+
+function allocRun(shape: number[], fn: (y: Tensor) => void): Tensor {
+  const y = empty(shape);
+  try {
+    fn(y);
+  } catch (e) {
+    y.dispose();
+    throw e;
+  }
+  return y;
+}
+
+function expectShape(op: string, what: string, t: Tensor, shape: number[]): void {
+  if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))
+    throw new ShapeError(op, `${what} ${fmtShape(t.shape)} does not match the convolution's ${fmtShape(shape)}`);
+}
+
+/** dx = ∂(Σ y·dy)/∂x for y = conv2d(x, w): a transposed convolution. Not itself differentiable. */
+export function conv2dInputGrad(dy: Tensor, w: Tensor, g: ConvGeom): Tensor {
+  const op = 'conv2d.dx';
+  checkInputs(op, [dy, w]);
+  expectShape(op, 'dy', dy, [g.N, g.HO, g.WO, g.O]);
+  expectShape(op, 'kernel', w, [g.KH, g.KW, g.C, g.O]);
+  const v = variant(dy);
+  // The kernel reads W per tap as [O, C] (rows contiguous along its output columns).
+  const wt = transposeMatrices(op, w, g.KH * g.KW, g.C, g.O);
+  try {
+    const dx = allocRun([g.N, g.H, g.W, g.C], (dx) =>
+      overBatch(op, g.N, [{ t: dy, perImage: g.HO * g.WO * g.O }, { t: wt, perImage: 0 }], { t: dx, perImage: g.H * g.W * g.C }, null, (c) =>
+        conv2dInputGradKernel(g, c, v),
+      ),
+    );
+    return record(op, [dy, w], dx, null);
+  } finally {
+    wt.dispose();
+  }
+}
+
+/** dW = ∂(Σ y·dy)/∂W for y = conv2d(x, w). Not itself differentiable. */
+export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: ConvGeom): Tensor {
+  const op = 'conv2d.dW';
+  checkInputs(op, [x, dy]);
+  expectShape(op, 'x', x, [g.N, g.H, g.W, g.C]);
+  expectShape(op, 'dy', dy, [g.N, g.HO, g.WO, g.O]);
+  const v = variant(x);
+  const dw = allocRun([g.KH, g.KW, g.C, g.O], (dw) =>
+    overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: dy, perImage: g.HO * g.WO * g.O }], { t: dw, perImage: 0 }, null, (c) =>
+      conv2dWeightGradKernel(g, c, v),
+    ),
+  );
+  return record(op, [x, dy], dw, null);
+}
+
+function conv2dGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
+  const [x, w] = node.inputs;
+  const g = node.attrs.geometry as ConvGeom;
+  return tidy(() => [
+    needs[0] ? conv2dInputGrad(dy, w, g) : null,
+    needs[1] ? conv2dWeightGrad(x, dy, g) : null,
+    needs[2] ? sum(dy, [0, 1, 2]) : null,
+  ]);
+}
+
+/** y = conv(x, w) + b; x NHWC, w HWIO, b [O]. */
+export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  const inputs = b ? [x, w, b] : [x, w];
+  checkInputs(op, inputs);
+  const shapes = `x ${fmtShape(x.shape)}, kernel ${fmtShape(w.shape)}`;
+  if (x.rank !== 4) throw new ShapeError(op, `input must be NHWC [N, H, W, C], got ${shapes}`);
+  if (w.rank !== 4) throw new ShapeError(op, `kernel must be HWIO [KH, KW, C, O], got ${shapes}`);
+  if (w.shape[2] !== x.shape[3]) throw new ShapeError(op, `kernel input channels ${w.shape[2]} differ from the input's ${x.shape[3]} (${shapes})`);
+  const O = w.shape[3];
+  if (b && !(b.rank === 1 && b.shape[0] === O)) throw new ShapeError(op, `bias ${fmtShape(b.shape)} must be [${O}] (${shapes})`);
+  const strides = opts.strides === undefined ? ([1, 1] as const) : typeof opts.strides === 'number' ? ([opts.strides, opts.strides] as const) : opts.strides;
+  if (strides.length !== 2 || strides.some((s) => !Number.isInteger(s) || s < 1)) throw new ShapeError(op, `strides must be positive integers, got [${strides}]`);
+  const dil = opts.dilations === undefined ? [1, 1] : typeof opts.dilations === 'number' ? [opts.dilations, opts.dilations] : opts.dilations;
+  if (dil.some((d) => d !== 1)) throw new ShapeError(op, `dilation [${dil}] is not supported (only 1)`);
+  const padding = opts.padding ?? 'valid';
+  if (typeof padding !== 'string' && (padding.length !== 4 || padding.some((p) => !Number.isInteger(p) || p < 0)))
+    throw new ShapeError(op, `explicit padding must be [top, bottom, left, right] of non-negative integers, got [${padding}]`);
+  if (typeof padding === 'string' && padding !== 'same' && padding !== 'valid') throw new ShapeError(op, `padding must be 'same', 'valid' or [t, b, l, r], got '${padding}'`);
+  const g = convGeometry(x.shape, w.shape, [strides[0], strides[1]], padding);
+  if (g.HO < 1 || g.WO < 1 || g.KH < 1 || g.KW < 1)
+    throw new ShapeError(op, `a ${g.KH}×${g.KW} window with padding ${JSON.stringify(padding)} does not fit the input (${shapes})`);
+  const v = variant(x);
+  const y = allocRun([g.N, g.HO, g.WO, O], (y) =>
+    overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: w, perImage: 0 }], { t: y, perImage: g.HO * g.WO * O }, b ?? null, (c) =>
+      conv2dKernel(g, c, v),
+    ),
+  );
+  return record(op, inputs, y, conv2dGrad, { strides: [strides[0], strides[1]], pads: [g.PT, g.PB, g.PL, g.PR], geometry: g });
+}

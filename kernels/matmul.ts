@@ -1,0 +1,451 @@
+// Matrix products C = alpha·op(A)·op(B) + beta·C + bias (bias broadcast along rows), batched.
+// Layout: every operand is row-major and addressed through uniforms — element offset, the two
+// strides of its matrix (so op(A) = Aᵀ is just swapped strides) and a batch stride (0 broadcasts
+// one matrix over the batch). One pipeline thus serves every size, transposition and slice;
+// ops bind tensors larger than the binding limit in pieces and pass the offsets in.
+//
+// Two variants, same uniforms, same results:
+//  - 'register' (CPU adapters): no workgroup memory, no barrier. Each thread owns a (4·RM)×(4·RN)
+//    block of C in vec4 accumulators and walks K one step at a time, a rank-1 update per step,
+//    reading A and B straight from storage. On lavapipe and SwiftShader every buffer load runs
+//    lane by lane (tens of cycles) while FMAs are SIMD, so what counts is loads per FMA: a vec4
+//    along the free axis (A stored [K, M], B stored [K, N]) feeds 4 rows or columns with one
+//    load, a value along K feeds one. Ops therefore transpose an operand whose free axis is not
+//    contiguous when the product is large enough to repay it (transposeKernel below). Measured
+//    on lavapipe, unrolling K by 4 or reading vec4 along K is 2–3× slower: LLVM hoists all the
+//    loads of the unrolled body and spills.
+//  - 'tiled' (GPUs): 64×64 tiles of C per workgroup of 16×16 threads, 4×4 per thread, A and B
+//    staged through var<workgroup> in K-steps of 16 (the TF.js WebGPU scheme). The loads are
+//    functions, so conv2d reuses the template with implicit-GEMM (im2col) loads.
+
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { FLAT_GROUP, grid, type Kernel, MAX_GROUPS, Uniforms } from './program.ts';
+
+export type GemmVariant = 'register' | 'tiled';
+
+let forced: GemmVariant | null = null;
+/** Forces a variant for every GEMM-like kernel (tests run both on any adapter); null restores auto. */
+export function setGemmVariant(v: GemmVariant | null): void {
+  forced = v;
+}
+export function gemmVariant(cpuAdapter: boolean): GemmVariant {
+  return forced ?? (cpuAdapter ? 'register' : 'tiled');
+}
+
+/** Everything a dispatch needs; offsets, strides and batch strides are in elements. */
+export interface MatmulPlan {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  /** A[m, k] = A[offA + m·sAm + k·sAk]; B[k, n] = B[offB + k·sBk + n·sBn]; C[m, n] = C[offC + m·ldc + n]. */
+  offA: number;
+  sAm: number;
+  sAk: number;
+  batchA: number;
+  offB: number;
+  sBk: number;
+  sBn: number;
+  batchB: number;
+  offC: number;
+  ldc: number;
+  batchC: number;
+  alpha: number;
+  /** 0: C is only written (its old content may be garbage); otherwise C = … + beta·C. */
+  beta: number;
+  /** Adds bias[offBias + n]. The bias binding is always present (any buffer when unused): a
+   * uniform flag rather than a second pipeline, since every pipeline costs lavapipe seconds to compile. */
+  bias: boolean;
+  offBias: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces of the register variant (conv2d.ts builds its kernels from them too).
+
+export interface RegBlock {
+  /** Thread block: 4·RM rows × 4·RN columns of C. */
+  RM: number;
+  RN: number;
+}
+
+/** Threads per workgroup of the register kernels, laid out flat: neighbours share rows of A. */
+export const REG_WG = 64;
+
+/**
+ * 8×8 blocks (measured best on lavapipe). M ≤ 4 (dense layers at small batch) gets 4 rows, so
+ * threads do not load rows they discard; N is not special-cased, to keep the pipeline count down.
+ */
+export function regBlock(M: number, _N: number): RegBlock {
+  return { RM: M <= 4 ? 1 : 2, RN: 2 };
+}
+
+/** Column count of the thread grid (a uniform: the kernel splits its flat thread index by it). */
+export const regTilesN = (N: number, b: RegBlock) => Math.max(1, Math.ceil(N / (4 * b.RN)));
+
+export function regWorkgroups(M: number, N: number, batch: number, b: RegBlock, what: string): [number, number, number] {
+  const threads = regTilesN(N, b) * Math.ceil(M / (4 * b.RM));
+  if (batch > MAX_GROUPS) throw new Error(`${what}: batch ${batch} is too large for one dispatch`);
+  const [x, y] = grid(threads / REG_WG);
+  return [x, y, batch];
+}
+
+/** Opens main(): m0, n0 (first row and column of the thread's block) and z (batch); needs u.tilesN, u.M. */
+export function regMain(b: RegBlock): string {
+  return `${FLAT_GROUP}
+@compute @workgroup_size(${REG_WG}, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let t = flat_group(wid, nwg) * ${REG_WG}u + li;
+  let m0 = (t / u.tilesN) * ${4 * b.RM}u;
+  let n0 = (t % u.tilesN) * ${4 * b.RN}u;
+  let z = wid.z;
+  if (m0 >= u.M) { return; }`;
+}
+
+const range = (n: number) => [...Array(n).keys()];
+const XYZW = 'xyzw';
+
+/** acc{q}_{c}: row m0+q, columns n0+4c..n0+4c+3. */
+export function regAccDecl(b: RegBlock): string {
+  return range(4 * b.RM)
+    .map((q) => range(b.RN).map((c) => `var acc${q}_${c} = vec4<f32>();`).join(' '))
+    .join('\n  ');
+}
+
+/**
+ * Loads of one operand for one step, as WGSL statements, and the scalar feeding row (or
+ * column) q. `vec`: RM (RN) vec4 loads `load(r)` of 4 consecutive rows; otherwise 4·RM scalar
+ * loads `load(q)`.
+ */
+export function regLoads(
+  n4: number,
+  vec: boolean,
+  name: string,
+  load: (i: number) => string,
+): { code: string; at: (q: number) => string; vec: (r: number) => string } {
+  if (vec)
+    return {
+      code: range(n4).map((r) => `let ${name}${r} = ${load(r)};`).join(' '),
+      at: (q) => `${name}${q >> 2}.${XYZW[q & 3]}`,
+      vec: (r) => `${name}${r}`,
+    };
+  return {
+    code: range(4 * n4).map((q) => `let ${name}s${q} = ${load(q)};`).join(' '),
+    at: (q) => `${name}s${q}`,
+    vec: (r) => `vec4<f32>(${range(4).map((j) => `${name}s${4 * r + j}`).join(', ')})`,
+  };
+}
+
+/** One rank-1 step: acc{q}_{c} += a(q)·b(c), with b(c) a vec4 of columns. */
+export function regAccStep(b: RegBlock, a: (q: number) => string, bv: (c: number) => string): string {
+  return range(4 * b.RM)
+    .map((q) => range(b.RN).map((c) => `acc${q}_${c} = fma(vec4<f32>(${a(q)}), ${bv(c)}, acc${q}_${c});`).join(' '))
+    .join('\n    ');
+}
+
+/**
+ * Writes the block: C[cIndex(m, n)] = alpha·acc + beta·C + bias[offBias + n] (bias: the kernel has
+ * a Bias binding, used when u.hasBias != 0). `cVec` stores
+ * vec4 (needs N, ldc and the base 4-aligned, so a vec4 never crosses a row end). The block is
+ * written in a loop: every store site costs lavapipe a lane-by-lane sequence, in run time and
+ * above all in compile time. Expects m0, n0, z and uniforms M, N,
+ * alpha, beta, hasBias, offBias; `cIndex` is WGSL in m and n.
+ */
+export function regEpilogue(b: RegBlock, cVec: boolean, bias: boolean, cIndex: string): string {
+  const T = 4 * b.RM * b.RN;
+  const names = range(4 * b.RM).flatMap((q) => range(b.RN).map((c) => `acc${q}_${c}`));
+  const store = cVec
+    ? `let ci = (${cIndex}) / 4u;
+      var v = u.alpha * acc;
+      if (u.beta != 0.0) { v += u.beta * C[ci]; }
+      ${bias ? 'if (u.hasBias != 0u) { v += vec4<f32>(Bias[u.offBias + n], Bias[u.offBias + n + 1u], Bias[u.offBias + n + 2u], Bias[u.offBias + n + 3u]); }' : ''}
+      C[ci] = v;`
+    : `let v = u.alpha * acc;
+      let n4 = n;
+      for (var j = 0u; j < 4u; j++) {
+        let n = n4 + j;
+        if (n < u.N) {
+          let ci = ${cIndex};
+          var s = v[j];
+          if (u.beta != 0.0) { s += u.beta * C[ci]; }
+          ${bias ? 'if (u.hasBias != 0u) { s += Bias[u.offBias + n]; }' : ''}
+          C[ci] = s;
+        }
+      }`;
+  // Picking accumulator i by a chain of selects keeps one copy of the store code; indexing an
+  // array dynamically instead makes lavapipe replicate it per element (slow to compile).
+  const pick = names.slice(1).reduce((e, n, i) => `select(${e}, ${n}, i == ${i + 1}u)`, names[0]);
+  // The bound is opaque (u.M > 0 here) so that neither NIR nor LLVM unrolls the loop back into
+  // ${T} copies of the store code.
+  return `let count = min(${T}u, u.M * ${T}u);
+  for (var i = 0u; i < count; i++) {
+    let m = m0 + i / ${b.RN}u;
+    let n = n0 + (i % ${b.RN}u) * 4u;
+    if (m < u.M && n < u.N) {
+      let acc = ${pick};
+      ${store}
+    }
+  }`;
+}
+
+const elemType = (vec: boolean) => (vec ? 'vec4<f32>' : 'f32');
+const al4 = (...v: number[]) => v.every((x) => x % 4 === 0);
+
+// ---------------------------------------------------------------------------------------------
+// Matmul, register variant.
+
+const MATMUL_U = /* wgsl */ `struct U {
+  M: u32, N: u32, K: u32, tilesN: u32,
+  offA: u32, sAm: u32, sAk: u32, batchA: u32,
+  offB: u32, sBk: u32, sBn: u32, batchB: u32,
+  offC: u32, ldc: u32, batchC: u32, offBias: u32,
+  alpha: f32, beta: f32, hasBias: u32,
+};`;
+
+function matmulUniforms(p: MatmulPlan, tilesN: number): ArrayBuffer {
+  return new Uniforms()
+    .u32(p.M, p.N, p.K, tilesN, p.offA, p.sAm, p.sAk, p.batchA, p.offB, p.sBk, p.sBn, p.batchB, p.offC, p.ldc, p.batchC, p.offBias)
+    .f32(p.alpha, p.beta)
+    .u32(p.bias ? 1 : 0)
+    .done();
+}
+
+/** Whether A (along m), B (along n) and C can be accessed in vec4: contiguous free axis, 16-byte aligned. */
+export function matmulModes(p: MatmulPlan): { aVec: boolean; bVec: boolean; cVec: boolean } {
+  return {
+    aVec: p.sAm === 1 && al4(p.offA, p.sAk, p.batchA),
+    bVec: p.sBn === 1 && al4(p.offB, p.sBk, p.batchB),
+    cVec: al4(p.N, p.offC, p.ldc, p.batchC),
+  };
+}
+
+function regMatmulWgsl(aVec: boolean, bVec: boolean, cVec: boolean, blk: RegBlock): string {
+  // Row offsets of A and column offsets of B are clamped, so edge threads load valid (discarded)
+  // data instead of branching in the inner loop.
+  const aSetup = aVec
+    ? ['let aB4 = aBase / 4u; let aK4 = u.sAk / 4u;', ...range(blk.RM).map((r) => `let ac${r} = min(m0 / 4u + ${r}u, (u.M - 1u) / 4u);`)]
+    : range(4 * blk.RM).map((q) => `let ar${q} = aBase + min(m0 + ${q}u, u.M - 1u) * u.sAm;`);
+  const bSetup = bVec
+    ? ['let bB4 = bBase / 4u; let bK4 = u.sBk / 4u;', ...range(blk.RN).map((c) => `let bc${c} = min(n0 / 4u + ${c}u, (u.N - 1u) / 4u);`)]
+    : range(4 * blk.RN).map((j) => `let br${j} = bBase + min(n0 + ${j}u, u.N - 1u) * u.sBn;`);
+  const A = regLoads(blk.RM, aVec, 'a', (i) => (aVec ? `A[aB4 + k * aK4 + ac${i}]` : `A[ar${i} + k * u.sAk]`));
+  const B = regLoads(blk.RN, bVec, 'b', (i) => (bVec ? `B[bB4 + k * bK4 + bc${i}]` : `B[br${i} + k * u.sBk]`));
+  return /* wgsl */ `
+${MATMUL_U}
+@group(0) @binding(0) var<storage, read> A: array<${elemType(aVec)}>;
+@group(0) @binding(1) var<storage, read> B: array<${elemType(bVec)}>;
+@group(0) @binding(2) var<storage, read> Bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<${elemType(cVec)}>;
+@group(0) @binding(4) var<uniform> u: U;
+${regMain(blk)}
+  let aBase = u.offA + z * u.batchA;
+  let bBase = u.offB + z * u.batchB;
+  ${aSetup.join('\n  ')}
+  ${bSetup.join('\n  ')}
+  ${regAccDecl(blk)}
+  for (var k = 0u; k < u.K; k++) {
+    ${A.code}
+    ${B.code}
+    ${regAccStep(blk, A.at, B.vec)}
+  }
+  ${regEpilogue(blk, cVec, true, 'u.offC + z * u.batchC + m * u.ldc + n')}
+}`;
+}
+
+/** out[z, c, r] = in[off + z·R·C + r·C + c]: [batch, R, C] → [batch, C, R], one thread per element. */
+export function transposeKernel(batch: number, R: number, C: number, off: number): Kernel {
+  const n = batch * R * C;
+  return {
+    key: 'matmul:transpose',
+    wgsl: () => /* wgsl */ `
+struct U { n: u32, R: u32, C: u32, off: u32 };
+${FLAT_GROUP}
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(2) var<uniform> u: U;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat_group(wid, nwg) * 256u + li;
+  if (i >= u.n) { return; }
+  let rc = u.R * u.C;
+  let z = i / rc;
+  let c = (i % rc) / u.R;
+  let r = i % u.R;
+  Y[i] = X[u.off + z * rc + r * u.C + c];
+}`,
+    bindings: ['read', 'write'],
+    uniforms: new Uniforms().u32(n, R, C, off).done(),
+    workgroups: grid(n / 256),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tiled variant (GPUs): a template shared with conv2d.
+
+export const TILE = 64;
+const TK = 16;
+
+export interface TiledSource {
+  /** Bindings, the uniform struct U and helper functions. */
+  decls: string;
+  /** fn loadA(z: u32, m: u32, k: u32) -> f32 and fn loadB(z: u32, k: u32, n: u32) -> f32, 0 out of range. */
+  loads: string;
+  /** fn store(z: u32, m: u32, n: u32, v: f32), called for m < u.M, n < u.N only. */
+  store: string;
+  /** Which axis is contiguous in memory, so that neighbouring threads load neighbouring words. */
+  aKFast: boolean;
+  bKFast: boolean;
+}
+
+/** 64×64 tile per workgroup, 16×16 threads × 4×4 outputs, K staged 16 at a time. Needs u.M, u.N, u.K. */
+export function tiledGemmWgsl(s: TiledSource): string {
+  const per = (TILE * TK) / 256; // elements of each tile loaded per thread
+  const aIdx = s.aKFast ? `let kk = e % ${TK}u; let mm = e / ${TK}u;` : `let mm = e % ${TILE}u; let kk = e / ${TILE}u;`;
+  const bIdx = s.bKFast ? `let kk = e % ${TK}u; let nn = e / ${TK}u;` : `let nn = e % ${TILE}u; let kk = e / ${TILE}u;`;
+  return /* wgsl */ `
+${s.decls}
+${s.loads}
+${s.store}
+var<workgroup> As: array<vec4<f32>, ${(TK * TILE) / 4}>; // [k][m/4]
+var<workgroup> Bs: array<vec4<f32>, ${(TK * TILE) / 4}>; // [k][n/4]
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let z = wid.z;
+  let tm = wid.y * ${TILE}u;
+  let tn = wid.x * ${TILE}u;
+  var acc: array<vec4<f32>, 4>;
+  for (var t = 0u; t < u.K; t += ${TK}u) {
+    for (var i = 0u; i < ${per}u; i++) {
+      let e = li + i * 256u;
+      { ${aIdx} As[kk * ${TILE / 4}u + mm / 4u][mm % 4u] = loadA(z, tm + mm, t + kk); }
+      { ${bIdx} Bs[kk * ${TILE / 4}u + nn / 4u][nn % 4u] = loadB(z, t + kk, tn + nn); }
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${TK}u; kk++) {
+      let a = As[kk * ${TILE / 4}u + lid.y];
+      let b = Bs[kk * ${TILE / 4}u + lid.x];
+      acc[0] += a.x * b;
+      acc[1] += a.y * b;
+      acc[2] += a.z * b;
+      acc[3] += a.w * b;
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = tm + lid.y * 4u + i;
+    for (var j = 0u; j < 4u; j++) {
+      let n = tn + lid.x * 4u + j;
+      if (m < u.M && n < u.N) { store(z, m, n, acc[i][j]); }
+    }
+  }
+}`;
+}
+
+export function tiledWorkgroups(M: number, N: number, batch: number, what: string): [number, number, number] {
+  const x = Math.ceil(N / TILE);
+  const y = Math.ceil(M / TILE);
+  if (x > MAX_GROUPS || y > MAX_GROUPS || batch > MAX_GROUPS) throw new Error(`${what}: ${M}×${N}×${batch} is too large for one dispatch`);
+  return [x, y, batch];
+}
+
+function tiledMatmulWgsl(): string {
+  return tiledGemmWgsl({
+    decls: /* wgsl */ `
+${MATMUL_U}
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read> Bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(4) var<uniform> u: U;`,
+    loads: /* wgsl */ `
+fn loadA(z: u32, m: u32, k: u32) -> f32 {
+  if (m >= u.M || k >= u.K) { return 0.0; }
+  return A[u.offA + z * u.batchA + m * u.sAm + k * u.sAk];
+}
+fn loadB(z: u32, k: u32, n: u32) -> f32 {
+  if (k >= u.K || n >= u.N) { return 0.0; }
+  return B[u.offB + z * u.batchB + k * u.sBk + n * u.sBn];
+}`,
+    store: /* wgsl */ `
+fn store(z: u32, m: u32, n: u32, v: f32) {
+  let ci = u.offC + z * u.batchC + m * u.ldc + n;
+  var s = u.alpha * v;
+  if (u.beta != 0.0) { s += u.beta * C[ci]; }
+  if (u.hasBias != 0u) { s += Bias[u.offBias + n]; }
+  C[ci] = s;
+}`,
+    // Neighbouring threads read neighbouring words when the contiguous axis is the fast one.
+    aKFast: true,
+    bKFast: false,
+  });
+}
+
+/**
+ * C = alpha·op(A)·op(B) (+ beta·C) (+ bias). Bindings: A, B, bias (any buffer when p.bias is
+ * false), C. For the 'register' variant the plan's strides and offsets decide where vec4 loads
+ * are possible, so the key names them.
+ */
+export function matmulKernel(p: MatmulPlan, variant: GemmVariant): Kernel {
+  const bindings: Kernel['bindings'] = ['read', 'read', 'read', 'write'];
+  if (variant === 'tiled') {
+    return {
+      key: 'matmul:tiled',
+      wgsl: () => tiledMatmulWgsl(),
+      bindings,
+      uniforms: matmulUniforms(p, 0),
+      workgroups: tiledWorkgroups(p.M, p.N, p.batch, 'matmul'),
+    };
+  }
+  const { aVec, bVec, cVec } = matmulModes(p);
+  const blk = regBlock(p.M, p.N);
+  return {
+    key: `matmul:reg:${aVec ? 'a4' : 'a1'}:${bVec ? 'b4' : 'b1'}:${cVec ? 'c4' : 'c1'}:${blk.RM}x${blk.RN}`,
+    wgsl: () => regMatmulWgsl(aVec, bVec, cVec, blk),
+    bindings,
+    uniforms: matmulUniforms(p, regTilesN(p.N, blk)),
+    workgroups: regWorkgroups(p.M, p.N, p.batch, blk, 'matmul'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference.
+
+export interface MatmulRefOptions {
+  M: number;
+  N: number;
+  K: number;
+  batch?: number;
+  transA?: boolean;
+  transB?: boolean;
+  /** False when A (or B) is a single matrix broadcast over the batch. */
+  batchedA?: boolean;
+  batchedB?: boolean;
+  bias?: ArrayLike<number>;
+  alpha?: number;
+  beta?: number;
+  c?: ArrayLike<number>;
+}
+
+/** C[b] = alpha·op(A[b])·op(B[b]) + beta·C[b] + bias, in float64. A is [K, M] when transA, B is [N, K] when transB. */
+export function matmulRef(a: ArrayLike<number>, b: ArrayLike<number>, o: MatmulRefOptions): Float64Array {
+  const { M, N, K, batch = 1, transA = false, transB = false, alpha = 1, beta = 0 } = o;
+  const sa = o.batchedA ?? batch > 1 ? M * K : 0;
+  const sb = o.batchedB ?? batch > 1 ? K * N : 0;
+  const out = new Float64Array(batch * M * N);
+  for (let z = 0; z < batch; z++)
+    for (let m = 0; m < M; m++)
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const av = a[z * sa + (transA ? k * M + m : m * K + k)];
+          const bv = b[z * sb + (transB ? n * K + k : k * N + n)];
+          s += av * bv;
+        }
+        const i = (z * M + m) * N + n;
+        let v = alpha * s;
+        if (beta !== 0 && o.c) v += beta * o.c[i];
+        if (o.bias) v += o.bias[n];
+        out[i] = v;
+      }
+  return out;
+}
