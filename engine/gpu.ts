@@ -107,7 +107,7 @@ export class Gpu {
     }));
     if (kernel.uniforms) entries.push({ binding: kernel.bindings.length, visibility: 4, buffer: { type: 'uniform' } });
     const layout = this.device.createBindGroupLayout({ entries, label: kernel.key });
-    const module = this.device.createShaderModule({ code: kernel.wgsl(), label: kernel.key });
+    const module = this.device.createShaderModule({ code: kernel.wgsl(), label: `${kernel.key} (first used by ${label})` });
     const pipeline = this.device.createComputePipeline({
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: 'main' },
@@ -143,6 +143,7 @@ export class Gpu {
     if (x * y * z === 0) return;
     const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
     if (x > maxDim || y > maxDim || z > maxDim) throw new LanternaError(`${label}: dispatch ${x}×${y}×${z} exceeds ${maxDim} workgroups per dimension`);
+    if (this.debug) this.device.pushErrorScope('validation');
     const { pipeline, layout } = this.pipeline(kernel, label);
     const entries: GPUBindGroupEntry[] = bindings.map((b, i) => ({
       binding: i,
@@ -160,7 +161,6 @@ export class Gpu {
       this.arenaUsed = off + bytes;
       entries.push({ binding: kernel.bindings.length, resource: { buffer: this.arenaGpu, offset: off, size: bytes } });
     }
-    if (this.debug) this.device.pushErrorScope('validation');
     const group = this.device.createBindGroup({ layout, entries, label });
     const pass = this.ensurePass();
     pass.setPipeline(pipeline);
@@ -291,7 +291,10 @@ export async function createGpu(opts: InitOptions = {}): Promise<Gpu> {
     runtime,
     icd: icd ?? (runtime !== 'browser' ? (globalThis as any).process?.env?.VK_ICD_FILENAMES : undefined),
   };
-  return new Gpu(device, desc, limits, features);
+  const g = new Gpu(device, desc, limits, features);
+  // LANTERNA_DEBUG=1: every dispatch in its own error scope, so a GPU error names its op exactly.
+  g.debug = (globalThis as any).process?.env?.LANTERNA_DEBUG === '1';
+  return g;
 }
 
 /** True for software adapters that run on the CPU (SwiftShader, lavapipe/llvmpipe). */

@@ -1,0 +1,70 @@
+// The device layer: GPU errors and device loss surface as exceptions naming the op and shapes.
+
+import { test } from 'uvu';
+import * as E from '../engine/index.ts';
+import { createGpu } from '../engine/gpu.ts';
+import { chooseSoftwareDriver } from '../engine/adapter.ts';
+import { ready } from './helpers.ts';
+
+await ready;
+
+const message = async (f: () => unknown): Promise<string> => {
+  try {
+    await f();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('expected an error');
+};
+
+test('a GPU validation error becomes an exception naming the op and its shapes', async () => {
+  const g = await createGpu();
+  g.debug = true; // each dispatch in an error scope, so the error is attributed exactly
+  const buf = g.pool.acquire(64, 0x80 | 0x4 | 0x8);
+  g.dispatch(
+    { key: 'broken-test-kernel', wgsl: () => '@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }', bindings: ['write'], workgroups: [1, 1, 1] },
+    [{ buffer: buf }],
+    'broken_op [4,4]',
+  );
+  const m = await message(async () => {
+    await g.sync();
+    g.check('next op');
+  });
+  if (!m.includes('broken_op [4,4]')) throw new Error(`message does not name the op: ${m}`);
+  g.destroy();
+});
+
+test('after the device is destroyed, an op fails at the call naming the op and shapes', async () => {
+  const g = await createGpu();
+  const { Tensor, Storage } = await import('../engine/tensor.ts');
+  const buf = g.pool.acquire(12, 0x80 | 0x4 | 0x8);
+  const t = new Tensor([3], 'float32', new Storage(g, buf, 12));
+  g.device.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  const m = await message(() => E.relu(t));
+  if (!/lost/i.test(m) || !m.includes('relu')) throw new Error(`unclear message: ${m}`);
+});
+
+test('the software driver is chosen only when no GPU and no ICD are given', () => {
+  const env = new Map<string, string>();
+  const e = { get: (k: string) => env.get(k), set: (k: string, v: string) => void env.set(k, v) };
+  const files = new Set(['/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/lib/chromium/vk_swiftshader_icd.json', '/tmp']);
+  const fs = { exists: (p: string) => files.has(p), list: () => [] as string[] };
+  if (chooseSoftwareDriver(e, fs) !== '/usr/share/vulkan/icd.d/lvp_icd.json') throw new Error('lavapipe not preferred');
+  env.clear();
+  env.set('LANTERNA_VULKAN', 'swiftshader');
+  if (chooseSoftwareDriver(e, fs) !== '/usr/lib/chromium/vk_swiftshader_icd.json') throw new Error('override ignored');
+  env.clear();
+  env.set('VK_ICD_FILENAMES', '/x.json');
+  if (chooseSoftwareDriver(e, fs) !== undefined || env.get('VK_ICD_FILENAMES') !== '/x.json') throw new Error('user ICD overridden');
+  env.clear();
+  const gpuFs = { exists: (p: string) => files.has(p) || p === '/dev/nvidia0', list: () => [] as string[] };
+  if (chooseSoftwareDriver(e, gpuFs) !== undefined) throw new Error('a machine with a GPU must be left to the loader');
+});
+
+test('describeDevice reports the adapter and the limits in force', async () => {
+  const d = await E.describeDevice();
+  if (!d.vendor || !(d.limits.maxStorageBufferBindingSize > 0)) throw new Error(JSON.stringify(d));
+});
+
+test.run();
