@@ -9,7 +9,8 @@ import { init, shutdown } from '../../engine/context.ts';
 import { describeDevice } from '../../engine/info.ts';
 import { loadMnist, toFloat, type PixelMode } from '../../nn/data/mnist.ts';
 import { Trainer, evaluate, type EpochInfo } from '../../nn/fit.ts';
-import { saveModel } from '../../nn/model_file.ts';
+import { loadWeightsInto, saveModel } from '../../nn/model_file.ts';
+import { readKerasWeights } from '../../nn/io/keras.ts';
 import { preset } from '../../nn/presets.ts';
 import { summary } from '../../nn/summary.ts';
 import { lineChartSvg } from '../plot.ts';
@@ -26,6 +27,7 @@ interface TrainOpts {
   seed: string;
   validationSplit: string;
   timeLimit?: string;
+  resume?: string;
 }
 
 export function register(program: Command): void {
@@ -40,6 +42,7 @@ export function register(program: Command): void {
     .option('--pixels <mode>', 'input preprocessing: inverted (1 − x/255, the lecture) or unit (x/255)', 'inverted')
     .option('--seed <n>', 'seed for weights and shuffling', '1')
     .option('--validation-split <f>', 'fraction held out for validation (taken from the end, as Keras)', '0.1')
+    .option('--resume <file>', 'start from the weights of a model file written by train (Adam starts afresh: its moments are not saved)')
     .option('--time-limit <s>', 'stop before an epoch that would end past this many seconds (the model of the last epoch is kept)')
     .action(async (o: TrainOpts) => {
       const epochs = intOption('--epochs', o.epochs, 1);
@@ -59,8 +62,15 @@ export function register(program: Command): void {
         await init();
         const dev = await describeDevice();
         const model = preset(o.preset, Number(o.seed));
+        let startEpoch = 0;
+        if (o.resume) {
+          const file = await readKerasWeights(o.resume);
+          loadWeightsInto(model, file, o.resume);
+          startEpoch = JSON.parse(file.extraAttrs.lanterna_training ?? '{}').epochs ?? 0;
+        }
         log(`lanterna train --preset ${o.preset} --epochs ${epochs} --batch ${batch}${limit ? ` --limit ${limit}` : ''} --pixels ${pixels} --seed ${o.seed}`);
         log(`adapter: ${dev.driver} — ${dev.description || dev.device} (${dev.runtime} ${dev.runtimeVersion})`);
+        if (o.resume) log(`resuming from ${o.resume} (${startEpoch} epochs trained)`);
         log(summary(model));
         const train = await loadMnist({ split: 'train', limit });
         const test = await loadMnist({ split: 'test' });
@@ -77,7 +87,7 @@ export function register(program: Command): void {
           epochs,
           validationSplit: split,
           shuffle: true,
-          seed: Number(o.seed),
+          seed: Number(o.seed) + startEpoch, // a resumed run shuffles differently from the first
           onBatchEnd: (b) => bar.update(b),
           onEpochEnd: async (e) => {
             bar.end();
@@ -90,7 +100,7 @@ export function register(program: Command): void {
             await saveModel(model, `${base}.h5`, {
               preprocessing: { pixels },
               trainingConfig: { loss: 'categorical_crossentropy', metrics: ['accuracy'], optimizer_config: { class_name: 'Adam', config: trainer.optimizer.getConfig() } },
-              attrs: { lanterna_training: JSON.stringify({ preset: o.preset, epochs: e.epoch, batch, limit: limit ?? null, seed: Number(o.seed), adapter: dev.driver, device: dev.description || dev.device }) },
+              attrs: { lanterna_training: JSON.stringify({ preset: o.preset, epochs: startEpoch + e.epoch, resumedFrom: o.resume ?? null, batch, limit: limit ?? null, seed: Number(o.seed), adapter: dev.driver, device: dev.description || dev.device }) },
             });
             writeFileSync(`${base}.history.json`, JSON.stringify(history, null, 1));
             writeFileSync(`${base}.curve.svg`, curves(o.preset, history));
