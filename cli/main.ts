@@ -13,13 +13,14 @@ import * as info from './commands/info.ts';
 import * as train from './commands/train.ts';
 import * as evaluate from './commands/evaluate.ts';
 import * as cam from './commands/cam.ts';
+import * as gradcam from './commands/gradcam.ts';
 
 export interface CommandModule {
   register(program: Command): void;
 }
 
 /** Subcommands, in the order `lanterna --help` lists them. */
-const COMMANDS: CommandModule[] = [train, evaluate, cam, info];
+const COMMANDS: CommandModule[] = [train, evaluate, cam, gradcam, info];
 
 function packageVersion(): string {
   try {

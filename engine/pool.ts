@@ -11,6 +11,10 @@ export interface PoolStats {
   /** Buffers sitting idle in the free lists. */
   freeBuffers: number;
   freeBytes: number;
+  /** Highest liveBytes since the pool was made or resetPeak() was called. */
+  peakLiveBytes: number;
+  /** Highest liveBytes + freeBytes (all the pool holds on the GPU) over the same span. */
+  peakHeldBytes: number;
 }
 
 /** Size classes 2^k·{1, 1.25, 1.5, 1.75} waste at most 25%; very large buffers are exact (4 KiB). */
@@ -28,6 +32,8 @@ export class BufferPool {
   private liveBytes = 0;
   private freeBytes = 0;
   private freeCount = 0;
+  private peakLive = 0;
+  private peakHeld = 0;
   created = 0;
 
   constructor(private device: GPUDevice) {}
@@ -45,6 +51,8 @@ export class BufferPool {
     }
     this.live.add(buf);
     this.liveBytes += size;
+    this.peakLive = Math.max(this.peakLive, this.liveBytes);
+    this.peakHeld = Math.max(this.peakHeld, this.liveBytes + this.freeBytes);
     return buf;
   }
 
@@ -67,6 +75,12 @@ export class BufferPool {
     this.freeCount = 0;
   }
 
+  /** Starts a new span for peakLiveBytes / peakHeldBytes (e.g. before one image). */
+  resetPeak(): void {
+    this.peakLive = this.liveBytes;
+    this.peakHeld = this.liveBytes + this.freeBytes;
+  }
+
   stats(): PoolStats {
     return {
       liveBuffers: this.live.size,
@@ -74,6 +88,8 @@ export class BufferPool {
       created: this.created,
       freeBuffers: this.freeCount,
       freeBytes: this.freeBytes,
+      peakLiveBytes: this.peakLive,
+      peakHeldBytes: this.peakHeld,
     };
   }
 }

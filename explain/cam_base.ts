@@ -34,6 +34,8 @@ export interface CamMap {
   w: number;
   /** The map resized on the GPU to `upsample.size`, when asked. */
   upsampled?: Float32Array;
+  /** The model's output row for this image (probabilities for a softmax model). */
+  output: Float32Array;
 }
 
 export interface Upsample {
@@ -45,11 +47,16 @@ export interface Upsample {
 export interface CamRequest {
   /** Layer whose activations are weighted; defaults to the method's choice. */
   layer?: string;
-  /** Target class per image (length N), or null for each image's top-1. */
-  classes?: number[] | null;
+  /**
+   * Target class per image (length N), or several per image (N lists of equal length: one
+   * forward pass, one backward pass per class), or null for each image's top-1.
+   */
+  classes?: number[] | number[][] | null;
   /** Which score is differentiated by gradient methods (default: softmax, as the lecture). */
   score?: ScoreOf;
   upsample?: Upsample;
+  /** Filled in with milliseconds: forward (to the output's readback), and the whole call. */
+  timings?: { forwardMs?: number; totalMs?: number };
 }
 
 export abstract class CamMethod {
@@ -73,48 +80,66 @@ export abstract class CamMethod {
     const layer = req.layer ?? this.defaultLayer();
     const shape = this.model.getLayer(layer).outputShape;
     if (!shape || shape.length !== 3) throw new Error(`layer '${layer}' has output [${shape}], not a spatial map [H, W, K]`);
+    const t0 = performance.now();
     return E.tidy(async () => {
       const fwd = this.model.forward(x, { training: false, watch: true }, [layer]);
       const probs = (await fwd.output.data()) as Float32Array;
+      if (req.timings) req.timings.forwardMs = performance.now() - t0;
       const n = x.shape[0];
       const c = fwd.output.shape[1];
-      const classes = req.classes ?? Array.from({ length: n }, (_, i) => argmaxRow(probs, i, c));
-      if (classes.length !== n) throw new Error(`${this.name}: ${classes.length} target classes for ${n} images`);
-      for (const k of classes) if (!(Number.isInteger(k) && k >= 0 && k < c)) throw new Error(`${this.name}: class ${k} is outside 0..${c - 1}`);
+      const lists = (req.classes ?? Array.from({ length: n }, (_, i) => argmaxRow(probs, i, c))).map((k) => (Array.isArray(k) ? k : [k]));
+      if (lists.length !== n) throw new Error(`${this.name}: ${lists.length} target classes for ${n} images`);
+      const rounds = lists[0]?.length ?? 0;
+      if (lists.some((l) => l.length !== rounds)) throw new Error(`${this.name}: give the same number of target classes for every image`);
+      for (const k of lists.flat()) if (!(Number.isInteger(k) && k >= 0 && k < c)) throw new Error(`${this.name}: class ${k} is outside 0..${c - 1}`);
       const A = fwd.captured.get(layer)!;
-      const targets = E.oneHot(E.tensor(Int32Array.from(classes), [n], 'int32'), c);
       const score = req.score ?? 'softmax';
-      const ctx: CamContext = {
-        model: this.model,
-        activations: A,
-        output: fwd.output,
-        logits: fwd.logits,
-        targets,
-        gradients: () => {
-          const y = score === 'logit' ? fwd.logits : fwd.output;
-          if (!y) throw new Error(`${this.name}: score 'logit' needs a model ending in Dense(softmax)`);
-          return E.grad(y, [A], targets)[0];
-        },
-      };
-      const alpha = this.channelWeights(ctx);
       const [, h, w, k] = A.shape;
-      let cam = E.sum(E.mul(A, E.reshape(alpha, [n, 1, 1, k])), 3);
-      if (this.relu) cam = E.relu(cam);
       const up = req.upsample;
-      const big = up
-        ? E.resize(E.reshape(cam, [n, h, w, 1]), up.size, up.mode === 'nearest' ? { mode: 'nearest', coord: 'asymmetric', nearestMode: 'floor' } : { mode: 'bilinear', coord: 'half_pixel' })
-        : null;
-      const [raw, upsampled] = await Promise.all([cam.data(), big?.data()]);
+      // One backward pass per round r, for the r-th class of every image.
+      const perRound = Array.from({ length: rounds }, (_, r) => {
+        const classes = lists.map((l) => l[r]);
+        const targets = E.oneHot(E.tensor(Int32Array.from(classes), [n], 'int32'), c);
+        const ctx: CamContext = {
+          model: this.model,
+          activations: A,
+          output: fwd.output,
+          logits: fwd.logits,
+          targets,
+          gradients: () => {
+            const y = score === 'logit' ? fwd.logits : fwd.output;
+            if (!y) throw new Error(`${this.name}: score 'logit' needs a model ending in Dense(softmax)`);
+            return E.grad(y, [A], targets)[0];
+          },
+        };
+        const alpha = this.channelWeights(ctx);
+        let cam = E.sum(E.mul(A, E.reshape(alpha, [n, 1, 1, k])), 3);
+        if (this.relu) cam = E.relu(cam);
+        const big = up
+          ? E.resize(E.reshape(cam, [n, h, w, 1]), up.size, up.mode === 'nearest' ? { mode: 'nearest', coord: 'asymmetric', nearestMode: 'floor' } : { mode: 'bilinear', coord: 'half_pixel' })
+          : null;
+        return { cam, big };
+      });
+      const read = await Promise.all(perRound.map(async ({ cam, big }) => [(await cam.data()) as Float32Array, big ? ((await big.data()) as Float32Array) : undefined] as const));
       const hw = up ? up.size[0] * up.size[1] : 0;
-      return classes.map((cls, i) => ({
-        image: i,
-        classIndex: cls,
-        probability: probs[i * c + cls],
-        raw: (raw as Float32Array).slice(i * h * w, (i + 1) * h * w),
-        h,
-        w,
-        upsampled: upsampled ? (upsampled as Float32Array).slice(i * hw, (i + 1) * hw) : undefined,
-      }));
+      const maps: CamMap[] = [];
+      lists.forEach((l, i) =>
+        l.forEach((cls, r) => {
+          const [raw, upsampled] = read[r];
+          maps.push({
+            image: i,
+            classIndex: cls,
+            probability: probs[i * c + cls],
+            raw: raw.slice(i * h * w, (i + 1) * h * w),
+            h,
+            w,
+            upsampled: upsampled ? upsampled.slice(i * hw, (i + 1) * hw) : undefined,
+            output: probs.slice(i * c, (i + 1) * c),
+          });
+        }),
+      );
+      if (req.timings) req.timings.totalMs = performance.now() - t0;
+      return maps;
     });
   }
 }

@@ -1,0 +1,291 @@
+// `lanterna gradcam`: Grad-CAM of photographs on VGG16 with Keras' ImageNet weights (the lecture's
+// Program 5 and its exercises), or on any Keras model file. Prints the top-5 predictions as
+// Keras' decode_predictions, the timings and the GPU memory; writes one overlay per image and
+// class (jet at alpha 0.4 over the image at its own size, as the Keras Grad-CAM example), or one
+// picture with the classes side by side; --json adds the raw maps.
+//
+// Everything that can fail on the user's input (options, images, class names, the weights file,
+// the layer) fails before any output file is written; files are written whole (temp + rename).
+
+import type { Command } from 'commander';
+import { basename, extname } from 'node:path';
+import { init, shutdown } from '../../engine/context.ts';
+import { LanternaError } from '../../engine/errors.ts';
+import { describeDevice } from '../../engine/info.ts';
+import * as E from '../../engine/index.ts';
+import { GradCam } from '../../explain/grad_cam.ts';
+import { colormapByName } from '../../explain/colormap.ts';
+import { grid } from '../../explain/grid.ts';
+import { encodeImage, loadImg, overlayHeatmap, readImage, sideBySide, type DecodedImage, type RgbImage } from '../../explain/image_io.ts';
+import { writeFileAtomic } from '../../explain/png.ts';
+import { decodePredictions, imagenetClasses, imagenetClassIndex, preprocessInput, topK } from '../../nn/applications/imagenet.ts';
+import { loadVgg16Weights, VGG16_WEIGHTS_ENV } from '../../nn/applications/vgg16.ts';
+import { Conv2D } from '../../nn/layers/conv2d.ts';
+import { loadModel } from '../../nn/model_file.ts';
+import type { Sequential } from '../../nn/sequential.ts';
+import { choice } from '../options.ts';
+
+interface GradcamOpts {
+  weights?: string;
+  model?: string;
+  image: string[];
+  layer?: string;
+  class?: string;
+  score: string;
+  colormap: string;
+  alpha: string;
+  out: string;
+  sideBySide?: boolean;
+  pixels?: string;
+  top: string;
+  json?: boolean | string;
+}
+
+type Pixels = 'caffe' | 'unit' | 'raw' | 'inverted' | 'tf';
+const PIXELS: Pixels[] = ['caffe', 'unit', 'raw', 'inverted', 'tf'];
+
+const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+const ms = (t: number) => (t >= 10000 ? `${(t / 1000).toFixed(1)} s` : `${t.toFixed(0)} ms`);
+
+/** Fails as a one-line LanternaError (the CLI prints no stack for those). */
+async function userStep<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof LanternaError) throw e;
+    throw new LanternaError((e as Error).message);
+  }
+}
+
+/** The conv layers (any Conv2D) and the last of them, the default Grad-CAM layer. */
+function convLayers(model: Sequential): string[] {
+  return model.layers.filter((l) => l instanceof Conv2D).map((l) => l.name);
+}
+
+function pickLayer(model: Sequential, name: string | undefined, where: string): string {
+  const convs = convLayers(model);
+  if (name === undefined) {
+    if (!convs.length) throw new LanternaError(`${where}: the model has no Conv2D layer to explain (layers: ${model.layers.map((l) => l.name).join(', ')})`);
+    return convs[convs.length - 1];
+  }
+  const l = model.layers.find((x) => x.name === name);
+  if (!l) throw new LanternaError(`--layer ${name}: ${where} has no such layer; its conv layers are ${convs.join(', ')}`);
+  if (l.outputShape?.length !== 3)
+    throw new LanternaError(`--layer ${name}: its output [${l.outputShape}] is not a spatial map [H, W, K]; conv layers: ${convs.join(', ')}`);
+  return name;
+}
+
+/** --class: indices or (1000-class models) ImageNet names, comma-separated. */
+function parseClasses(spec: string | undefined, numClasses: number): number[] | null {
+  if (spec === undefined) return null;
+  const parts = spec.split(',').map((s) => s.trim());
+  if (parts.some((p) => p === '')) throw new LanternaError(`--class ${spec}: an empty entry in the list`);
+  return parts.map((p) => {
+    if (/^\d+$/.test(p)) {
+      const k = Number(p);
+      if (k >= numClasses) throw new LanternaError(`--class ${p}: the model has ${numClasses} classes (0..${numClasses - 1})`);
+      return k;
+    }
+    if (numClasses !== 1000) throw new LanternaError(`--class ${p}: class names are ImageNet's; this model has ${numClasses} classes, give indices 0..${numClasses - 1}`);
+    try {
+      return imagenetClassIndex(p);
+    } catch (e) {
+      throw new LanternaError(`--class ${(e as Error).message}`);
+    }
+  });
+}
+
+function className(k: number, numClasses: number): string {
+  return numClasses === 1000 ? imagenetClasses()[k].name : String(k);
+}
+
+/** `out.png` → `out_<suffix>.png`. */
+function withSuffix(path: string, suffix: string): string {
+  const ext = extname(path);
+  return `${path.slice(0, path.length - ext.length)}_${suffix.replace(/[^\w.-]+/g, '_')}${ext}`;
+}
+
+/** Model input from an image, as Keras would feed it: load_img at the model's size, then the preprocessing. */
+function modelInput(img: DecodedImage, shape: number[], pixels: Pixels): Float32Array {
+  const [h, w, c] = shape;
+  const x = loadImg(img, { targetSize: [h, w], colorMode: c === 1 ? 'grayscale' : 'rgb' }).pixels;
+  switch (pixels) {
+    case 'caffe':
+      return preprocessInput(x);
+    case 'unit':
+      return x.map((v) => v / 255);
+    case 'inverted':
+      return x.map((v) => 1 - v / 255);
+    case 'tf':
+      return x.map((v) => v / 127.5 - 1);
+    case 'raw':
+      return x;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('gradcam')
+    .description('Grad-CAM of images: VGG16 with Keras ImageNet weights (--weights), or any Keras model file (--model)')
+    .option('--weights <file>', `Keras VGG16 weights (${'vgg16_weights_tf_dim_ordering_tf_kernels.h5'}); default: $${VGG16_WEIGHTS_ENV}`)
+    .option('--model <file>', 'a full Keras model file instead (architecture from its config), e.g. an MNIST model')
+    .requiredOption('--image <files...>', 'JPEG or PNG images (the weights are loaded once for all)')
+    .option('--layer <name>', 'conv layer to explain (default: the last Conv2D, block5_conv3 for VGG16; block4_conv3 gives 28×28)')
+    .option('--class <list>', 'target classes, by index or ImageNet name: 281,243 or tabby,bull_mastiff (default: the top-1)')
+    .option('--score <s>', 'differentiate the softmax output (as the lecture and the Keras example) or the logit (pre-softmax, the paper)', 'softmax')
+    .option('--colormap <name>', 'jet (as Keras), inferno, viridis or gray', 'jet')
+    .option('--alpha <a>', 'heatmap opacity over the image', '0.4')
+    .option('--out <file>', 'overlay picture, .png or .jpg; several images or classes add _<image> / _<class> to the name', 'gradcam.png')
+    .option('--side-by-side', 'several classes: one picture with their overlays side by side')
+    .option('--pixels <mode>', `input preprocessing: ${PIXELS.join(', ')} (default: caffe for VGG16; for --model the file's record, else unit x/255)`)
+    .option('--top <n>', 'predictions to print', '5')
+    .option('--json [file]', 'write the predictions and raw maps as JSON (to stdout instead of the text, or to a file)')
+    .action(async (o: GradcamOpts) => {
+      // --- Everything about the user's input, before the GPU and before any file.
+      if (o.weights && o.model) throw new LanternaError('give --weights (VGG16) or --model (a full Keras model), not both');
+      const weightsPath = o.model ? undefined : (o.weights ?? process.env[VGG16_WEIGHTS_ENV]);
+      if (!o.model && !weightsPath)
+        throw new LanternaError(`no model: give --weights vgg16_weights_tf_dim_ordering_tf_kernels.h5 (or set ${VGG16_WEIGHTS_ENV}), or --model FILE`);
+      const score = choice('--score', o.score, ['softmax', 'logit']) as 'softmax' | 'logit';
+      colormapByName(o.colormap);
+      const alpha = Number(o.alpha);
+      if (!(alpha >= 0 && alpha <= 1)) throw new LanternaError(`--alpha must be a number in [0, 1], got '${o.alpha}'`);
+      const top = Number(o.top);
+      if (!Number.isInteger(top) || top < 1) throw new LanternaError(`--top must be an integer ≥ 1, got '${o.top}'`);
+      if (!/\.(png|jpe?g)$/i.test(o.out)) throw new LanternaError(`--out ${o.out}: the overlay is written as PNG or JPEG; name a .png, .jpg or .jpeg file`);
+      const pixelsFlag = o.pixels === undefined ? undefined : (choice('--pixels', o.pixels, PIXELS) as Pixels);
+      const jsonOnly = o.json === true;
+      const log = jsonOnly ? (..._: unknown[]) => {} : (...a: unknown[]) => console.log(...a);
+      const tDecode = performance.now();
+      const images = await userStep(() => o.image.map((p) => ({ path: p, img: readImage(p) })));
+      const decodeMs = performance.now() - tDecode;
+      // VGG16's 1000 ImageNet classes are known before loading anything.
+      let classes = o.model ? null : parseClasses(o.class, 1000);
+
+      try {
+        await init();
+        const g = E.gpu();
+        const dev = await describeDevice(g);
+        // --- The model, uploaded once.
+        const t0 = performance.now();
+        let model: Sequential;
+        let what: string;
+        let pixels: Pixels;
+        let pixelsFrom: string;
+        if (o.model) {
+          const loaded = await userStep(() => loadModel(o.model!));
+          model = loaded.model;
+          what = `${o.model} (${loaded.file.format}${loaded.file.kerasVersion ? `, Keras ${loaded.file.kerasVersion}` : ''})`;
+          const recorded = loaded.preprocessing?.pixels as Pixels | undefined;
+          pixels = pixelsFlag ?? recorded ?? 'unit';
+          pixelsFrom = pixelsFlag ? '--pixels' : recorded ? 'recorded in the file' : 'default for --model; --pixels to change';
+        } else {
+          const loaded = await userStep(() => loadVgg16Weights(weightsPath));
+          model = loaded.model;
+          what = `VGG16, weights ${weightsPath} (read ${loaded.readSeconds.toFixed(1)} s, upload ${loaded.uploadSeconds.toFixed(1)} s)`;
+          pixels = pixelsFlag ?? 'caffe';
+          pixelsFrom = pixelsFlag ? '--pixels' : "VGG16's preprocess_input";
+        }
+        const loadMs = performance.now() - t0;
+        const shape = model.inputShape!;
+        if (shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3))
+          throw new LanternaError(`${o.model ?? weightsPath}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
+        const numClasses = model.outputShape.reduce((a, b) => a * b, 1);
+        if (o.model) classes = parseClasses(o.class, numClasses);
+        const layer = pickLayer(model, o.layer, o.model ?? 'VGG16');
+        const weightBytes = g.pool.stats().liveBytes;
+        log(`model: ${what}, ${model.countParams().toLocaleString('en-US')} parameters, loaded in ${ms(loadMs)}`);
+        log(`device: ${dev.driver} (${dev.description || dev.device}); binding limit ${MiB(g.limits.maxStorageBufferBindingSize)}`);
+        log(
+          `Grad-CAM: layer ${layer} ${model.getLayer(layer).outputShape!.slice(0, 2).join('×')}, score ${score}` +
+            (score === 'softmax' ? ' (gradient of the softmax output, as the lecture; --score logit for the paper’s pre-softmax score)' : ' (pre-softmax score, as the paper)'),
+        );
+        log(`input: ${shape.join('×')}, ${pixels} pixels (${pixelsFrom}); decoded ${images.length} image${images.length > 1 ? 's' : ''} in ${ms(decodeMs)}`);
+
+        const gradcam = new GradCam(model);
+        const report: unknown[] = [];
+        const writes: { path: string; bytes: Uint8Array }[] = [];
+        let peak = 0;
+        for (const { path, img } of images) {
+          g.pool.resetPeak();
+          const tp = performance.now();
+          const x = modelInput(img, shape, pixels);
+          const prepMs = performance.now() - tp;
+          const timings: { forwardMs?: number; totalMs?: number } = {};
+          const targets = classes;
+          const maps = await E.tidy(async () =>
+            gradcam.explain(E.tensor(x, [1, ...shape]), { layer, score, classes: targets ? [targets] : null, timings }),
+          );
+          const stats = g.pool.stats();
+          peak = Math.max(peak, stats.peakLiveBytes);
+          const out = maps[0].output;
+          const preds =
+            numClasses === 1000
+              ? decodePredictions(out, top)[0]
+              : topK(out, top).map(({ index, score: p }) => ({ index, wnid: '', name: String(index), probability: p }));
+          // Overlays at the image's own size.
+          const to = performance.now();
+          const overlays = maps.map((m) => overlayHeatmap(img, m.raw, m.h, m.w, { colormap: o.colormap, alpha }));
+          const stem = basename(path, extname(path));
+          const base = images.length > 1 ? withSuffix(o.out, stem) : o.out;
+          const files: string[] = [];
+          if (maps.length > 1 && o.sideBySide) {
+            const pic: RgbImage = grid(
+              maps.map((m, i) => ({ ...overlays[i], caption: `${m.classIndex} ${m.probability.toFixed(3)}` })), // the caption font has digits only
+              maps.length,
+              4,
+              Math.max(1, Math.round(img.width / 320)),
+            );
+            writes.push({ path: base, bytes: encodeImage(base, pic) });
+            files.push(base);
+          } else
+            maps.forEach((m, i) => {
+              const file = maps.length > 1 ? withSuffix(base, className(m.classIndex, numClasses)) : base;
+              writes.push({ path: file, bytes: encodeImage(file, overlays[i]) });
+              files.push(file);
+            });
+          const overlayMs = performance.now() - to;
+
+          log('');
+          log(`${path}: ${img.width}×${img.height} ${img.format.toUpperCase()} ${img.mode}${img.progressive ? ' progressive' : ''}${img.exifOrientation && img.exifOrientation !== 1 ? ` (EXIF orientation ${img.exifOrientation} not applied, as Keras' load_img)` : ''}`);
+          if (numClasses === 1000) log(`Predicted: [${preds.map((p) => `('${p.wnid}', '${p.name}', ${p.probability.toPrecision(7)})`).join(', ')}]`);
+          preds.forEach((p, i) => log(`  ${i + 1}. ${numClasses === 1000 ? `${p.name} (${p.wnid}, class ${p.index})` : `class ${p.index}`}: ${p.probability.toFixed(4)}`));
+          maps.forEach((m, i) => {
+            const mx = Math.max(...m.raw);
+            log(`  Grad-CAM class ${m.classIndex}${numClasses === 1000 ? ` ${className(m.classIndex, numClasses)}` : ''} (p=${m.probability.toFixed(4)}): ${m.h}×${m.w} map, max ${mx.toPrecision(4)} → ${files[o.sideBySide && maps.length > 1 ? 0 : i]}`);
+          });
+          log(
+            `  time: preprocess ${ms(prepMs)}, forward ${ms(timings.forwardMs!)}, forward + Grad-CAM ${ms(timings.totalMs!)}` +
+              `${maps.length > 1 ? ` (${maps.length} classes: one forward, ${maps.length} backward passes)` : ''}, overlay ${ms(overlayMs)}`,
+          );
+          log(`  GPU memory: weights ${MiB(weightBytes)}, peak ${MiB(stats.peakLiveBytes)} (pool holds ${MiB(stats.liveBytes + stats.freeBytes)})`);
+          report.push({
+            image: path,
+            width: img.width,
+            height: img.height,
+            format: img.format,
+            mode: img.mode,
+            predictions: preds.map((p) => ({ index: p.index, wnid: p.wnid || undefined, name: p.name, probability: p.probability })),
+            maps: maps.map((m, i) => ({ class: m.classIndex, name: className(m.classIndex, numClasses), probability: m.probability, h: m.h, w: m.w, map: Array.from(m.raw), file: files[o.sideBySide && maps.length > 1 ? 0 : i] })),
+            timings: { preprocessMs: prepMs, forwardMs: timings.forwardMs, gradcamMs: timings.totalMs, overlayMs },
+            peakGpuBytes: stats.peakLiveBytes,
+          });
+        }
+        // All computed: now the files, each whole.
+        for (const w of writes) await writeFileAtomic(w.path, w.bytes);
+        log(`\nwrote ${writes.map((w) => w.path).join(', ')}; peak GPU memory ${MiB(peak)} (weights ${MiB(weightBytes)})`);
+        if (o.json) {
+          const doc = JSON.stringify(
+            { model: o.model ?? 'vgg16', weights: weightsPath, device: dev.driver, layer, score, pixels, loadMs, weightBytes, peakGpuBytes: peak, images: report },
+            null,
+            1,
+          );
+          if (typeof o.json === 'string') await writeFileAtomic(o.json, doc);
+          else console.log(doc);
+        }
+        model.dispose();
+      } finally {
+        shutdown();
+      }
+    });
+}
