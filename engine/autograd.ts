@@ -22,26 +22,30 @@ export interface TapeNode {
   readonly rule: GradRule | null;
 }
 
-let enabled = true;
+// A depth counter rather than a saved flag: async noGrad calls may overlap and finish in any
+// order, and recording must resume only when the last one ends.
+let noGradDepth = 0;
 let nextNode = 1;
 
 export function isGradEnabled(): boolean {
-  return enabled;
+  return noGradDepth === 0;
 }
 
-/** Runs `fn` without recording (inference, optimiser updates). */
+/**
+ * Runs `fn` without recording (inference, optimiser updates). For an async `fn`, recording stays
+ * off until its promise settles — for all code, so keep async bodies short.
+ */
 export function noGrad<T>(fn: () => T): T {
-  const prev = enabled;
-  enabled = false;
+  noGradDepth++;
   let r: T;
   try {
     r = fn();
   } catch (e) {
-    enabled = prev;
+    noGradDepth--;
     throw e;
   }
-  if (r instanceof Promise) return r.finally(() => (enabled = prev)) as T;
-  enabled = prev;
+  if (r instanceof Promise) return r.finally(() => noGradDepth--) as T;
+  noGradDepth--;
   return r;
 }
 
@@ -54,7 +58,7 @@ export function record(
   attrs: Record<string, unknown> = {},
   saved: Tensor[] = [],
 ): Tensor {
-  if (!enabled || !inputs.some((t) => t.requiresGrad)) return output;
+  if (noGradDepth > 0 || !inputs.some((t) => t.requiresGrad)) return output;
   output.requiresGrad = true;
   output.node = { id: nextNode++, op, inputs, output, attrs, saved, rule };
   return output;

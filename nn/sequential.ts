@@ -132,9 +132,10 @@ export class Sequential {
     const out = new Float32Array(n * outPer);
     for (let s = 0; s < n; s += batchSize) {
       const b = Math.min(batchSize, n - s);
-      const y = await E.tidy(() =>
-        E.noGrad(() => this.forward(E.tensor(x.subarray(s * per, (s + b) * per), [b, ...this.inputShape!])).output.data()),
-      );
+      const y = await E.tidy(() => {
+        const out = E.noGrad(() => this.forward(E.tensor(x.subarray(s * per, (s + b) * per), [b, ...this.inputShape!])).output);
+        return out.data();
+      });
       out.set(y as Float32Array, s * outPer);
     }
     return out;

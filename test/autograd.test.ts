@@ -64,6 +64,14 @@ test('noGrad records nothing', () => {
   });
 });
 
+test('overlapping async noGrad calls restore recording when the last one ends', async () => {
+  const slow = (ms: number) => E.noGrad(() => new Promise((r) => setTimeout(r, ms)));
+  const a = slow(10); // finishes first: a saved-flag scheme would then restore 'off' when b ends
+  const b = slow(30);
+  await Promise.all([a, b]);
+  if (!E.isGradEnabled()) throw new Error('recording left off');
+});
+
 test('grad() of an intermediate tensor, hooks and retainGrad observe it', async () => {
   await E.tidy(async () => {
     const x = E.tensor([1, -2, 3], [3]).requireGrad();
