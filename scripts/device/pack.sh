@@ -7,6 +7,10 @@ cd "$(dirname "$0")/../.."
 mkdir -p .device
 [ -f .device/node.xz ] || xz -9 -T2 -c "$(command -v node)" > .device/node.xz
 npx tsc -p tsconfig.json
+# The benchmark with TensorFlow.js bundled in (its packages are 200 MB unbundled).
+npx esbuild dist/bench/run.js --bundle --platform=node --format=esm --external:webgpu --external:h5wasm --external:'h5wasm/*' \
+  --outfile=dist/bench/run.bundle.mjs --log-level=warning \
+  --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
 stage=$(mktemp -d)
 mkdir -p "$stage/app/node_modules/webgpu/dist/linux-x64"
 cp -r dist package.json "$stage/app/"
