@@ -127,7 +127,7 @@ ${CONV_U}
 @group(0) @binding(${nb + 1}) var<uniform> u: U;`;
 }
 
-/** B = a row-major [K, N] matrix at off1 (W in the forward, Wᵀ-per-tap in dx, dy in dW). */
+/** B = a row-major [K, N] matrix at off1 (W in the forward, Wᵗ in dx, dy in dW). */
 function bRows(blk: RegBlock, vec: boolean, name: string, row: string) {
   const setup = vec
     ? range(blk.RN).map((c) => `let bc${c} = min(n0 / 4u + ${c}u, (u.N - 1u) / 4u);`)
@@ -232,7 +232,7 @@ export function conv2dKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): K
     };
   const wVec = g.O % 4 === 0 && c.off1 % 4 === 0;
   const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
-  const blk = regBlock(d.M, d.N);
+  const blk = regBlock(d.M, d.N, true);
   return {
     key: `conv2d:reg:${wVec}:${cVec}:${blk.RM}x${blk.RN}`,
     wgsl: () => regTapWgsl(FORWARD, wVec, cVec, true, blk),
@@ -291,7 +291,7 @@ export function conv2dInputGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmVa
     };
   const wVec = g.C % 4 === 0 && c.off1 % 4 === 0;
   const cVec = g.C % 4 === 0 && c.offC % 4 === 0;
-  const blk = regBlock(d.M, d.N);
+  const blk = regBlock(d.M, d.N, true);
   return {
     key: `conv2d_dx:reg:${wVec}:${cVec}:${blk.RM}x${blk.RN}`,
     wgsl: () => regTapWgsl(INPUT_GRAD, wVec, cVec, false, blk),
@@ -375,7 +375,8 @@ export function conv2dWeightGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmV
   const xVec = g.C % 4 === 0 && c.off0 % 4 === 0;
   const dyVec = g.O % 4 === 0 && c.off1 % 4 === 0;
   const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
-  const blk = regBlock(d.M, d.N);
+  // Without vec4 along channels each row is gathered on its own (see regBlock).
+  const blk = regBlock(d.M, d.N, !xVec);
   return {
     key: `conv2d_dw:reg:${xVec}:${dyVec}:${cVec}:${blk.RM}x${blk.RN}`,
     wgsl: () => regWeightGradWgsl(xVec, dyVec, cVec, blk),

@@ -18,7 +18,6 @@
 //    staged through var<workgroup> in K-steps of 16 (the TF.js WebGPU scheme). The loads are
 //    functions, so conv2d reuses the template with implicit-GEMM (im2col) loads.
 
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { FLAT_GROUP, grid, type Kernel, MAX_GROUPS, Uniforms } from './program.ts';
 
 export type GemmVariant = 'register' | 'tiled';
@@ -72,10 +71,14 @@ export interface RegBlock {
 export const REG_WG = 64;
 
 /**
- * 8×8 blocks (measured best on lavapipe). M ≤ 4 (dense layers at small batch) gets 4 rows, so
- * threads do not load rows they discard; N is not special-cased, to keep the pipeline count down.
+ * 8×8 blocks (best measured on lavapipe, with 4×16 about as fast). M ≤ 4 (dense layers at small
+ * batch) gets 4 rows, so threads do not load rows they discard. `gathered`: rows come through
+ * per-row index arithmetic (conv forward and dx); SwiftShader takes ~30 s to compile those with
+ * 8 rows and 0.3 s with 4, so they get 4×16 blocks (4×8 when N ≤ 8). N is otherwise not
+ * special-cased, to keep the pipeline count down.
  */
-export function regBlock(M: number, _N: number): RegBlock {
+export function regBlock(M: number, N: number, gathered = false): RegBlock {
+  if (gathered) return { RM: 1, RN: N <= 8 ? 2 : 4 };
   return { RM: M <= 4 ? 1 : 2, RN: 2 };
 }
 
@@ -112,9 +115,9 @@ export function regAccDecl(b: RegBlock): string {
 }
 
 /**
- * Loads of one operand for one step, as WGSL statements, and the scalar feeding row (or
- * column) q. `vec`: RM (RN) vec4 loads `load(r)` of 4 consecutive rows; otherwise 4·RM scalar
- * loads `load(q)`.
+ * The loads of one operand for one step (WGSL statements), with accessors for the scalar feeding
+ * row (or column) q and the vec4 of rows (columns) 4r..4r+3. `vec`: n4 vec4 loads `load(r)` of 4
+ * consecutive rows each; otherwise 4·n4 scalar loads `load(q)`.
  */
 export function regLoads(
   n4: number,
@@ -143,12 +146,11 @@ export function regAccStep(b: RegBlock, a: (q: number) => string, bv: (c: number
 }
 
 /**
- * Writes the block: C[cIndex(m, n)] = alpha·acc + beta·C + bias[offBias + n] (bias: the kernel has
- * a Bias binding, used when u.hasBias != 0). `cVec` stores
- * vec4 (needs N, ldc and the base 4-aligned, so a vec4 never crosses a row end). The block is
- * written in a loop: every store site costs lavapipe a lane-by-lane sequence, in run time and
- * above all in compile time. Expects m0, n0, z and uniforms M, N,
- * alpha, beta, hasBias, offBias; `cIndex` is WGSL in m and n.
+ * Writes the block: C[cIndex(m, n)] = alpha·acc + beta·C + bias[offBias + n], the bias where the
+ * kernel has a Bias binding (`bias`) and u.hasBias != 0. `cVec` stores vec4 (needs N, ldc and the
+ * base 4-aligned, so a vec4 never crosses a row end). The block is written in a loop: every store
+ * site costs lavapipe a lane-by-lane sequence, in run time and above all in compile time.
+ * Expects m0, n0, z and uniforms M, N, alpha, beta, hasBias, offBias; `cIndex` is WGSL in m and n.
  */
 export function regEpilogue(b: RegBlock, cVec: boolean, bias: boolean, cIndex: string): string {
   const T = 4 * b.RM * b.RN;
@@ -175,7 +177,7 @@ export function regEpilogue(b: RegBlock, cVec: boolean, bias: boolean, cIndex: s
   // array dynamically instead makes lavapipe replicate it per element (slow to compile).
   const pick = names.slice(1).reduce((e, n, i) => `select(${e}, ${n}, i == ${i + 1}u)`, names[0]);
   // The bound is opaque (u.M > 0 here) so that neither NIR nor LLVM unrolls the loop back into
-  // ${T} copies of the store code.
+  // one copy of the store code per accumulator.
   return `let count = min(${T}u, u.M * ${T}u);
   for (var i = 0u; i < count; i++) {
     let m = m0 + i / ${b.RN}u;
@@ -429,8 +431,8 @@ export interface MatmulRefOptions {
 /** C[b] = alpha·op(A[b])·op(B[b]) + beta·C[b] + bias, in float64. A is [K, M] when transA, B is [N, K] when transB. */
 export function matmulRef(a: ArrayLike<number>, b: ArrayLike<number>, o: MatmulRefOptions): Float64Array {
   const { M, N, K, batch = 1, transA = false, transB = false, alpha = 1, beta = 0 } = o;
-  const sa = o.batchedA ?? batch > 1 ? M * K : 0;
-  const sb = o.batchedB ?? batch > 1 ? K * N : 0;
+  const sa = (o.batchedA ?? batch > 1) ? M * K : 0;
+  const sb = (o.batchedB ?? batch > 1) ? K * N : 0;
   const out = new Float64Array(batch * M * N);
   for (let z = 0; z < batch; z++)
     for (let m = 0; m < M; m++)
