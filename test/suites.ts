@@ -17,4 +17,6 @@ export const PORTABLE_SUITES: readonly string[] = [
   'test/loss.test.ts',
   'test/optim.test.ts',
   'test/autograd.test.ts',
+  'test/dropout.test.ts',
+  'test/device.test.ts',
 ];
