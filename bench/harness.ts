@@ -1,0 +1,318 @@
+// The benchmark harness: workloads, engines, the timing loop and the statistics. Runtime-neutral
+// (no node: imports) so that the same code can run under Deno and in a browser later (issue 5);
+// run.ts is the Node entry point, report.ts renders the results.
+//
+// Method, per workload:
+//   1. set up both sides with the same inputs (and, for training, the same initial weights);
+//   2. probe: run each side once and read a representative output back (the result, or the
+//      loss), and compare them — a benchmark of two engines computing different things is void;
+//   3. warm-up runs, alternating engines;
+//   4. counted runs, alternating engines (ours first on even runs, TF.js first on odd ones).
+//      A timed run records the work and then waits for the GPU: ours `await E.gpu().sync()`,
+//      TF.js submits its queue and waits on onSubmittedWorkDone (the same thing its `data()`
+//      does, minus the copy). Outputs are freed after the clock stops.
+
+/** What one side of a workload does once set up. */
+export interface Instance {
+  /** Records one run's work (nothing is awaited); returns what frees its outputs after the sync. */
+  run(): () => void;
+  /** Runs once and reads back a representative output, to compare the two engines. */
+  probe(): Promise<Float32Array>;
+  /** Frees the inputs, weights, optimiser state. */
+  dispose(): void;
+}
+
+export interface Engine {
+  /** 'ours' | 'tfjs-webgpu' (later: 'tfjs-wasm', 'tfjs-cpu'). */
+  id: string;
+  label: string;
+  /** Waits until all the work submitted so far has finished on the GPU. */
+  sync(): Promise<void>;
+  /** Counters to report per run (dispatches, submits, …), if the engine has them. */
+  counters?(): Record<string, number>;
+}
+
+export interface Workload {
+  /** Stable identifier, e.g. 'matmul-1024', used by --only and in JSON. */
+  id: string;
+  /** Family: matmul, conv, pool, train, model. */
+  family: string;
+  /** Human label for tables, e.g. 'matmul 1024×1024×1024'. */
+  title: string;
+  /** Floating-point operations per run, where defined (matmul 2MNK; conv 2·N·Ho·Wo·KH·KW·Cin·Cout). */
+  flops?: number;
+  /** Bytes read + written per run, where FLOPs say little (pooling). */
+  bytes?: number;
+  /** Sizes and settings, recorded in JSON. */
+  params: Record<string, unknown>;
+  /** Largest acceptable relative difference between the engines' probes (max|a−b| / max|b|). */
+  tolerance: number;
+  /** Set up our side. */
+  ours(): Promise<Instance>;
+  /** Set up the TF.js side; `tf` is @tensorflow/tfjs-core with the backend already chosen. */
+  tfjs(tf: any): Promise<Instance>;
+}
+
+export interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  mean: number;
+  /** Every counted run, in ms, in the order they ran. */
+  samples: number[];
+}
+
+export interface SideResult {
+  engine: string;
+  /** Milliseconds per run; absent when the side failed. */
+  ms?: Stats;
+  /** GFLOP/s (or GB/s for byte-bound workloads) at the median. */
+  rate?: number;
+  /** Set-up time (ms), including the probe. */
+  setupMs?: number;
+  /** The probe's time (ms): a first run, with pipeline compilation, plus a readback. */
+  probeMs?: number;
+  /** Counted runs done (fewer than asked when the time budget cut them). */
+  runs?: number;
+  /** Warm-up runs done. */
+  warmupRuns?: number;
+  /** Per-run engine counters (ours: dispatches, submits, readbacks, uploads). */
+  perRun?: Record<string, number>;
+  error?: string;
+}
+
+export interface WorkloadResult {
+  id: string;
+  family: string;
+  title: string;
+  params: Record<string, unknown>;
+  flops?: number;
+  bytes?: number;
+  /** 'GFLOP/s' or 'GB/s', the unit of `rate`. */
+  unit?: string;
+  /** Counted runs asked for (each side's own count is in ours.runs / tfjs.runs). */
+  runs: number;
+  warmup: number;
+  ours: SideResult;
+  tfjs: SideResult;
+  /** Speed ratio: TF.js median time / our median time (> 1: we are faster). */
+  ratio?: number;
+  /** max|ours − tfjs| / max|tfjs| on the probe, and whether it is within tolerance. */
+  agreement?: { maxRelDiff: number; tolerance: number; ok: boolean; what: string };
+  /** Why a side's counted runs were fewer than asked (time budget). */
+  note?: string;
+}
+
+export interface SuiteOptions {
+  runs: number;
+  warmup: number;
+  /** A side's counted runs are cut when they would take more than half of this (seconds)… */
+  maxSeconds: number;
+  /** … but never below this many. */
+  minRuns: number;
+  /** Warm-up goes on (alternating) until each side has spent this long warming up (ms)… */
+  warmupMs: number;
+  /** … except a side whose probe took longer than this (ms): it skips warm-up. */
+  skipWarmupMs: number;
+  log: (line: string) => void;
+  /** Called after each workload with the results so far (run.ts saves them as it goes). */
+  onResult?: (done: WorkloadResult[]) => void;
+}
+
+export const DEFAULT_SUITE: SuiteOptions = { runs: 5, warmup: 1, warmupMs: 1000, maxSeconds: 40, minRuns: 1, skipWarmupMs: 5000, log: () => {} };
+
+/** At most this many warm-up runs per side, however short they are. */
+export const MAX_WARMUP = 200;
+
+const now = () => performance.now();
+
+export function stats(samples: number[]): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  const n = s.length;
+  const median = n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  return { median, min: s[0], max: s[n - 1], mean: samples.reduce((a, b) => a + b, 0) / n, samples };
+}
+
+export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (Number.isNaN(d)) return Infinity;
+    if (d > maxDiff) maxDiff = d;
+    if (Math.abs(b[i]) > maxRef) maxRef = Math.abs(b[i]);
+  }
+  return maxRef === 0 ? maxDiff : maxDiff / maxRef;
+}
+
+function message(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split('\n')[0].slice(0, 300);
+}
+
+function diffCounters(a: Record<string, number>, b: Record<string, number>, runs: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(b)) if (typeof b[k] === 'number' && typeof a[k] === 'number') out[k] = +((b[k] - a[k]) / runs).toFixed(2);
+  return out;
+}
+
+interface Side {
+  engine: Engine;
+  make: () => Promise<Instance>;
+  inst?: Instance;
+  result: SideResult;
+  samples: number[];
+  probeMs?: number;
+}
+
+async function timed(side: Side): Promise<number> {
+  const t0 = now();
+  const free = side.inst!.run();
+  await side.engine.sync();
+  const t = now() - t0;
+  free();
+  return t;
+}
+
+/** Runs one workload on both engines. Never throws: a failing side is reported with its error. */
+export async function runWorkload(w: Workload, ours: Engine, tfjs: Engine, tf: any, o: SuiteOptions): Promise<WorkloadResult> {
+  const sides: Side[] = [
+    { engine: ours, make: () => w.ours(), result: { engine: ours.id }, samples: [] },
+    { engine: tfjs, make: () => w.tfjs(tf), result: { engine: tfjs.id }, samples: [] },
+  ];
+  const unit = w.flops ? 'GFLOP/s' : w.bytes ? 'GB/s' : undefined;
+  const res: WorkloadResult = {
+    id: w.id, family: w.family, title: w.title, params: w.params, flops: w.flops, bytes: w.bytes, unit,
+    runs: o.runs, warmup: o.warmup, ours: sides[0].result, tfjs: sides[1].result,
+  };
+  const fail = (s: Side, e: unknown) => {
+    s.result.error = message(e);
+    o.log(`  ${s.engine.id}: FAILED: ${s.result.error}`);
+    try {
+      s.inst?.dispose();
+    } catch {
+      // already broken
+    }
+    s.inst = undefined;
+  };
+  try {
+    // Set-up and probe, one side after the other.
+    const probes: (Float32Array | null)[] = [null, null];
+    for (const [i, s] of sides.entries()) {
+      try {
+        const t0 = now();
+        s.inst = await s.make();
+        const t1 = now();
+        probes[i] = await s.inst.probe();
+        await s.engine.sync();
+        s.probeMs = now() - t1;
+        s.result.setupMs = +(now() - t0).toFixed(1);
+        s.result.probeMs = +s.probeMs.toFixed(1);
+      } catch (e) {
+        fail(s, e);
+      }
+    }
+    if (probes[0] && probes[1]) {
+      const d = relDiff(probes[0], probes[1]);
+      res.agreement = { maxRelDiff: d, tolerance: w.tolerance, ok: d <= w.tolerance, what: `${probes[0].length} values` };
+      if (!res.agreement.ok) o.log(`  WARNING: engines disagree: max rel diff ${d.toExponential(2)} > ${w.tolerance}`);
+    }
+    const live = () => sides.filter((s) => s.inst);
+    // Warm-up, alternating: at least `warmup` runs and `warmupMs` per side (at most
+    // MAX_WARMUP runs), so that fast workloads on a GPU run long enough for clocks and caches
+    // to settle (first runs on an H200 were 2–4× slower). The probe already compiled every
+    // pipeline and filled the buffer pools, so a side whose probe took longer than
+    // `skipWarmupMs` goes straight to its counted runs.
+    const warm = new Map<Side, number>(sides.map((s) => [s, 0]));
+    const warming = (s: Side) =>
+      (s.probeMs ?? 0) <= o.skipWarmupMs && s.samples.length < MAX_WARMUP && (s.samples.length < o.warmup || (o.warmup > 0 && warm.get(s)! < o.warmupMs));
+    for (let r = 0; live().some(warming); r++)
+      for (const s of r % 2 ? [...live()].reverse() : live()) {
+        if (!warming(s)) continue;
+        try {
+          const t = await timed(s);
+          s.samples.push(t);
+          warm.set(s, warm.get(s)! + t);
+        } catch (e) {
+          fail(s, e);
+        }
+      }
+    for (const s of sides) s.result.warmupRuns = s.samples.length;
+    // Counted runs, alternating: `runs` per side, unless a side's counted runs would pass half the
+    // budget (judged from its last run); then it stops early, never below minRuns.
+    for (const s of sides) s.samples = [];
+    const budgetMs = o.maxSeconds * 500;
+    const spent = new Map<Side, number>(sides.map((s) => [s, 0]));
+    const wants = (s: Side) => {
+      const n = s.samples.length;
+      if (n >= o.runs) return false;
+      return n < o.minRuns || spent.get(s)! + s.samples[n - 1] <= budgetMs;
+    };
+    const before = sides.map((s) => s.engine.counters?.());
+    for (let r = 0; live().some(wants); r++)
+      for (const s of r % 2 ? [...live()].reverse() : live()) {
+        if (!wants(s)) continue;
+        try {
+          const t = await timed(s);
+          s.samples.push(t);
+          spent.set(s, spent.get(s)! + t);
+        } catch (e) {
+          fail(s, e);
+        }
+      }
+    for (const s of live()) {
+      const n = s.samples.length;
+      s.result.runs = n;
+      if (n < o.runs) {
+        const cut = `${s.engine.id}: ${n} counted run${n > 1 ? 's' : ''} of ${o.runs} (${(spent.get(s)! / n / 1000).toFixed(1)} s each; budget ${o.maxSeconds} s per workload)`;
+        res.note = res.note ? `${res.note}; ${cut}` : cut;
+        o.log(`  ${cut}`);
+      }
+    }
+    sides.forEach((s, i) => {
+      if (!s.inst || s.samples.length === 0) return;
+      s.result.ms = stats(s.samples);
+      const size = w.flops ?? w.bytes;
+      if (size) s.result.rate = +(size / (s.result.ms.median * 1e-3) / 1e9).toFixed(3);
+      const after = s.engine.counters?.();
+      if (before[i] && after) s.result.perRun = diffCounters(before[i]!, after, s.samples.length);
+    });
+    if (sides[0].result.ms && sides[1].result.ms) res.ratio = +(sides[1].result.ms.median / sides[0].result.ms.median).toFixed(3);
+  } finally {
+    for (const s of sides) {
+      try {
+        s.inst?.dispose();
+      } catch (e) {
+        o.log(`  ${s.engine.id}: dispose failed: ${message(e)}`);
+      }
+      await s.engine.sync().catch(() => {});
+    }
+  }
+  return res;
+}
+
+export function fmtMs(ms: number): string {
+  return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+}
+
+/** One line per finished workload, for the console while the suite runs. */
+export function summaryLine(r: WorkloadResult): string {
+  const side = (s: SideResult) =>
+    s.ms ? `${fmtMs(s.ms.median)} ms${s.rate !== undefined ? ` (${s.rate.toFixed(2)} ${r.unit})` : ''}` : `failed`;
+  const ratio = r.ratio !== undefined ? `×${r.ratio.toFixed(2)}` : '—';
+  return `${r.title}: ours ${side(r.ours)}, TF.js ${side(r.tfjs)}, ratio ${ratio}`;
+}
+
+/** Runs the workloads one after another. */
+export async function runSuite(workloads: Workload[], ours: Engine, tfjs: Engine, tf: any, o: SuiteOptions): Promise<WorkloadResult[]> {
+  const out: WorkloadResult[] = [];
+  for (const w of workloads) {
+    o.log(`${w.title} …`);
+    const r = await runWorkload(w, ours, tfjs, tf, o);
+    o.log('  ' + summaryLine(r));
+    out.push(r);
+    o.onResult?.(out);
+  }
+  return out;
+}

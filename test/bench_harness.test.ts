@@ -1,0 +1,225 @@
+// The benchmark harness itself (bench/): statistics, alternation, the time budget, failure
+// handling, FLOP counts, the reports; then the real suite at tiny sizes, one run each, ours
+// beside TF.js WebGPU on this adapter, writing JSON, Markdown and SVG to a temporary folder.
+// Speed is not tested here (bench/ measures it); agreement between the two engines is.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DEFAULT_SUITE, relDiff, runWorkload, stats, type Engine, type Instance, type SuiteOptions, type Workload } from '../bench/harness.ts';
+import { adapterLabel, renderMarkdown, renderSvg, type BenchReport } from '../bench/report.ts';
+import { benchMain, benchShutdown, parseArgs } from '../bench/run.ts';
+import { workloads } from '../bench/suite.ts';
+import { vgg16Flops } from '../bench/workloads/models.ts';
+import * as E from '../engine/index.ts';
+
+const busy = (ms: number) => {
+  const t = performance.now();
+  while (performance.now() - t < ms);
+};
+
+test('stats: median, min, max over odd and even counts; relDiff', () => {
+  const a = stats([5, 1, 3]);
+  assert.equal([a.median, a.min, a.max, a.mean], [3, 1, 5, 3]);
+  const b = stats([4, 1, 3, 2]);
+  assert.equal([b.median, b.min, b.max], [2.5, 1, 4]);
+  assert.equal(b.samples, [4, 1, 3, 2], 'samples kept in run order');
+  assert.is(relDiff([1, 2, 4], [1, 2, 4]), 0);
+  assert.ok(Math.abs(relDiff([1, 2, 4.4], [1, 2, 4]) - 0.1) < 1e-12, 'max |a−b| / max |b|');
+  assert.is(relDiff([1, NaN], [1, 2]), Infinity);
+  assert.is(relDiff([1], [1, 2]), Infinity);
+});
+
+/** A fake workload: each side busy-waits a fixed time per run and logs what it did. */
+function fake(log: string[], oursMs: number, tfjsMs: number, opts: { tfjsFails?: boolean; disagree?: boolean } = {}): [Workload, Engine, Engine] {
+  const side = (name: string, ms: number, out: number[]): Instance => ({
+    run() {
+      log.push(name);
+      busy(ms);
+      return () => log.push(`${name}:free`);
+    },
+    probe: async () => {
+      log.push(`${name}:probe`);
+      return Float32Array.from(out);
+    },
+    dispose: () => log.push(`${name}:dispose`),
+  });
+  const w: Workload = {
+    id: 'fake',
+    family: 'fake',
+    title: 'fake',
+    flops: 2e6,
+    params: {},
+    tolerance: 1e-6,
+    ours: async () => side('ours', oursMs, [1, 2, 3]),
+    tfjs: async () => {
+      if (opts.tfjsFails) throw new Error('no such kernel');
+      return side('tfjs', tfjsMs, opts.disagree ? [1, 2, 4] : [1, 2, 3]);
+    },
+  };
+  const engine = (id: string): Engine => ({ id, label: id, sync: async () => void log.push(`${id}:sync`) });
+  return [w, engine('ours'), engine('tfjs')];
+}
+
+const quiet = (o: Partial<SuiteOptions>): SuiteOptions => ({ ...DEFAULT_SUITE, log: () => {}, ...o });
+
+test('runWorkload: probe, warm-up, counted runs alternating engines, each run synced and freed after the clock', async () => {
+  const log: string[] = [];
+  const [w, ours, tfjs] = fake(log, 2, 6);
+  const r = await runWorkload(w, ours, tfjs, null, quiet({ runs: 4, warmup: 1, warmupMs: 0 }));
+  const runs = log.filter((e) => e === 'ours' || e === 'tfjs');
+  // 1 warm-up round then 4 counted rounds; the order flips every round.
+  assert.equal(runs, ['ours', 'tfjs', 'ours', 'tfjs', 'tfjs', 'ours', 'ours', 'tfjs', 'tfjs', 'ours']);
+  assert.equal(log.slice(0, 2), ['ours:probe', 'ours:sync'], 'each side is probed first');
+  const i = log.indexOf('ours');
+  assert.equal(log.slice(i, i + 3), ['ours', 'ours:sync', 'ours:free'], 'sync ends the run; outputs are freed after');
+  assert.ok(log.includes('ours:dispose') && log.includes('tfjs:dispose'));
+  assert.is(r.ours.runs, 4);
+  assert.is(r.tfjs.runs, 4);
+  assert.is(r.ours.ms!.samples.length, 4);
+  assert.ok(r.ratio! > 1.2 && r.ratio! < 10, `ratio = TF.js time / ours ≈ 3, got ${r.ratio}`);
+  assert.is(r.unit, 'GFLOP/s');
+  assert.ok(Math.abs(r.ours.rate! - 2e6 / (r.ours.ms!.median * 1e-3) / 1e9) < 1e-3, 'GFLOP/s at the median');
+  assert.ok(r.agreement!.ok && r.agreement!.maxRelDiff === 0);
+});
+
+test('runWorkload: warm-up lasts at least warmupMs per side, unless the probe was slow', async () => {
+  const log: string[] = [];
+  const [w, ours, tfjs] = fake(log, 5, 5);
+  const r = await runWorkload(w, ours, tfjs, null, quiet({ runs: 1, warmup: 1, warmupMs: 30 }));
+  assert.ok(r.ours.warmupRuns! >= 3 && r.ours.warmupRuns! <= 6, `30 ms of ≥ 5 ms runs: ${r.ours.warmupRuns} warm-up runs`);
+  const r1 = await runWorkload(w, ours, tfjs, null, quiet({ runs: 1, warmup: 0, warmupMs: 30 }));
+  assert.is(r1.ours.warmupRuns, 0, '--warmup 0 means none');
+  const r2 = await runWorkload(w, ours, tfjs, null, quiet({ runs: 1, warmup: 3, warmupMs: 30, skipWarmupMs: -1 }));
+  assert.is(r2.ours.warmupRuns, 0, 'skipped after a slow probe');
+});
+
+test('runWorkload: the time budget cuts only the slow side, never below minRuns', async () => {
+  const log: string[] = [];
+  const [w, ours, tfjs] = fake(log, 0, 60);
+  // Budget 0.2 s: 100 ms per side. After one TF.js run (≥ 60 ms) a second would pass it; ours
+  // (a few µs a run) does all 6.
+  const r = await runWorkload(w, ours, tfjs, null, quiet({ runs: 6, warmup: 0, maxSeconds: 0.2, minRuns: 1 }));
+  assert.is(r.ours.runs, 6);
+  assert.is(r.tfjs.runs, 1);
+  assert.match(r.note!, /tfjs: 1 counted run of 6/);
+  assert.not.match(r.note!, /ours/);
+  const r2 = await runWorkload(w, ours, tfjs, null, quiet({ runs: 6, warmup: 0, maxSeconds: 0.001, minRuns: 3 }));
+  assert.is(r2.tfjs.runs, 3, 'minRuns wins over the budget');
+});
+
+test('runWorkload: a failing side is reported, not thrown; disagreement is flagged', async () => {
+  const log: string[] = [];
+  const [w, ours, tfjs] = fake(log, 1, 1, { tfjsFails: true });
+  const r = await runWorkload(w, ours, tfjs, null, quiet({ runs: 2, warmup: 0 }));
+  assert.match(r.tfjs.error!, /no such kernel/);
+  assert.is(r.ratio, undefined);
+  assert.is(r.ours.runs, 2);
+  const [w2, o2, t2] = fake([], 1, 1, { disagree: true });
+  const r2 = await runWorkload(w2, o2, t2, null, quiet({ runs: 1, warmup: 0 }));
+  assert.not.ok(r2.agreement!.ok);
+  assert.ok(Math.abs(r2.agreement!.maxRelDiff - 0.25) < 1e-6);
+});
+
+test('FLOP counts: matmul 2MNK, conv 2·N·Ho·Wo·KH·KW·C·O, VGG16 forward, cam1 step', async () => {
+  await E.init();
+  const list = workloads({});
+  const by = (id: string) => list.find((w) => w.id === id)!;
+  assert.is(by('matmul-1024').flops, 2 * 1024 ** 3);
+  assert.is(by('conv-56x56x256-256-k3-n1-fwd').flops, 2 * 56 * 56 * 9 * 256 * 256);
+  assert.is(by('conv-56x56x256-256-k3-n1-dw').flops, 2 * 56 * 56 * 9 * 256 * 256);
+  assert.is(by('maxpool-1x56x56x256-p2').bytes, 4 * (56 * 56 * 256 + 28 * 28 * 256));
+  // VGG16: 15.47 G multiply-adds per 224×224 image (convs and the three dense layers).
+  assert.is(vgg16Flops(224), 2 * 15_470_264_320);
+  // cam1 per image: convs 28²·16·9·1 + 14²·32·9·16 + 7²·64·9·32 + 3²·128·9·64, dense 128·10.
+  const macs = 28 * 28 * 16 * 9 + 14 * 14 * 32 * 9 * 16 + 7 * 7 * 64 * 9 * 32 + 3 * 3 * 128 * 9 * 64 + 128 * 10;
+  assert.is(by('train-cam1-b100').flops, 3 * 2 * macs * 100);
+  assert.ok(workloads({ cpuAdapter: true }).some((w) => w.id === 'train-cam2-b10'), 'cam2 at batch 10 on CPU drivers');
+  assert.ok(workloads({ large: true }).some((w) => w.id === 'matmul-4096') && workloads({ large: true }).some((w) => w.family === 'model'));
+});
+
+test('arguments: defaults, errors, --profile names issue 5', async () => {
+  const a = parseArgs([]);
+  assert.is(a.runs, 5);
+  assert.is(a.warmup, 1);
+  assert.is(parseArgs(['--runs', '3', '--only', 'matmul,conv']).only.length, 2);
+  assert.throws(() => parseArgs(['--runs', '0']), /--runs/);
+  assert.throws(() => parseArgs(['--frobnicate']), /unknown option/);
+  try {
+    await benchMain(['--profile']);
+    assert.unreachable('--profile should say it is not implemented');
+  } catch (e) {
+    assert.match((e as Error).message, /issue 5/);
+  }
+});
+
+test('reports: adapter slug, Markdown rows, slower rows named, failures shown, SVG escapes', () => {
+  const lvp = adapterLabel({ driver: 'lavapipe (Mesa 25.0.7, runs on the CPU)', vendor: 'mesa', architecture: 'software', device: 'llvmpipe', description: '', cpuAdapter: true });
+  assert.is(lvp.slug, 'lavapipe');
+  assert.is(adapterLabel({ driver: 'NVIDIA', vendor: 'nvidia', architecture: '', device: 'nvidia-h200', description: 'NVIDIA: 580.159.04 580.159.4.0', cpuAdapter: false }).slug, 'nvidia-h200');
+  assert.is(adapterLabel({ driver: 'NVIDIA', vendor: 'nvidia', architecture: '', device: '', description: 'NVIDIA H100 80GB HBM3', cpuAdapter: false }).slug, 'nvidia-h100-80gb-hbm3');
+  const side = (engine: string, median: number) => ({ engine, ms: stats([median]), rate: 1, runs: 1 });
+  const rep: BenchReport = {
+    schema: 1,
+    kind: 'lanterna-bench',
+    date: '2026-01-02T03:04:05Z',
+    adapter: lvp,
+    device: {},
+    tfjs: { version: '4.22.0', backend: 'webgpu', adapterInfo: {} },
+    sameAdapter: true,
+    host: { runtime: 'node', runtimeVersion: 'v20' },
+    options: { runs: 1, warmup: 0, maxSeconds: 40, minRuns: 1 },
+    results: [
+      { id: 'a', family: 'f', title: 'fast <one>', params: {}, unit: 'GFLOP/s', runs: 1, warmup: 0, ours: side('ours', 1), tfjs: side('tfjs', 3), ratio: 3 },
+      { id: 'b', family: 'f', title: 'slow one', params: {}, unit: 'GFLOP/s', runs: 1, warmup: 0, ours: side('ours', 4), tfjs: side('tfjs', 2), ratio: 0.5 },
+      { id: 'c', family: 'f', title: 'broken', params: {}, runs: 1, warmup: 0, ours: side('ours', 1), tfjs: { engine: 'tfjs', error: 'no kernel | here' } },
+    ],
+    notes: [],
+  };
+  const md = renderMarkdown(rep);
+  assert.match(md, /\| Workload \| Ours ms \| TF\.js ms \|/);
+  assert.match(md, /\| fast <one> \|.*\| \*\*3\.00×\*\* \|/);
+  assert.match(md, /\| slow one \|.*\| 0\.50× \|/);
+  assert.match(md, /Slower than TF\.js on: slow one \(0\.500×: TF\.js 2\.00× faster\)/);
+  assert.match(md, /failed: no kernel \\\| here/);
+  const svg = renderSvg(rep);
+  assert.match(svg, /^<svg /);
+  assert.match(svg, /fast &lt;one&gt;/);
+  assert.match(svg, /no ratio \(TF\.js failed\)/);
+  assert.match(svg, /lavapipe/);
+});
+
+test('the suite at tiny sizes, one run each: every workload on both engines, engines agree, files written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lanterna-bench-'));
+  try {
+    const { report, files } = await benchMain(['--tiny', '--runs', '1', '--warmup', '0', '--out', dir, '--quiet']);
+    assert.ok(report.sameAdapter, `TF.js runs on another adapter: ${JSON.stringify(report.tfjs.adapterInfo)} vs ${report.adapter.text}`);
+    const families = new Set(report.results.map((r) => r.family));
+    for (const f of ['matmul', 'conv', 'pool', 'train']) assert.ok(families.has(f), `family ${f} ran`);
+    for (const r of report.results) {
+      assert.not.ok(r.ours.error, `${r.title}: ours failed: ${r.ours.error}`);
+      assert.not.ok(r.tfjs.error, `${r.title}: TF.js failed: ${r.tfjs.error}`);
+      assert.ok(r.ratio! > 0 && Number.isFinite(r.ratio!), `${r.title}: ratio ${r.ratio}`);
+      assert.ok(r.agreement?.ok, `${r.title}: engines disagree by ${r.agreement?.maxRelDiff} (tolerance ${r.agreement?.tolerance})`);
+      assert.is(r.ours.runs, 1);
+      assert.ok(r.ours.perRun!.dispatches > 0, `${r.title}: dispatches counted`);
+    }
+    const train = report.results.find((r) => r.id === 'train-cam1-b2')!;
+    assert.is(train.ours.perRun!.liveBuffers, 0, 'a training step leaks no GPU buffer');
+    assert.equal(files.map((f) => f.slice(f.lastIndexOf('.'))), ['.json', '.md', '.svg']);
+    const json = JSON.parse(readFileSync(files[0], 'utf8'));
+    assert.is(json.results.length, report.results.length);
+    assert.ok(json.adapter.slug && files[0].includes(json.adapter.slug));
+    const md = readFileSync(files[1], 'utf8');
+    for (const r of report.results) assert.ok(md.includes(`| ${r.title} |`), `Markdown row for ${r.title}`);
+    assert.match(readFileSync(files[2], 'utf8'), /<svg[\s\S]*cam2 training step, batch 2[\s\S]*<\/svg>/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.after(() => benchShutdown());
+
+test.run();
