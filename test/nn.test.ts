@@ -92,6 +92,22 @@ test('a training step allocates no GPU buffer after warm-up', async () => {
   trainer.optimizer.dispose();
 });
 
+// The shipped models, on the first test digits (the full 10 000: `lanterna evaluate`, README).
+for (const [file, n, floor] of [
+  ['models/cam1.h5', 1000, 0.99], // 0.9930 when measured
+  ['models/cam2.h5', 500, 0.93], // 0.9380 when measured
+] as [string, number, number][]) {
+  test(`the shipped ${file} reads its preprocessing and scores ≥ ${floor} on the first ${n} test digits`, async () => {
+    const loaded = await loadModel(file);
+    if (loaded.preprocessing?.pixels !== 'inverted') throw new Error(`preprocessing ${JSON.stringify(loaded.preprocessing)}`);
+    const t = await loadMnist({ split: 'test', limit: n });
+    const r = await evaluate(loaded.model, { x: toFloat(t.images, 'inverted'), y: t.labels });
+    console.log(`    ${file}: ${r.accuracy.toFixed(4)} on ${n} digits`);
+    if (!(r.accuracy >= floor)) throw new Error(`accuracy ${r.accuracy}`);
+    loaded.model.dispose();
+  });
+}
+
 test.after(() => {
   if (existsSync(tmp)) rmSync(tmp, { recursive: true, force: true });
 });
