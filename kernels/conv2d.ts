@@ -232,7 +232,7 @@ export function conv2dKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): K
     };
   const wVec = g.O % 4 === 0 && c.off1 % 4 === 0;
   const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
-  const blk = regBlock(d.M, d.N, true);
+  const blk = regBlock(d.M, true);
   return {
     key: `conv2d:reg:${wVec}:${cVec}:${blk.RM}x${blk.RN}`,
     wgsl: () => regTapWgsl(FORWARD, wVec, cVec, true, blk),
@@ -291,7 +291,7 @@ export function conv2dInputGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmVa
     };
   const wVec = g.C % 4 === 0 && c.off1 % 4 === 0;
   const cVec = g.C % 4 === 0 && c.offC % 4 === 0;
-  const blk = regBlock(d.M, d.N, true);
+  const blk = regBlock(d.M, true);
   return {
     key: `conv2d_dx:reg:${wVec}:${cVec}:${blk.RM}x${blk.RN}`,
     wgsl: () => regTapWgsl(INPUT_GRAD, wVec, cVec, false, blk),
@@ -376,7 +376,7 @@ export function conv2dWeightGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmV
   const dyVec = g.O % 4 === 0 && c.off1 % 4 === 0;
   const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
   // Without vec4 along channels each row is gathered on its own (see regBlock).
-  const blk = regBlock(d.M, d.N, !xVec);
+  const blk = regBlock(d.M, !xVec);
   return {
     key: `conv2d_dw:reg:${xVec}:${dyVec}:${cVec}:${blk.RM}x${blk.RN}`,
     wgsl: () => regWeightGradWgsl(xVec, dyVec, cVec, blk),

@@ -73,12 +73,12 @@ export const REG_WG = 64;
 /**
  * 8×8 blocks (best measured on lavapipe, with 4×16 about as fast). M ≤ 4 (dense layers at small
  * batch) gets 4 rows, so threads do not load rows they discard. `gathered`: rows come through
- * per-row index arithmetic (conv forward and dx); SwiftShader takes ~30 s to compile those with
- * 8 rows and 0.3 s with 4, so they get 4×16 blocks (4×8 when N ≤ 8). N is otherwise not
- * special-cased, to keep the pipeline count down.
+ * per-row index arithmetic (conv); SwiftShader takes ~30 s to compile those with 8 rows and
+ * 0.3 s with 4, so they get 4×16 blocks. N is not special-cased: every distinct block is one
+ * more pipeline to compile (seconds each on CPU drivers).
  */
-export function regBlock(M: number, N: number, gathered = false): RegBlock {
-  if (gathered) return { RM: 1, RN: N <= 8 ? 2 : 4 };
+export function regBlock(M: number, gathered = false): RegBlock {
+  if (gathered) return { RM: 1, RN: 4 };
   return { RM: M <= 4 ? 1 : 2, RN: 2 };
 }
 
@@ -399,7 +399,7 @@ export function matmulKernel(p: MatmulPlan, variant: GemmVariant): Kernel {
     };
   }
   const { aVec, bVec, cVec } = matmulModes(p);
-  const blk = regBlock(p.M, p.N);
+  const blk = regBlock(p.M);
   return {
     key: `matmul:reg:${aVec ? 'a4' : 'a1'}:${bVec ? 'b4' : 'b1'}:${cVec ? 'c4' : 'c1'}:${blk.RM}x${blk.RN}`,
     wgsl: () => regMatmulWgsl(aVec, bVec, cVec, blk),

@@ -160,6 +160,7 @@ for (const v of VARIANTS) {
           [3, 900, 5, false, false, 1], // C wide: columns
           [9, 33, 50, false, true, 2], // batched: one matrix at a time
           [2, 3, 1500, false, false, 1], // a single row of A longer than a binding
+          [8, 900, 16, false, false, 1], // A small enough to be transposed first (register variant), B and C in pieces
         ] as const) {
           const a = r.uniform(Z * M * K);
           const b = r.uniform(Z * K * N);
