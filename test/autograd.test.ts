@@ -1,21 +1,10 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { record } from '../engine/autograd.ts';
-import { assertClose, ready, rng } from './helpers.ts';
+import { assertClose, ready, rng, throwsNaming } from './helpers.ts';
 
 await ready;
 const r = rng(3);
-
-const throwsWith = (fn: () => unknown, ...parts: string[]) => {
-  try {
-    fn();
-  } catch (e) {
-    const m = (e as Error).message;
-    for (const p of parts) if (!m.includes(p)) throw new Error(`message lacks "${p}": ${m}`);
-    return;
-  }
-  throw new Error('expected an error');
-};
 
 test('a tensor used twice accumulates both gradients: d/dx (x·x + x) = 2x + 1', async () => {
   const x0 = r.uniform(10);
@@ -132,7 +121,7 @@ test('comparisons carry no gradient; an op recorded without a rule is an error n
     if (m.requiresGrad) throw new Error('a comparison should not require grad');
     // An op whose gradient is not written yet records a null rule.
     const y = record('mystery_op', [x], E.exp(E.tensor([0, 0], [2])), null);
-    throwsWith(() => E.backward(E.sum(y)), 'mystery_op', '[2]');
+    throwsNaming(() => E.backward(E.sum(y)), 'mystery_op', '[2]');
     x.dispose();
   });
 });
@@ -140,7 +129,7 @@ test('comparisons carry no gradient; an op recorded without a rule is an error n
 test('using a disposed tensor is an error naming the op and shape', () => {
   const a = E.tensor([1, 2, 3], [3]);
   a.dispose();
-  throwsWith(() => E.relu(a), 'relu', '[3]', 'dispose');
+  throwsNaming(() => E.relu(a), 'relu', '[3]', 'dispose');
 });
 
 test('a tensor disposed before backward is reported', () => {
@@ -149,7 +138,7 @@ test('a tensor disposed before backward is reported', () => {
     const h = E.exp(x);
     const y = E.sum(E.mul(h, h));
     h.dispose();
-    throwsWith(() => E.backward(y), 'disposed');
+    throwsNaming(() => E.backward(y), 'disposed');
     x.dispose();
   });
 });

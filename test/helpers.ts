@@ -115,3 +115,15 @@ export async function checkGrad(
   });
   which.forEach((k, j) => assertClose(grads[j], numeric[j], { atol: opts.atol ?? 1e-3, rtol: opts.rtol ?? 1e-2 }, `${what}: d/dinput${k}`));
 }
+
+/** Runs `fn` in a scope and checks it throws a message containing every one of `parts`. */
+export function throwsNaming(fn: () => unknown, ...parts: string[]): void {
+  let msg = '';
+  try {
+    tidy(fn as () => void);
+  } catch (e) {
+    msg = (e as Error).message;
+  }
+  if (!msg) throw new Error(`expected an error naming ${parts.join(', ')}`);
+  for (const p of parts) if (!msg.includes(p)) throw new Error(`error "${msg}" does not name ${p}`);
+}

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { concatRef, padRef, sliceRef, transposeRef } from '../kernels/layout.ts';
-import { assertEqualArrays, checkGrad, ready, rng } from './helpers.ts';
+import { assertEqualArrays, checkGrad, ready, rng, throwsNaming } from './helpers.ts';
 
 await ready;
 const r = rng(11);
@@ -215,17 +215,6 @@ test('edge and reflect pad backward (axes folded back in turn) matches finite di
 });
 
 // ---- errors -----------------------------------------------------------------------------------
-
-function throwsNaming(fn: () => unknown, ...parts: string[]) {
-  let msg = '';
-  try {
-    E.tidy(fn as () => void);
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  if (!msg) throw new Error(`expected an error naming ${parts.join(', ')}`);
-  for (const p of parts) if (!msg.includes(p)) throw new Error(`error "${msg}" does not name ${p}`);
-}
 
 test('layout ops reject bad arguments naming the op and the shapes', () => {
   const x = () => E.zeros([2, 3, 4]);

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { cceRef, oneHotRef, sceRef, type LabelKind, type Reduction } from '../kernels/loss.ts';
 import { planRows, rowBase, type RowVariant, withRowVariant } from '../kernels/softmax.ts';
-import { assertClose, assertEqualArrays, checkGrad, ready, rng } from './helpers.ts';
+import { assertClose, assertEqualArrays, checkGrad, ready, rng, throwsNaming } from './helpers.ts';
 
 await ready;
 const r = rng(5);
@@ -215,15 +215,7 @@ test('oneHot matches the reference; labels outside [0, depth) give zero rows (ex
 });
 
 test('losses reject mismatched labels, naming op and shapes', () => {
-  const expectErr = (f: () => unknown, ...parts: string[]) => {
-    let msg = '';
-    try {
-      E.tidy(f);
-    } catch (e) {
-      msg = (e as Error).message;
-    }
-    if (!parts.every((p) => msg.includes(p))) throw new Error(`expected an error naming ${parts}, got: ${msg || 'no error'}`);
-  };
+  const expectErr = throwsNaming;
   expectErr(() => E.softmaxCrossEntropy(E.zeros([4, 10]), E.zeros([5], 'int32')), 'softmaxCrossEntropy', '[4,10]', '[5]');
   expectErr(() => E.softmaxCrossEntropy(E.zeros([4, 10]), E.zeros([4, 9])), 'softmaxCrossEntropy', '[4,9]');
   expectErr(() => E.softmaxCrossEntropy(E.zeros([4, 10]), E.zeros([4], 'int32'), { weights: E.zeros([9]) }), 'softmaxCrossEntropy', '[9]');

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { adamRef, kerasAdamRate, onnxAdamRate, sgdRef } from '../kernels/optim.ts';
-import { assertClose, ready, rng } from './helpers.ts';
+import { assertClose, ready, rng, throwsNaming } from './helpers.ts';
 
 await ready;
 const r = rng(3);
@@ -120,15 +120,7 @@ for (const [momentum, nesterov] of [
 }
 
 test('optimiser steps reject mismatched or aliased state, naming op and shapes', () => {
-  const expectErr = (f: () => unknown, ...parts: string[]) => {
-    let msg = '';
-    try {
-      E.tidy(f);
-    } catch (e) {
-      msg = (e as Error).message;
-    }
-    if (!parts.every((p) => msg.includes(p))) throw new Error(`expected an error naming ${parts}, got: ${msg || 'no error'}`);
-  };
+  const expectErr = throwsNaming;
   expectErr(() => E.adamStep(E.zeros([3, 4]), E.zeros([12]), E.zeros([3, 4]), E.zeros([3, 4]), { step: 1 }), 'adamStep', 'grad', '[12]', '[3,4]');
   expectErr(() => {
     const m = E.zeros([5]);

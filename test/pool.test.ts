@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { globalAvgPoolRef, poolGeometry, poolRef, type PoolPadding } from '../kernels/pool.ts';
-import { assertClose, assertEqualArrays, checkGrad, ready, rng } from './helpers.ts';
+import { assertClose, assertEqualArrays, checkGrad, ready, rng, throwsNaming } from './helpers.ts';
 
 await ready;
 const r = rng(5);
@@ -165,17 +165,6 @@ test('globalAvgPool backward matches finite differences', async () => {
 });
 
 // ---- errors -----------------------------------------------------------------------------------
-
-function throwsNaming(fn: () => unknown, ...parts: string[]) {
-  let msg = '';
-  try {
-    E.tidy(fn as () => void);
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  if (!msg) throw new Error(`expected an error naming ${parts.join(', ')}`);
-  for (const p of parts) if (!msg.includes(p)) throw new Error(`error "${msg}" does not name ${p}`);
-}
 
 test('pooling rejects bad arguments naming the op and the shapes', () => {
   throwsNaming(() => E.maxPool2d(E.zeros([4, 4, 3]), { pool: 2 }), 'maxPool2d', '[4,4,3]');

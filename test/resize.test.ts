@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { resizeRef, type CoordMode, type NearestMode, type ResizeMode, type ResizeSpec } from '../kernels/resize.ts';
-import { assertClose, checkGrad, ready, rng } from './helpers.ts';
+import { assertClose, checkGrad, ready, rng, throwsNaming } from './helpers.ts';
 
 await ready;
 const r = rng(3);
@@ -208,17 +208,6 @@ test('resize uploads its tap table once per geometry, not once per call', async 
   x.dispose();
   if (after !== before) throw new Error(`5 repeated resizes made ${after - before} uploads`);
 });
-
-function throwsNaming(fn: () => unknown, ...parts: string[]) {
-  let msg = '';
-  try {
-    E.tidy(fn as () => void);
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  if (!msg) throw new Error(`expected an error naming ${parts.join(', ')}`);
-  for (const p of parts) if (!msg.includes(p)) throw new Error(`error "${msg}" does not name ${p}`);
-}
 
 test('resize rejects bad arguments naming the op and the shapes', () => {
   throwsNaming(() => E.resize(E.zeros([4, 4, 3]), [8, 8]), 'resize', '[4,4,3]');
