@@ -51,6 +51,13 @@ export async function setupTfjs(): Promise<TfjsSetup> {
   await tf.ready();
   const backend = tf.backend();
   const info = backend.adapterInfo ?? {};
+  // TF.js leaves GPU validation errors to the console (e.g. a 411 MB weight bound on lavapipe,
+  // whose binding limit is 128 MiB: the dispatch is dropped and the result is wrong). Catch them,
+  // so that the harness fails that side instead of timing work that was never done.
+  let gpuError: string | null = null;
+  backend.device.addEventListener?.('uncapturederror', (ev: any) => {
+    gpuError ??= String(ev.error?.message ?? ev.error).split('\n')[0];
+  });
   const engine: Engine = {
     id: 'tfjs-webgpu',
     label: 'TF.js 4.22 WebGPU',
@@ -64,6 +71,11 @@ export async function setupTfjs(): Promise<TfjsSetup> {
         b.submitQueue();
       }
       await b.device.queue.onSubmittedWorkDone();
+      if (gpuError !== null) {
+        const msg = gpuError;
+        gpuError = null;
+        throw new Error(`TF.js WebGPU error: ${msg}`);
+      }
     },
     counters: () => {
       const m = tf.memory();
