@@ -30,6 +30,8 @@ test('stats: median, min, max over odd and even counts; relDiff', () => {
   assert.ok(Math.abs(relDiff([1, 2, 4.4], [1, 2, 4]) - 0.1) < 1e-12, 'max |a−b| / max |b|');
   assert.is(relDiff([1, NaN], [1, 2]), Infinity);
   assert.is(relDiff([1], [1, 2]), Infinity);
+  assert.is(relDiff([1e-3, 0], [0, 0]), Infinity, 'an all-zero reference agrees only with zeros');
+  assert.is(relDiff([0, 0], [0, 0]), 0);
 });
 
 /** A fake workload: each side busy-waits a fixed time per run and logs what it did. */
