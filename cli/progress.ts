@@ -1,18 +1,45 @@
-// A per-epoch progress bar (cli-progress) showing step, loss, accuracy, images/s and ETA.
+// A per-epoch progress bar (cli-progress) showing step, loss, accuracy, images/s and ETA. When
+// stdout is not a terminal (a log file, CI, nohup) a bar would be noise, but silence for an hour
+// is worse: a plain line is printed instead, at most every `LANTERNA_PROGRESS_SECONDS` (30 s).
 
 import cliProgress from 'cli-progress';
 import type { BatchInfo } from '../nn/fit.ts';
 
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
+}
+
+/** The line printed instead of the bar when stdout is not a terminal. */
+export function plainLine(b: BatchInfo, epochs: number, elapsedS: number): string {
+  const eta = b.step > 0 ? (elapsedS / b.step) * (b.steps - b.step) : NaN;
+  return `epoch ${b.epoch}/${epochs} step ${b.step}/${b.steps} | loss ${b.loss.toFixed(4)} | acc ${b.accuracy.toFixed(4)} | ${Math.round(b.imagesPerSecond)} img/s | ETA ${formatEta(eta)}`;
+}
+
 export class EpochBar {
   private bar: cliProgress.SingleBar | null = null;
+  private lastPlain = 0;
+  private epochStart = 0;
   constructor(
     private epochs: number,
-    private quiet = !process.stdout.isTTY,
+    private tty = !!process.stdout.isTTY,
+    private plainEveryMs = 1000 * Number(process.env.LANTERNA_PROGRESS_SECONDS || 30),
+    private print: (line: string) => void = (l) => console.log(l),
   ) {}
 
   update(b: BatchInfo): void {
+    if (!this.tty) {
+      const now = Date.now();
+      if (this.lastPlain === 0) this.lastPlain = this.epochStart = now; // first line after one interval
+      else if (now - this.lastPlain >= this.plainEveryMs && b.step < b.steps) {
+        this.lastPlain = now;
+        this.print(plainLine(b, this.epochs, (now - this.epochStart) / 1000));
+      }
+      return;
+    }
     const payload = { epoch: String(b.epoch).padStart(String(this.epochs).length), epochs: this.epochs, loss: b.loss.toFixed(4), acc: b.accuracy.toFixed(4), ips: Math.round(b.imagesPerSecond) };
-    if (this.quiet) return;
     if (!this.bar) {
       this.bar = new cliProgress.SingleBar(
         {
@@ -31,5 +58,6 @@ export class EpochBar {
   end(): void {
     this.bar?.stop();
     this.bar = null;
+    this.lastPlain = 0;
   }
 }
