@@ -3,7 +3,7 @@
 // Layout-agnostic: these see flat row-major arrays.
 
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { FLAT_GROUP, grid, type Kernel, stridesOf, sizeOf, Uniforms } from './program.ts';
+import { FLAT_GROUP, grid, type Kernel, stridesOf, sizeOf, Uniforms, elementMain } from './program.ts';
 
 const WG = 256;
 export const MAX_RANK = 8;
@@ -73,12 +73,7 @@ export function unaryKernel(op: UnaryOp, n: number, p = 1, q = 0): Kernel {
     key: `unary:${op}`,
     wgsl: () => /* wgsl */ `
 ${HEADER}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain(['read X', 'write Y'], WG)}
   if (i >= u.n) { return; }
   let x = X[i];
   Y[i] = ${UNARY_WGSL[op]};
@@ -95,14 +90,7 @@ export function unaryGradKernel(op: UnaryOp, n: number, p = 1, q = 0): Kernel {
     key: `unary_grad:${op}`,
     wgsl: () => /* wgsl */ `
 ${HEADER}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read> Yv: array<f32>;
-@group(0) @binding(2) var<storage, read> DY: array<f32>;
-@group(0) @binding(3) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain(['read X', 'read Yv', 'read DY', 'write DX'], WG)}
   if (i >= u.n) { return; }
   let x = X[i];
   let y = Yv[i];
@@ -250,11 +238,7 @@ export function fillKernel(n: number, value: number, elem: Elem = 'f32'): Kernel
     wgsl: () => /* wgsl */ `
 struct U { n: u32, v: ${elem} };
 ${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read_write> Y: array<${elem}>;
-@group(0) @binding(1) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain([`write Y: array<${elem}>`], WG)}
   if (i >= u.n) { return; }
   Y[i] = u.v;
 }`,
@@ -270,12 +254,7 @@ export function castKernel(n: number, from: Elem, to: Elem): Kernel {
     wgsl: () => /* wgsl */ `
 struct U { n: u32 };
 ${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read> X: array<${from}>;
-@group(0) @binding(1) var<storage, read_write> Y: array<${to}>;
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain([`read X: array<${from}>`, `write Y: array<${to}>`], WG)}
   if (i >= u.n) { return; }
   Y[i] = ${to}(X[i]);
 }`,

@@ -19,7 +19,7 @@
 // Ranks and sizes live in uniforms.
 
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { FLAT_GROUP, grid, type Kernel, sizeOf, stridesOf, Uniforms } from './program.ts';
+import { FLAT_GROUP, grid, type Kernel, sizeOf, stridesOf, Uniforms, elementMain } from './program.ts';
 
 const WG = 256;
 export const MAX_RANK = 8;
@@ -213,12 +213,7 @@ export function padFoldKernel(mode: 'edge' | 'reflect', outer: number, L: number
     wgsl: () => wgsl`
 struct U { n: u32, L: u32, len: u32, inner: u32, b: u32, a: u32 };
 ${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read> DY: array<f32>;
-@group(0) @binding(1) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain(['read DY', 'write DX'], WG)}
   if (i >= u.n) { return; }
   let k = i % u.inner;
   let t = i / u.inner;

@@ -15,7 +15,7 @@
 // TensorFlow does on GPUs): an error cannot be raised without a readback.
 
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { FLAT_GROUP, grid, type Kernel, Uniforms } from './program.ts';
+import { FLAT_GROUP, grid, type Kernel, Uniforms, elementMain } from './program.ts';
 import { ENTRY, ROW_WGSL, rowBase, rowGrid, rowHeader, rowLoop, treeDecls, treeReduce, type RowPlan, type RowVariant } from './softmax.ts';
 
 export type LabelKind = 'index' | 'soft';
@@ -414,12 +414,7 @@ export function oneHotKernel(n: number, depth: number): Kernel {
     wgsl: () => /* wgsl */ `
 struct U { n: u32, depth: u32, pad0: u32, pad1: u32 };
 ${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read> LBL: array<i32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let e = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain(['read LBL: array<i32>', 'write Y'], WG, 'e')}
   if (e >= u.n) { return; }
   Y[e] = select(0.0, 1.0, LBL[e / u.depth] == i32(e % u.depth));
 }`,

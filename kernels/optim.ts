@@ -10,7 +10,7 @@
 // SGD (Keras): plain p −= lr·g; with momentum v = μ·v − lr·g and p += v, or with Nesterov
 // p += μ·v − lr·g (using the new v).
 
-import { FLAT_GROUP, grid, type Kernel, Uniforms } from './program.ts';
+import { FLAT_GROUP, grid, type Kernel, Uniforms, elementMain } from './program.ts';
 
 const WG = 256;
 
@@ -51,14 +51,7 @@ export function adamKernel(n: number, h: AdamHyper): Kernel {
     wgsl: () => /* wgsl */ `
 struct U { n: u32, lr: f32, b1: f32, c1: f32, b2: f32, c2: f32, eps: f32, decay: f32, keep: f32 };
 ${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read_write> P: array<f32>;
-@group(0) @binding(1) var<storage, read> G: array<f32>;
-@group(0) @binding(2) var<storage, read_write> M: array<f32>;
-@group(0) @binding(3) var<storage, read_write> V: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain(['write P', 'read G', 'write M', 'write V'], WG)}
   if (i >= u.n) { return; }
   let p = P[i];
   let g = G[i] + u.decay * p;
@@ -100,13 +93,7 @@ export function sgdKernel(n: number, h: SgdHyper): Kernel {
     wgsl: () => /* wgsl */ `
 struct U { n: u32, lr: f32, mu: f32, nesterov: u32 };
 ${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read_write> P: array<f32>;
-@group(0) @binding(1) var<storage, read> G: array<f32>;
-${mom ? '@group(0) @binding(2) var<storage, read_write> VEL: array<f32>;' : ''}
-@group(0) @binding(${mom ? 3 : 2}) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain(['write P', 'read G', ...(mom ? ['write VEL'] : [])], WG)}
   if (i >= u.n) { return; }
   let step = -u.lr * G[i];
 ${

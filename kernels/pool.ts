@@ -10,7 +10,7 @@
 // that would read this element through that tap is oh = (ih + padT − kh·dh) / sh when exact;
 // max adds dy where the saved argmax names this element, avg adds dy / count. No atomics.
 
-import { FLAT_GROUP, grid, type Kernel, Uniforms } from './program.ts';
+import { FLAT_GROUP, grid, type Kernel, Uniforms, elementMain } from './program.ts';
 
 const WG = 256;
 const LOWEST = -3.4028234663852886e38; // −FLT_MAX (bits 0xff7fffff): the max of a window with no valid tap
@@ -134,13 +134,7 @@ export function poolKernel(kind: PoolKind, g: PoolGeom, opts: { withArgmax?: boo
     wgsl: () => /* wgsl */ `
 ${U_STRUCT}
 ${kind === 'avg' ? COUNT_FN : ''}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-${arg ? '@group(0) @binding(2) var<storage, read_write> A: array<i32>;' : ''}
-@group(0) @binding(${arg ? 3 : 2}) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain(['read X', 'write Y', ...(arg ? ['write A: array<i32>'] : [])], WG)}
   if (i >= u.n) { return; }
   let c = i % u.C;
   let p = i / u.C;
@@ -177,13 +171,7 @@ export function poolGradKernel(kind: PoolKind, g: PoolGeom, opts: { includePad?:
     wgsl: () => /* wgsl */ `
 ${U_STRUCT}
 ${max ? '' : COUNT_FN}
-@group(0) @binding(0) var<storage, read> DY: array<f32>;
-${max ? '@group(0) @binding(1) var<storage, read> A: array<i32>;' : ''}
-@group(0) @binding(${max ? 2 : 1}) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(${max ? 3 : 2}) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain(['read DY', ...(max ? ['read A: array<i32>'] : []), 'write DX'], WG)}
   if (i >= u.n) { return; }
   let c = i % u.C;
   let p = i / u.C;
@@ -221,12 +209,7 @@ export function globalAvgPoolKernel(N: number, HW: number, C: number): Kernel {
     wgsl: () => /* wgsl */ `
 struct U { n: u32, hw: u32, C: u32, p: u32 };
 ${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain(['read X', 'write Y'], WG)}
   if (i >= u.n) { return; }
   let c = i % u.C;
   let base = (i / u.C) * u.hw * u.C + c;
@@ -248,12 +231,7 @@ export function globalAvgPoolGradKernel(N: number, HW: number, C: number): Kerne
     wgsl: () => /* wgsl */ `
 struct U { n: u32, hw: u32, C: u32, p: u32 };
 ${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read> DY: array<f32>;
-@group(0) @binding(1) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain(['read DY', 'write DX'], WG)}
   if (i >= u.n) { return; }
   let c = i % u.C;
   let nb = i / (u.hw * u.C);

@@ -75,3 +75,23 @@ export function sizeOf(shape: readonly number[]): number {
   for (const d of shape) n *= d;
   return n;
 }
+
+/**
+ * The part every one-thread-per-element kernel repeats: storage bindings in the order given (the
+ * binding convention above; each entry `'read X'`, `'write Y'`, optionally `: array<i32>`), the
+ * uniform `u: U` after them, and main() opened with `index` = the thread's flat index over a
+ * `grid()` of `wg`-thread groups. The caller declares `struct U` and `flat_group` (FLAT_GROUP)
+ * and writes the body and the closing brace.
+ */
+export function elementMain(storage: string[], wg: number, index = 'i'): string {
+  const decl = storage.map((s, k) => {
+    const m = /^(read|write) (\w+)(?:: (.+))?$/.exec(s);
+    if (!m) throw new Error(`elementMain: bad binding "${s}"`);
+    return `@group(0) @binding(${k}) var<storage, ${m[1] === 'read' ? 'read' : 'read_write'}> ${m[2]}: ${m[3] ?? 'array<f32>'};`;
+  });
+  return `${decl.join('\n')}
+@group(0) @binding(${storage.length}) var<uniform> u: U;
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let ${index} = flat_group(wid, nwg) * ${wg}u + li;`;
+}

@@ -16,7 +16,7 @@
 // Backward is a gather, one thread per input element: it walks the outputs in its y and x
 // ranges and sums the weights of the taps that name it (no atomics).
 
-import { FLAT_GROUP, grid, type Kernel, Uniforms } from './program.ts';
+import { FLAT_GROUP, grid, type Kernel, Uniforms, elementMain } from './program.ts';
 
 const WG = 256;
 
@@ -159,13 +159,7 @@ export function resizeKernel(N: number, H: number, W: number, C: number, OH: num
     key: `resize:K${K}`,
     wgsl: () => /* wgsl */ `
 ${U_STRUCT}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read> T: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
+${elementMain(['read X', 'read T', 'write Y'], WG)}
   if (i >= u.n) { return; }
   let c = i % u.C;
   let p = i / u.C;
