@@ -218,28 +218,47 @@ fn store(z: u32, m: u32, n: u32, v: f32) {
   C[ci] = s;
 }`;
 
+/**
+ * One conv GEMM as a Kernel in either variant. `tiled` names the operands and their loads for
+ * the workgroup-tiled GEMM; `reg` gives the register variant's compile-time facts and source.
+ */
+function convGemm(
+  name: string,
+  g: ConvGeom,
+  c: ConvChunk,
+  d: { M: number; N: number; K: number },
+  variant: GemmVariant,
+  tiled: { in0: string; in1: string; loads: string; bias: boolean; aKFast: boolean },
+  reg: () => { facts: (boolean | string)[]; blk: RegBlock; wgsl: (blk: RegBlock) => string },
+): Kernel {
+  const list: Kernel['bindings'] = tiled.bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'];
+  const what = name.replace('_d', ' d').replace(' dw', ' dW');
+  if (variant === 'tiled')
+    return {
+      key: `${name}:tiled`,
+      wgsl: () => tiledGemmWgsl({ decls: bindings(tiled.in0, tiled.in1, false, false, false, tiled.bias), loads: tiled.loads, store: tiledStore(tiled.bias), aKFast: tiled.aKFast, bKFast: false }),
+      bindings: list,
+      uniforms: convUniforms(g, c, d),
+      workgroups: tiledWorkgroups(d.M, d.N, 1, what),
+    };
+  const r = reg();
+  return {
+    key: `${name}:reg:${r.facts.join(':')}:${r.blk.RM}x${r.blk.RN}`,
+    wgsl: () => r.wgsl(r.blk),
+    bindings: list,
+    uniforms: convUniforms(g, c, d, regTilesN(d.N, r.blk)),
+    workgroups: regWorkgroups(d.M, d.N, 1, r.blk, what),
+  };
+}
+
 /** y = conv(x, W) (+ bias). Bindings: x, W [KH, KW, C, O], bias (any buffer when c.bias is false), y. */
 export function conv2dKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): Kernel {
   const d = { M: c.NB * g.HO * g.WO, N: g.O, K: g.KH * g.KW * g.C };
-  const bindingsList: Kernel['bindings'] = ['read', 'read', 'read', 'write'];
-  if (variant === 'tiled')
-    return {
-      key: 'conv2d:tiled',
-      wgsl: () => tiledGemmWgsl({ decls: bindings('X', 'Wt', false, false, false, true), loads: FWD_LOADS, store: tiledStore(true), aKFast: true, bKFast: false }),
-      bindings: bindingsList,
-      uniforms: convUniforms(g, c, d),
-      workgroups: tiledWorkgroups(d.M, d.N, 1, 'conv2d'),
-    };
-  const wVec = g.O % 4 === 0 && c.off1 % 4 === 0;
-  const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
-  const blk = regBlock(d.M, true);
-  return {
-    key: `conv2d:reg:${wVec}:${cVec}:${blk.RM}x${blk.RN}`,
-    wgsl: () => regTapWgsl(FORWARD, wVec, cVec, true, blk),
-    bindings: bindingsList,
-    uniforms: convUniforms(g, c, d, regTilesN(d.N, blk)),
-    workgroups: regWorkgroups(d.M, d.N, 1, blk, 'conv2d'),
-  };
+  return convGemm('conv2d', g, c, d, variant, { in0: 'X', in1: 'Wt', loads: FWD_LOADS, bias: true, aKFast: true }, () => {
+    const wVec = g.O % 4 === 0 && c.off1 % 4 === 0;
+    const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
+    return { facts: [wVec, cVec], blk: regBlock(d.M, true), wgsl: (blk) => regTapWgsl(FORWARD, wVec, cVec, true, blk) };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,24 +300,11 @@ fn loadB(z: u32, k: u32, n: u32) -> f32 {
 /** dx from dy and W transposed per tap ([KH, KW, O, C]). Bindings: dy, Wᵀ, dx. */
 export function conv2dInputGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): Kernel {
   const d = { M: c.NB * g.H * g.W, N: g.C, K: g.KH * g.KW * g.O };
-  if (variant === 'tiled')
-    return {
-      key: 'conv2d_dx:tiled',
-      wgsl: () => tiledGemmWgsl({ decls: bindings('Dy', 'Wt', false, false, false, false), loads: DX_LOADS, store: tiledStore(false), aKFast: true, bKFast: false }),
-      bindings: ['read', 'read', 'write'],
-      uniforms: convUniforms(g, c, d),
-      workgroups: tiledWorkgroups(d.M, d.N, 1, 'conv2d dx'),
-    };
-  const wVec = g.C % 4 === 0 && c.off1 % 4 === 0;
-  const cVec = g.C % 4 === 0 && c.offC % 4 === 0;
-  const blk = regBlock(d.M, true);
-  return {
-    key: `conv2d_dx:reg:${wVec}:${cVec}:${blk.RM}x${blk.RN}`,
-    wgsl: () => regTapWgsl(INPUT_GRAD, wVec, cVec, false, blk),
-    bindings: ['read', 'read', 'write'],
-    uniforms: convUniforms(g, c, d, regTilesN(d.N, blk)),
-    workgroups: regWorkgroups(d.M, d.N, 1, blk, 'conv2d dx'),
-  };
+  return convGemm('conv2d_dx', g, c, d, variant, { in0: 'Dy', in1: 'Wt', loads: DX_LOADS, bias: false, aKFast: true }, () => {
+    const wVec = g.C % 4 === 0 && c.off1 % 4 === 0;
+    const cVec = g.C % 4 === 0 && c.offC % 4 === 0;
+    return { facts: [wVec, cVec], blk: regBlock(d.M, true), wgsl: (blk) => regTapWgsl(INPUT_GRAD, wVec, cVec, false, blk) };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,26 +370,13 @@ fn loadB(z: u32, k: u32, n: u32) -> f32 {
 /** dW from x and dy; beta = 1 adds to the output (batch pieces). Bindings: x, dy, dW. */
 export function conv2dWeightGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): Kernel {
   const d = { M: g.KH * g.KW * g.C, N: g.O, K: c.NB * g.HO * g.WO };
-  if (variant === 'tiled')
-    return {
-      key: 'conv2d_dw:tiled',
-      wgsl: () => tiledGemmWgsl({ decls: bindings('X', 'Dy', false, false, false, false), loads: DW_LOADS, store: tiledStore(false), aKFast: false, bKFast: false }),
-      bindings: ['read', 'read', 'write'],
-      uniforms: convUniforms(g, c, d),
-      workgroups: tiledWorkgroups(d.M, d.N, 1, 'conv2d dW'),
-    };
-  const xVec = g.C % 4 === 0 && c.off0 % 4 === 0;
-  const dyVec = g.O % 4 === 0 && c.off1 % 4 === 0;
-  const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
-  // Without vec4 along channels each row is gathered on its own (see regBlock).
-  const blk = regBlock(d.M, !xVec);
-  return {
-    key: `conv2d_dw:reg:${xVec}:${dyVec}:${cVec}:${blk.RM}x${blk.RN}`,
-    wgsl: () => regWeightGradWgsl(xVec, dyVec, cVec, blk),
-    bindings: ['read', 'read', 'write'],
-    uniforms: convUniforms(g, c, d, regTilesN(d.N, blk)),
-    workgroups: regWorkgroups(d.M, d.N, 1, blk, 'conv2d dW'),
-  };
+  return convGemm('conv2d_dw', g, c, d, variant, { in0: 'X', in1: 'Dy', loads: DW_LOADS, bias: false, aKFast: false }, () => {
+    const xVec = g.C % 4 === 0 && c.off0 % 4 === 0;
+    const dyVec = g.O % 4 === 0 && c.off1 % 4 === 0;
+    const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
+    // Without vec4 along channels each row is gathered on its own (see regBlock).
+    return { facts: [xVec, dyVec, cVec], blk: regBlock(d.M, !xVec), wgsl: (blk) => regWeightGradWgsl(xVec, dyVec, cVec, blk) };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
