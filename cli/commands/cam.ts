@@ -10,14 +10,13 @@ import { Cam } from '../../explain/cam.ts';
 import { colormapByName } from '../../explain/colormap.ts';
 import { grid } from '../../explain/grid.ts';
 import { mnistCamTile } from '../../explain/mnist_tiles.ts';
-import { writeFileAtomic, writePng } from '../../explain/png.ts';
+import { writePng } from '../../explain/png.ts';
 import { loadMnist } from '../../nn/data/mnist.ts';
-import { loadModel } from '../../nn/model_file.ts';
-import { digitsAsInput, mnistInputShape, pixelModeFor } from '../mnist_input.ts';
-import { choice, intList, intOption } from '../options.ts';
+import { addInputOptions, digitsAsInput, type InputFlags, loadMnistModel, mnistInputShape, pixelModeFor } from '../mnist_input.ts';
+import { choice, emitJson, intList, intOption } from '../options.ts';
 import { shipped } from '../paths.ts';
 
-interface CamOpts {
+interface CamOpts extends InputFlags {
   model?: string;
   images: string;
   index?: string;
@@ -27,16 +26,13 @@ interface CamOpts {
   colormap: string;
   out: string;
   json?: boolean | string;
-  pixels?: string;
   columns: string;
 }
 
 export const DEFAULT_MODEL = 'models/cam2.h5';
 
 export function register(program: Command): void {
-  program
-    .command('cam')
-    .description('class activation maps (CAM) of MNIST test digits, as one PNG grid')
+  addInputOptions(program.command('cam').description('class activation maps (CAM) of MNIST test digits, as one PNG grid'))
     .option('--model <file>', `Keras model ending in GlobalAveragePooling2D → Dense (default: the shipped ${DEFAULT_MODEL})`)
     .option('--images <n>', 'the first N test digits', '10')
     .option('--index <list>', 'these test digits instead, e.g. 0,7,42')
@@ -44,7 +40,6 @@ export function register(program: Command): void {
     .option('--layer <name>', 'feature layer (default: the one before global average pooling)')
     .option('--upsample <mode>', 'nearest (as the lecture), bilinear or none', 'nearest')
     .option('--colormap <name>', 'inferno (as the lecture), jet, viridis or gray', 'inferno')
-    .option('--pixels <mode>', 'input preprocessing when the file does not record it: inverted, unit or raw')
     .option('--columns <n>', 'tiles per row', '10')
     .option('--json [file]', 'also write the raw maps and predictions as JSON (to stdout, or to a file)')
     .option('--out <file>', 'output PNG', 'cam.png')
@@ -56,10 +51,10 @@ export function register(program: Command): void {
       if (!/\.png$/i.test(o.out)) throw new LanternaError(`--out ${o.out}: the CAM grid is written as PNG; name a .png file`);
       try {
         await init();
-        const loaded = await loadModel(modelPath);
+        const loaded = await loadMnistModel(modelPath, o);
         const model = loaded.model;
         const shape = mnistInputShape(model.inputShape, modelPath);
-        const { mode } = pixelModeFor(loaded, o.pixels, modelPath);
+        const { mode } = pixelModeFor(loaded, o, modelPath);
         const test = await loadMnist({ split: 'test' });
         const idx = o.index ? intList('--index', o.index) : [...Array(intOption('--images', o.images, 1)).keys()];
         for (const i of idx) if (i >= test.n) throw new LanternaError(`--index ${i}: the test set has ${test.n} digits (0..${test.n - 1})`);
@@ -82,23 +77,17 @@ export function register(program: Command): void {
         });
         await writePng(o.out, grid(tiles, intOption('--columns', o.columns, 1)));
         const h = maps[0].h;
-        console.log(`${modelPath}: CAM from layer '${layer}' (${h}×${maps[0].w}), ${upsample} upsampling, ${idx.length} digits → ${o.out}`);
+        // With a bare --json, stdout carries the JSON alone: the report goes to stderr.
+        const say = o.json === true ? (t: string) => console.error(t) : (t: string) => console.log(t);
+        say(`${modelPath}: CAM from layer '${layer}' (${h}×${maps[0].w}), ${upsample} upsampling, ${idx.length} digits → ${o.out}`);
         for (const [k, m] of maps.entries())
-          console.log(`  digit #${idx[k]} (label ${test.labels[idx[k]]}): class ${m.classIndex} p=${m.probability.toFixed(5)}`);
-        if (o.json) {
-          const doc = JSON.stringify(
-            {
+          say(`  digit #${idx[k]} (label ${test.labels[idx[k]]}): class ${m.classIndex} p=${m.probability.toFixed(5)}`);
+        if (o.json) await emitJson(o.json, {
               model: modelPath,
               layer,
               upsample,
               images: maps.map((m, k) => ({ index: idx[k], label: test.labels[idx[k]], class: m.classIndex, probability: m.probability, h: m.h, w: m.w, cam: Array.from(m.raw) })),
-            },
-            null,
-            1,
-          );
-          if (typeof o.json === 'string') await writeFileAtomic(o.json, doc);
-          else console.log(doc);
-        }
+            });
         model.dispose();
       } finally {
         shutdown();

@@ -4,23 +4,21 @@ import type { Command } from 'commander';
 import { init, shutdown } from '../../engine/context.ts';
 import { loadMnist } from '../../nn/data/mnist.ts';
 import { evaluate } from '../../nn/fit.ts';
-import { loadModel } from '../../nn/model_file.ts';
-import { digitsAsInput, mnistInputShape, pixelModeFor } from '../mnist_input.ts';
+import { addInputOptions, digitsAsInput, type InputFlags, loadMnistModel, mnistInputShape, pixelModeFor } from '../mnist_input.ts';
 import { intOption } from '../options.ts';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('evaluate')
     .description('accuracy of a Keras MNIST model file on the 10 000 MNIST test digits')
-    .requiredOption('--model <file>', 'Keras model file (.h5, .keras)')
-    .option('--pixels <mode>', 'input preprocessing when the file does not record it: inverted, unit (x/255) or raw')
-    .option('--limit <n>', 'only the first N test digits')
-    .action(async (o: { model: string; pixels?: string; limit?: string }) => {
+    .requiredOption('--model <file>', 'Keras model file (.h5, .keras, .weights.h5 with --architecture)')
+    .option('--limit <n>', 'only the first N test digits');
+  addInputOptions(cmd).action(async (o: InputFlags & { model: string; limit?: string }) => {
       try {
         await init();
-        const loaded = await loadModel(o.model);
+        const loaded = await loadMnistModel(o.model, o);
         mnistInputShape(loaded.model.inputShape, o.model);
-        const { mode, from } = pixelModeFor(loaded, o.pixels, o.model);
+        const { mode, from } = pixelModeFor(loaded, o, o.model);
         const test = await loadMnist({ split: 'test', limit: o.limit ? intOption('--limit', o.limit, 1) : undefined });
         const t0 = performance.now();
         const r = await evaluate(loaded.model, { x: digitsAsInput(test.images, mode), y: test.labels });

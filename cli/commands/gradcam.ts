@@ -23,7 +23,7 @@ import { loadVgg16Weights, VGG16_WEIGHTS_ENV } from '../../nn/applications/vgg16
 import { Conv2D } from '../../nn/layers/conv2d.ts';
 import { loadModel } from '../../nn/model_file.ts';
 import type { Sequential } from '../../nn/sequential.ts';
-import { choice } from '../options.ts';
+import { choice, emitJson } from '../options.ts';
 
 interface GradcamOpts {
   weights?: string;
@@ -274,15 +274,7 @@ export function register(program: Command): void {
         // All computed: now the files, each whole.
         for (const w of writes) await writeFileAtomic(w.path, w.bytes);
         log(`\nwrote ${writes.map((w) => w.path).join(', ')}; peak GPU memory ${MiB(peak)} (weights ${MiB(weightBytes)})`);
-        if (o.json) {
-          const doc = JSON.stringify(
-            { model: o.model ?? 'vgg16', weights: weightsPath, device: dev.driver, layer, score, pixels, loadMs, weightBytes, peakGpuBytes: peak, images: report },
-            null,
-            1,
-          );
-          if (typeof o.json === 'string') await writeFileAtomic(o.json, doc);
-          else console.log(doc);
-        }
+        if (o.json) await emitJson(o.json, { model: o.model ?? 'vgg16', weights: weightsPath, device: dev.driver, layer, score, pixels, loadMs, weightBytes, peakGpuBytes: peak, images: report });
         model.dispose();
       } finally {
         shutdown();
