@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { init, shutdown } from '../../engine/context.ts';
 import { describeDevice } from '../../engine/info.ts';
 import { loadMnist, toFloat, type PixelMode } from '../../nn/data/mnist.ts';
-import { Trainer, evaluate, type EpochInfo } from '../../nn/fit.ts';
+import { Trainer, evaluate, type BatchInfo, type EpochInfo } from '../../nn/fit.ts';
 import { loadWeightsInto, saveModel } from '../../nn/model_file.ts';
 import { readKerasWeights } from '../../nn/io/keras.ts';
 import { preset } from '../../nn/presets.ts';
@@ -28,6 +28,7 @@ interface TrainOpts {
   validationSplit: string;
   timeLimit?: string;
   resume?: string;
+  stopAfter?: string;
 }
 
 export function register(program: Command): void {
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--validation-split <f>', 'fraction held out for validation (taken from the end, as Keras)', '0.1')
     .option('--resume <file>', 'start from the weights of a model file written by train (Adam starts afresh: its moments are not saved)')
     .option('--time-limit <s>', 'stop before an epoch that would end past this many seconds (the model of the last epoch is kept)')
+    .option('--stop-after <s>', 'stop after this many seconds even in the middle of an epoch: the partial epoch is validated and saved (recorded as a fraction of an epoch)')
     .action(async (o: TrainOpts) => {
       const epochs = intOption('--epochs', o.epochs, 1);
       const batch = intOption('--batch', o.batch, 1);
@@ -77,35 +79,45 @@ export function register(program: Command): void {
         const data = { x: toFloat(train.images, pixels), y: train.labels };
         const trainer = new Trainer(model, { optimizer: 'adam', loss: 'categorical_crossentropy' });
         const bar = new EpochBar(epochs);
-        const history: EpochInfo[] = [];
+        const history: (EpochInfo & { fraction?: number })[] = [];
         const limitS = o.timeLimit ? Number(o.timeLimit) : Infinity;
+        const hardS = o.stopAfter ? intOption('--stop-after', o.stopAfter, 1) : Infinity;
         const t0 = performance.now();
         let stop = false;
+        let lastBatch: BatchInfo | null = null;
+        const overHard = () => (performance.now() - t0) / 1000 > hardS;
         await trainer.fit(data, {
-          shouldStop: () => stop,
+          shouldStop: () => stop || overHard(),
           batchSize: batch,
           epochs,
           validationSplit: split,
           shuffle: true,
-          seed: Number(o.seed) + startEpoch, // a resumed run shuffles differently from the first
-          onBatchEnd: (b) => bar.update(b),
+          seed: Number(o.seed) + Math.ceil(startEpoch), // a resumed run shuffles differently from the first
+          onBatchEnd: (b) => {
+            lastBatch = b;
+            bar.update(b);
+          },
           onEpochEnd: async (e) => {
             bar.end();
-            history.push(e);
+            const b = lastBatch!;
+            const partial = b.step < b.steps;
+            const done = startEpoch + e.epoch - 1 + b.step / b.steps;
+            if (partial) log(`stopped at step ${b.step}/${b.steps} of epoch ${e.epoch}: --stop-after ${hardS} s`);
+            history.push(partial ? { ...e, fraction: b.step / b.steps } : e);
             log(
               `epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)} acc ${e.accuracy.toFixed(4)}` +
                 (e.valAccuracy !== undefined ? ` val_loss ${e.valLoss!.toFixed(4)} val_acc ${e.valAccuracy.toFixed(4)}` : '') +
-                ` (${e.seconds.toFixed(1)} s, ${Math.round((data.y.length * (1 - split)) / e.seconds)} img/s)`,
+                ` (${e.seconds.toFixed(1)} s, ${Math.round((b.step * batch) / e.seconds)} img/s)`,
             );
             await saveModel(model, `${base}.h5`, {
               preprocessing: { pixels },
               trainingConfig: { loss: 'categorical_crossentropy', metrics: ['accuracy'], optimizer_config: { class_name: 'Adam', config: trainer.optimizer.getConfig() } },
-              attrs: { lanterna_training: JSON.stringify({ preset: o.preset, epochs: startEpoch + e.epoch, resumedFrom: o.resume ?? null, batch, limit: limit ?? null, seed: Number(o.seed), adapter: dev.driver, device: dev.description || dev.device }) },
+              attrs: { lanterna_training: JSON.stringify({ preset: o.preset, epochs: Math.round(done * 1000) / 1000, resumedFrom: o.resume ?? null, batch, limit: limit ?? null, seed: Number(o.seed), adapter: dev.driver, device: dev.description || dev.device }) },
             });
             writeFileSync(`${base}.history.json`, JSON.stringify(history, null, 1));
             writeFileSync(`${base}.curve.svg`, curves(o.preset, history));
             const elapsed = (performance.now() - t0) / 1000;
-            if (e.epoch < epochs && elapsed + e.seconds * 1.15 > limitS) {
+            if (!partial && e.epoch < epochs && elapsed + e.seconds * 1.15 > limitS) {
               stop = true;
               log(`stopping after epoch ${e.epoch}: another epoch would pass --time-limit ${limitS} s`);
             }
