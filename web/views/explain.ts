@@ -88,6 +88,7 @@ export function mount(root: HTMLElement, app: App) {
   };
 
   const className = (k: number) => (loaded?.classes === 1000 ? imagenetClasses()[k].name : `class ${k}`);
+  const classLabel = (k: number) => (loaded?.classes === 1000 ? `${imagenetClasses()[k].name} (${k})` : `class ${k}`);
 
   async function loadModelFile(file: File) {
     alert.clear();
@@ -253,7 +254,7 @@ export function mount(root: HTMLElement, app: App) {
         { pauseTraining: true },
       );
       maps = result.m;
-      top5.replaceChildren(...result.best.map((b) => h('li', {}, `${className(b.index)} (${b.index}): ${b.score.toFixed(4)}`)));
+      top5.replaceChildren(...result.best.map((b) => h('li', {}, `${classLabel(b.index)}: ${b.score.toFixed(4)}`)));
       timing.textContent = `forward + Grad-CAM of 2 classes: ${timings.totalMs!.toFixed(0)} ms (all: ${(performance.now() - t0).toFixed(0)} ms)`;
       render();
       setState('done');
@@ -267,7 +268,7 @@ export function mount(root: HTMLElement, app: App) {
     const alpha = Number(alphaIn.value);
     maps.forEach((m, i) => {
       paintRgb(canvases[i], overlayHeatmap(image!, m.raw, m.h, m.w, { colormap: cmapSel.value, alpha }));
-      captions[i].textContent = `${className(m.classIndex)} (${m.classIndex}), p = ${m.probability.toFixed(4)} — ${layerSel.value} ${m.h}×${m.w}, ${scoreSel.value}`;
+      captions[i].textContent = `${classLabel(m.classIndex)}, p = ${m.probability.toFixed(4)} — ${layerSel.value} ${m.h}×${m.w}, ${scoreSel.value}`;
       dlBtns[i].disabled = false;
     });
     colormapByName(cmapSel.value);
