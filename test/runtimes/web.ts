@@ -106,7 +106,9 @@ async function main(): Promise<void> {
     await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 120_000 });
     const ready = await page.evaluate(() => document.body.dataset.ready);
     if (ready !== 'yes') throw new Skip(`the page has no WebGPU: ${await page.textContent('#gpu-status')}`);
-    console.log(`page: ${await page.textContent('#gpu-status')}`);
+    const status = (await page.textContent('#gpu-status')) ?? '';
+    console.log(`page: ${status}`);
+    console.log('##lanterna-device ' + JSON.stringify({ driver: status.replace(/^WebGPU: /, ''), webgpu: `Chromium ${browser.version()}` }));
     const shot = async (name: string) => {
       if (!shotsDir) return;
       mkdirSync(shotsDir, { recursive: true });

@@ -135,6 +135,7 @@ export function mount(root: HTMLElement, app: App) {
         throw new Error(`${file.name}: the model has no Conv2D layer to explain (layers: ${model.layers.map((l) => l.name).join(', ')})`);
       }
       loaded?.model.dispose();
+      clearResults();
       const classes = model.outputShape.reduce((a, b) => a * b, 1);
       loaded = { model, name: file.name, pixels, convs, classes };
       layerSel.replaceChildren(...convs.map((c) => h('option', { value: c }, `${c} ${model.getLayer(c).outputShape!.slice(0, 2).join('×')}`)));
@@ -261,6 +262,18 @@ export function mount(root: HTMLElement, app: App) {
     } catch (e) {
       fail(e);
     }
+  }
+
+  /** Forgets the maps of a previous model (they would describe the wrong network). */
+  function clearResults() {
+    maps = [];
+    top5.replaceChildren();
+    timing.textContent = '';
+    canvases.forEach((c, i) => {
+      c.width = c.height = 0;
+      captions[i].textContent = '';
+      dlBtns[i].disabled = true;
+    });
   }
 
   function render() {
