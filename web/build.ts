@@ -35,12 +35,12 @@ export async function buildWeb(outDir: string, o: { minify?: boolean } = {}): Pr
   const shims = join(root, 'web/shims');
   mkdirSync(join(outDir, 'assets/mnist'), { recursive: true });
   const result = await esbuild.build({
-    entryPoints: [join(root, 'web/main.ts')],
+    entryPoints: [join(root, 'web/main.ts'), join(root, 'web/keras_worker.ts')],
     bundle: true,
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
-    outfile: join(outDir, 'main.js'),
+    outdir: outDir,
     sourcemap: true,
     minify: o.minify ?? true,
     logLevel: 'silent',

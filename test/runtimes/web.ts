@@ -93,8 +93,10 @@ async function main(): Promise<void> {
     const context = await browser.newContext({ viewport: { width: 1180, height: 900 }, acceptDownloads: true });
     const page = await context.newPage();
     const foreign: string[] = [];
+    let workerLoads = 0;
     page.on('request', (r) => {
       const u = r.url();
+      if (u.endsWith('/keras_worker.js')) workerLoads++;
       if (!u.startsWith(url) && !/^(data|blob):/.test(u)) foreign.push(u);
     });
     const pageErrors: string[] = [];
@@ -299,7 +301,8 @@ async function main(): Promise<void> {
         assert(o2.colours > 20, `overlay 2: ${JSON.stringify(o2)}`);
         const layers = await page.locator('#explain-layer option').count();
         assert(layers === 13, `${layers} conv layers offered`);
-        return `overlays ${o1.w}×${o1.h}, ${o1.colours} colours; ${layers} layers`;
+        assert(workerLoads > 0, 'the Keras file was not read in the worker (keras_worker.js never loaded)');
+        return `overlays ${o1.w}×${o1.h}, ${o1.colours} colours; ${layers} layers; file read in a worker`;
       });
       await check('explain: changing layer, score and colormap recomputes', async () => {
         await page.evaluate(() => (document.getElementById('view-explain')!.dataset.state = 'loading'));

@@ -16,7 +16,8 @@ import { Conv2D } from '../../nn/layers/conv2d.ts';
 import { loadWeightsInto, PREPROCESSING_ATTR } from '../../nn/model_file.ts';
 import type { Sequential } from '../../nn/sequential.ts';
 import type { App } from '../app.ts';
-import { fetchBytes, fileToMemfs, readKeras, remove } from '../files.ts';
+import { fetchBytes } from '../files.ts';
+import { readKerasFile } from '../keras_reader.ts';
 import { Alert, download, h, paintRgb, Progress } from '../ui.ts';
 
 type Pixels = 'caffe' | 'unit' | 'inverted' | 'raw' | 'tf';
@@ -79,10 +80,8 @@ export function mount(root: HTMLElement, app: App) {
   let classIndexReady: Promise<void> | null = null;
 
   const setState = (s: 'loading' | 'done' | 'error') => (root.dataset.state = s);
-  const fail = (e: unknown, rename?: [string, string]) => {
-    let err = e;
-    if (rename && e instanceof Error) err = new Error(e.message.split(rename[0]).join(rename[1]));
-    alert.show(err);
+  const fail = (e: unknown) => {
+    alert.show(e);
     progress.hide();
     setState('error');
   };
@@ -94,18 +93,16 @@ export function mount(root: HTMLElement, app: App) {
     alert.clear();
     note.textContent = '';
     setState('loading');
-    let path = '';
     try {
       if (loaded?.classes !== 1000) classIndexReady ??= fetchBytes('assets/imagenet_class_index.json').then((b) => setImagenetClassIndex(JSON.parse(new TextDecoder().decode(b))));
       await classIndexReady;
       const t0 = performance.now();
       progress.set(0, `reading ${file.name}`);
-      path = await fileToMemfs(file, (d, t) => progress.set((0.5 * d) / t, `reading ${file.name}: ${MB(d)} / ${MB(t)}`));
-      progress.set(0.5, `reading the Keras layout of ${file.name} (${MB(file.size)})…`);
-      await nextFrame();
-      const kf = await readKeras(path);
-      remove(path);
-      path = '';
+      const kf = await readKerasFile(
+        file,
+        (d, t) => progress.set((0.5 * d) / t, `reading ${file.name}: ${MB(d)} / ${MB(t)}`),
+        () => progress.set(null, `reading the Keras layout and weights of ${file.name} (${MB(file.size)}), in a worker…`),
+      );
       progress.set(0.75, 'building the model and uploading the weights to the GPU…');
       await nextFrame();
       let model: Sequential;
@@ -152,8 +149,7 @@ export function mount(root: HTMLElement, app: App) {
       layerSel.value = chosenLayer ?? convs[convs.length - 1];
       await compute();
     } catch (e) {
-      if (path) remove(path);
-      fail(e, path ? [path, file.name] : undefined);
+      fail(e);
     }
   }
 
