@@ -170,6 +170,23 @@ async function main(): Promise<void> {
         const p = await draw(SEVEN);
         assert(p === '7', `predicted ${p}`);
       });
+      await check('draw: keyboard only (Tab to the pad, arrows, Space for the pen) draws a 1', async () => {
+        await page.click('#draw-clear');
+        await idle();
+        await page.focus('#draw-clear');
+        await page.keyboard.press('Tab'); // "Time it"
+        await page.keyboard.press('Shift+Tab');
+        await page.focus('#draw-pad');
+        for (let i = 0; i < 8; i++) await page.keyboard.press('ArrowUp');
+        await page.keyboard.press('Space');
+        for (let i = 0; i < 17; i++) await page.keyboard.press('ArrowDown');
+        await page.keyboard.press('Space');
+        await page.waitForTimeout(50);
+        await idle();
+        const p = await page.evaluate(() => document.getElementById('view-draw')!.dataset.predicted);
+        assert(p === '1', `predicted ${p}`);
+        await draw(SEVEN);
+      });
       await shot('draw.png');
       await check('draw: predict + CAM of one digit under 50 ms (cam1, the page\'s "Time it": median of 20, readback included)', async () => {
         await page.evaluate(() => ((globalThis as any).lanternaDrawTimings.length = 0));
@@ -363,6 +380,18 @@ async function main(): Promise<void> {
       });
       await shot('explain-error.png');
     }
+
+    if (wants('errors'))
+      await check('errors: without navigator.gpu the page says so plainly', async () => {
+        const p2 = await context.newPage();
+        await p2.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }));
+        await p2.goto(url);
+        await p2.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60_000 });
+        const text = await p2.textContent('#gpu-status [role=alert]');
+        await p2.close();
+        assert(/no WebGPU \(navigator\.gpu is missing\)/.test(text ?? ''), `status: ${text}`);
+        return text!.slice(0, 60) + '…';
+      });
 
     await check('no request left 127.0.0.1, no uncaught page error', async () => {
       assert(foreign.length === 0, `external requests: ${foreign.slice(0, 3).join(', ')}`);
