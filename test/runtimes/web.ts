@@ -6,7 +6,7 @@
 // Prints one `##lanterna-result` line (counts of the checks below), or `##lanterna-skip` when
 // Chromium cannot start or the page has no WebGPU adapter. CHROMIUM_PATH overrides the browser.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -425,4 +425,3 @@ try {
   } else console.log(SKIP_TAG + JSON.stringify({ reason: e.message }));
 }
 process.exit(0);
-void writeFileSync;
