@@ -6,7 +6,7 @@ import * as E from '../nn/engine.ts';
 import type { Tensor } from '../nn/engine.ts';
 import { Dense } from '../nn/layers/dense.ts';
 import { GlobalAveragePooling2D } from '../nn/layers/pooling.ts';
-import { CamMethod, type CamContext } from './cam_base.ts';
+import { CamMethod, type CamContext, type Upsample } from './cam_base.ts';
 
 export class Cam extends CamMethod {
   readonly name = 'CAM';
@@ -26,4 +26,67 @@ export class Cam extends CamMethod {
     // One-hot [N, C] · Wᵀ [C, K] picks each image's column of the kernel.
     return E.matmul(ctx.targets, dense.weights[0].value, { transposeB: true });
   }
+
+  /**
+   * The CAM of every class at once: Σ_k w_k^c·A_k for all c is the matrix product A·W, so one
+   * forward pass and one matmul give all C maps, read back together with the model output in a
+   * single readback (what an interactive app wants: switching class costs nothing). No scope
+   * stays open across the await, so other GPU work may interleave safely.
+   */
+  async allClasses(x: Tensor, o: { layer?: string; upsample?: Upsample } = {}): Promise<AllClassMaps> {
+    const layer = o.layer ?? this.defaultLayer();
+    const dense = this.model.layers[this.model.layers.length - 1] as Dense;
+    let dims = { n: 0, c: 0, h: 0, w: 0 };
+    const packed = E.tidy(() =>
+      E.noGrad(() => {
+        const fwd = this.model.forward(x, { training: false }, [layer]);
+        const A = fwd.captured.get(layer)!;
+        const [n, h, w, k] = A.shape;
+        const W = dense.weights[0].value; // [K, C]
+        const c = W.shape[1];
+        dims = { n, c, h, w };
+        const maps = E.transpose(E.reshape(E.matmul(E.reshape(A, [n * h * w, k]), W), [n, h * w, c]), [0, 2, 1]); // [N, C, h·w]
+        const parts = [E.reshape(fwd.output, [n * c]), E.reshape(maps, [n * c * h * w])];
+        if (o.upsample) {
+          const [H, W2] = o.upsample.size;
+          const big = E.resize(
+            E.reshape(maps, [n * c, h, w, 1]),
+            o.upsample.size,
+            o.upsample.mode === 'nearest' ? { mode: 'nearest', coord: 'asymmetric', nearestMode: 'floor' } : { mode: 'bilinear', coord: 'half_pixel' },
+          );
+          parts.push(E.reshape(big, [n * c * H * W2]));
+        }
+        return E.concat(parts, 0);
+      }),
+    );
+    let data: Float32Array;
+    try {
+      data = (await packed.data()) as Float32Array;
+    } finally {
+      packed.dispose();
+    }
+    const { n, c, h, w } = dims;
+    const a = n * c;
+    const b = a + n * c * h * w;
+    const out: AllClassMaps = { output: data.slice(0, a), maps: data.slice(a, b), n, classes: c, h, w };
+    if (o.upsample) {
+      out.upsampled = data.slice(b);
+      out.size = [...o.upsample.size];
+    }
+    return out;
+  }
+}
+
+export interface AllClassMaps {
+  /** Model output, [N, C] flat. */
+  output: Float32Array;
+  /** The CAM of every class of every image, [N, C, h, w] flat. */
+  maps: Float32Array;
+  n: number;
+  classes: number;
+  h: number;
+  w: number;
+  /** The maps resized on the GPU, [N, C, H, W] flat, when asked. */
+  upsampled?: Float32Array;
+  size?: [number, number];
 }

@@ -30,6 +30,10 @@ export interface BatchInfo {
   loss: number;
   accuracy: number;
   imagesPerSecond: number;
+  /** This batch alone (loss and accuracy above are running means over the epoch). */
+  batchLoss: number;
+  batchAccuracy: number;
+  batchSize: number;
 }
 
 export interface EpochInfo {
@@ -47,7 +51,8 @@ export interface FitOptions {
   validationSplit?: number;
   shuffle?: boolean;
   seed?: number;
-  onBatchEnd?: (b: BatchInfo) => void;
+  /** Awaited when it returns a promise (the next step is already recorded: the GPU keeps working). */
+  onBatchEnd?: (b: BatchInfo) => unknown;
   onEpochEnd?: (e: EpochInfo) => void | Promise<void>;
   /** Stops after the current step when it returns true (e.g. a signal from the UI). */
   shouldStop?: () => boolean;
@@ -112,8 +117,12 @@ export class Trainer {
         correctSum += c;
         seen += pending.b;
         const secs = (performance.now() - t0) / 1000;
-        o.onBatchEnd?.({ epoch, step: pending.step, steps, loss: lossSum / seen, accuracy: correctSum / seen, imagesPerSecond: seen / secs });
+        const done = pending;
         pending = null;
+        await o.onBatchEnd?.({
+          epoch, step: done.step, steps, loss: lossSum / seen, accuracy: correctSum / seen, imagesPerSecond: seen / secs,
+          batchLoss: l, batchAccuracy: c / done.b, batchSize: done.b,
+        });
       };
       for (let s = 0; s < steps; s++) {
         const b = Math.min(batch, nTrain - s * batch);

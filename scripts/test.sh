@@ -3,12 +3,13 @@
 #   node      every test file under dist/test, each in its own process (WebGPU by Dawn)
 #   deno      the portable suites (test/suites.ts) under Deno (wgpu)
 #   chromium  the portable suites in headless Chromium (SwiftShader)
+#   web       the browser app (npm run web) end to end in headless Chromium (SwiftShader)
 #   onnx      the ONNX conformance runner, when it has been written (dist/test/onnx/run.js)
 # then prints a table per runtime and, as its last line, `N passed, N failed`.
 #
 #   bash scripts/test.sh                      # everything (also: npm test)
 #   bash scripts/test.sh elementwise softmax  # only test files whose path contains one of these
-#   bash scripts/test.sh --only node,deno     # only these runtimes
+#   bash scripts/test.sh --only node,deno     # only these runtimes (node, deno, chromium, web, onnx)
 #
 # Exit code: 0 when nothing failed. LANTERNA_TEST_TIMEOUT sets the limit per test file (s).
 

@@ -40,6 +40,23 @@ test('for GAP → Dense, Grad-CAM of the logit equals ReLU(CAM)/(H·W) (atol 1e-
   m.dispose();
 });
 
+test('Cam.allClasses: every class in one readback equals explain() per class, maps and upsampling (atol 1e-5)', async () => {
+  const m = gapNet(3);
+  const x = E.keep(E.tensor(r.uniform(2 * 10 * 10 * 2), [2, 10, 10, 2]));
+  const cam = new Cam(m);
+  const all = await cam.allClasses(x, { upsample: { size: [10, 10], mode: 'nearest' } });
+  if (all.n !== 2 || all.classes !== 5 || all.h !== 5 || all.w !== 5) throw new Error(`dims ${all.n} ${all.classes} ${all.h} ${all.w}`);
+  const per = await cam.explain(x, { classes: [[0, 1, 2, 3, 4], [0, 1, 2, 3, 4]], upsample: { size: [10, 10], mode: 'nearest' } });
+  for (const p of per) {
+    const at = (p.image * 5 + p.classIndex);
+    assertClose(all.maps.subarray(at * 25, (at + 1) * 25), p.raw, { atol: 1e-5, rtol: 1e-4 }, `image ${p.image} class ${p.classIndex}`);
+    assertClose(all.upsampled!.subarray(at * 100, (at + 1) * 100), p.upsampled!, { atol: 1e-5, rtol: 1e-4 }, `upsampled ${p.image}/${p.classIndex}`);
+    assertClose(all.output.subarray(p.image * 5, p.image * 5 + 5), p.output, { atol: 1e-6, rtol: 1e-5 }, 'output');
+  }
+  x.dispose();
+  m.dispose();
+});
+
 /** Class score as a function of the layer's activations, run through the remaining layers. */
 async function tailScore(m: Sequential, from: number, a: Float32Array, shape: number[], cls: number, score: 'softmax' | 'logit'): Promise<number> {
   return E.tidy(async () =>

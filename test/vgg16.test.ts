@@ -29,7 +29,7 @@ import { MaxPooling2D } from '../nn/layers/pooling.ts';
 import { Flatten } from '../nn/layers/simple.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import {
-  expectedWeightShapes, loadVgg16Weights, randomVgg16Layers, vgg16, vgg16LayerNames, VGG16_WEIGHTS_ENV, vgg16WeightsPath, type Vgg16Options,
+  expectedWeightShapes, loadVgg16Weights, randomVgg16Layers, vgg16, vgg16LayerNames, vgg16OptionsFromWeights, VGG16_WEIGHTS_ENV, vgg16WeightsPath, type Vgg16Options,
 } from '../nn/applications/vgg16.ts';
 import { decodePredictions, imagenetClassIndex, imagenetClasses, preprocessInput } from '../nn/applications/imagenet.ts';
 import { assertClose, ready } from './helpers.ts';
@@ -173,6 +173,10 @@ test('tiny VGG16 (Keras layout, golden file): the importer reads all 23 layer na
   if (names.length !== 23 || names[0] !== 'input_1' || names.slice(1).join() !== vgg16LayerNames().join()) throw new Error(names.join());
   if (f.layers[1].weights.map((w) => w.name).join() !== 'block1_conv1_W_1:0,block1_conv1_b_1:0') throw new Error('dataset names');
   if (f.layers[3].weights.length !== 0) throw new Error('block1_pool has weights');
+  // The architecture follows from the shapes alone (what the browser app does with a weights-only file).
+  const o = vgg16OptionsFromWeights(f);
+  if (JSON.stringify(o) !== JSON.stringify({ includeTop: true, ...TINY })) throw new Error(`inferred ${JSON.stringify(o)}, want ${JSON.stringify(TINY)}`);
+  if (vgg16OptionsFromWeights({ ...f, layers: f.layers.filter((l) => l.name !== 'block3_conv1') }) !== null) throw new Error('a file without block3_conv1 is not VGG16');
 });
 
 let goldenErr = { probs: 0, maps: 0, relMaps: 0 };

@@ -146,6 +146,30 @@ export function buildFromWeights(model: Sequential, byName: Map<string, KerasLay
   }
 }
 
+/**
+ * The options of `vgg16()` that fit a file in the VGG16 layer layout (Keras' own weights, or a
+ * narrower one with the same names such as test/golden/tiny_vgg16.h5), read from its shapes:
+ * widths from each block's first kernel, fc units and classes from the top, and the square input
+ * size from fc1's input (S/32 · S/32 · widths[4]). Null when the file is not in that layout.
+ */
+export function vgg16OptionsFromWeights(file: KerasFile): Vgg16Options | null {
+  const byName = new Map(file.layers.map((l) => [l.name, l]));
+  const kernel = (name: string) => byName.get(name)?.weights[0]?.shape;
+  const widths: number[] = [];
+  for (let b = 1; b <= 5; b++) {
+    const k = kernel(`block${b}_conv1`);
+    if (!k || k.length !== 4) return null;
+    widths.push(k[3]);
+  }
+  const first = kernel('block1_conv1')!;
+  const fc1 = kernel('fc1');
+  const pred = kernel('predictions');
+  if (!fc1 || !pred) return { includeTop: false, widths, inputShape: [224, 224, first[2]] };
+  const side = 32 * Math.sqrt(fc1[0] / widths[4]);
+  if (!Number.isInteger(side) || fc1.length !== 2 || pred.length !== 2) return null;
+  return { includeTop: true, widths, units: fc1[1], classes: pred[1], inputShape: [side, side, first[2]] };
+}
+
 /** The weights file to use: `path`, else $LANTERNA_VGG16_WEIGHTS; an error says how to get one. */
 export function vgg16WeightsPath(path?: string): string {
   const p = path ?? process.env[VGG16_WEIGHTS_ENV];

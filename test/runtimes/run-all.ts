@@ -2,12 +2,14 @@
 // build. Each runtime is a set of child processes that print `##lanterna-result` lines
 // (harness.ts); a child that dies without one counts as one failure.
 //
-//   node dist/test/runtimes/run-all.js [--only node,deno,chromium,onnx] [--typecheck ok|failed]
+//   node dist/test/runtimes/run-all.js [--only node,deno,chromium,web,onnx] [--typecheck ok|failed]
 //        [--summary-file F] [name filter ...]
 //
 //   node      every dist/test/**/*.test.js, each file in its own process (Dawn)
 //   deno      the portable suites (test/suites.ts) from the TypeScript sources, one process each (wgpu)
 //   chromium  the portable suites bundled by esbuild, one page each, headless Chromium (SwiftShader)
+//   web       the browser app (web/) end to end in headless Chromium: dist/test/runtimes/web.js,
+//             one count per check (LANTERNA_SCREENSHOTS=DIR also saves screenshots of each view)
 //   onnx      dist/test/onnx/run.js, the ONNX conformance runner, when it exists
 //
 // A runtime that cannot start (no deno, no Chromium, no adapter) is SKIPPED with the reason and
@@ -30,8 +32,8 @@ const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 // Known, harmless driver chatter on stderr.
 const NOISE = [/artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit/, /XDG_RUNTIME_DIR/];
 
-type Name = 'node' | 'deno' | 'chromium' | 'onnx';
-const ALL: Name[] = ['node', 'deno', 'chromium', 'onnx'];
+type Name = 'node' | 'deno' | 'chromium' | 'web' | 'onnx';
+const ALL: Name[] = ['node', 'deno', 'chromium', 'web', 'onnx'];
 
 interface Report {
   name: string;
@@ -344,6 +346,31 @@ async function chromiumRuntime(suites: string[]): Promise<Report> {
   return r;
 }
 
+async function webRuntime(): Promise<Report> {
+  const r = newReport('web');
+  banner('web (SwiftShader): the browser app end to end in headless Chromium');
+  const runner = join(DIST, 'test/runtimes/web.js');
+  if (!existsSync(runner) || !exists('test/runtimes/web.ts')) {
+    r.skipped = 'no browser-app test (test/runtimes/web.ts) in this build';
+    return r;
+  }
+  const limit = Math.min(TIMEOUT_MS, 900_000);
+  const args = [runner];
+  if (process.env.LANTERNA_SCREENSHOTS) args.push('--screenshots', process.env.LANTERNA_SCREENSHOTS);
+  const c = await runChild(process.execPath, args, limit);
+  if (c.skip) {
+    r.skipped = c.skip;
+    return r;
+  }
+  for (const s of c.results) {
+    add(r, s);
+    r.times.push([s.file, s.ms]);
+  }
+  r.adapter = adapterLine(c.device);
+  if (!c.results.length) add(r, { file: 'test/runtimes/web.ts', passed: 0, failed: 1, skipped: 0, ms: 0, error: why(c, limit) });
+  return r;
+}
+
 async function onnxRuntime(): Promise<Report> {
   const r = newReport('onnx');
   banner('onnx: ONNX backend conformance tests (libonnx-testdata)');
@@ -410,6 +437,7 @@ async function main(): Promise<number> {
   if (only.includes('node')) await timed(nodeRuntime);
   if (only.includes('deno')) await timed(() => denoRuntime(suites));
   if (only.includes('chromium')) await timed(() => chromiumRuntime(suites));
+  if (only.includes('web') && (filters.length === 0 || filters.some((f) => 'web'.includes(f) || 'test/runtimes/web.ts'.includes(f)))) await timed(webRuntime);
   if (only.includes('onnx') && filters.length === 0) await timed(onnxRuntime);
   if (typecheck) {
     const r = newReport('tsc');

@@ -1,0 +1,427 @@
+// End-to-end test of the browser app (web/) in headless Chromium on SwiftShader's WebGPU: builds
+// the app with web/build.ts, serves it on 127.0.0.1, and drives it with playwright-core like a
+// user: draws digits with pointer strokes, trains a few steps, explains an image with a
+// VGG16-layout Keras file, feeds bad files, and saves screenshots of each view.
+//   node dist/test/runtimes/web.js [--screenshots DIR] [--only draw,train,explain,errors]
+// Prints one `##lanterna-result` line (counts of the checks below), or `##lanterna-skip` when
+// Chromium cannot start or the page has no WebGPU adapter. CHROMIUM_PATH overrides the browser.
+
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PNG } from 'pngjs';
+import { buildWeb, repoRoot } from '../../web/build.ts';
+import { serveDir } from '../../web/serve.ts';
+import { CHROMIUM_ARGS } from './chromium_args.ts';
+import { resultLine, SKIP_TAG } from './harness.ts';
+
+const ROOT = repoRoot();
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const argv = process.argv.slice(2);
+const opt = (f: string) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : undefined);
+const shotsDir = opt('--screenshots');
+const only = opt('--only')?.split(',');
+const wants = (group: string) => !only || only.includes(group);
+const SHARED_IMAGES = resolve(ROOT, '../shared/data/images');
+
+class Skip extends Error {}
+const result = { file: 'web/e2e (browser app)', passed: 0, failed: 0, skipped: 0, ms: 0 };
+const t0 = Date.now();
+const notes: string[] = [];
+
+async function check(name: string, fn: () => Promise<string | void>): Promise<boolean> {
+  const t = Date.now();
+  try {
+    const info = await fn();
+    result.passed++;
+    console.log(`  ✔ ${name}${info ? ` — ${info}` : ''} (${((Date.now() - t) / 1000).toFixed(1)}s)`);
+    return true;
+  } catch (e) {
+    result.failed++;
+    console.log(`  ✘ ${name}: ${(e as Error).message.split('\n').slice(0, 3).join(' | ')}`);
+    return false;
+  }
+}
+
+function skipCheck(name: string, why: string) {
+  result.skipped++;
+  console.log(`  - SKIPPED ${name}: ${why}`);
+}
+
+function assert(cond: unknown, msg: string): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+
+/** A test image: a PNG of soft diagonal stripes and a disc (decodes anywhere, no shared data needed). */
+function syntheticPng(w = 96, h = 80): Buffer {
+  const png = new PNG({ width: w, height: h });
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const i = 4 * (y * w + x);
+      const disc = Math.hypot(x - w * 0.6, y - h * 0.45) < h * 0.25;
+      png.data[i] = disc ? 220 : 128 + 100 * Math.sin((x + y) / 6);
+      png.data[i + 1] = disc ? 60 : 90 + 60 * Math.cos(x / 9);
+      png.data[i + 2] = disc ? 40 : 160;
+      png.data[i + 3] = 255;
+    }
+  return PNG.sync.write(png);
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(CHROMIUM)) throw new Skip(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  let playwright: typeof import('playwright-core');
+  try {
+    playwright = await import('playwright-core');
+  } catch (e) {
+    throw new Skip(`playwright-core cannot be loaded: ${(e as Error).message}`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'lanterna-web-'));
+  let server: Server | undefined;
+  let browser: Awaited<ReturnType<typeof playwright.chromium.launch>> | undefined;
+  try {
+    const built = await buildWeb(dir);
+    console.log(`built the app in ${(built.ms / 1000).toFixed(1)} s (main.js ${(built.bytes / 2 ** 20).toFixed(1)} MiB)`);
+    const served = await serveDir(dir, 0);
+    server = served.server;
+    const url = served.url;
+    try {
+      browser = await playwright.chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+    } catch (e) {
+      throw new Skip(`Chromium did not start: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const context = await browser.newContext({ viewport: { width: 1180, height: 900 }, acceptDownloads: true });
+    const page = await context.newPage();
+    const foreign: string[] = [];
+    let workerLoads = 0;
+    page.on('request', (r) => {
+      const u = r.url();
+      if (u.endsWith('/keras_worker.js')) workerLoads++;
+      if (!u.startsWith(url) && !/^(data|blob):/.test(u)) foreign.push(u);
+    });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') console.log(`    [page] ${m.text().split('\n')[0]}`);
+    });
+    await page.goto(url);
+    await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 120_000 });
+    const ready = await page.evaluate(() => document.body.dataset.ready);
+    if (ready !== 'yes') throw new Skip(`the page has no WebGPU: ${await page.textContent('#gpu-status')}`);
+    const status = (await page.textContent('#gpu-status')) ?? '';
+    console.log(`page: ${status}`);
+    console.log('##lanterna-device ' + JSON.stringify({ driver: status.replace(/^WebGPU: /, ''), webgpu: `Chromium ${browser.version()}` }));
+    const shot = async (name: string) => {
+      if (!shotsDir) return;
+      mkdirSync(shotsDir, { recursive: true });
+      await page.screenshot({ path: join(shotsDir, name), fullPage: true });
+    };
+
+    // --- Draw ---------------------------------------------------------------------------------
+    const idle = () => page.waitForFunction(() => document.getElementById('view-draw')!.dataset.busy === 'false', null, { timeout: 60_000 });
+    /** Strokes in 28×28 pad coordinates, drawn with the mouse. */
+    const draw = async (strokes: [number, number][][]) => {
+      await page.click('#draw-clear');
+      await idle();
+      const box = (await page.locator('#draw-pad').boundingBox())!;
+      const px = (p: [number, number]) => [box.x + (p[0] / 28) * box.width, box.y + (p[1] / 28) * box.height] as const;
+      for (const s of strokes) {
+        await page.mouse.move(...px(s[0]));
+        await page.mouse.down();
+        for (const p of s.slice(1)) await page.mouse.move(...px(p), { steps: 4 });
+        await page.mouse.up();
+      }
+      await page.waitForTimeout(50);
+      await idle();
+      return page.evaluate(() => document.getElementById('view-draw')!.dataset.predicted);
+    };
+    const camPixels = () =>
+      page.evaluate(() => {
+        const c = document.getElementById('draw-cam') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let sum = 0;
+        const seen = new Set<number>();
+        for (let i = 0; i < d.length; i += 4) {
+          sum = (sum * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) % 1e9;
+          seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        }
+        return { w: c.width, h: c.height, colours: seen.size, hash: sum };
+      });
+    const ONE: [number, number][][] = [[[14.5, 4], [14, 14], [13.5, 24]]];
+    const SEVEN: [number, number][][] = [[[7, 6], [21, 6], [16, 15], [12, 24]]];
+
+    if (wants('draw')) {
+      await check('draw: a vertical stroke is predicted as 1 (cam1)', async () => {
+        const p = await draw(ONE);
+        assert(p === '1', `predicted ${p}`);
+      });
+      await check('draw: the CAM canvas is non-empty and changes with the class clicked', async () => {
+        const a = await camPixels();
+        assert(a.w === 224 && a.colours > 3, `CAM canvas ${a.w}×${a.h} with ${a.colours} colours`);
+        await page.click('#view-draw .bars button[data-class="7"]');
+        const b = await camPixels();
+        assert(b.hash !== a.hash, 'the CAM of class 7 looks the same as the CAM of class 1');
+        const shown = await page.evaluate(() => document.getElementById('view-draw')!.dataset.shownClass);
+        assert(shown === '7', `shown class ${shown}`);
+        await page.click('#view-draw .bars button[data-class="7"]'); // back to the predicted class
+        return `${a.colours} colours; class 7's map differs`;
+      });
+      await check('draw: a 7 (bar and diagonal) is predicted as 7 (cam1)', async () => {
+        const p = await draw(SEVEN);
+        assert(p === '7', `predicted ${p}`);
+      });
+      await check('draw: keyboard only (Tab to the pad, arrows, Space for the pen) draws a 1', async () => {
+        await page.click('#draw-clear');
+        await idle();
+        await page.focus('#draw-clear');
+        await page.keyboard.press('Tab'); // "Time it"
+        await page.keyboard.press('Shift+Tab');
+        await page.focus('#draw-pad');
+        for (let i = 0; i < 8; i++) await page.keyboard.press('ArrowUp');
+        await page.keyboard.press('Space');
+        for (let i = 0; i < 17; i++) await page.keyboard.press('ArrowDown');
+        await page.keyboard.press('Space');
+        await page.waitForTimeout(50);
+        await idle();
+        const p = await page.evaluate(() => document.getElementById('view-draw')!.dataset.predicted);
+        assert(p === '1', `predicted ${p}`);
+        await draw(SEVEN);
+      });
+      await shot('draw.png');
+      await check('draw: predict + CAM of one digit under 50 ms (cam1, the page\'s "Time it": median of 20, readback included)', async () => {
+        await page.evaluate(() => ((globalThis as any).lanternaDrawTimings.length = 0));
+        for (let k = 0; k < 2; k++) await draw(k ? SEVEN : ONE);
+        const t: number[] = await page.evaluate(() => (globalThis as any).lanternaDrawTimings.slice());
+        const s = [...t].sort((a, b) => a - b);
+        const strokes = s[Math.floor(s.length / 2)];
+        await page.click('#draw-bench');
+        await page.waitForFunction(() => document.getElementById('view-draw')!.dataset.benchMs, null, { timeout: 60_000 });
+        const med = Number(await page.evaluate(() => document.getElementById('view-draw')!.dataset.benchMs));
+        const corner = await page.textContent('#perf');
+        notes.push(`draw cam1: "Time it" median ${med.toFixed(1)} ms of 20; while drawing: median ${strokes.toFixed(1)} ms over ${t.length} updates (min ${s[0].toFixed(1)}, max ${s[s.length - 1].toFixed(1)}); corner: "${corner}"`);
+        assert(/predict \+ CAM \(cam1\): median [\d.]+ ms/.test(corner ?? ''), `corner text "${corner}"`);
+        assert(med < 50, `median ${med.toFixed(1)} ms`);
+        return `median ${med.toFixed(1)} ms (while drawing: ${strokes.toFixed(1)} ms over ${t.length} updates)`;
+      });
+      await check('draw: cam2 predicts the 7 too, with a 28×28 raw grid', async () => {
+        await page.selectOption('#draw-model', 'cam2');
+        await page.evaluate(() => ((globalThis as any).lanternaDrawTimings.length = 0));
+        const p = await draw(SEVEN);
+        const cells = await page.locator('#draw-values td').count();
+        const t: number[] = await page.evaluate(() => (globalThis as any).lanternaDrawTimings.slice());
+        const s = [...t].sort((a, b) => a - b);
+        await page.evaluate(() => delete document.getElementById('view-draw')!.dataset.benchMs);
+        await page.click('#draw-bench');
+        await page.waitForFunction(() => document.getElementById('view-draw')!.dataset.benchMs, null, { timeout: 120_000 });
+        const bench = await page.evaluate(() => document.getElementById('view-draw')!.dataset.benchMs);
+        notes.push(`draw cam2: "Time it" median ${bench} ms of 20; while drawing: median ${s[Math.floor(s.length / 2)].toFixed(1)} ms over ${t.length} updates`);
+        assert(p === '7', `predicted ${p}`);
+        assert(cells === 784, `${cells} cells in the values table`);
+        return `median ${s[Math.floor(s.length / 2)].toFixed(1)} ms`;
+      });
+      await shot('draw-cam2.png');
+      await page.selectOption('#draw-model', 'cam1');
+      await idle();
+    }
+
+    // --- Train ---------------------------------------------------------------------------------
+    if (wants('train')) {
+      await page.click('#tab-train');
+      await page.waitForSelector('#train-start');
+      await check('train: cam1 on 500 digits, batch 16, x/255 pixels: the loss falls within 40 steps', async () => {
+        await page.selectOption('#train-model', 'cam1');
+        await page.selectOption('#train-pixels', 'unit');
+        await page.fill('#train-limit', '500');
+        await page.fill('#train-batch', '16');
+        await page.click('#train-start');
+        await page.waitForFunction(() => ((globalThis as any).lanternaTrain?.losses.length ?? 0) >= 40, null, { timeout: 180_000 });
+        await page.click('#train-start'); // stop
+        await page.waitForFunction(() => (globalThis as any).lanternaTrain.state === 'paused', null, { timeout: 60_000 });
+        const losses: number[] = await page.evaluate(() => (globalThis as any).lanternaTrain.losses.slice());
+        const mean = (a: number[]) => a.reduce((p, q) => p + q, 0) / a.length;
+        const first = mean(losses.slice(0, 5));
+        const lastL = mean(losses.slice(-5));
+        notes.push(`train: ${losses.length} steps, loss ${first.toFixed(3)} → ${lastL.toFixed(3)}; ${await page.textContent('#train-stats')}`);
+        assert(lastL < first - 0.05, `loss ${first.toFixed(3)} → ${lastL.toFixed(3)}`);
+        return `loss ${first.toFixed(3)} → ${lastL.toFixed(3)} in ${losses.length} steps`;
+      });
+      await check('train: the test-digit CAMs were drawn; resume continues the step count', async () => {
+        const tiles = await page.locator('#train-tiles canvas').count();
+        assert(tiles >= 8, `${tiles} CAM tiles`);
+        const before: number = await page.evaluate(() => (globalThis as any).lanternaTrain.losses.length);
+        await page.click('#train-start'); // resume
+        await page.waitForFunction((n) => (globalThis as any).lanternaTrain.losses.length >= n + 3, before, { timeout: 120_000 });
+        await page.click('#train-start');
+        await page.waitForFunction(() => (globalThis as any).lanternaTrain.state === 'paused', null, { timeout: 60_000 });
+        const after: number = await page.evaluate(() => (globalThis as any).lanternaTrain.losses.length);
+        return `${tiles} tiles; ${before} → ${after} steps`;
+      });
+      await shot('train.png');
+      await check('train: download gives a Keras .h5 (model.save layout) that the Node reader reads, preprocessing recorded', async () => {
+        const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.click('#train-download')]);
+        const tmp = join(dir, 'downloaded.h5');
+        await dl.saveAs(tmp);
+        const { readKerasWeights } = await import('../../nn/io/keras.ts');
+        const f = await readKerasWeights(tmp);
+        const n = f.layers.reduce((s, l) => s + l.weights.reduce((t, w) => t + w.data.length, 0), 0);
+        assert(f.format === 'legacy-model' && f.modelConfig, `format ${f.format}`);
+        assert(JSON.parse(f.extraAttrs.lanterna_preprocessing ?? '{}').pixels === 'unit', `preprocessing ${f.extraAttrs.lanterna_preprocessing}`);
+        assert(f.layers.length === 9 && n === 98442, `${f.layers.length} layers, ${n} parameters`);
+        return `${dl.suggestedFilename()}: ${readFileSync(tmp).length} bytes, ${n} parameters`;
+      });
+    }
+
+    // --- Explain --------------------------------------------------------------------------------
+    const tinyVgg = join(ROOT, 'test/golden/tiny_vgg16.h5');
+    const waitExplain = () =>
+      page.waitForFunction(() => {
+        const s = document.getElementById('view-explain')!.dataset.state;
+        return s === 'done' || s === 'error';
+      }, null, { timeout: 180_000 });
+    const setModel = async (files: Parameters<typeof page.setInputFiles>[1]) => {
+      await page.evaluate(() => (document.getElementById('view-explain')!.dataset.state = 'loading'));
+      await page.setInputFiles('#explain-model', files);
+      await waitExplain();
+    };
+    const setImage = async (files: Parameters<typeof page.setInputFiles>[1]) => {
+      await page.evaluate(() => (document.getElementById('view-explain')!.dataset.state = 'loading'));
+      await page.setInputFiles('#explain-image', files);
+      await waitExplain();
+    };
+    const alertText = () => page.textContent('#view-explain [role=alert]');
+    const overlayInfo = (id: string) =>
+      page.evaluate((id) => {
+        const c = document.getElementById(id) as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set<number>();
+        for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        return { w: c.width, h: c.height, colours: seen.size };
+      }, id);
+
+    if (wants('explain') || wants('errors')) {
+      await page.click('#tab-explain');
+      await page.waitForSelector('#explain-model');
+    }
+    if (wants('explain')) {
+      await check('explain: tiny VGG16-layout .h5 (weights only) + a PNG: top-5 and two Grad-CAM overlays', async () => {
+        await setModel(tinyVgg);
+        let a = await alertText();
+        assert(!a, `alert after loading the model: ${a}`);
+        await setImage({ name: 'stripes.png', mimeType: 'image/png', buffer: syntheticPng() });
+        a = await alertText();
+        assert(!a, `alert: ${a}`);
+        const top = await page.locator('#explain-top5 li').count();
+        assert(top === 5, `${top} predictions listed`);
+        const o1 = await overlayInfo('explain-overlay-0');
+        const o2 = await overlayInfo('explain-overlay-1');
+        assert(o1.w === 96 && o1.h === 80 && o1.colours > 20, `overlay 1: ${JSON.stringify(o1)}`);
+        assert(o2.colours > 20, `overlay 2: ${JSON.stringify(o2)}`);
+        const layers = await page.locator('#explain-layer option').count();
+        assert(layers === 13, `${layers} conv layers offered`);
+        assert(workerLoads > 0, 'the Keras file was not read in the worker (keras_worker.js never loaded)');
+        return `overlays ${o1.w}×${o1.h}, ${o1.colours} colours; ${layers} layers; file read in a worker`;
+      });
+      await check('explain: changing layer, score and colormap recomputes', async () => {
+        await page.evaluate(() => (document.getElementById('view-explain')!.dataset.state = 'loading'));
+        await page.selectOption('#explain-layer', 'block4_conv3');
+        await waitExplain();
+        await page.evaluate(() => (document.getElementById('view-explain')!.dataset.state = 'loading'));
+        await page.selectOption('#explain-score', 'logit');
+        await waitExplain();
+        const a = await alertText();
+        assert(!a, `alert: ${a}`);
+        const cap = await page.textContent('#explain-pair');
+        assert(/block4_conv3/.test(cap ?? '') && /logit/.test(cap ?? ''), `captions: ${cap}`);
+      });
+      if (existsSync(join(SHARED_IMAGES, 'gradcam_tabbycat_dog.jpg'))) {
+        await check('explain: a photograph from ../shared/data/images decodes and is explained at its own size', async () => {
+          await setImage(join(SHARED_IMAGES, 'gradcam_tabbycat_dog.jpg'));
+          const a = await alertText();
+          assert(!a, `alert: ${a}`);
+          const o = await overlayInfo('explain-overlay-0');
+          assert(o.w > 200 && o.colours > 100, JSON.stringify(o));
+          return `${o.w}×${o.h}`;
+        });
+      } else skipCheck('explain: a photograph from ../shared/data/images', 'SKIPPED: ../shared/data is absent');
+      await check('explain: the overlay downloads as a PNG', async () => {
+        const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click('#explain-download-0')]);
+        const tmp = join(dir, 'overlay.png');
+        await dl.saveAs(tmp);
+        const png = PNG.sync.read(readFileSync(tmp));
+        return `${dl.suggestedFilename()} ${png.width}×${png.height}`;
+      });
+      await shot('explain.png');
+    }
+    if (wants('errors')) {
+      await check('errors: a file that is not a Keras model gives a clear message', async () => {
+        await setModel({ name: 'notes.h5', mimeType: 'text/plain', buffer: Buffer.from('this is not HDF5\n') });
+        const a = await alertText();
+        assert(/neither an HDF5 file nor a \.keras zip archive/.test(a ?? ''), `alert: ${a}`);
+        return a!;
+      });
+      await check('errors: an image that does not decode gives a clear message', async () => {
+        await setModel(tinyVgg);
+        await setImage({ name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]) });
+        const a = await alertText();
+        assert(/broken\.jpg.*(cannot be decoded|not an image)/i.test(a ?? ''), `alert: ${a}`);
+        return a!;
+      });
+      await check('errors: a model without the chosen layer gives a clear message', async () => {
+        await setImage({ name: 'stripes.png', mimeType: 'image/png', buffer: syntheticPng() });
+        await page.evaluate(() => (document.getElementById('view-explain')!.dataset.state = 'loading'));
+        await page.selectOption('#explain-layer', 'block5_conv3');
+        await waitExplain();
+        await setModel(join(ROOT, 'models/cam1.h5'));
+        const a = await alertText();
+        assert(/has no layer 'block5_conv3'/.test(a ?? ''), `alert: ${a}`);
+        const alive = await page.evaluate(() => 1 + 1);
+        assert(alive === 2, 'page not responding');
+        return a!;
+      });
+      await shot('explain-error.png');
+    }
+
+    if (wants('errors'))
+      await check('errors: without navigator.gpu the page says so plainly', async () => {
+        const p2 = await context.newPage();
+        await p2.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }));
+        await p2.goto(url);
+        await p2.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60_000 });
+        const text = await p2.textContent('#gpu-status [role=alert]');
+        await p2.close();
+        assert(/no WebGPU \(navigator\.gpu is missing\)/.test(text ?? ''), `status: ${text}`);
+        return text!.slice(0, 60) + '…';
+      });
+
+    await check('no request left 127.0.0.1, no uncaught page error', async () => {
+      assert(foreign.length === 0, `external requests: ${foreign.slice(0, 3).join(', ')}`);
+      assert(pageErrors.length === 0, `page errors: ${pageErrors.slice(0, 3).join(' | ')}`);
+    });
+    if (shotsDir) {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.click('#tab-draw');
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(shotsDir, 'phone-draw.png'), fullPage: true });
+    }
+    await context.close();
+  } finally {
+    await browser?.close().catch(() => undefined);
+    server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+try {
+  await main();
+  for (const n of notes) console.log(`  note: ${n}`);
+  result.ms = Date.now() - t0;
+  console.log(resultLine(result));
+} catch (e) {
+  if (!(e instanceof Skip)) {
+    console.log(`  ✘ the end-to-end run stopped: ${(e as Error).stack ?? e}`);
+    result.failed++;
+    result.ms = Date.now() - t0;
+    console.log(resultLine(result));
+  } else console.log(SKIP_TAG + JSON.stringify({ reason: e.message }));
+}
+process.exit(0);
