@@ -13,7 +13,7 @@ test('without a TTY, a plain line at most once per interval, with an ETA from th
   const lines: string[] = [];
   const count = (): number => lines.length;
   const bar = new EpochBar(3, false, 40, (l) => lines.push(l));
-  const info = (step: number) => ({ epoch: 2, step, steps: 10, loss: 0.5, accuracy: 0.875, imagesPerSecond: 1234.4 });
+  const info = (step: number) => ({ epoch: 2, step, steps: 10, loss: 0.5, accuracy: 0.875, imagesPerSecond: 1234.4, batchLoss: 0.5, batchAccuracy: 0.875, batchSize: 100 });
   bar.update(info(1)); // starts the clock, prints nothing
   bar.update(info(2)); // too soon
   if (count() !== 0) throw new Error(`printed too early: ${lines}`);
