@@ -255,3 +255,28 @@ export async function benchShutdown(): Promise<void> {
   tfjsOnce = null;
   E.shutdown();
 }
+
+/**
+ * The CI's reading of a tiny run (test/runtimes/run-all.ts): per workload, "ours ran" and "the
+ * engines agree" are one check each. Where TF.js's side failed (TF.js cannot run in every
+ * runtime), the agreement check counts as skipped, with the reason in `error`.
+ */
+export function benchChecks(rep: BenchReport): { passed: number; failed: number; skipped: number; error?: string } {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  const why: string[] = [];
+  for (const r of rep.results) {
+    if (r.ours.ms) passed++;
+    else {
+      failed++;
+      why.push(`${r.id}: ours failed: ${r.ours.error}`);
+    }
+    if (r.agreement) r.agreement.ok ? passed++ : (failed++, why.push(`${r.id}: engines disagree (${r.agreement.maxRelDiff})`));
+    else if (r.tfjs.error) skipped++;
+    else (failed++, why.push(`${r.id}: no agreement check`));
+  }
+  const tfjsFailed = rep.results.find((r) => r.tfjs.error);
+  if (tfjsFailed && !why.length) why.push(`TF.js side failed: ${tfjsFailed.tfjs.error}`);
+  return { passed, failed, skipped, ...(why.length ? { error: why.slice(0, 3).join('; ') } : {}) };
+}

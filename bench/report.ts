@@ -80,7 +80,7 @@ export function renderMarkdown(rep: BenchReport): string {
       `Times in ms: median of ${o.runs} counted runs (min–max) after a probe run and a warm-up (≥ ${o.warmup} run${o.warmup === 1 ? '' : 's'} and ≥ ${o.warmupMs ?? 0} ms per engine), engines alternating; each run ends with a GPU sync. ` +
       `A side whose runs would take over ${o.maxSeconds / 2} s gets fewer (at least ${o.minRuns}); the Runs column then reads ours / TF.js. ` +
       `Ratio = TF.js time / our time: above 1 we are faster.` +
-      (h.cpus ? ` Host: ${h.cpus} × ${h.cpuModel}${h.loadBefore !== undefined ? `, load average ${h.loadBefore} before / ${h.loadAfter} after` : ''}.` : ''),
+      (h.cpus ? ` Host: ${h.cpus}${h.cpuModel ? ` × ${h.cpuModel}` : ' CPU threads'}${h.loadBefore !== undefined ? `, load average ${h.loadBefore} before / ${h.loadAfter} after` : ''}.` : ''),
   );
   lines.push('');
   lines.push('| Workload | Ours ms | TF.js ms | Ours rate | TF.js rate | Unit | Ratio | Agree | Runs |');

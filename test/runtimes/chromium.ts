@@ -12,23 +12,11 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium_launch.ts';
 import { resultLine, SKIP_TAG, type SuiteResult } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/runtimes → repository
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const TIMEOUT_MS = Number(process.env.LANTERNA_TEST_TIMEOUT || 1200) * 1000;
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--use-angle=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** Thrown when the runtime cannot start: reported as SKIPPED, not as a failure. */
 class Skip extends Error {}
