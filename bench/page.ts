@@ -63,6 +63,7 @@ let saving: Promise<unknown> = Promise.resolve();
 $('args').textContent = args.length ? args.join(' ') : '(defaults)';
 try {
   const { report } = await runBench(args, pageHost, log);
+  if (report) (globalThis as any).__benchDevice = report.device;
   if (report) (globalThis as any).__benchChecks = { ...benchChecks(report), ms: Math.round(Number(report.host.seconds) * 1000) };
 } catch (e) {
   const msg = (e as Error).message;

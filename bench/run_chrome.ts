@@ -141,7 +141,7 @@ async function main(): Promise<number> {
     } catch (e) {
       throw new Skip(`Chromium did not start: ${(e as Error).message.split('\n')[0]}`);
     }
-    console.log(`page: ${url}`);
+    if (!resultLine) console.log(`page: ${url}`);
     const page = await browser.newPage();
     page.on('console', (m: any) => console.log(m.text()));
     let problem: string | undefined;
@@ -153,7 +153,10 @@ async function main(): Promise<number> {
     } catch (e) {
       problem ??= (e as Error).message.split('\n')[0];
     }
-    const state = await page.evaluate(() => ({ checks: (globalThis as any).__benchChecks, error: (globalThis as any).__benchError })).catch(() => ({} as any));
+    const state = await page
+      .evaluate(() => ({ checks: (globalThis as any).__benchChecks, error: (globalThis as any).__benchError, device: (globalThis as any).__benchDevice }))
+      .catch(() => ({}) as any);
+    if (resultLine && state.device) console.log('##lanterna-device ' + JSON.stringify(state.device));
     const error: string | undefined = problem ?? state.error;
     if (error && /no WebGPU|navigator\.gpu|requestAdapter|No WebGPU adapter/i.test(error)) throw new Skip(`no WebGPU adapter in Chromium: ${error}`);
     if (lastWritten.length) console.log(`wrote ${lastWritten.join(', ')}`);
