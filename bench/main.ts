@@ -204,7 +204,8 @@ export async function runBench(argv: string[], host: BenchHost, log: (s: string)
   const opts: SuiteOptions = {
     runs: args.runs, warmup: args.warmup, warmupMs: args.warmupMs, skipWarmupMs: args.skipWarmupMs, maxSeconds: args.maxSeconds, minRuns: args.minRuns, log,
     onResult: (done) => {
-      if (done.length < list.length) {
+      // The last workload's result is saved too when the profiles are still to come.
+      if (done.length < list.length || args.profile) {
         const rep = makeReport([...done], false);
         save(rep, renderMarkdown(rep));
       }
