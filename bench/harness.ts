@@ -294,6 +294,9 @@ export async function runWorkload(w: Workload, ours: Engine, tfjs: Engine, tf: a
       const after = s.engine.counters?.();
       if (before[i] && after) s.result.perRun = diffCounters(before[i]!, after, s.samples.length);
     });
+    // A side that failed after its probe (a GPU error reported at the next sync) read back the
+    // results of dropped work: its agreement says nothing.
+    if (res.agreement && sides.some((s) => s.result.error)) res.agreement = undefined;
     if (sides[0].result.ms && sides[1].result.ms) res.ratio = +(sides[1].result.ms.median / sides[0].result.ms.median).toFixed(3);
     if (w.extrapolate) {
       const whole = (s: SideResult) => (s.ms ? +(s.ms.median * w.extrapolate!.factor).toFixed(1) : undefined);

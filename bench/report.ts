@@ -150,7 +150,7 @@ export function renderProfiles(results: WorkloadResult[], top = 12): string {
     const rest = g.kernels.slice(top);
     if (rest.length) {
       const ms = rest.reduce((a, k) => a + k.ms, 0);
-      lines.push(`| ${rest.length} other kernels | ${rest.reduce((a, k) => a + k.count, 0)} | ${fmtMs(ms)} | ${g.totalMs ? ((100 * ms) / g.totalMs).toFixed(1) : '0'}% |`);
+      lines.push(`| ${rest.length} other kernel${rest.length === 1 ? '' : 's'} | ${rest.reduce((a, k) => a + k.count, 0)} | ${fmtMs(ms)} | ${g.totalMs ? ((100 * ms) / g.totalMs).toFixed(1) : '0'}% |`);
     }
   }
   return lines.join('\n');
