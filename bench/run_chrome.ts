@@ -7,6 +7,7 @@
 //   node dist/bench/run_chrome.js --serve [--port N] [options]
 //                                                # only serve: open the printed address by hand
 //   --timeout S      give up on the page after S seconds (default 7200)
+//   --screenshot F   save a PNG of the finished page (table and chart) as F
 //   --result-line    (CI) print one `##lanterna-result` line, or `##lanterna-skip` when
 //                    Chromium cannot start or has no adapter
 // Environment: CHROMIUM_PATH (default /usr/bin/chromium).
@@ -34,6 +35,7 @@ const serveOnly = flag('--serve');
 const resultLine = flag('--result-line');
 const port = Number(take('--port') ?? (serveOnly ? 8765 : 0));
 const timeoutS = Number(take('--timeout') ?? 7200);
+const screenshot = take('--screenshot');
 const outIdx = argv.indexOf('--out');
 const outDir = resolve(outIdx >= 0 ? argv[outIdx + 1] : join(ROOT, 'bench', 'results'));
 
@@ -160,6 +162,7 @@ async function main(): Promise<number> {
     const error: string | undefined = problem ?? state.error;
     if (error && /no WebGPU|navigator\.gpu|requestAdapter|No WebGPU adapter/i.test(error)) throw new Skip(`no WebGPU adapter in Chromium: ${error}`);
     if (lastWritten.length) console.log(`wrote ${lastWritten.join(', ')}`);
+    if (screenshot) await page.screenshot({ path: resolve(screenshot), fullPage: true }).catch((e: Error) => console.error(`screenshot: ${e.message}`));
     if (resultLine)
       console.log(RESULT + JSON.stringify(state.checks && !error ? { file: 'bench (chromium, tiny)', ms: 0, ...state.checks } : { file: 'bench (chromium, tiny)', passed: 0, failed: 1, skipped: 0, ms: 0, error: error ?? 'no result' }));
     else if (error) console.error(`bench: ${error}`);
