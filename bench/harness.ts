@@ -1,6 +1,6 @@
 // The benchmark harness: workloads, engines, the timing loop and the statistics. Runtime-neutral
-// (no node: imports) so that the same code can run under Deno and in a browser later (issue 5);
-// run.ts is the Node entry point, report.ts renders the results.
+// (no node: imports): the same code runs under Node, Deno and in a browser page (main.ts drives
+// it; run.ts, run_deno.ts and page.ts are the runtimes' entries); report.ts renders the results.
 //
 // Method, per workload:
 //   1. set up both sides with the same inputs (and, for training, the same initial weights);
@@ -14,8 +14,12 @@
 
 /** What one side of a workload does once set up. */
 export interface Instance {
-  /** Records one run's work (nothing is awaited); returns what frees its outputs after the sync. */
-  run(): () => void;
+  /**
+   * Records one run's work and returns what frees its outputs after the sync. Kernel workloads
+   * await nothing; workloads whose real use reads back mid-way (an epoch reads each step's loss,
+   * Grad-CAM the probabilities) await those readbacks, and their time includes them.
+   */
+  run(): (() => void) | Promise<() => void>;
   /** Runs once and reads back a representative output, to compare the two engines. */
   probe(): Promise<Float32Array>;
   /** Frees the inputs, weights, optimiser state. */
@@ -51,6 +55,12 @@ export interface Workload {
   ours(): Promise<Instance>;
   /** Set up the TF.js side; `tf` is @tensorflow/tfjs-core with the backend already chosen. */
   tfjs(tf: any): Promise<Instance>;
+  /** false: no warm-up runs (a run is long and warms itself, e.g. an epoch of 540 steps). */
+  warmup?: boolean;
+  /** The run is a part of the work reported (an epoch's first digits): time × factor estimates the whole. */
+  extrapolate?: { factor: number; what: string };
+  /** `--profile` times this workload's kernels (a training step, a Grad-CAM). */
+  profile?: boolean;
 }
 
 export interface Stats {
@@ -101,6 +111,10 @@ export interface WorkloadResult {
   agreement?: { maxRelDiff: number; tolerance: number; ok: boolean; what: string };
   /** Why a side's counted runs were fewer than asked (time budget). */
   note?: string;
+  /** Estimates of the whole from a part (Workload.extrapolate): median × factor, ms. */
+  extrapolated?: { factor: number; what: string; oursMs?: number; tfjsMs?: number };
+  /** `--profile`: our per-kernel GPU times and counts for one run (profile.ts). */
+  profile?: unknown;
 }
 
 export interface SuiteOptions {
@@ -169,7 +183,7 @@ interface Side {
 
 async function timed(side: Side): Promise<number> {
   const t0 = now();
-  const free = side.inst!.run();
+  const free = await side.inst!.run();
   await side.engine.sync();
   const t = now() - t0;
   free();
@@ -227,6 +241,7 @@ export async function runWorkload(w: Workload, ours: Engine, tfjs: Engine, tf: a
     // `skipWarmupMs` goes straight to its counted runs.
     const warm = new Map<Side, number>(sides.map((s) => [s, 0]));
     const warming = (s: Side) =>
+      w.warmup !== false &&
       (s.probeMs ?? 0) <= o.skipWarmupMs && s.samples.length < MAX_WARMUP && (s.samples.length < o.warmup || (o.warmup > 0 && warm.get(s)! < o.warmupMs));
     for (let r = 0; live().some(warming); r++)
       for (const s of r % 2 ? [...live()].reverse() : live()) {
@@ -279,7 +294,14 @@ export async function runWorkload(w: Workload, ours: Engine, tfjs: Engine, tf: a
       const after = s.engine.counters?.();
       if (before[i] && after) s.result.perRun = diffCounters(before[i]!, after, s.samples.length);
     });
+    // A side that failed after its probe (a GPU error reported at the next sync) read back the
+    // results of dropped work: its agreement says nothing.
+    if (res.agreement && sides.some((s) => s.result.error)) res.agreement = undefined;
     if (sides[0].result.ms && sides[1].result.ms) res.ratio = +(sides[1].result.ms.median / sides[0].result.ms.median).toFixed(3);
+    if (w.extrapolate) {
+      const whole = (s: SideResult) => (s.ms ? +(s.ms.median * w.extrapolate!.factor).toFixed(1) : undefined);
+      res.extrapolated = { ...w.extrapolate, oursMs: whole(sides[0].result), tfjsMs: whole(sides[1].result) };
+    }
   } finally {
     for (const s of sides) {
       try {

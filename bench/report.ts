@@ -1,7 +1,8 @@
 // The results as JSON, a Markdown table and an SVG bar chart of the speed ratios. Pure string
 // building (no node: imports); run.ts writes the files.
 
-import { fmtMs, type SideResult, type WorkloadResult } from './harness.ts';
+import { fmtMs, fmtMs as fmtMsTable, type SideResult, type WorkloadResult } from './harness.ts';
+import type { OursProfile } from './profile.ts';
 
 export interface AdapterLabel {
   /** One line, e.g. "lavapipe (Mesa 25.0.7, runs on the CPU) — mesa / software / llvmpipe-…". */
@@ -18,7 +19,7 @@ export interface BenchReport {
   adapter: AdapterLabel;
   /** describeDevice() of our engine's device (engine/info.ts). */
   device: Record<string, unknown>;
-  tfjs: { version: string; backend: string; adapterInfo: Record<string, unknown> };
+  tfjs: { version: string; backend: string; adapterInfo: Record<string, unknown>; error?: string };
   /** Both engines on the same adapter (vendor and architecture as each reports them). */
   sameAdapter: boolean;
   host: Record<string, unknown>;
@@ -79,7 +80,7 @@ export function renderMarkdown(rep: BenchReport): string {
       `Times in ms: median of ${o.runs} counted runs (min–max) after a probe run and a warm-up (≥ ${o.warmup} run${o.warmup === 1 ? '' : 's'} and ≥ ${o.warmupMs ?? 0} ms per engine), engines alternating; each run ends with a GPU sync. ` +
       `A side whose runs would take over ${o.maxSeconds / 2} s gets fewer (at least ${o.minRuns}); the Runs column then reads ours / TF.js. ` +
       `Ratio = TF.js time / our time: above 1 we are faster.` +
-      (h.cpus ? ` Host: ${h.cpus} × ${h.cpuModel}${h.loadBefore !== undefined ? `, load average ${h.loadBefore} before / ${h.loadAfter} after` : ''}.` : ''),
+      (h.cpus ? ` Host: ${h.cpus}${h.cpuModel ? ` × ${h.cpuModel}` : ' CPU threads'}${h.loadBefore !== undefined ? `, load average ${h.loadBefore} before / ${h.loadAfter} after` : ''}.` : ''),
   );
   lines.push('');
   lines.push('| Workload | Ours ms | TF.js ms | Ours rate | TF.js rate | Unit | Ratio | Agree | Runs |');
@@ -103,7 +104,56 @@ export function renderMarkdown(rep: BenchReport): string {
   for (const n of rep.notes) lines.push('', n);
   const cut = rep.results.filter((r) => r.note);
   if (cut.length) lines.push('', ...cut.map((r) => `- ${r.title}: ${r.note}.`));
+  const ex = rep.results.filter((r) => r.extrapolated);
+  if (ex.length)
+    lines.push(
+      '',
+      '**Extrapolated** (a part was timed, the whole is estimated as median × the factor; not measured):',
+      '',
+      ...ex.map((r) => {
+        const e = r.extrapolated!;
+        const s = (ms?: number) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(ms >= 100_000 ? 0 : 1)} s`);
+        return `- ${r.title}: ${e.what} (×${+e.factor.toFixed(1)}): ours ${s(e.oursMs)}, TF.js ${s(e.tfjsMs)}`;
+      }),
+    );
+  const prof = rep.results.filter((r) => r.profile);
+  if (prof.length) lines.push('', renderProfiles(prof));
   return lines.join('\n') + '\n';
+}
+
+/** `--profile`'s section: counts per run, then our GPU time per kernel, slowest first. */
+export function renderProfiles(results: WorkloadResult[], top = 12): string {
+  const lines = ['#### Profile (ours: one run each, every dispatch in its own timed compute pass)'];
+  const fmtMs = (ms: number) => (ms >= 10 ? fmtMsTable(ms) : ms.toFixed(3));
+  for (const r of results) {
+    const p = r.profile as OursProfile | { error: string };
+    lines.push('');
+    if ('error' in p) {
+      lines.push(`**${r.title}**: profile failed: ${p.error}`);
+      continue;
+    }
+    const c = p.counts;
+    const n = (v: number, what: string) => `${v} ${what}${v === 1 ? '' : 's'}`;
+    lines.push(`**${r.title}**: ${n(c.dispatches, 'dispatch').replace(/dispatchs$/, 'dispatches')}, ${n(c.submits, 'submit')}, ${n(c.readbacks, 'readback')}, ${n(c.uploads, 'upload')} per run.`);
+    if (!p.gpu) {
+      lines.push(`Kernel times: ${p.unavailable ?? 'unavailable'}.`);
+      continue;
+    }
+    const g = p.gpu;
+    lines.push(
+      `GPU time ${fmtMs(g.totalMs)} ms in ${g.timed} timed passes${g.timed < g.dispatches ? ` (of ${g.dispatches}: capacity ran out)` : ''}; the profiled run took ${fmtMs(p.wallMs ?? 0)} ms of wall time.`,
+      '',
+      '| Kernel | Dispatches | GPU ms | Share |',
+      '|---|--:|--:|--:|',
+    );
+    for (const k of g.kernels.slice(0, top)) lines.push(`| \`${k.key}\` | ${k.count} | ${fmtMs(k.ms)} | ${g.totalMs ? ((100 * k.ms) / g.totalMs).toFixed(1) : '0'}% |`);
+    const rest = g.kernels.slice(top);
+    if (rest.length) {
+      const ms = rest.reduce((a, k) => a + k.ms, 0);
+      lines.push(`| ${rest.length} other kernel${rest.length === 1 ? '' : 's'} | ${rest.reduce((a, k) => a + k.count, 0)} | ${fmtMs(ms)} | ${g.totalMs ? ((100 * ms) / g.totalMs).toFixed(1) : '0'}% |`);
+    }
+  }
+  return lines.join('\n');
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

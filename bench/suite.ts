@@ -2,28 +2,36 @@
 //
 //   default  matmul 256 and 1024; VGG16 block3's 3×3 conv (56×56×256→256, N=1) forward,
 //            input-gradient, weight-gradient; max-pool (VGG16 block3, cam1's first); cam1 and
-//            cam2 training steps at batch 100 (cam2 at batch 10 on a CPU driver unless --batch)
-//   --large  adds matmul 4096 and a VGG16 forward pass (224×224, batch 1)
+//            cam2 training steps at batch 100 (cam2 at batch 10 on a CPU driver unless --batch);
+//            a cam1 and a cam2 epoch at batch 100 (on a CPU driver only its first
+//            CPU_EPOCH_DIGITS digits, extrapolated, unless --epoch-limit)
+//   --large  adds matmul 2048 and 4096, a VGG16 forward pass and a VGG16 Grad-CAM (224×224, batch 1)
 //   tiny     the CI test's sizes: every family, a few hundred FLOPs each
 
 import type { Workload } from './harness.ts';
+import { EPOCH_DIGITS, epochWorkload } from './workloads/epoch.ts';
 import { kernelWorkloads, POOL_CAM1, POOL_VGG_BLOCK3, VGG_BLOCK3, type KernelSizes } from './workloads/kernels.ts';
-import { vgg16ForwardWorkload } from './workloads/models.ts';
+import { gradCamWorkload, vgg16ForwardWorkload, type Vgg16Spec } from './workloads/models.ts';
 import { trainStepWorkload } from './workloads/training.ts';
 
 export interface SizeOptions {
   large?: boolean;
   tiny?: boolean;
-  /** Training batch for cam1 and cam2 (default 100; see cpuAdapter). */
+  /** Training batch for cam1 and cam2 steps (default 100; see cpuAdapter). */
   batch?: number;
+  /** Digits of the epoch workloads (default: all 54 000 on a GPU, CPU_EPOCH_DIGITS on a CPU driver). */
+  epochLimit?: number;
   /**
    * A software driver on the CPU: cam2's default batch is then CPU_CAM2_BATCH, since one cam2
-   * step at batch 100 is ~46 GFLOP (about 25 s for us and minutes for TF.js on lavapipe).
+   * step at batch 100 is ~46 GFLOP (about 25 s for us and minutes for TF.js on lavapipe); and
+   * an epoch (hours there) runs CPU_EPOCH_DIGITS digits.
    */
   cpuAdapter?: boolean;
 }
 
 export const CPU_CAM2_BATCH = 10;
+/** Two steps of 100: the second overlaps the first's loss readback, as in a whole epoch. */
+export const CPU_EPOCH_DIGITS = 200;
 
 export const TINY_KERNELS: KernelSizes = {
   matmul: [16, 33],
@@ -31,19 +39,27 @@ export const TINY_KERNELS: KernelSizes = {
   pools: [{ name: 'tiny', shape: [2, 6, 6, 3], pool: 2 }],
 };
 
+/** VGG16's layers with a few channels, 32×32 input: block5_conv3 is 2×2×8. */
+export const TINY_VGG16: Vgg16Spec = { size: 32, widths: [4, 4, 8, 8, 8], units: 16, classes: 10 };
+
 export function workloads(o: SizeOptions = {}): Workload[] {
   if (o.tiny)
     return [
       ...kernelWorkloads(TINY_KERNELS),
       trainStepWorkload('cam1', o.batch ?? 2),
       trainStepWorkload('cam2', o.batch ?? 2),
+      epochWorkload('cam1', o.epochLimit ?? 6, 4),
+      gradCamWorkload(TINY_VGG16),
     ];
+  const digits = o.epochLimit ?? (o.cpuAdapter ? CPU_EPOCH_DIGITS : EPOCH_DIGITS);
   const list = [
-    ...kernelWorkloads({ matmul: o.large ? [256, 1024, 4096] : [256, 1024], conv: VGG_BLOCK3, pools: [POOL_VGG_BLOCK3, POOL_CAM1] }),
+    ...kernelWorkloads({ matmul: o.large ? [256, 1024, 2048, 4096] : [256, 1024], conv: VGG_BLOCK3, pools: [POOL_VGG_BLOCK3, POOL_CAM1] }),
     trainStepWorkload('cam1', o.batch ?? 100),
     trainStepWorkload('cam2', o.batch ?? (o.cpuAdapter ? CPU_CAM2_BATCH : 100)),
+    epochWorkload('cam1', digits),
+    epochWorkload('cam2', digits),
   ];
-  if (o.large) list.push(vgg16ForwardWorkload(1, 224));
+  if (o.large) list.push(vgg16ForwardWorkload(1, 224), gradCamWorkload({ size: 224 }));
   return list;
 }
 

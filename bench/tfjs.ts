@@ -19,6 +19,8 @@ export interface TfjsSetup {
   adapterInfo: Record<string, unknown>;
   engine: Engine;
   dispose(): void;
+  /** Set when TF.js could not start in this runtime (main.ts then runs our side only). */
+  error?: string;
 }
 
 /** Our engine, as the harness sees it. */

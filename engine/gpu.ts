@@ -10,6 +10,7 @@ import type { Kernel } from '../kernels/program.ts';
 import { gpuEntry, INSTALL_HINT, runtime } from './adapter.ts';
 import { GpuError, LanternaError } from './errors.ts';
 import { BufferPool, type PoolStats } from './pool.ts';
+import { Profiler, type Profile } from './profile.ts';
 
 export interface AdapterDescription {
   vendor: string;
@@ -65,6 +66,10 @@ export class Gpu {
   private pendingError: string | null = null;
   /** When set, each dispatch runs in an error scope so a GPU error names its op exactly (slow). */
   debug = false;
+  /** Open between startProfile() and stopProfile(): one timed compute pass per dispatch. */
+  private profiler: Profiler | null = null;
+  /** Set by createGpu when the caller asked for profiling (whether or not the adapter could). */
+  profileRequested = false;
 
   constructor(
     readonly device: GPUDevice,
@@ -162,11 +167,17 @@ export class Gpu {
       entries.push({ binding: kernel.bindings.length, resource: { buffer: this.arenaGpu, offset: off, size: bytes } });
     }
     const group = this.device.createBindGroup({ layout, entries, label });
+    if (this.profiler) {
+      const enc = this.endPass();
+      const timestampWrites = this.profiler.next(kernel.key);
+      this.pass = enc.beginComputePass(timestampWrites ? { timestampWrites } : {});
+    }
     const pass = this.ensurePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y, z);
     this.counters.dispatches++;
+    if (this.profiler) this.endPass();
     if (this.debug)
       this.device.popErrorScope().then((e) => {
         if (e) this.pendingError ??= `${label}: ${e.message}`;
@@ -186,6 +197,7 @@ export class Gpu {
   flush(): void {
     if (!this.encoder) return;
     const enc = this.endPass();
+    this.profiler?.resolve(enc);
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arenaGpu, 0, this.arenaCpu, 0, Math.ceil(this.arenaUsed / 4) * 4);
     this.arenaUsed = 0;
     this.device.queue.submit([enc.finish()]);
@@ -240,6 +252,42 @@ export class Gpu {
     this.check('sync');
   }
 
+  /** Whether this device can time kernels: it was created with the `timestamp-query` feature. */
+  get canProfile(): boolean {
+    return this.features.includes('timestamp-query');
+  }
+
+  /**
+   * Starts timing every dispatch (see engine/profile.ts). Needs a device created with
+   * `init({ profile: true })` or LANTERNA_PROFILE=1 on an adapter offering `timestamp-query`.
+   */
+  startProfile(capacity?: number): void {
+    if (!this.canProfile)
+      throw new LanternaError(
+        !this.profileRequested
+          ? 'profiling needs the device to be created with init({ profile: true }) or LANTERNA_PROFILE=1'
+          : "this adapter does not offer the 'timestamp-query' feature: kernel times are unavailable",
+      );
+    if (this.profiler) throw new LanternaError('a profile is already open');
+    this.flush();
+    this.profiler = new Profiler(this.device, capacity);
+  }
+
+  /** Ends the profile: waits for the GPU and returns the time per kernel. */
+  async stopProfile(): Promise<Profile> {
+    const p = this.profiler;
+    if (!p) throw new LanternaError('no profile is open (startProfile() first)');
+    this.flush();
+    this.profiler = null;
+    try {
+      const raw = p.timedCount ? await this.read(p.resolveBuffer, 0, 16 * p.timedCount, 'profile timestamps') : new ArrayBuffer(0);
+      this.counters.readbacks--; // the profile's own readback is not the profiled work's
+      return p.summarise(raw);
+    } finally {
+      p.destroy();
+    }
+  }
+
   stats(): PoolStats & Counters {
     return { ...this.pool.stats(), ...this.counters };
   }
@@ -253,6 +301,22 @@ export class Gpu {
 
 export interface InitOptions {
   powerPreference?: 'high-performance' | 'low-power';
+  /**
+   * Request `timestamp-query` (where the adapter offers it) so that Gpu.startProfile() can time
+   * kernels. Also LANTERNA_PROFILE=1. Off by default: nothing needs it outside profiling.
+   */
+  profile?: boolean;
+}
+
+declare const Deno: any;
+
+function envFlag(name: string): boolean {
+  const g = globalThis as any;
+  try {
+    return (typeof g.Deno !== 'undefined' ? Deno.env.get(name) : g.process?.env?.[name]) === '1';
+  } catch {
+    return false; // Deno without --allow-env
+  }
 }
 
 /** Requests an adapter and a device with the adapter's real limits. */
@@ -277,7 +341,8 @@ export async function createGpu(opts: InitOptions = {}): Promise<Gpu> {
     const v = (adapter.limits as any)[k];
     if (typeof v === 'number') requiredLimits[k] = v;
   }
-  const features = ['timestamp-query'].filter((f) => adapter!.features.has(f)) as GPUFeatureName[];
+  const profile = opts.profile ?? envFlag('LANTERNA_PROFILE');
+  const features = (profile ? ['timestamp-query'] : []).filter((f) => adapter!.features.has(f)) as GPUFeatureName[];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });
   const limits = {} as Limits;
   for (const k of [...WANTED_LIMITS, 'minStorageBufferOffsetAlignment', 'minUniformBufferOffsetAlignment'] as const)
@@ -294,6 +359,7 @@ export async function createGpu(opts: InitOptions = {}): Promise<Gpu> {
   const g = new Gpu(device, desc, limits, features);
   // LANTERNA_DEBUG=1: every dispatch in its own error scope, so a GPU error names its op exactly.
   g.debug = (globalThis as any).process?.env?.LANTERNA_DEBUG === '1';
+  g.profileRequested = profile;
   return g;
 }
 

@@ -7,7 +7,8 @@ import { onesLike } from './ops/create.ts';
 setAutogradHelpers({ add, onesLike });
 
 export { init, gpu, shutdown } from './context.ts';
-export { Gpu, isCpuAdapter, type AdapterDescription, type Limits } from './gpu.ts';
+export { Gpu, isCpuAdapter, type AdapterDescription, type Limits, type Counters } from './gpu.ts';
+export type { Profile, KernelTime } from './profile.ts';
 export { Tensor, tensor, scalar, empty, view, type DType, type Shape } from './tensor.ts';
 export { tidy, keep } from './scope.ts';
 export { backward, grad, noGrad, isGradEnabled, listGraph, formatGraph, type TapeNode, type GraphEntry } from './autograd.ts';

@@ -4,6 +4,8 @@
 #   deno      the portable suites (test/suites.ts) under Deno (wgpu)
 #   chromium  the portable suites in headless Chromium (SwiftShader)
 #   web       the browser app (npm run web) end to end in headless Chromium (SwiftShader)
+#   bench-deno, bench-chromium
+#             the benchmark suite at tiny sizes beside TF.js, under Deno and in a Chromium page
 #   onnx      the ONNX conformance runner, when it has been written (dist/test/onnx/run.js)
 # then prints a table per runtime and, as its last line, `N passed, N failed`.
 #

@@ -12,8 +12,12 @@ import { DEFAULT_SUITE, relDiff, runWorkload, stats, type Engine, type Instance,
 import { adapterLabel, renderMarkdown, renderSvg, type BenchReport } from '../bench/report.ts';
 import { benchMain, benchShutdown, parseArgs } from '../bench/run.ts';
 import { workloads } from '../bench/suite.ts';
+import type { OursProfile } from '../bench/profile.ts';
 import { vgg16Flops } from '../bench/workloads/models.ts';
 import * as E from '../engine/index.ts';
+
+// The tiny suite below runs with --profile: the device must be created able to time kernels.
+process.env.LANTERNA_PROFILE = '1';
 
 const busy = (ms: number) => {
   const t = performance.now();
@@ -139,22 +143,23 @@ test('FLOP counts: matmul 2MNK, conv 2·N·Ho·Wo·KH·KW·C·O, VGG16 forward, 
   const macs = 28 * 28 * 16 * 9 + 14 * 14 * 32 * 9 * 16 + 7 * 7 * 64 * 9 * 32 + 3 * 3 * 128 * 9 * 64 + 128 * 10;
   assert.is(by('train-cam1-b100').flops, 3 * 2 * macs * 100);
   assert.ok(workloads({ cpuAdapter: true }).some((w) => w.id === 'train-cam2-b10'), 'cam2 at batch 10 on CPU drivers');
-  assert.ok(workloads({ large: true }).some((w) => w.id === 'matmul-4096') && workloads({ large: true }).some((w) => w.family === 'model'));
+  const large = workloads({ large: true }).map((w) => w.id);
+  for (const id of ['matmul-2048', 'matmul-4096', 'vgg16-forward-224-b1', 'gradcam-vgg16-224']) assert.ok(large.includes(id), `--large has ${id}`);
+  assert.ok(list.some((w) => w.id === 'epoch-cam1-b100') && list.some((w) => w.id === 'epoch-cam2-b100'), 'whole epochs on a GPU');
+  assert.ok(workloads({ cpuAdapter: true }).some((w) => w.id === 'epoch-cam2-b100-200' && w.extrapolate?.factor === 270), 'a part on CPU drivers');
+  assert.ok(workloads({ cpuAdapter: true, epochLimit: 1000 }).some((w) => w.id === 'epoch-cam1-b100-1000'), '--epoch-limit');
 });
 
-test('arguments: defaults, errors, --profile names issue 5', async () => {
+test('arguments: defaults, errors, --profile, --epoch-limit', () => {
   const a = parseArgs([]);
   assert.is(a.runs, 5);
   assert.is(a.warmup, 1);
+  assert.is(a.profile, false);
   assert.is(parseArgs(['--runs', '3', '--only', 'matmul,conv']).only.length, 2);
+  assert.ok(parseArgs(['--profile']).profile);
+  assert.is(parseArgs(['--epoch-limit', '300']).epochLimit, 300);
   assert.throws(() => parseArgs(['--runs', '0']), /--runs/);
   assert.throws(() => parseArgs(['--frobnicate']), /unknown option/);
-  try {
-    await benchMain(['--profile']);
-    assert.unreachable('--profile should say it is not implemented');
-  } catch (e) {
-    assert.match((e as Error).message, /issue 5/);
-  }
 });
 
 test('reports: adapter slug, Markdown rows, slower rows named, failures shown, SVG escapes', () => {
@@ -196,10 +201,10 @@ test('reports: adapter slug, Markdown rows, slower rows named, failures shown, S
 test('the suite at tiny sizes, one run each: every workload on both engines, engines agree, files written', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lanterna-bench-'));
   try {
-    const { report, files } = await benchMain(['--tiny', '--runs', '1', '--warmup', '0', '--out', dir, '--quiet']);
+    const { report, files } = await benchMain(['--tiny', '--runs', '1', '--warmup', '0', '--out', dir, '--quiet', '--profile']);
     assert.ok(report.sameAdapter, `TF.js runs on another adapter: ${JSON.stringify(report.tfjs.adapterInfo)} vs ${report.adapter.text}`);
     const families = new Set(report.results.map((r) => r.family));
-    for (const f of ['matmul', 'conv', 'pool', 'train']) assert.ok(families.has(f), `family ${f} ran`);
+    for (const f of ['matmul', 'conv', 'pool', 'train', 'epoch', 'model']) assert.ok(families.has(f), `family ${f} ran`);
     for (const r of report.results) {
       assert.not.ok(r.ours.error, `${r.title}: ours failed: ${r.ours.error}`);
       assert.not.ok(r.tfjs.error, `${r.title}: TF.js failed: ${r.tfjs.error}`);
@@ -210,6 +215,20 @@ test('the suite at tiny sizes, one run each: every workload on both engines, eng
     }
     const train = report.results.find((r) => r.id === 'train-cam1-b2')!;
     assert.is(train.ours.perRun!.liveBuffers, 0, 'a training step leaks no GPU buffer');
+    // An epoch's part is extrapolated to the whole, and says so.
+    const epoch = report.results.find((r) => r.family === 'epoch')!;
+    assert.ok(epoch.extrapolated && epoch.extrapolated.factor === 54_000 / 6 && epoch.extrapolated.oursMs! > 0, JSON.stringify(epoch.extrapolated));
+    // --profile: counts of one step (one submission, no readback) and of one Grad-CAM (two readbacks),
+    // and per-kernel times where the adapter has timestamps.
+    const prof = (id: string) => report.results.find((r) => r.id.startsWith(id))!.profile as OursProfile;
+    assert.equal({ ...prof('train-cam1').counts, dispatches: 0 }, { dispatches: 0, submits: 1, readbacks: 0, uploads: 0 });
+    assert.is(prof('gradcam').counts.readbacks, 2, 'Grad-CAM reads the probabilities, then the map');
+    for (const id of ['train-cam1', 'train-cam2', 'gradcam']) {
+      const p = prof(id);
+      if (E.gpu().canProfile) assert.is(p.gpu!.timed, p.counts.dispatches, `${id}: every dispatch timed`);
+      else assert.match(p.unavailable!, /unavailable/);
+    }
+    assert.not.ok(report.results.some((r) => r.profile && !['train', 'model'].includes(r.family)), 'only steps and Grad-CAM are profiled');
     assert.equal(files.map((f) => f.slice(f.lastIndexOf('.'))), ['.json', '.md', '.svg']);
     const json = JSON.parse(readFileSync(files[0], 'utf8'));
     assert.is(json.results.length, report.results.length);
@@ -217,6 +236,8 @@ test('the suite at tiny sizes, one run each: every workload on both engines, eng
     const md = readFileSync(files[1], 'utf8');
     for (const r of report.results) assert.ok(md.includes(`| ${r.title} |`), `Markdown row for ${r.title}`);
     assert.match(readFileSync(files[2], 'utf8'), /<svg[\s\S]*cam2 training step, batch 2[\s\S]*<\/svg>/);
+    assert.match(md, /\*\*Extrapolated\*\*/);
+    assert.match(md, /#### Profile/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

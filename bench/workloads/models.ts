@@ -1,16 +1,43 @@
-// Whole-model workloads: VGG16's forward pass (ImageNet shape, random weights: timing does not
-// depend on their values). Grad-CAM on VGG16 joins here later (issue 5).
+// Whole-model workloads on VGG16 (ImageNet shape, random weights: timing does not depend on
+// their values): the forward pass, and Grad-CAM at block5_conv3.
 
 import * as E from '../../engine/index.ts';
 import { vgg16 as vgg16Model, VGG16_BLOCKS, VGG16_WIDTHS } from '../../nn/applications/vgg16.ts';
 import type { Sequential } from '../../nn/sequential.ts';
+import { GradCam } from '../../explain/grad_cam.ts';
 import type { Instance, Workload } from '../harness.ts';
 import { prod, uniform } from './kernels.ts';
 import { tfjsTwin } from './tfjs_model.ts';
 
+/** A VGG16's shape: Keras' by default; smaller widths for the CI test. */
+export interface Vgg16Spec {
+  size: number;
+  widths?: readonly number[];
+  units?: number;
+  classes?: number;
+}
+
 /** nn/applications' VGG16 (Keras layout, with the top) with random Glorot weights. */
-export function vgg16(size = 224): Sequential {
-  return vgg16Model({ inputShape: [size, size, 3] }).build();
+export function vgg16(spec: number | Vgg16Spec = 224): Sequential {
+  const s = typeof spec === 'number' ? { size: spec } : spec;
+  return vgg16Model({ inputShape: [s.size, s.size, 3], widths: s.widths, units: s.units, classes: s.classes }).build();
+}
+
+/** One VGG16 shared by both sides of a workload: ours runs it, the TF.js twin copies its weights. */
+function sharedVgg16(spec: Vgg16Spec) {
+  let shared: Sequential | null = null;
+  let users = 0;
+  return {
+    acquire: () => {
+      users++;
+      return (shared ??= vgg16(spec));
+    },
+    release: () => {
+      if (--users > 0) return;
+      shared?.weights.forEach((w) => w.value.dispose());
+      shared = null;
+    },
+  };
 }
 
 /** FLOPs of one image's forward pass (2·MACs of convs and denses). */
@@ -32,18 +59,7 @@ export function vgg16Flops(size = 224, classes = 1000): number {
 export function vgg16ForwardWorkload(batch = 1, size = 224): Workload {
   const shape = [batch, size, size, 3];
   const x = () => uniform(10, prod(shape), 0, 1);
-  // Built once: ours runs it, the TF.js twin copies its weights; freed when neither holds it.
-  let shared: Sequential | null = null;
-  let users = 0;
-  const acquire = () => {
-    users++;
-    return (shared ??= vgg16(size));
-  };
-  const release = () => {
-    if (--users > 0) return;
-    shared?.weights.forEach((w) => w.value.dispose());
-    shared = null;
-  };
+  const { acquire, release } = sharedVgg16({ size });
   return {
     id: `vgg16-forward-${size}-b${batch}`,
     family: 'model',
@@ -96,6 +112,95 @@ export function vgg16ForwardWorkload(batch = 1, size = 224): Workload {
           } finally {
             y.dispose();
           }
+        },
+        dispose() {
+          X.dispose();
+          twin.dispose();
+        },
+      };
+    },
+  };
+}
+
+export const GRAD_CAM_LAYER = 'block5_conv3';
+
+const argmax = (p: ArrayLike<number>) => {
+  let k = 0;
+  for (let i = 1; i < p.length; i++) if (p[i] > p[k]) k = i;
+  return k;
+};
+
+/**
+ * Grad-CAM of one image at block5_conv3, for its top-1 class, on the softmax score (the
+ * lecture's choice). Ours: explain/grad_cam.ts (one forward with the activation captured, the
+ * probabilities read back to pick the class, the backward pass to the activation, the channel
+ * weights, the map, which is read back). TF.js: the same steps, with tf.grad of the class score
+ * with respect to the block5_conv3 activation. The probe uses a fixed class: with random
+ * weights the softmax is nearly uniform and the two engines could pick different top-1s.
+ */
+export function gradCamWorkload(spec: Vgg16Spec = { size: 224 }): Workload {
+  const shape = [1, spec.size, spec.size, 3];
+  const x = () => uniform(14, prod(shape), 0, 1);
+  const { acquire, release } = sharedVgg16(spec);
+  const PROBE_CLASS = 1;
+  const tiny = spec.widths !== undefined;
+  return {
+    id: `gradcam-vgg16-${spec.size}${tiny ? '-tiny' : ''}`,
+    family: 'model',
+    title: `VGG16 Grad-CAM ${spec.size}×${spec.size} at ${GRAD_CAM_LAYER}${tiny ? ' (tiny widths)' : ''}`,
+    params: { ...spec, layer: GRAD_CAM_LAYER, score: 'softmax', class: 'top-1 (probe: class 1)', weights: 'random (Glorot uniform)', readbacks: 'probabilities, then the map' },
+    tolerance: 1e-3,
+    profile: true,
+    async ours(): Promise<Instance> {
+      const m = acquire();
+      const cam = new GradCam(m);
+      const X = E.keep(E.tensor(x(), shape));
+      return {
+        async run() {
+          await cam.explain(X, { layer: GRAD_CAM_LAYER });
+          return () => {};
+        },
+        async probe() {
+          const [map] = await cam.explain(X, { layer: GRAD_CAM_LAYER, classes: [PROBE_CLASS] });
+          return Float32Array.from(map.raw);
+        },
+        dispose() {
+          X.dispose();
+          release();
+        },
+      };
+    },
+    async tfjs(tf): Promise<Instance> {
+      let twin;
+      try {
+        twin = await tfjsTwin(tf, acquire(), false);
+      } finally {
+        release();
+      }
+      const X = tf.tensor(x(), shape);
+      const at = twin.layerIndex(GRAD_CAM_LAYER);
+      const explain = async (cls?: number) => {
+        const A = tf.tidy(() => twin.head(X, at));
+        const probs = tf.tidy(() => twin.tail(A, at + 1).output);
+        const p = await probs.data();
+        const k = cls ?? argmax(p);
+        const map = tf.tidy(() => {
+          const hot = tf.oneHot(tf.tensor1d([k], 'int32'), probs.shape[1]);
+          const dA = tf.grad((a: any) => tf.sum(tf.mul(twin.tail(a, at + 1).output, hot)))(A);
+          const alpha = tf.mean(dA, [1, 2], true);
+          return tf.relu(tf.sum(tf.mul(A, alpha), 3));
+        });
+        const raw = await map.data();
+        tf.dispose([A, probs, map]);
+        return raw;
+      };
+      return {
+        async run() {
+          await explain();
+          return () => {};
+        },
+        async probe() {
+          return Float32Array.from(await explain(PROBE_CLASS));
         },
         dispose() {
           X.dispose();

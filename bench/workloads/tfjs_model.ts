@@ -10,6 +10,12 @@ export interface TfjsModel {
   vars: any[];
   /** Logits when the last layer is Dense(softmax) (as our forward's `logits`), else the output. */
   forward(x: any): { logits: any; output: any };
+  /** Index of the layer named `name` in the model. */
+  layerIndex(name: string): number;
+  /** The output of layer `upto` (inclusive). */
+  head(x: any, upto: number): any;
+  /** Layers `from`… to the end, on `h` (the output of layer from − 1). */
+  tail(h: any, from: number): { logits: any; output: any };
   dispose(): void;
 }
 
@@ -81,20 +87,32 @@ export async function tfjsTwin(tf: any, model: Sequential, trainable = true): Pr
         throw new Error(`bench: no TF.js twin for layer class ${l.className} ('${l.name}')`);
     }
   }
+  const tail = (x: any, from: number) => {
+    let h = x;
+    let logits: any = null;
+    for (let i = from; i < steps.length; i++) {
+      h = steps[i](h);
+      if (i === logitsAt) {
+        logits = h;
+        h = tf.softmax(h);
+      }
+    }
+    return { logits: logits ?? h, output: h };
+  };
   return {
     vars,
-    forward(x) {
-      let h = x;
-      let logits: any = null;
-      steps.forEach((f, i) => {
-        h = f(h);
-        if (i === logitsAt) {
-          logits = h;
-          h = tf.softmax(h);
-        }
-      });
-      return { logits: logits ?? h, output: h };
+    forward: (x) => tail(x, 0),
+    layerIndex(name) {
+      const i = model.layers.findIndex((l) => l.name === name);
+      if (i < 0) throw new Error(`bench: model '${model.name}' has no layer '${name}'`);
+      return i;
     },
+    head(x, upto) {
+      let h = x;
+      for (let i = 0; i <= upto; i++) h = steps[i](h);
+      return h;
+    },
+    tail,
     dispose: () => vars.forEach((v) => v.dispose()),
   };
 }

@@ -48,6 +48,7 @@ export function trainStepWorkload(name: 'cam1' | 'cam2', batch: number): Workloa
     params: { model: name, batch, input: [28, 28, 1], optimizer: 'Adam (Keras defaults)', loss: 'softmax cross-entropy', weights: params, flopsNote: '3 × forward FLOPs (nominal)' },
     // The probe: the losses of the first two steps from identical weights and data.
     tolerance: 1e-3,
+    profile: true,
     async ours(): Promise<Instance> {
       const model = preset(name, 1);
       const trainer = new Trainer(model, { optimizer: 'adam', loss: 'categorical_crossentropy' });
@@ -83,30 +84,11 @@ export function trainStepWorkload(name: 'cam1' | 'cam2', batch: number): Workloa
       };
     },
     async tfjs(tf): Promise<Instance> {
-      const model = preset(name, 1); // same seed: the same initial weights as ours
-      await E.gpu().sync();
-      const twin = await tfjsTwin(tf, model);
-      model.weights.forEach((w) => w.value.dispose());
+      const t = await tfjsTrainer(tf, name);
       const X = tf.tensor(x(), shape);
       const Yi = tf.tensor(y(), [batch], 'int32');
       const Y1 = tf.oneHot(Yi, 10);
-      const opt = tf.train.adam(1e-3, 0.9, 0.999, 1e-7);
-      const step = () =>
-        tf.tidy(() => {
-          let logits: any = null;
-          let output: any = null;
-          const { value, grads } = tf.variableGrads(() => {
-            const f = twin.forward(X);
-            logits = tf.keep(f.logits);
-            output = tf.keep(f.output);
-            return tf.losses.softmaxCrossEntropy(Y1, f.logits);
-          }, twin.vars);
-          opt.applyGradients(grads);
-          const correct = tf.sum(tf.cast(tf.equal(tf.argMax(output, -1), Yi), 'float32'));
-          logits.dispose();
-          output.dispose();
-          return [value, correct];
-        });
+      const step = () => t.step(X, Yi, Y1);
       return {
         run() {
           const out = step();
@@ -123,10 +105,43 @@ export function trainStepWorkload(name: 'cam1' | 'cam2', batch: number): Workloa
         },
         dispose() {
           tf.dispose([X, Yi, Y1]);
-          opt.dispose();
-          twin.dispose();
+          t.dispose();
         },
       };
+    },
+  };
+}
+
+/** The TF.js twin of a preset with Adam (Keras' defaults), from the same initial weights as ours. */
+export async function tfjsTrainer(tf: any, name: 'cam1' | 'cam2') {
+  const model = preset(name, 1); // same seed: the same initial weights as ours
+  await E.gpu().sync();
+  const twin = await tfjsTwin(tf, model);
+  model.weights.forEach((w) => w.value.dispose());
+  const opt = tf.train.adam(1e-3, 0.9, 0.999, 1e-7);
+  /** One step; returns [loss, correct count] (kept), as Trainer.step does. */
+  const step = (X: any, Yi: any, oneHot?: any): any[] =>
+    tf.tidy(() => {
+      let logits: any = null;
+      let output: any = null;
+      const Y1 = oneHot ?? tf.oneHot(Yi, 10);
+      const { value, grads } = tf.variableGrads(() => {
+        const f = twin.forward(X);
+        logits = tf.keep(f.logits);
+        output = tf.keep(f.output);
+        return tf.losses.softmaxCrossEntropy(Y1, f.logits);
+      }, twin.vars);
+      opt.applyGradients(grads);
+      const correct = tf.sum(tf.cast(tf.equal(tf.argMax(output, -1), Yi), 'float32'));
+      logits.dispose();
+      output.dispose();
+      return [value, correct];
+    });
+  return {
+    step,
+    dispose() {
+      opt.dispose();
+      twin.dispose();
     },
   };
 }

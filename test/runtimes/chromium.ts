@@ -12,11 +12,10 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM_ARGS } from './chromium_args.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium_launch.ts';
 import { resultLine, SKIP_TAG, type SuiteResult } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/runtimes → repository
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const TIMEOUT_MS = Number(process.env.LANTERNA_TEST_TIMEOUT || 1200) * 1000;
 export { CHROMIUM_ARGS };
 

@@ -11,6 +11,10 @@
 //   web       the browser app (web/) end to end in headless Chromium: dist/test/runtimes/web.js,
 //             one count per check (LANTERNA_SCREENSHOTS=DIR also saves screenshots of each view)
 //   onnx      dist/test/onnx/run.js, the ONNX conformance runner, when it exists
+//   bench-deno, bench-chromium
+//             the benchmark suite (bench/) at tiny sizes, one run each, beside TF.js, under Deno
+//             and in a Chromium page: checks that our side runs and that the engines agree
+//             (Node's run is test/bench_harness.test.ts)
 //
 // A runtime that cannot start (no deno, no Chromium, no adapter) is SKIPPED with the reason and
 // counts neither as passed nor as failed. The last line printed is `N passed, N failed`.
@@ -32,8 +36,8 @@ const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 // Known, harmless driver chatter on stderr.
 const NOISE = [/artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit/, /XDG_RUNTIME_DIR/];
 
-type Name = 'node' | 'deno' | 'chromium' | 'web' | 'onnx';
-const ALL: Name[] = ['node', 'deno', 'chromium', 'web', 'onnx'];
+type Name = 'node' | 'deno' | 'chromium' | 'web' | 'bench-deno' | 'bench-chromium' | 'onnx';
+const ALL: Name[] = ['node', 'deno', 'chromium', 'web', 'bench-deno', 'bench-chromium', 'onnx'];
 
 interface Report {
   name: string;
@@ -371,6 +375,33 @@ async function webRuntime(): Promise<Report> {
   return r;
 }
 
+// A few workloads of each family at tiny sizes: about 40 s per runtime on SwiftShader on 2 cores
+// (TF.js's pipeline compilation dominates; cam2 and the other kernels run in Node's test).
+const BENCH_CI = ['--tiny', '--runs', '1', '--warmup', '0', '--no-save', '--quiet', '--result-line', '--only', 'matmul-16,fwd,maxpool,train-cam1,epoch,gradcam', '--epoch-limit', '4'];
+
+/** One benchmark child's result line (or skip) as a report row. */
+async function benchRuntime(name: string, title: string, cmd: string | null, args: string[], env: Record<string, string> = {}): Promise<Report> {
+  const r = newReport(name);
+  banner(title);
+  if (!cmd) {
+    r.skipped = 'no deno binary (npm i -D deno provides node_modules/.bin/deno)';
+    return r;
+  }
+  const limit = 600_000;
+  const c = await runChild(cmd, args, limit, env);
+  if (c.skip) {
+    r.skipped = c.skip;
+    return r;
+  }
+  r.adapter = adapterLine(c.device);
+  if (c.results.length === 0) add(r, { file: `${name}`, passed: 0, failed: 1, skipped: 0, ms: 0, error: why(c, limit) });
+  for (const s of c.results) {
+    add(r, s);
+    r.times.push([s.file, s.ms]);
+  }
+  return r;
+}
+
 async function onnxRuntime(): Promise<Report> {
   const r = newReport('onnx');
   banner('onnx: ONNX backend conformance tests (libonnx-testdata)');
@@ -438,6 +469,19 @@ async function main(): Promise<number> {
   if (only.includes('deno')) await timed(() => denoRuntime(suites));
   if (only.includes('chromium')) await timed(() => chromiumRuntime(suites));
   if (only.includes('web') && (filters.length === 0 || filters.some((f) => 'web'.includes(f) || 'test/runtimes/web.ts'.includes(f)))) await timed(webRuntime);
+  const benchWanted = filters.length === 0 || filters.some((f) => 'bench'.includes(f) || f.includes('bench'));
+  if (only.includes('bench-deno') && benchWanted)
+    await timed(() =>
+      benchRuntime('bench-deno', 'bench-deno (wgpu): the benchmark suite, tiny, beside TF.js', findDeno(), ['run', '-A', '--no-lock', 'bench/run_deno.ts', ...BENCH_CI], {
+        DENO_NO_UPDATE_CHECK: '1',
+        DENO_NO_PROMPT: '1',
+        ...(!process.env.LANTERNA_VULKAN && !process.env.VK_ICD_FILENAMES ? { LANTERNA_VULKAN: 'swiftshader' } : {}),
+      }),
+    );
+  if (only.includes('bench-chromium') && benchWanted)
+    await timed(() =>
+      benchRuntime('bench-chromium', 'bench-chromium (SwiftShader): the benchmark suite, tiny, in a page beside TF.js', process.execPath, [join(DIST, 'bench/run_chrome.js'), ...BENCH_CI]),
+    );
   if (only.includes('onnx') && filters.length === 0) await timed(onnxRuntime);
   if (typecheck) {
     const r = newReport('tsc');

@@ -13,11 +13,10 @@ import { join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { buildWeb, repoRoot } from '../../web/build.ts';
 import { serveDir } from '../../web/serve.ts';
-import { CHROMIUM_ARGS } from './chromium_args.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium_launch.ts';
 import { resultLine, SKIP_TAG } from './harness.ts';
 
 const ROOT = repoRoot();
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const argv = process.argv.slice(2);
 const opt = (f: string) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : undefined);
 const shotsDir = opt('--screenshots');

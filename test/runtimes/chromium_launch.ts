@@ -1,5 +1,8 @@
-// Headless Chromium on SwiftShader's WebGPU (see ../shared/docs/ENVIRONMENT.md), shared by the
-// runtime that runs the portable suites (chromium.ts) and the browser app's end-to-end test (web.ts).
+// How Lanterna starts Debian's Chromium headless on SwiftShader's WebGPU (no GPU needed), for
+// the test runner (chromium.ts) and the benchmark (bench/run_chrome.ts).
+
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--enable-unsafe-webgpu',
