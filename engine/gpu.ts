@@ -245,6 +245,37 @@ export class Gpu {
     return out;
   }
 
+  /**
+   * Copies several byte ranges back with one submit and one mapping (e.g. a training step's loss
+   * and correct count): each extra readback would cost a round trip to the GPU.
+   */
+  async readMany(parts: { buffer: GPUBuffer; offset: number; bytes: number }[], what = 'readback'): Promise<ArrayBuffer[]> {
+    this.check(what);
+    const at: number[] = [];
+    let size = 0;
+    for (const p of parts) {
+      at.push(size);
+      size += Math.ceil(p.bytes / 4) * 4;
+    }
+    const staging = this.pool.acquire(Math.max(4, size), READBACK_USAGE, 'readback');
+    parts.forEach((p, i) => this.copy(p.buffer, p.offset, staging, at[i], Math.ceil(p.bytes / 4) * 4));
+    this.flush();
+    this.counters.readbacks++;
+    try {
+      await staging.mapAsync(1 /* GPUMapMode.READ */, 0, Math.max(4, size));
+    } catch (e) {
+      this.pool.release(staging);
+      this.check(what);
+      throw new GpuError(`${what}: mapping the readback buffer failed: ${(e as Error).message}`);
+    }
+    const range = staging.getMappedRange(0, Math.max(4, size));
+    const out = parts.map((p, i) => range.slice(at[i], at[i] + p.bytes));
+    staging.unmap();
+    this.pool.release(staging);
+    this.check(what);
+    return out;
+  }
+
   /** Waits until all submitted work has finished (for timing). */
   async sync(): Promise<void> {
     this.flush();

@@ -116,6 +116,18 @@ export class Tensor {
   }
 }
 
+/**
+ * The values of several tensors (on one device) with a single readback: one submit, one wait.
+ * What a training step reads (loss and correct count) costs one round trip, not two.
+ */
+export async function readAll(ts: readonly Tensor[]): Promise<(Float32Array | Int32Array)[]> {
+  if (ts.length === 0) return [];
+  const g = ts[0].storage.gpu;
+  for (const t of ts) if (t.storage.gpu !== g) throw new Error(`readAll: ${t.describe()} lives on another device`);
+  const bytes = await g.readMany(ts.map((t) => ({ buffer: t.storage.buffer, offset: 0, bytes: t.size * 4 })), `read ${ts.map((t) => t.describe()).join(', ')}`);
+  return bytes.map((b, i) => (ts[i].dtype === 'int32' ? new Int32Array(b) : new Float32Array(b)));
+}
+
 export function checkShape(op: string, shape: Shape): void {
   for (const d of shape)
     if (!Number.isInteger(d) || d < 0) throw new ShapeError(op, `invalid shape ${fmtShape(shape)}`);

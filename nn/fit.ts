@@ -136,7 +136,7 @@ export class Trainer {
         const { loss, correct } = this.step(x, y, rng);
         x.dispose();
         y.dispose();
-        const read = Promise.all([loss.data(), correct.data()]).then(([l, c]) => {
+        const read = E.readAll([loss, correct]).then(([l, c]) => {
           loss.dispose();
           correct.dispose();
           return [l[0], c[0]] as [number, number];

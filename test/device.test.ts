@@ -17,6 +17,21 @@ const message = async (f: () => unknown): Promise<string> => {
   throw new Error('expected an error');
 };
 
+test('readAll returns each tensor (float and int, odd sizes) from one readback', async () => {
+  const a = E.tensor([1.5, -2, 3], [3]);
+  const b = E.tensor([7, -8, 9, 10, 11], [5], 'int32');
+  const c = E.scalar(0.25);
+  const g = E.gpu();
+  const before = g.counters.readbacks;
+  const [ra, rb, rc] = await E.readAll([a, b, c]);
+  if (g.counters.readbacks !== before + 1) throw new Error(`${g.counters.readbacks - before} readbacks`);
+  if (!(ra instanceof Float32Array) || !(rb instanceof Int32Array)) throw new Error('wrong array types');
+  if ([...ra].join() !== '1.5,-2,3' || [...rb].join() !== '7,-8,9,10,11' || rc[0] !== 0.25) throw new Error(`${ra} / ${rb} / ${rc}`);
+  a.dispose();
+  b.dispose();
+  c.dispose();
+});
+
 test('a GPU validation error becomes an exception naming the op and its shapes', async () => {
   const g = await createGpu();
   g.debug = true; // each dispatch in an error scope, so the error is attributed exactly
