@@ -166,6 +166,34 @@ ${elementMain(['read X', 'write Y', ...(arg ? ['write A: array<i32>'] : [])], WG
 export function poolGradKernel(kind: PoolKind, g: PoolGeom, opts: { includePad?: boolean } = {}): Kernel {
   const n = g.N * g.H * g.W * g.C;
   const max = kind === 'max';
+  // Disjoint windows (Keras' default 2×2/2 pool): each input lies in at most one window, found
+  // with one division per axis instead of a loop of signed divisions (slow on CPU drivers).
+  if (max && g.ph === g.sh && g.pw === g.sw && g.padT === 0 && g.padL === 0 && g.dh === 1 && g.dw === 1)
+    return {
+      key: 'pool_grad:max:disjoint',
+      wgsl: () => /* wgsl */ `
+${U_STRUCT}
+${elementMain(['read DY', 'read A: array<i32>', 'write DX'], WG)}
+  if (i >= u.n) { return; }
+  let c = i % u.C;
+  let p = i / u.C;
+  let iw = i32(p % u32(u.W));
+  let q = p / u32(u.W);
+  let ih = i32(q % u32(u.H));
+  let nb = q / u32(u.H);
+  let oh = ih / u.sh;
+  let ow = iw / u.sw;
+  var v = 0.0;
+  if (oh < u.OH && ow < u.OW) {
+    let o = ((nb * u32(u.OH) + u32(oh)) * u32(u.OW) + u32(ow)) * u.C + c;
+    if (A[o] == ih * u.W + iw) { v = DY[o]; }
+  }
+  DX[i] = v;
+}`,
+      bindings: ['read', 'read', 'write'],
+      uniforms: poolUniforms(n, g, false),
+      workgroups: grid(n / WG),
+    };
   return {
     key: `pool_grad:${kind}`,
     wgsl: () => /* wgsl */ `
