@@ -18,7 +18,7 @@ import { colormapByName } from '../../explain/colormap.ts';
 import { grid } from '../../explain/grid.ts';
 import { encodeImage, loadImg, overlayHeatmap, readImage, sideBySide, type DecodedImage, type RgbImage } from '../../explain/image_io.ts';
 import { writeFileAtomic } from '../../explain/png.ts';
-import { decodePredictions, imagenetClasses, imagenetClassIndex, preprocessInput, topK } from '../../nn/applications/imagenet.ts';
+import { decodePredictions, IMAGE_PIXELS, type ImagePixels, imagenetClasses, imagenetClassIndex, preprocessPixels, topK } from '../../nn/applications/imagenet.ts';
 import { loadVgg16Weights, VGG16_WEIGHTS_ENV } from '../../nn/applications/vgg16.ts';
 import { Conv2D } from '../../nn/layers/conv2d.ts';
 import { loadModel } from '../../nn/model_file.ts';
@@ -41,8 +41,8 @@ interface GradcamOpts {
   json?: boolean | string;
 }
 
-type Pixels = 'caffe' | 'unit' | 'raw' | 'inverted' | 'tf';
-const PIXELS: Pixels[] = ['caffe', 'unit', 'raw', 'inverted', 'tf'];
+type Pixels = ImagePixels;
+const PIXELS = IMAGE_PIXELS;
 
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const ms = (t: number) => (t >= 10000 ? `${(t / 1000).toFixed(1)} s` : `${t.toFixed(0)} ms`);
@@ -108,19 +108,7 @@ function withSuffix(path: string, suffix: string): string {
 /** Model input from an image, as Keras would feed it: load_img at the model's size, then the preprocessing. */
 function modelInput(img: DecodedImage, shape: number[], pixels: Pixels): Float32Array {
   const [h, w, c] = shape;
-  const x = loadImg(img, { targetSize: [h, w], colorMode: c === 1 ? 'grayscale' : 'rgb' }).pixels;
-  switch (pixels) {
-    case 'caffe':
-      return preprocessInput(x);
-    case 'unit':
-      return x.map((v) => v / 255);
-    case 'inverted':
-      return x.map((v) => 1 - v / 255);
-    case 'tf':
-      return x.map((v) => v / 127.5 - 1);
-    case 'raw':
-      return x;
-  }
+  return preprocessPixels(loadImg(img, { targetSize: [h, w], colorMode: c === 1 ? 'grayscale' : 'rgb' }).pixels, pixels, c);
 }
 
 export function register(program: Command): void {

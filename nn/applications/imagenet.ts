@@ -176,3 +176,24 @@ export function imagenetClassIndex(query: string | number): number {
   const close = closeClassNames(s);
   throw new Error(`unknown ImageNet class '${s}'${close.length ? `; did you mean ${close.join(', ')}?` : ' (give a class name such as tabby, or an index 0..999)'}`);
 }
+
+/** How image pixels (0–255 RGB or grey) become model input: Keras' modes plus our MNIST ones. */
+export type ImagePixels = 'caffe' | 'tf' | 'unit' | 'raw' | 'inverted';
+export const IMAGE_PIXELS: ImagePixels[] = ['caffe', 'unit', 'raw', 'inverted', 'tf'];
+
+/** 'caffe' is VGG16's preprocess_input, 'tf' x/127.5 − 1 (MobileNet, Xception), 'unit' x/255. */
+export function preprocessPixels(x: Float32Array, mode: ImagePixels, channels: number): Float32Array {
+  switch (mode) {
+    case 'caffe':
+      if (channels !== 3) throw new Error(`'caffe' pixels need an RGB model; this one takes ${channels} channel${channels === 1 ? '' : 's'}`);
+      return preprocessInput(x);
+    case 'unit':
+      return x.map((v) => v / 255);
+    case 'inverted':
+      return x.map((v) => 1 - v / 255);
+    case 'tf':
+      return x.map((v) => v / 127.5 - 1);
+    case 'raw':
+      return x;
+  }
+}

@@ -10,7 +10,7 @@ import { colormapByName, COLORMAPS } from '../../explain/colormap.ts';
 import { GradCam } from '../../explain/grad_cam.ts';
 import { overlayHeatmap, resizeNearestPil, rgbToGray, type RgbImage } from '../../explain/image_ops.ts';
 import { buildFromWeights, checkWeightsFor, vgg16, vgg16OptionsFromWeights } from '../../nn/applications/vgg16.ts';
-import { imagenetClasses, imagenetClassIndex, preprocessInput, setImagenetClassIndex, topK } from '../../nn/applications/imagenet.ts';
+import { type ImagePixels, imagenetClasses, imagenetClassIndex, preprocessPixels, setImagenetClassIndex, topK } from '../../nn/applications/imagenet.ts';
 import { modelFromConfig } from '../../nn/from_config.ts';
 import { Conv2D } from '../../nn/layers/conv2d.ts';
 import { loadWeightsInto, PREPROCESSING_ATTR } from '../../nn/model_file.ts';
@@ -20,7 +20,7 @@ import { fetchBytes } from '../files.ts';
 import { readKerasFile } from '../keras_reader.ts';
 import { Alert, download, h, paintRgb, Progress } from '../ui.ts';
 
-type Pixels = 'caffe' | 'unit' | 'inverted' | 'raw' | 'tf';
+type Pixels = ImagePixels;
 
 interface Loaded {
   model: Sequential;
@@ -203,19 +203,7 @@ export function mount(root: HTMLElement, app: App) {
     const px = C === 1 ? resizeNearestPil(rgbToGray(img.rgb), img.width, img.height, 1, W, H) : resizeNearestPil(img.rgb, img.width, img.height, 3, W, H);
     const x = Float32Array.from(px);
     const mode = pixelsSel.value === 'auto' ? loaded!.pixels : (pixelsSel.value as Pixels);
-    switch (mode) {
-      case 'caffe':
-        if (C !== 3) throw new Error(`'caffe' pixels need an RGB model; this one takes ${C} channel`);
-        return preprocessInput(x);
-      case 'unit':
-        return x.map((v) => v / 255);
-      case 'inverted':
-        return x.map((v) => 1 - v / 255);
-      case 'tf':
-        return x.map((v) => v / 127.5 - 1);
-      case 'raw':
-        return x;
-    }
+    return preprocessPixels(x, mode, C);
   }
 
   async function compute() {
