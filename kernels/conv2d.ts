@@ -92,6 +92,8 @@ export interface ConvChunk {
   beta: number;
   /** Forward only: add bias[offBias + o]. Its binding is always there (any buffer when false). */
   bias: boolean;
+  /** Forward only: relu(conv + bias) in the store, sparing a dispatch and a pass over y. */
+  relu?: boolean;
 }
 
 const CONV_U = /* wgsl */ `struct U {
@@ -152,7 +154,7 @@ interface TapGemm {
   bRow0: string;
 }
 
-function regTapWgsl(t: TapGemm, bVec: boolean, cVec: boolean, bias: boolean, blk: RegBlock): string {
+function regTapWgsl(t: TapGemm, bVec: boolean, cVec: boolean, bias: boolean, blk: RegBlock, relu = false): string {
   const TM = 4 * blk.RM;
   const B = bRows(blk, bVec, 'Wt', 'wr + c');
   const A = regLoads(blk.RM, false, 'a', (q) => `select(0.0, ${t.in0}[xr${q} + c], ok${q})`);
@@ -172,7 +174,7 @@ ${regMain(blk)}
       }
     }
   }
-  ${regEpilogue(blk, cVec, bias, 'u.offC + m * u.N + n')}
+  ${regEpilogue(blk, cVec, bias, 'u.offC + m * u.N + n', relu)}
 }`;
 }
 
@@ -207,13 +209,16 @@ fn loadB(z: u32, k: u32, n: u32) -> f32 {
   return Wt[u.off1 + k * u.N + n];
 }`;
 
-const tiledStore = (bias: boolean) => wgsl`
+const tiledStore = (bias: boolean, relu = false) => wgsl`
 fn store(z: u32, m: u32, n: u32, v: f32) {
   let ci = u.offC + m * u.N + n;
   var s = v;
   if (u.beta != 0.0) { s += u.beta * C[ci]; }
 #if ${bias}
   if (u.hasBias != 0u) { s += Bias[u.offBias + n]; }
+#endif
+#if ${relu}
+  s = max(s, 0.0);
 #endif
   C[ci] = s;
 }`;
@@ -228,15 +233,15 @@ function convGemm(
   c: ConvChunk,
   d: { M: number; N: number; K: number },
   variant: GemmVariant,
-  tiled: { in0: string; in1: string; loads: string; bias: boolean; aKFast: boolean },
+  tiled: { in0: string; in1: string; loads: string; bias: boolean; aKFast: boolean; relu?: boolean },
   reg: () => { facts: (boolean | string)[]; blk: RegBlock; wgsl: (blk: RegBlock) => string },
 ): Kernel {
   const list: Kernel['bindings'] = tiled.bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'];
   const what = name.replace('_d', ' d').replace(' dw', ' dW');
   if (variant === 'tiled')
     return {
-      key: `${name}:tiled`,
-      wgsl: () => tiledGemmWgsl({ decls: bindings(tiled.in0, tiled.in1, false, false, false, tiled.bias), loads: tiled.loads, store: tiledStore(tiled.bias), aKFast: tiled.aKFast, bKFast: false }),
+      key: `${name}:tiled${tiled.relu ? ':relu' : ''}`,
+      wgsl: () => tiledGemmWgsl({ decls: bindings(tiled.in0, tiled.in1, false, false, false, tiled.bias), loads: tiled.loads, store: tiledStore(tiled.bias, !!tiled.relu), aKFast: tiled.aKFast, bKFast: false }),
       bindings: list,
       uniforms: convUniforms(g, c, d),
       workgroups: tiledWorkgroups(d.M, d.N, 1, what),
@@ -254,10 +259,11 @@ function convGemm(
 /** y = conv(x, W) (+ bias). Bindings: x, W [KH, KW, C, O], bias (any buffer when c.bias is false), y. */
 export function conv2dKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): Kernel {
   const d = { M: c.NB * g.HO * g.WO, N: g.O, K: g.KH * g.KW * g.C };
-  return convGemm('conv2d', g, c, d, variant, { in0: 'X', in1: 'Wt', loads: FWD_LOADS, bias: true, aKFast: true }, () => {
+  const relu = !!c.relu;
+  return convGemm('conv2d', g, c, d, variant, { in0: 'X', in1: 'Wt', loads: FWD_LOADS, bias: true, aKFast: true, relu }, () => {
     const wVec = g.O % 4 === 0 && c.off1 % 4 === 0;
     const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
-    return { facts: [wVec, cVec], blk: regBlock(d.M, true), wgsl: (blk) => regTapWgsl(FORWARD, wVec, cVec, true, blk) };
+    return { facts: [wVec, cVec, ...(relu ? ['relu'] : [])], blk: regBlock(d.M, true), wgsl: (blk) => regTapWgsl(FORWARD, wVec, cVec, true, blk, relu) };
   });
 }
 

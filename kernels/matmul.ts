@@ -152,7 +152,7 @@ export function regAccStep(b: RegBlock, a: (q: number) => string, bv: (c: number
  * site costs lavapipe a lane-by-lane sequence, in run time and above all in compile time.
  * Expects m0, n0, z and uniforms M, N, alpha, beta, hasBias, offBias; `cIndex` is WGSL in m and n.
  */
-export function regEpilogue(b: RegBlock, cVec: boolean, bias: boolean, cIndex: string): string {
+export function regEpilogue(b: RegBlock, cVec: boolean, bias: boolean, cIndex: string, relu = false): string {
   const T = 4 * b.RM * b.RN;
   const names = range(4 * b.RM).flatMap((q) => range(b.RN).map((c) => `acc${q}_${c}`));
   const store = cVec
@@ -160,6 +160,7 @@ export function regEpilogue(b: RegBlock, cVec: boolean, bias: boolean, cIndex: s
       var v = u.alpha * acc;
       if (u.beta != 0.0) { v += u.beta * C[ci]; }
       ${bias ? 'if (u.hasBias != 0u) { v += vec4<f32>(Bias[u.offBias + n], Bias[u.offBias + n + 1u], Bias[u.offBias + n + 2u], Bias[u.offBias + n + 3u]); }' : ''}
+      ${relu ? 'v = max(v, vec4<f32>(0.0));' : ''}
       C[ci] = v;`
     : `let v = u.alpha * acc;
       let n4 = n;
@@ -170,6 +171,7 @@ export function regEpilogue(b: RegBlock, cVec: boolean, bias: boolean, cIndex: s
           var s = v[j];
           if (u.beta != 0.0) { s += u.beta * C[ci]; }
           ${bias ? 'if (u.hasBias != 0u) { s += Bias[u.offBias + n]; }' : ''}
+          ${relu ? 's = max(s, 0.0);' : ''}
           C[ci] = s;
         }
       }`;

@@ -104,6 +104,34 @@ for (const v of VARIANTS) {
     }),
   );
 
+  test(`${v}: conv2d with activation 'relu' (fused) equals relu(conv2d), forward and backward`, () =>
+    withVariant(v, async () => {
+      const cases: Case[] = [
+        { x: [2, 6, 5, 4], w: [3, 3, 4, 8], strides: [1, 1], padding: 'same', bias: true }, // vec4 stores
+        { x: [1, 7, 6, 3], w: [3, 3, 3, 5], strides: [2, 2], padding: 'valid', bias: true }, // scalar stores
+      ];
+      for (const c of cases) {
+        const { g, x, w, b } = data(c);
+        const dy = r.uniform(g.N * g.HO * g.WO * g.O);
+        const run = (fused: boolean) =>
+          E.tidy(async () => {
+            const [tx, tw, tb] = [E.tensor(x, c.x).requireGrad(), E.tensor(w, c.w).requireGrad(), E.tensor(b!, [c.w[3]]).requireGrad()];
+            const o = { strides: c.strides, padding: c.padding };
+            const y = fused ? E.conv2d(tx, tw, tb, { ...o, activation: 'relu' }) : E.relu(E.conv2d(tx, tw, tb, o));
+            E.backward(y, E.tensor(dy, y.shape));
+            return [await y.data(), await tx.grad!.data(), await tw.grad!.data(), await tb.grad!.data()];
+          });
+        const fused = await run(true);
+        const plain = await run(false);
+        const zeros = fused[0].filter((t) => t === 0).length;
+        if (zeros === 0 || zeros === fused[0].length) throw new Error(`${describe(c)}: relu clipped ${zeros} of ${fused[0].length}: the test does not exercise it`);
+        ['y', 'dx', 'dW', 'db'].forEach((what, i) => assertClose(fused[i], plain[i], { atol: 1e-6, rtol: 1e-6 }, `${v} ${describe(c)} ${what}`));
+        const ref = conv2dRef(x, w, g, b).map((t) => Math.max(t, 0));
+        assertClose(fused[0], ref, TOL, `${v} ${describe(c)} vs reference`);
+      }
+    }),
+  );
+
   test(`${v}: activations above a (pretended) binding limit go a few images at a time (atol 1e-4, rtol 1e-4)`, () =>
     withVariant(v, async () => {
       // 2 KiB per binding: x [5, 6, 6, 4] is 576 B per image, so 3 images per piece; dW accumulates.

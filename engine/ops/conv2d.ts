@@ -14,12 +14,13 @@ import {
   type ConvGeom,
   type Padding,
 } from '../../kernels/conv2d.ts';
+import { unaryGradKernel } from '../../kernels/elementwise.ts';
 import { gemmVariant } from '../../kernels/matmul.ts';
 import type { Kernel } from '../../kernels/program.ts';
 import { record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import { isCpuAdapter } from '../gpu.ts';
-import { dispatch } from '../run.ts';
+import { dispatch, run } from '../run.ts';
 import { tidy } from '../scope.ts';
 import { checkInputs, empty, type Tensor } from '../tensor.ts';
 import { bindableElements, bindElements, transposeMatrices } from './matmul.ts';
@@ -34,6 +35,8 @@ export interface Conv2dOptions {
   padding?: Padding;
   /** Only 1 is supported; accepted so that callers can pass what a model file says. */
   dilations?: number | readonly [number, number];
+  /** 'relu' applies relu(conv + b) in the same kernel (Keras' Conv2D(activation='relu')). */
+  activation?: 'linear' | 'relu';
 }
 
 /** A tensor bound per dispatch: `perImage` elements per image, or 0 for the whole tensor. */
@@ -132,7 +135,13 @@ function conv2dGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | nul
   ]);
 }
 
-/** y = conv(x, w) + b; x NHWC, w HWIO, b [O]. */
+/** For y = relu(conv(x, w) + b): dy masked where y is 0 (relu' from y: y > 0 ⇔ x > 0), then conv's rule. */
+function conv2dReluGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
+  const y = node.output;
+  return tidy(() => conv2dGrad(node, run('conv2d.relu.grad', unaryGradKernel('relu', y.size), [y, y, dy], y.shape), needs));
+}
+
+/** y = conv(x, w) + b, or relu of it with `activation: 'relu'`; x NHWC, w HWIO, b [O]. */
 export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
   const inputs = b ? [x, w, b] : [x, w];
@@ -154,11 +163,14 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
   const g = convGeometry(x.shape, w.shape, [strides[0], strides[1]], padding);
   if (g.HO < 1 || g.WO < 1 || g.KH < 1 || g.KW < 1)
     throw new ShapeError(op, `a ${g.KH}×${g.KW} window with padding ${JSON.stringify(padding)} does not fit the input (${shapes})`);
+  const relu = (opts.activation ?? 'linear') === 'relu';
+  if (opts.activation !== undefined && opts.activation !== 'linear' && !relu) throw new ShapeError(op, `activation '${opts.activation}' cannot be fused (only 'relu')`);
   const v = variant(x);
   const y = allocRun([g.N, g.HO, g.WO, O], (y) =>
     overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: w, perImage: 0 }], { t: y, perImage: g.HO * g.WO * O }, b ?? null, (c) =>
-      conv2dKernel(g, c, v),
+      conv2dKernel(g, { ...c, relu }, v),
     ),
   );
-  return record(op, inputs, y, conv2dGrad, { strides: [strides[0], strides[1]], pads: [g.PT, g.PB, g.PL, g.PR], geometry: g });
+  const attrs = { strides: [strides[0], strides[1]], pads: [g.PT, g.PB, g.PL, g.PR], geometry: g, activation: relu ? 'relu' : 'linear' };
+  return record(relu ? 'conv2d_relu' : op, inputs, y, relu ? conv2dReluGrad : conv2dGrad, attrs);
 }
