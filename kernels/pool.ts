@@ -129,6 +129,40 @@ export function poolKernel(kind: PoolKind, g: PoolGeom, opts: { withArgmax?: boo
     kind === 'max'
       ? `Y[i] = acc;${arg ? '\n  A[i] = arg;' : ''}`
       : `let cnt = window_count(oh, ow);\n  Y[i] = select(0.0, acc / cnt, cnt > 0.0);`;
+  // Disjoint windows inside the input (Keras' 2×2/2 'valid' pool): no padding or bounds checks,
+  // and the taps' addresses follow from the first one by adding W·C per row and C per column.
+  const inside = (g.OH - 1) * g.sh + g.ph <= g.H && (g.OW - 1) * g.sw + g.pw <= g.W;
+  if (kind === 'max' && g.ph === g.sh && g.pw === g.sw && g.padT === 0 && g.padL === 0 && g.dh === 1 && g.dw === 1 && inside)
+    return {
+      key: `pool:max:disjoint${arg ? ':arg' : ''}`,
+      wgsl: () => /* wgsl */ `
+${U_STRUCT}
+${elementMain(['read X', 'write Y', ...(arg ? ['write A: array<i32>'] : [])], WG)}
+  if (i >= u.n) { return; }
+  let c = i % u.C;
+  let p = i / u.C;
+  let ow = i32(p % u32(u.OW));
+  let q = p / u32(u.OW);
+  let oh = i32(q % u32(u.OH));
+  let nb = q / u32(u.OH);
+  let ih0 = oh * u.sh;
+  let iw0 = ow * u.sw;
+  let row = u32(u.W) * u.C;
+  let base = ((nb * u32(u.H) + u32(ih0)) * u32(u.W) + u32(iw0)) * u.C + c;
+  var acc = X[base];
+  var arg = ih0 * u.W + iw0;
+  for (var kh = 0; kh < u.ph; kh++) {
+    for (var kw = 0; kw < u.pw; kw++) {
+      let v = X[base + u32(kh) * row + u32(kw) * u.C];
+      if (v > acc) { acc = v; arg = (ih0 + kh) * u.W + iw0 + kw; }
+    }
+  }
+  Y[i] = acc;${arg ? '\n  A[i] = arg;' : ''}
+}`,
+      bindings: arg ? ['read', 'write', 'write'] : ['read', 'write'],
+      uniforms: poolUniforms(n, g, false),
+      workgroups: grid(n / WG),
+    };
   return {
     key: `pool:${kind}${arg ? ':arg' : ''}`,
     wgsl: () => /* wgsl */ `
