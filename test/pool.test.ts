@@ -34,6 +34,7 @@ const CASES: Case[] = [
   { shape: [1, 5, 5, 1], pool: [2, 2], strides: [2, 2], padding: [1, 1, 1, 1], ceilMode: true, countIncludePad: true },
   { shape: [2, 30, 30, 16], pool: [2, 2], padding: 'valid' }, // several workgroups
   { shape: [4, 28, 28, 8], pool: [3, 3], strides: [2, 2], padding: 'same' },
+  { shape: [2, 5, 6, 8], pool: [2, 2], padding: 'valid' }, // disjoint, four channels per thread
 ];
 
 const describe = (c: Case) =>
@@ -104,7 +105,7 @@ test('maxPool2d output shape follows the padding mode', async () => {
 
 // Backward on small shapes: disjoint 2×2 windows (their own kernel), overlapping windows (stride <
 // pool), stride 2 on odd sizes, pads.
-const GRAD_CASES = [CASES[2], CASES[3], CASES[4], CASES[5], CASES[7], CASES[8], CASES[9], CASES[11], CASES[13]];
+const GRAD_CASES = [CASES[2], CASES[3], CASES[16], CASES[4], CASES[5], CASES[7], CASES[8], CASES[9], CASES[11], CASES[13]];
 
 test('maxPool2d backward (saved argmax, gathered per input) matches finite differences', async () => {
   for (const c of GRAD_CASES) {
