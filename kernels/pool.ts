@@ -210,32 +210,37 @@ export function poolGradKernel(kind: PoolKind, g: PoolGeom, opts: { includePad?:
   const max = kind === 'max';
   // Disjoint windows (Keras' default 2×2/2 pool): each input lies in at most one window, found
   // with one division per axis instead of a loop of signed divisions (slow on CPU drivers).
-  if (max && g.ph === g.sh && g.pw === g.sw && g.padT === 0 && g.padL === 0 && g.dh === 1 && g.dw === 1)
+  if (max && g.ph === g.sh && g.pw === g.sw && g.padT === 0 && g.padL === 0 && g.dh === 1 && g.dw === 1) {
+    const lanes = g.C % 4 === 0 ? 4 : 1;
+    const f = lanes === 4 ? 'vec4<f32>' : 'f32';
+    const iv = lanes === 4 ? 'vec4<i32>' : 'i32';
     return {
-      key: 'pool_grad:max:disjoint',
+      key: `pool_grad:max:disjoint:${lanes}`,
       wgsl: () => /* wgsl */ `
 ${U_STRUCT}
-${elementMain(['read DY', 'read A: array<i32>', 'write DX'], WG)}
+${elementMain([`read DY: array<${f}>`, `read A: array<${iv}>`, `write DX: array<${f}>`], WG)}
   if (i >= u.n) { return; }
-  let c = i % u.C;
-  let p = i / u.C;
+  let CL = u.C / ${lanes}u;
+  let c = i % CL;
+  let p = i / CL;
   let iw = i32(p % u32(u.W));
   let q = p / u32(u.W);
   let ih = i32(q % u32(u.H));
   let nb = q / u32(u.H);
   let oh = ih / u.sh;
   let ow = iw / u.sw;
-  var v = 0.0;
+  var v = ${f}(0.0);
   if (oh < u.OH && ow < u.OW) {
-    let o = ((nb * u32(u.OH) + u32(oh)) * u32(u.OW) + u32(ow)) * u.C + c;
-    if (A[o] == ih * u.W + iw) { v = DY[o]; }
+    let o = ((nb * u32(u.OH) + u32(oh)) * u32(u.OW) + u32(ow)) * CL + c;
+    v = select(${f}(0.0), DY[o], A[o] == ${iv}(ih * u.W + iw));
   }
   DX[i] = v;
 }`,
       bindings: ['read', 'read', 'write'],
-      uniforms: poolUniforms(n, g, false),
-      workgroups: grid(n / WG),
+      uniforms: poolUniforms(n / lanes, g, false),
+      workgroups: grid(n / lanes / WG),
     };
+  }
   return {
     key: `pool_grad:${kind}`,
     wgsl: () => /* wgsl */ `
