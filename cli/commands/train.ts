@@ -70,7 +70,7 @@ export function register(program: Command): void {
           loadWeightsInto(model, file, o.resume);
           startEpoch = JSON.parse(file.extraAttrs.lanterna_training ?? '{}').epochs ?? 0;
         }
-        log(`lanterna train --preset ${o.preset} --epochs ${epochs} --batch ${batch}${limit ? ` --limit ${limit}` : ''} --pixels ${pixels} --seed ${o.seed}`);
+        log(`lanterna train --preset ${o.preset} --epochs ${epochs} --batch ${batch}${limit ? ` --limit ${limit}` : ''} --pixels ${pixels} --seed ${o.seed}${o.resume ? ` --resume ${o.resume}` : ''}${o.timeLimit ? ` --time-limit ${o.timeLimit}` : ''}${o.stopAfter ? ` --stop-after ${o.stopAfter}` : ''}`);
         log(`adapter: ${dev.driver} — ${dev.description || dev.device} (${dev.runtime} ${dev.runtimeVersion})`);
         if (o.resume) log(`resuming from ${o.resume} (${startEpoch} epochs trained)`);
         log(summary(model));
