@@ -15,44 +15,36 @@ export function uniform(seed: number, n: number, lo = -1, hi = 1): Float32Array 
   return new Rng(seed).uniform(n, lo, hi);
 }
 
-/** Our side of a workload computing one output from fixed inputs. */
-export function oursOp(inputs: Tensor[], f: () => Tensor): Instance {
-  const once = () => E.noGrad(() => E.tidy(f));
+/**
+ * A workload side that computes one output: `once(probe)` makes it (the probe's variant when
+ * `probe`), a run frees it after the clock stops, the probe reads it back.
+ */
+export function outputInstance(once: (probe: boolean) => { data(): Promise<ArrayLike<number>>; dispose(): void }, dispose: () => void): Instance {
   return {
     run() {
-      const y = once();
+      const y = once(false);
       return () => y.dispose();
     },
     async probe() {
-      const y = once();
+      const y = once(true);
       try {
         return Float32Array.from(await y.data());
       } finally {
         y.dispose();
       }
     },
-    dispose: () => inputs.forEach((t) => t.dispose()),
+    dispose,
   };
+}
+
+/** Our side of a workload computing one output from fixed inputs. */
+export function oursOp(inputs: Tensor[], f: () => Tensor): Instance {
+  return outputInstance(() => E.noGrad(() => E.tidy(f)), () => inputs.forEach((t) => t.dispose()));
 }
 
 /** The TF.js side of the same. */
 export function tfjsOp(tf: any, inputs: any[], f: () => any): Instance {
-  const once = () => tf.tidy(f);
-  return {
-    run() {
-      const y = once();
-      return () => y.dispose();
-    },
-    async probe() {
-      const y = once();
-      try {
-        return Float32Array.from(await y.data());
-      } finally {
-        y.dispose();
-      }
-    },
-    dispose: () => inputs.forEach((t) => t.dispose()),
-  };
+  return outputInstance(() => tf.tidy(f), () => inputs.forEach((t) => t.dispose()));
 }
 
 export function matmulWorkload(n: number): Workload {

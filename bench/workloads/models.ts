@@ -6,7 +6,7 @@ import { vgg16 as vgg16Model, VGG16_BLOCKS, VGG16_WIDTHS } from '../../nn/applic
 import type { Sequential } from '../../nn/sequential.ts';
 import { GradCam } from '../../explain/grad_cam.ts';
 import type { Instance, Workload } from '../harness.ts';
-import { prod, uniform } from './kernels.ts';
+import { outputInstance, prod, uniform } from './kernels.ts';
 import { tfjsTwin } from './tfjs_model.ts';
 
 /** A VGG16's shape: Keras' by default; smaller widths for the CI test. */
@@ -70,25 +70,11 @@ export function vgg16ForwardWorkload(batch = 1, size = 224): Workload {
     async ours(): Promise<Instance> {
       const m = acquire();
       const X = E.keep(E.tensor(x(), shape));
-      const once = (logits = false) => E.noGrad(() => E.tidy(() => (f => (logits ? f.logits! : f.output))(m.forward(X))));
-      return {
-        run() {
-          const y = once();
-          return () => y.dispose();
-        },
-        async probe() {
-          const y = once(true);
-          try {
-            return Float32Array.from(await y.data());
-          } finally {
-            y.dispose();
-          }
-        },
-        dispose() {
-          X.dispose();
-          release();
-        },
-      };
+      const once = (logits: boolean) => E.noGrad(() => E.tidy(() => (f => (logits ? f.logits! : f.output))(m.forward(X))));
+      return outputInstance(once, () => {
+        X.dispose();
+        release();
+      });
     },
     async tfjs(tf): Promise<Instance> {
       let twin;
@@ -98,26 +84,12 @@ export function vgg16ForwardWorkload(batch = 1, size = 224): Workload {
         release();
       }
       const X = tf.tensor(x(), shape);
-      const once = (logits = false) => tf.tidy(() => (f => (logits ? f.logits : f.output))(twin.forward(X)));
-      return {
-        run() {
-          const y = once();
-          return () => y.dispose();
-        },
-        async probe() {
-          // The logits: with random weights the softmax is nearly uniform and would hide errors.
-          const y = once(true);
-          try {
-            return Float32Array.from(await y.data());
-          } finally {
-            y.dispose();
-          }
-        },
-        dispose() {
-          X.dispose();
-          twin.dispose();
-        },
-      };
+      // The probe reads the logits: with random weights the softmax is nearly uniform and would hide errors.
+      const once = (logits: boolean) => tf.tidy(() => (f => (logits ? f.logits : f.output))(twin.forward(X)));
+      return outputInstance(once, () => {
+        X.dispose();
+        twin.dispose();
+      });
     },
   };
 }
