@@ -223,31 +223,15 @@ export class Gpu {
     this.counters.uploads++;
   }
 
-  /** Copies a byte range back to the host. The one place that waits on the GPU. */
+  /** Copies a byte range back to the host. */
   async read(buffer: GPUBuffer, offset: number, bytes: number, what = 'readback'): Promise<ArrayBuffer> {
-    this.check(what);
-    const size = Math.ceil(bytes / 4) * 4;
-    const staging = this.pool.acquire(size, READBACK_USAGE, 'readback');
-    this.copy(buffer, offset, staging, 0, size);
-    this.flush();
-    this.counters.readbacks++;
-    try {
-      await staging.mapAsync(1 /* GPUMapMode.READ */, 0, size);
-    } catch (e) {
-      this.pool.release(staging);
-      this.check(what);
-      throw new GpuError(`${what}: mapping the readback buffer failed: ${(e as Error).message}`);
-    }
-    const out = staging.getMappedRange(0, size).slice(0, bytes);
-    staging.unmap();
-    this.pool.release(staging);
-    this.check(what);
-    return out;
+    return (await this.readMany([{ buffer, offset, bytes }], what))[0];
   }
 
   /**
    * Copies several byte ranges back with one submit and one mapping (e.g. a training step's loss
-   * and correct count): each extra readback would cost a round trip to the GPU.
+   * and correct count): each extra readback would cost a round trip to the GPU. The one place that
+   * waits on the GPU.
    */
   async readMany(parts: { buffer: GPUBuffer; offset: number; bytes: number }[], what = 'readback'): Promise<ArrayBuffer[]> {
     this.check(what);
