@@ -17,7 +17,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM, CHROMIUM_ARGS } from '../test/runtimes/chromium_launch.ts';
+import { CHROMIUM, CHROMIUM_ARGS, loadPlaywright } from '../test/runtimes/chromium_launch.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)); // <outDir>/bench → repository
 const RESULT = '##lanterna-result ';
@@ -130,13 +130,9 @@ async function main(): Promise<number> {
       console.log(`serving the benchmark page at ${url}\n(open it in a browser with WebGPU; results are written to ${outDir}; Ctrl-C stops)`);
       await new Promise(() => {});
     }
-    if (!existsSync(CHROMIUM)) throw new Skip(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-    let playwright: typeof import('playwright-core');
-    try {
-      playwright = await import('playwright-core');
-    } catch (e) {
-      throw new Skip(`playwright-core cannot be loaded: ${(e as Error).message}`);
-    }
+    const playwright = await loadPlaywright((why) => {
+      throw new Skip(why);
+    });
     try {
       // Developer features: timestamps at full resolution (Chrome quantizes them to 100 µs otherwise).
       browser = await playwright.chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--enable-webgpu-developer-features'], timeout: 60_000 });

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM, CHROMIUM_ARGS } from './chromium_launch.ts';
+import { CHROMIUM, CHROMIUM_ARGS, loadPlaywright } from './chromium_launch.ts';
 import { resultLine, SKIP_TAG, type SuiteResult } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/runtimes → repository
@@ -125,13 +125,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const probe = args[0] === '--probe';
   const files = args.filter((a) => !a.startsWith('--'));
-  if (!existsSync(CHROMIUM)) skip(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-  let playwright: typeof import('playwright-core');
-  try {
-    playwright = await import('playwright-core');
-  } catch (e) {
-    return skip(`playwright-core cannot be loaded (npm i -D playwright-core): ${(e as Error).message}`);
-  }
+  const playwright = await loadPlaywright(skip);
   const dir = mkdtempSync(join(tmpdir(), 'lanterna-chromium-'));
   let server: Server | undefined;
   let browser: Awaited<ReturnType<typeof playwright.chromium.launch>> | undefined;

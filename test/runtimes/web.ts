@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { buildWeb, repoRoot } from '../../web/build.ts';
 import { serveDir } from '../../web/serve.ts';
-import { CHROMIUM, CHROMIUM_ARGS } from './chromium_launch.ts';
+import { CHROMIUM, CHROMIUM_ARGS, loadPlaywright } from './chromium_launch.ts';
 import { resultLine, SKIP_TAG } from './harness.ts';
 
 const ROOT = repoRoot();
@@ -68,13 +68,9 @@ function syntheticPng(w = 96, h = 80): Buffer {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(CHROMIUM)) throw new Skip(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-  let playwright: typeof import('playwright-core');
-  try {
-    playwright = await import('playwright-core');
-  } catch (e) {
-    throw new Skip(`playwright-core cannot be loaded: ${(e as Error).message}`);
-  }
+  const playwright = await loadPlaywright((why) => {
+    throw new Skip(why);
+  });
   const dir = mkdtempSync(join(tmpdir(), 'lanterna-web-'));
   let server: Server | undefined;
   let browser: Awaited<ReturnType<typeof playwright.chromium.launch>> | undefined;
