@@ -6,6 +6,7 @@
 // next readback, upload or explicit flush(), never once per op. Uniforms of all dispatches of a
 // batch live in one arena buffer, written once just before the submit.
 
+import { setGemmVariant } from '../kernels/matmul.ts';
 import type { Kernel } from '../kernels/program.ts';
 import { gpuEntry, INSTALL_HINT, runtime } from './adapter.ts';
 import { GpuError, LanternaError } from './errors.ts';
@@ -375,6 +376,9 @@ export async function createGpu(opts: InitOptions = {}): Promise<Gpu> {
   // LANTERNA_DEBUG=1: every dispatch in its own error scope, so a GPU error names its op exactly.
   g.debug = (globalThis as any).process?.env?.LANTERNA_DEBUG === '1';
   g.profileRequested = profile;
+  // LANTERNA_GEMM=tiled|register: one GEMM variant for every adapter (to compare them on a GPU).
+  const gemm = (globalThis as any).process?.env?.LANTERNA_GEMM;
+  if (gemm === 'tiled' || gemm === 'register') setGemmVariant(gemm);
   return g;
 }
 
