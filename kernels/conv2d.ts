@@ -28,6 +28,7 @@ import {
   regMain,
   regTilesN,
   regWorkgroups,
+  kSplitOf,
   tiledGemmWgsl,
   tiledWorkgroups,
 } from './matmul.ts';
@@ -103,13 +104,14 @@ const CONV_U = /* wgsl */ `struct U {
   PT: u32, PL: u32, HO: u32, WO: u32,
   off0: u32, off1: u32, offC: u32, offBias: u32,
   alpha: f32, beta: f32, hasBias: u32, tilesN: u32,
+  kSplit: u32, p1: u32, p2: u32, p3: u32,
 };`;
 
-function convUniforms(g: ConvGeom, c: ConvChunk, d: { M: number; N: number; K: number }, tilesN = 0): ArrayBuffer {
+function convUniforms(g: ConvGeom, c: ConvChunk, d: { M: number; N: number; K: number }, tilesN = 0, kSplit = 0): ArrayBuffer {
   return new Uniforms()
     .u32(d.M, d.N, d.K, c.NB, g.H, g.W, g.C, g.O, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.HO, g.WO, c.off0, c.off1, c.offC, c.offBias)
     .f32(1, c.beta)
-    .u32(c.bias ? 1 : 0, tilesN)
+    .u32(c.bias ? 1 : 0, tilesN, kSplit, 0, 0, 0)
     .done();
 }
 
@@ -209,9 +211,10 @@ fn loadB(z: u32, k: u32, n: u32) -> f32 {
   return Wt[u.off1 + k * u.N + n];
 }`;
 
+// Split-K partials (z > 0 only then) lie one [M, N] matrix after another.
 const tiledStore = (bias: boolean, relu = false) => wgsl`
 fn store(z: u32, m: u32, n: u32, v: f32) {
-  let ci = u.offC + m * u.N + n;
+  let ci = u.offC + (z * u.M + m) * u.N + n;
   var s = v;
   if (u.beta != 0.0) { s += u.beta * C[ci]; }
 #if ${bias}
@@ -233,19 +236,24 @@ function convGemm(
   c: ConvChunk,
   d: { M: number; N: number; K: number },
   variant: GemmVariant,
-  tiled: { in0: string; in1: string; loads: string; bias: boolean; aKFast: boolean; relu?: boolean },
+  tiled: { in0: string; in1: string; loads: string; bias: boolean; aKFast: boolean; relu?: boolean; splits?: number },
   reg: () => { facts: (boolean | string)[]; blk: RegBlock; wgsl: (blk: RegBlock) => string },
 ): Kernel {
   const list: Kernel['bindings'] = tiled.bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'];
   const what = name.replace('_d', ' d').replace(' dw', ' dW');
-  if (variant === 'tiled')
+  if (variant === 'tiled') {
+    const split = (tiled.splits ?? 1) > 1;
+    const { kSplit, splits } = kSplitOf(d.K, tiled.splits ?? 1);
     return {
-      key: `${name}:tiled${tiled.relu ? ':relu' : ''}`,
-      wgsl: () => tiledGemmWgsl({ decls: bindings(tiled.in0, tiled.in1, false, false, false, tiled.bias), loads: tiled.loads, store: tiledStore(tiled.bias, !!tiled.relu), aKFast: tiled.aKFast, bKFast: false }),
+      key: `${name}:tiled${tiled.relu ? ':relu' : ''}${split ? ':splitk' : ''}`,
+      wgsl: () =>
+        tiledGemmWgsl({ decls: bindings(tiled.in0, tiled.in1, false, false, false, tiled.bias), loads: tiled.loads, store: tiledStore(tiled.bias, !!tiled.relu), aKFast: tiled.aKFast, bKFast: false, splitK: split }),
       bindings: list,
-      uniforms: convUniforms(g, c, d),
-      workgroups: tiledWorkgroups(d.M, d.N, 1, what),
+      uniforms: convUniforms(g, c, d, 0, kSplit),
+      // Every one of `tiled.splits` partials is written (a split past K writes zeros + beta·old).
+      workgroups: tiledWorkgroups(d.M, d.N, split ? (tiled.splits as number) : 1, what),
     };
+  }
   const r = reg();
   return {
     key: `${name}:reg:${r.facts.join(':')}:${r.blk.RM}x${r.blk.RN}`,
@@ -373,10 +381,13 @@ fn loadB(z: u32, k: u32, n: u32) -> f32 {
   return Dy[u.off1 + k * u.N + n];
 }`;
 
-/** dW from x and dy; beta = 1 adds to the output (batch pieces). Bindings: x, dy, dW. */
-export function conv2dWeightGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): Kernel {
+/**
+ * dW from x and dy; beta = 1 adds to the output (batch pieces). Bindings: x, dy, dW. `splits` > 1
+ * (tiled variant only): the output is `splits` partial dW one after another, to be summed.
+ */
+export function conv2dWeightGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant, splits = 1): Kernel {
   const d = { M: g.KH * g.KW * g.C, N: g.O, K: c.NB * g.HO * g.WO };
-  return convGemm('conv2d_dw', g, c, d, variant, { in0: 'X', in1: 'Dy', loads: DW_LOADS, bias: false, aKFast: false }, () => {
+  return convGemm('conv2d_dw', g, c, d, variant, { in0: 'X', in1: 'Dy', loads: DW_LOADS, bias: false, aKFast: false, splits }, () => {
     const xVec = g.C % 4 === 0 && c.off0 % 4 === 0;
     const dyVec = g.O % 4 === 0 && c.off1 % 4 === 0;
     const cVec = g.O % 4 === 0 && c.offC % 4 === 0;

@@ -298,6 +298,28 @@ export interface TiledSource {
   /** Which axis is contiguous in memory, so that neighbouring threads load neighbouring words. */
   aKFast: boolean;
   bKFast: boolean;
+  /**
+   * Split-K: workgroup z sums only k in [z·u.kSplit, (z + 1)·u.kSplit) (u.kSplit a multiple of
+   * 16) and its store writes partial z, which a second pass adds up. For products with few
+   * tiles of C and a long K (conv weight gradients: K = every pixel of the batch), where one
+   * workgroup per tile would walk all of K alone while the GPU idles.
+   */
+  splitK?: boolean;
+}
+
+/** K per split (a multiple of the K-step) and the number of splits actually used. */
+export function kSplitOf(K: number, splits: number): { kSplit: number; splits: number } {
+  const kSplit = Math.ceil(Math.ceil(K / Math.max(1, splits)) / TK) * TK;
+  return { kSplit, splits: Math.max(1, Math.ceil(K / kSplit)) };
+}
+
+/**
+ * How many K-splits a tiled product of M×N over K deserves: enough workgroups to fill a large
+ * GPU (~512), each split still at least 16 K-steps long. 1 = no split.
+ */
+export function tiledSplits(M: number, N: number, K: number): number {
+  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
+  return Math.max(1, Math.min(Math.ceil(512 / tiles), Math.floor(K / (16 * TK))));
 }
 
 /** 64×64 tile per workgroup, 16×16 threads × 4×4 outputs, K staged 16 at a time. Needs u.M, u.N, u.K. */
@@ -318,7 +340,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let tm = wid.y * ${TILE}u;
   let tn = wid.x * ${TILE}u;
   var acc: array<vec4<f32>, 4>;
-  for (var t = 0u; t < u.K; t += ${TK}u) {
+  ${s.splitK ? 'let kBeg = z * u.kSplit; let kEnd = min(kBeg + u.kSplit, u.K);' : 'let kBeg = 0u; let kEnd = u.K;'}
+  for (var t = kBeg; t < kEnd; t += ${TK}u) {
     for (var i = 0u; i < ${per}u; i++) {
       let e = li + i * 256u;
       { ${aIdx} As[kk * ${TILE / 4}u + mm / 4u][mm % 4u] = loadA(z, tm + mm, t + kk); }

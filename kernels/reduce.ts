@@ -168,3 +168,42 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroups: grid(tree ? plan.nOut : plan.nOut / WG),
   };
 }
+
+/**
+ * Sum (or mean, through `scale`) over the leading rows of a row-major [R, C] matrix, in P row
+ * chunks: Y[p, c] = scale · Σ X[off + r·C + c] over r in chunk p. Neighbouring threads read
+ * neighbouring columns, so each row is one coalesced read; the chunks give a GPU enough threads
+ * when C is small (a bias gradient: R = every pixel of a batch, C = channels). P > 1 leaves
+ * partial sums for a second pass with P = 1.
+ */
+export function reduceColsKernel(R: number, C: number, P: number, scale: number): Kernel {
+  const chunk = Math.ceil(R / P);
+  return {
+    key: 'reduce:sum:cols',
+    wgsl: () => /* wgsl */ `
+struct U { R: u32, C: u32, P: u32, chunk: u32, scale: f32 };
+${FLAT_GROUP}
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(2) var<uniform> u: U;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat_group(wid, nwg) * ${WG}u + li;
+  if (i >= u.C * u.P) { return; }
+  let c = i % u.C;
+  let p = i / u.C;
+  let r1 = min(p * u.chunk + u.chunk, u.R);
+  var acc = 0.0;
+  for (var r = p * u.chunk; r < r1; r++) { acc += X[r * u.C + c]; }
+  Y[i] = u.scale * acc;
+}`,
+    bindings: ['read', 'write'],
+    uniforms: new Uniforms().u32(R, C, P, chunk).f32(scale).done(),
+    workgroups: grid((C * P) / WG),
+  };
+}
+
+/** Row chunks for reduceColsKernel's first pass: ~32k threads in all, chunks of at least 32 rows. */
+export function colChunks(R: number, C: number): number {
+  return Math.max(1, Math.min(Math.ceil(32768 / C), Math.floor(R / 32)));
+}

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { conv2dInputGradRef, conv2dRef, conv2dWeightGradRef, convGeometry, type ConvGeom, type Padding } from '../kernels/conv2d.ts';
-import { setGemmVariant, type GemmVariant } from '../kernels/matmul.ts';
+import { setGemmVariant, tiledSplits, type GemmVariant } from '../kernels/matmul.ts';
 import { assertClose, checkGrad, ready, rng } from './helpers.ts';
 
 await ready;
@@ -135,15 +135,22 @@ for (const v of VARIANTS) {
   test(`${v}: activations above a (pretended) binding limit go a few images at a time (atol 1e-4, rtol 1e-4)`, () =>
     withVariant(v, async () => {
       // 2 KiB per binding: x [5, 6, 6, 4] is 576 B per image, so 3 images per piece; dW accumulates.
-      E.setBindingLimitForTesting(2048);
+      // 10 KiB: x [5, 16, 16, 4] goes 2 images at a time, and the tiled dW splits K (5 ways, the
+      // last piece leaving a split empty), the partials accumulating over pieces.
+      const pieces: [number, Case][] = [
+        [2048, { x: [5, 6, 6, 4], w: [3, 3, 4, 4], strides: [1, 1], padding: 'same', bias: true }],
+        [10240, { x: [5, 16, 16, 4], w: [3, 3, 4, 4], strides: [1, 1], padding: 'same', bias: true }],
+      ];
+      if (tiledSplits(36, 4, 5 * 16 * 16) !== 5) throw new Error('the second case no longer splits K: the test misses the split path');
+      for (const [limit, c] of pieces) {
+      E.setBindingLimitForTesting(limit);
       try {
-        const c: Case = { x: [5, 6, 6, 4], w: [3, 3, 4, 4], strides: [1, 1], padding: 'same', bias: true };
         const { g, x, w, b } = data(c);
         const dy = r.uniform(g.N * g.HO * g.WO * g.O);
         const [y, dx, dw] = await E.tidy(async () => {
           const tx = E.tensor(x, c.x).requireGrad();
           const tw = E.tensor(w, c.w).requireGrad();
-          const out = E.conv2d(tx, tw, E.tensor(b!, [4]), { padding: 'same' });
+          const out = E.conv2d(tx, tw, E.tensor(b!, [c.w[3]]), { padding: 'same' });
           E.backward(out, E.tensor(dy, out.shape));
           return [await out.data(), await tx.grad!.data(), await tw.grad!.data()];
         });
@@ -152,6 +159,7 @@ for (const v of VARIANTS) {
         assertClose(dw, conv2dWeightGradRef(x, dy, g), TOL, `${v} pieces dW`);
       } finally {
         E.setBindingLimitForTesting(null);
+      }
       }
     }),
   );

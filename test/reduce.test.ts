@@ -7,7 +7,8 @@ await ready;
 const r = rng(11);
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
-// Both kernel variants: thread-per-output (R < 256) and workgroup tree (R ≥ 256).
+// Every kernel: thread-per-output (R < 256), workgroup tree (R ≥ 256), and for sum/mean over
+// leading axes the column sums, in one pass ([3, 5] axis 0) and two ([1000, 3], [100, 28, 28, 3]).
 const CASES: [number[], number[]][] = [
   [[1], [0]],
   [[7], [0]],

@@ -1,7 +1,7 @@
 // Reductions over axes (sum, mean, max, min) and argmax. Gradients: sum/mean broadcast dy back;
 // max/min route dy to the positions equal to the extreme (ties share it, as in TF).
 
-import { planReduce, reduceKernel, type ReduceOp } from '../../kernels/reduce.ts';
+import { colChunks, planReduce, reduceColsKernel, reduceKernel, type ReduceOp } from '../../kernels/reduce.ts';
 import { record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import { run } from '../run.ts';
@@ -53,9 +53,31 @@ export function reduce(op: Exclude<ReduceOp, 'argmax'>, x: Tensor, axes?: number
   const ax = normAxes(op, x.rank, axes);
   const plan = planReduce(x.shape, ax);
   if (plan.r === 0) throw new ShapeError(op, `cannot reduce an empty axis of ${fmtShape(x.shape)}`);
-  let y = run(op, reduceKernel(op, plan), [x], plan.outShape);
+  const leading = ax.length < x.rank && ax.every((a, i) => a === i);
+  let y =
+    leading && (op === 'sum' || op === 'mean')
+      ? sumLeading(x, ax.length, op === 'mean' ? 1 / plan.r : 1)
+      : run(op, reduceKernel(op, plan), [x], plan.outShape);
   y = record(op, [x], y, reduceGrad, { axes: ax });
   return keepDims ? reshape(y, keptShape(x.shape, ax)) : y;
+}
+
+/**
+ * scale · Σ over the first `k` axes (not recorded): the kept axes are contiguous, so it is a sum
+ * of the rows of an [R, C] matrix, coalesced, in two passes when the rows are many.
+ */
+export function sumLeading(x: Tensor, k: number, scale = 1): Tensor {
+  const R = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
+  const outShape = x.shape.slice(k);
+  const C = outShape.reduce((a, b) => a * b, 1);
+  const P = colChunks(R, C);
+  if (P === 1) return run('sum', reduceColsKernel(R, C, 1, scale), [x], outShape);
+  const part = run('sum', reduceColsKernel(R, C, P, 1), [x], [P, C]);
+  try {
+    return run('sum', reduceColsKernel(P, C, 1, scale), [part], outShape);
+  } finally {
+    part.dispose();
+  }
 }
 
 export const sum = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('sum', x, axes, keepDims);
