@@ -56,6 +56,8 @@ export interface MatmulPlan {
    * uniform flag rather than a second pipeline, since every pipeline costs lavapipe seconds to compile. */
   bias: boolean;
   offBias: number;
+  /** Tiled only: K per split; batch z then sums k in [z·kSplit, (z + 1)·kSplit) into C[z] (see TiledSource.splitK). */
+  kSplit?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,14 +204,14 @@ const MATMUL_U = /* wgsl */ `struct U {
   offA: u32, sAm: u32, sAk: u32, batchA: u32,
   offB: u32, sBk: u32, sBn: u32, batchB: u32,
   offC: u32, ldc: u32, batchC: u32, offBias: u32,
-  alpha: f32, beta: f32, hasBias: u32,
+  alpha: f32, beta: f32, hasBias: u32, kSplit: u32,
 };`;
 
 function matmulUniforms(p: MatmulPlan, tilesN: number): ArrayBuffer {
   return new Uniforms()
     .u32(p.M, p.N, p.K, tilesN, p.offA, p.sAm, p.sAk, p.batchA, p.offB, p.sBk, p.sBn, p.batchB, p.offC, p.ldc, p.batchC, p.offBias)
     .f32(p.alpha, p.beta)
-    .u32(p.bias ? 1 : 0)
+    .u32(p.bias ? 1 : 0, p.kSplit ?? 0)
     .done();
 }
 
@@ -314,11 +316,13 @@ export function kSplitOf(K: number, splits: number): { kSplit: number; splits: n
 }
 
 /**
- * How many K-splits a tiled product of M×N over K deserves: enough workgroups to fill a large
- * GPU (~512), each split still at least 16 K-steps long. 1 = no split.
+ * How many K-splits a tiled product of M×N over K deserves: none when its tiles alone give a
+ * large GPU (~130 SMs) one workgroup per SM, else enough for ~512 workgroups, each split still
+ * at least 16 K-steps long. 1 = no split.
  */
 export function tiledSplits(M: number, N: number, K: number): number {
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
+  if (tiles >= 128) return 1;
   return Math.max(1, Math.min(Math.ceil(512 / tiles), Math.floor(K / (16 * TK))));
 }
 
@@ -375,8 +379,9 @@ export function tiledWorkgroups(M: number, N: number, batch: number, what: strin
   return [x, y, batch];
 }
 
-function tiledMatmulWgsl(): string {
+function tiledMatmulWgsl(splitK: boolean): string {
   return tiledGemmWgsl({
+    splitK,
     decls: /* wgsl */ `
 ${MATMUL_U}
 @group(0) @binding(0) var<storage, read> A: array<f32>;
@@ -415,9 +420,10 @@ fn store(z: u32, m: u32, n: u32, v: f32) {
 export function matmulKernel(p: MatmulPlan, variant: GemmVariant): Kernel {
   const bindings: Kernel['bindings'] = ['read', 'read', 'read', 'write'];
   if (variant === 'tiled') {
+    const splitK = !!p.kSplit;
     return {
-      key: 'matmul:tiled',
-      wgsl: () => tiledMatmulWgsl(),
+      key: `matmul:tiled${splitK ? ':splitk' : ''}`,
+      wgsl: () => tiledMatmulWgsl(splitK),
       bindings,
       uniforms: matmulUniforms(p, 0),
       workgroups: tiledWorkgroups(p.M, p.N, p.batch, 'matmul'),

@@ -171,21 +171,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 /**
  * Sum (or mean, through `scale`) over the leading rows of a row-major [R, C] matrix, in P row
- * chunks: Y[p, c] = scale · Σ X[off + r·C + c] over r in chunk p. Neighbouring threads read
- * neighbouring columns, so each row is one coalesced read; the chunks give a GPU enough threads
- * when C is small (a bias gradient: R = every pixel of a batch, C = channels). P > 1 leaves
- * partial sums for a second pass with P = 1.
+ * chunks: Y[p, c] = scale · Σ X[r·C + c] over r in chunk p (+ bias[c % nBias] with `bias`).
+ * Neighbouring threads read neighbouring columns, so each row is one coalesced read; the chunks
+ * give a GPU enough threads when C is small (a bias gradient: R = every pixel of a batch, C =
+ * channels). P > 1 leaves partial sums for a second pass with P = 1. With `bias`, bindings are
+ * X, bias, Y (split-K matmul partials summed and the layer's bias added in one pass).
  */
-export function reduceColsKernel(R: number, C: number, P: number, scale: number): Kernel {
+export function reduceColsKernel(R: number, C: number, P: number, scale: number, nBias = 0): Kernel {
   const chunk = Math.ceil(R / P);
+  const bias = nBias > 0;
   return {
-    key: 'reduce:sum:cols',
-    wgsl: () => /* wgsl */ `
-struct U { R: u32, C: u32, P: u32, chunk: u32, scale: f32 };
+    key: `reduce:sum:cols${bias ? ':bias' : ''}`,
+    wgsl: () => wgsl`
+struct U { R: u32, C: u32, P: u32, chunk: u32, scale: f32, nBias: u32 };
 ${FLAT_GROUP}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
+#if ${bias}
+@group(0) @binding(1) var<storage, read> Bias: array<f32>;
+#endif
+@group(0) @binding(${bias ? 2 : 1}) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(${bias ? 3 : 2}) var<uniform> u: U;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let i = flat_group(wid, nwg) * ${WG}u + li;
@@ -195,10 +200,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let r1 = min(p * u.chunk + u.chunk, u.R);
   var acc = 0.0;
   for (var r = p * u.chunk; r < r1; r++) { acc += X[r * u.C + c]; }
+#if ${bias}
+  Y[i] = u.scale * acc + Bias[c % u.nBias];
+#else
   Y[i] = u.scale * acc;
+#endif
 }`,
-    bindings: ['read', 'write'],
-    uniforms: new Uniforms().u32(R, C, P, chunk).f32(scale).done(),
+    bindings: bias ? ['read', 'read', 'write'] : ['read', 'write'],
+    uniforms: new Uniforms().u32(R, C, P, chunk).f32(scale).u32(nBias).done(),
     workgroups: grid((C * P) / WG),
   };
 }

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
-import { matmulRef, setGemmVariant, type GemmVariant } from '../kernels/matmul.ts';
+import { matmulRef, setGemmVariant, tiledSplits, type GemmVariant } from '../kernels/matmul.ts';
 import { assertClose, checkGrad, ready, rng } from './helpers.ts';
 
 const g = await ready;
@@ -34,7 +34,10 @@ const SHAPES: [number, number, number][] = [
   [130, 200, 70],
   [64, 64, 64],
   [128, 96, 32],
+  [3, 70, 1000], // tiled: K split 3 ways (a short last split), partials summed
 ];
+// The tiled split-K path must stay exercised (here and by dense 64×784→32 below).
+if (tiledSplits(3, 70, 1000) < 2 || tiledSplits(64, 32, 784) < 2) throw new Error('no test shape splits K any more');
 
 for (const v of VARIANTS) {
   test(`${v}: matmul of every transposition matches the reference (atol 1e-4, rtol 1e-4)`, () =>

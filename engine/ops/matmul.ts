@@ -7,7 +7,8 @@
 // at a multiple of minStorageBufferOffsetAlignment, so each piece starts at the aligned offset
 // below its first element and the kernel is told the remainder in its uniforms.
 
-import { gemmVariant, matmulKernel, transposeKernel, type MatmulPlan } from '../../kernels/matmul.ts';
+import { gemmVariant, kSplitOf, matmulKernel, tiledSplits, transposeKernel, type MatmulPlan } from '../../kernels/matmul.ts';
+import { reduceColsKernel } from '../../kernels/reduce.ts';
 import { sizeOf } from '../../kernels/program.ts';
 import { record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
@@ -116,11 +117,42 @@ function launchGemm(call: GemmCall): void {
     }
   }
   try {
-    launchPieces(call, L);
+    if (!launchSplitK(call, L)) launchPieces(call, L);
   } finally {
     // Safe before the GPU ran: the queue executes in order, so a later reuse of the buffer waits.
     for (const t of temps) t.dispose();
   }
+}
+
+/**
+ * GPUs: a product with few tiles of C and a long K (a dense layer at batch 1: VGG16's fc1 is
+ * 1×25088·25088×4096) in K-splits, each workgroup summing part of K into its own partial C, then
+ * one pass adding the partials and the bias. False (nothing done) where it does not apply.
+ */
+function launchSplitK(call: GemmCall, L: number): boolean {
+  const { op, a, b, c, bias, batch, M, N, K, transA, transB } = call;
+  if (batch !== 1 || call.beta !== 0 || gemmVariant(isCpuAdapter(c.storage.gpu)) !== 'tiled') return false;
+  const { kSplit, splits: S } = kSplitOf(K, tiledSplits(M, N, K));
+  if (S < 2 || M * K > L || K * N > L || S * M * N > L) return false;
+  const [sAm, sAk] = transA ? [1, M] : [K, 1];
+  const [sBk, sBn] = transB ? [1, K] : [N, 1];
+  const part = empty([S, M, N]);
+  try {
+    const A = bindElements(a, 0, M * K);
+    const B = bindElements(b, 0, K * N);
+    const plan: MatmulPlan = {
+      batch: S, M, N, K,
+      offA: A.rest, sAm, sAk, batchA: 0,
+      offB: B.rest, sBk, sBn, batchB: 0,
+      offC: 0, ldc: N, batchC: M * N,
+      alpha: call.alpha, beta: 0, bias: false, offBias: 0, kSplit,
+    };
+    dispatch(op, matmulKernel(plan, 'tiled'), [A.slice, B.slice, B.slice], [part]);
+    dispatch(op, reduceColsKernel(S, M * N, 1, 1, bias ? N : 0), bias ? [part, bias] : [part], [c]);
+  } finally {
+    part.dispose();
+  }
+  return true;
 }
 
 function launchPieces(call: GemmCall, L: number): void {
