@@ -29,7 +29,9 @@ import {
   regTilesN,
   regWorkgroups,
   kSplitOf,
+  TILED_SLOTS,
   tiledGemmWgsl,
+  type TiledSource,
   tiledWorkgroups,
 } from './matmul.ts';
 import { type Kernel, Uniforms } from './program.ts';
@@ -196,16 +198,8 @@ const FORWARD: TapGemm = {
   bRow0: '(ky * u.KW + kx) * u.C',
 };
 
-const FWD_LOADS = /* wgsl */ `
-fn loadA(z: u32, m: u32, k: u32) -> f32 {
-  if (m >= u.M || k >= u.K) { return 0.0; }
-  let ox = m % u.WO; let oy = (m / u.WO) % u.HO; let b = m / (u.WO * u.HO);
-  let ci = k % u.C; let tap = k / u.C;
-  let iy = i32(oy * u.SH + tap / u.KW) - i32(u.PT);
-  let ix = i32(ox * u.SW + tap % u.KW) - i32(u.PL);
-  if (iy < 0 || iy >= i32(u.H) || ix < 0 || ix >= i32(u.W)) { return 0.0; }
-  return X[u.off0 + ((b * u.H + u32(iy)) * u.W + u32(ix)) * u.C + ci];
-}
+// B of the tiled forward and dx: W (or Wᵗ) rows as stored. A is gathered through the slots below.
+const W_LOADS = /* wgsl */ `
 fn loadB(z: u32, k: u32, n: u32) -> f32 {
   if (k >= u.K || n >= u.N) { return 0.0; }
   return Wt[u.off1 + k * u.N + n];
@@ -226,6 +220,97 @@ fn store(z: u32, m: u32, n: u32, v: f32) {
   C[ci] = s;
 }`;
 
+// ---------------------------------------------------------------------------------------------
+// Tiled variant: the gathers of A with each load slot's pixel arithmetic hoisted out of the K
+// loop (TiledSource.aSlots). When the reduced channel count is a multiple of the K-step (16),
+// a step never crosses a tap, so the tap is found once per step for the whole workgroup; else
+// each slot splits its k into tap and channel.
+
+interface Slots {
+  key: string;
+  code: NonNullable<TiledSource['aSlots']>;
+}
+
+const slotRange = range(TILED_SLOTS);
+
+// X at (iy, ix) of the image at xb, channel c; Dy likewise through the transposed conv's taps.
+const GATHERS = /* wgsl */ `
+fn gatherX(ok: bool, iy: i32, ix: i32, xb: u32, c: u32) -> f32 {
+  let v = ok && iy >= 0 && iy < i32(u.H) && ix >= 0 && ix < i32(u.W);
+  return select(0.0, X[select(0u, xb + (u32(iy) * u.W + u32(ix)) * u.C + c, v)], v);
+}`;
+const GATHER_DY = /* wgsl */ `
+fn gatherDy(ok: bool, ty: i32, tx: i32, db: u32, o: u32) -> f32 {
+  let oy = ty / i32(u.SH); let ox = tx / i32(u.SW);
+  let v = ok && ty >= 0 && tx >= 0 && oy * i32(u.SH) == ty && ox * i32(u.SW) == tx && oy < i32(u.HO) && ox < i32(u.WO);
+  return select(0.0, Dy[select(0u, db + (u32(oy) * u.WO + u32(ox)) * u.O + o, v)], v);
+}`;
+
+/** The per-step tap (uniform) when `chans` % 16 == 0, else per slot: ky{i}, kx{i}, c{i}, in{i}. */
+function tapStep(chans: string, aligned: boolean): { step: string; at: (i: number) => { ky: string; kx: string; c: string; inK: string } } {
+  if (aligned)
+    return {
+      step: `let tap = t / ${chans}; let c0 = t % ${chans}; let ky = i32(tap / u.KW); let kx = i32(tap % u.KW);`,
+      at: (i) => ({ ky: 'ky', kx: 'kx', c: `c0 + kk${i}`, inK: 'true' }),
+    };
+  return {
+    step: slotRange
+      .map((i) => `let k${i} = t + kk${i}; let tap${i} = k${i} / ${chans}; let ky${i} = i32(tap${i} / u.KW); let kx${i} = i32(tap${i} % u.KW);`)
+      .join('\n    '),
+    at: (i) => ({ ky: `ky${i}`, kx: `kx${i}`, c: `k${i} % ${chans}`, inK: `k${i} < u.K` }),
+  };
+}
+
+function forwardSlots(aligned: boolean): Slots {
+  const ts = tapStep('u.C', aligned);
+  return {
+    key: aligned ? 'c16' : 'c1',
+    code: {
+      setup: (i) => `let ok${i} = m${i} < u.M; let p${i} = min(m${i}, u.M - 1u);
+  let oy${i} = i32((p${i} / u.WO) % u.HO * u.SH) - i32(u.PT); let ox${i} = i32(p${i} % u.WO * u.SW) - i32(u.PL);
+  let xb${i} = u.off0 + p${i} / (u.WO * u.HO) * u.H * u.W * u.C;`,
+      step: ts.step,
+      load: (i) => {
+        const a = ts.at(i);
+        return `gatherX(ok${i} && ${a.inK}, oy${i} + ${a.ky}, ox${i} + ${a.kx}, xb${i}, ${a.c})`;
+      },
+    },
+  };
+}
+
+function inputGradSlots(aligned: boolean): Slots {
+  const ts = tapStep('u.O', aligned);
+  return {
+    key: aligned ? 'o16' : 'o1',
+    code: {
+      setup: (i) => `let ok${i} = m${i} < u.M; let p${i} = min(m${i}, u.M - 1u);
+  let ty${i} = i32((p${i} / u.W) % u.H + u.PT); let tx${i} = i32(p${i} % u.W + u.PL);
+  let db${i} = u.off0 + p${i} / (u.W * u.H) * u.HO * u.WO * u.O;`,
+      step: ts.step,
+      load: (i) => {
+        const a = ts.at(i);
+        return `gatherDy(ok${i} && ${a.inK}, ty${i} - ${a.ky}, tx${i} - ${a.kx}, db${i}, ${a.c})`;
+      },
+    },
+  };
+}
+
+// dW: a slot's row is a (tap, channel), fixed; its k is a pixel of the batch, kept as
+// (image, row, column) and advanced by the K-step without dividing.
+const WEIGHT_GRAD_SLOTS: Slots = {
+  key: 'px',
+  code: {
+    setup: (i) => `let ok${i} = m${i} < u.M; let q${i} = min(m${i}, u.M - 1u); let ci${i} = q${i} % u.C;
+  let ky${i} = i32(q${i} / u.C / u.KW) - i32(u.PT); let kx${i} = i32(q${i} / u.C % u.KW) - i32(u.PL);
+  var pk${i} = kBeg + kk${i}; var px${i} = pk${i} % u.WO; var py${i} = (pk${i} / u.WO) % u.HO; var pb${i} = pk${i} / (u.WO * u.HO);`,
+    step: '',
+    load: (i) => `gatherX(ok${i} && pk${i} < u.K, i32(py${i} * u.SH) + ky${i}, i32(px${i} * u.SW) + kx${i}, u.off0 + pb${i} * u.H * u.W * u.C, ci${i})`,
+    next: (i) => `pk${i} += 16u; px${i} += 16u;
+    while (px${i} >= u.WO) { px${i} -= u.WO; py${i} += 1u; }
+    while (py${i} >= u.HO) { py${i} -= u.HO; pb${i} += 1u; }`,
+  },
+};
+
 /**
  * One conv GEMM as a Kernel in either variant. `tiled` names the operands and their loads for
  * the workgroup-tiled GEMM; `reg` gives the register variant's compile-time facts and source.
@@ -236,7 +321,7 @@ function convGemm(
   c: ConvChunk,
   d: { M: number; N: number; K: number },
   variant: GemmVariant,
-  tiled: { in0: string; in1: string; loads: string; bias: boolean; aKFast: boolean; relu?: boolean; splits?: number },
+  tiled: { in0: string; in1: string; loads: string; bias: boolean; aKFast: boolean; relu?: boolean; splits?: number; slots: Slots },
   reg: () => { facts: (boolean | string)[]; blk: RegBlock; wgsl: (blk: RegBlock) => string },
 ): Kernel {
   const list: Kernel['bindings'] = tiled.bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'];
@@ -245,9 +330,17 @@ function convGemm(
     const split = (tiled.splits ?? 1) > 1;
     const { kSplit, splits } = kSplitOf(d.K, tiled.splits ?? 1);
     return {
-      key: `${name}:tiled${tiled.relu ? ':relu' : ''}${split ? ':splitk' : ''}`,
+      key: `${name}:tiled${tiled.relu ? ':relu' : ''}${split ? ':splitk' : ''}:${tiled.slots.key}`,
       wgsl: () =>
-        tiledGemmWgsl({ decls: bindings(tiled.in0, tiled.in1, false, false, false, tiled.bias), loads: tiled.loads, store: tiledStore(tiled.bias, !!tiled.relu), aKFast: tiled.aKFast, bKFast: false, splitK: split }),
+        tiledGemmWgsl({
+          decls: bindings(tiled.in0, tiled.in1, false, false, false, tiled.bias),
+          loads: tiled.loads,
+          store: tiledStore(tiled.bias, !!tiled.relu),
+          aKFast: tiled.aKFast,
+          bKFast: false,
+          splitK: split,
+          aSlots: tiled.slots.code,
+        }),
       bindings: list,
       uniforms: convUniforms(g, c, d, 0, kSplit),
       // Every one of `tiled.splits` partials is written (a split past K writes zeros + beta·old).
@@ -268,7 +361,8 @@ function convGemm(
 export function conv2dKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): Kernel {
   const d = { M: c.NB * g.HO * g.WO, N: g.O, K: g.KH * g.KW * g.C };
   const relu = !!c.relu;
-  return convGemm('conv2d', g, c, d, variant, { in0: 'X', in1: 'Wt', loads: FWD_LOADS, bias: true, aKFast: true, relu }, () => {
+  const slots = forwardSlots(g.C % 16 === 0);
+  return convGemm('conv2d', g, c, d, variant, { in0: 'X', in1: 'Wt', loads: W_LOADS + GATHERS, bias: true, aKFast: true, relu, slots }, () => {
     const wVec = g.O % 4 === 0 && c.off1 % 4 === 0;
     const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
     return { facts: [wVec, cVec, ...(relu ? ['relu'] : [])], blk: regBlock(d.M, true), wgsl: (blk) => regTapWgsl(FORWARD, wVec, cVec, true, blk, relu) };
@@ -295,26 +389,11 @@ const INPUT_GRAD: TapGemm = {
   bRow0: '(ky * u.KW + kx) * u.O',
 };
 
-const DX_LOADS = /* wgsl */ `
-fn loadA(z: u32, m: u32, k: u32) -> f32 {
-  if (m >= u.M || k >= u.K) { return 0.0; }
-  let o = k % u.O; let tap = k / u.O;
-  let ty = i32((m / u.W) % u.H + u.PT) - i32(tap / u.KW);
-  let tx = i32(m % u.W + u.PL) - i32(tap % u.KW);
-  if (ty < 0 || tx < 0) { return 0.0; }
-  let oy = u32(ty) / u.SH; let ox = u32(tx) / u.SW;
-  if (oy * u.SH != u32(ty) || ox * u.SW != u32(tx) || oy >= u.HO || ox >= u.WO) { return 0.0; }
-  return Dy[u.off0 + (((m / (u.W * u.H)) * u.HO + oy) * u.WO + ox) * u.O + o];
-}
-fn loadB(z: u32, k: u32, n: u32) -> f32 {
-  if (k >= u.K || n >= u.N) { return 0.0; }
-  return Wt[u.off1 + k * u.N + n];
-}`;
-
 /** dx from dy and W transposed per tap ([KH, KW, O, C]). Bindings: dy, Wᵀ, dx. */
 export function conv2dInputGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): Kernel {
   const d = { M: c.NB * g.H * g.W, N: g.C, K: g.KH * g.KW * g.O };
-  return convGemm('conv2d_dx', g, c, d, variant, { in0: 'Dy', in1: 'Wt', loads: DX_LOADS, bias: false, aKFast: true }, () => {
+  const slots = inputGradSlots(g.O % 16 === 0);
+  return convGemm('conv2d_dx', g, c, d, variant, { in0: 'Dy', in1: 'Wt', loads: W_LOADS + GATHER_DY, bias: false, aKFast: true, slots }, () => {
     const wVec = g.C % 4 === 0 && c.off1 % 4 === 0;
     const cVec = g.C % 4 === 0 && c.offC % 4 === 0;
     return { facts: [wVec, cVec], blk: regBlock(d.M, true), wgsl: (blk) => regTapWgsl(INPUT_GRAD, wVec, cVec, false, blk) };
@@ -367,15 +446,6 @@ ${regMain(blk)}
 }
 
 const DW_LOADS = /* wgsl */ `
-fn loadA(z: u32, m: u32, k: u32) -> f32 {
-  if (m >= u.M || k >= u.K) { return 0.0; }
-  let ci = m % u.C; let tap = m / u.C;
-  let ox = k % u.WO; let oy = (k / u.WO) % u.HO; let b = k / (u.WO * u.HO);
-  let iy = i32(oy * u.SH + tap / u.KW) - i32(u.PT);
-  let ix = i32(ox * u.SW + tap % u.KW) - i32(u.PL);
-  if (iy < 0 || iy >= i32(u.H) || ix < 0 || ix >= i32(u.W)) { return 0.0; }
-  return X[u.off0 + ((b * u.H + u32(iy)) * u.W + u32(ix)) * u.C + ci];
-}
 fn loadB(z: u32, k: u32, n: u32) -> f32 {
   if (k >= u.K || n >= u.N) { return 0.0; }
   return Dy[u.off1 + k * u.N + n];
@@ -387,7 +457,7 @@ fn loadB(z: u32, k: u32, n: u32) -> f32 {
  */
 export function conv2dWeightGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant, splits = 1): Kernel {
   const d = { M: g.KH * g.KW * g.C, N: g.O, K: c.NB * g.HO * g.WO };
-  return convGemm('conv2d_dw', g, c, d, variant, { in0: 'X', in1: 'Dy', loads: DW_LOADS, bias: false, aKFast: false, splits }, () => {
+  return convGemm('conv2d_dw', g, c, d, variant, { in0: 'X', in1: 'Dy', loads: DW_LOADS + GATHERS, bias: false, aKFast: false, splits, slots: WEIGHT_GRAD_SLOTS }, () => {
     const xVec = g.C % 4 === 0 && c.off0 % 4 === 0;
     const dyVec = g.O % 4 === 0 && c.off1 % 4 === 0;
     const cVec = g.O % 4 === 0 && c.offC % 4 === 0;

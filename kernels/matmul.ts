@@ -289,11 +289,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 export const TILE = 64;
 const TK = 16;
+/** Elements of each tile one thread loads per K-step: the A load slots of TiledSource.aSlots. */
+export const TILED_SLOTS = (TILE * TK) / 256;
 
 export interface TiledSource {
   /** Bindings, the uniform struct U and helper functions. */
   decls: string;
-  /** fn loadA(z: u32, m: u32, k: u32) -> f32 and fn loadB(z: u32, k: u32, n: u32) -> f32, 0 out of range. */
+  /** fn loadA(z: u32, m: u32, k: u32) -> f32 (unless aSlots) and fn loadB(z: u32, k: u32, n: u32) -> f32, 0 out of range. */
   loads: string;
   /** fn store(z: u32, m: u32, n: u32, v: f32), called for m < u.M, n < u.N only. */
   store: string;
@@ -307,6 +309,21 @@ export interface TiledSource {
    * workgroup per tile would walk all of K alone while the GPU idles.
    */
   splitK?: boolean;
+  /**
+   * A's loads unrolled per load slot, so that the arithmetic of a slot's row (for conv, the
+   * division of a pixel index into image, row and column) runs once before the K loop instead
+   * of at every load. Slot i loads row m{i} at k = t + kk{i} (t: the K-step's first k).
+   */
+  aSlots?: {
+    /** Once per slot before the K loop (m{i}, kk{i} and kBeg are defined). */
+    setup: (i: number) => string;
+    /** Once per K-step, before the loads (uniform across the workgroup). */
+    step: string;
+    /** A[m{i}, t + kk{i}], 0 outside the matrix. */
+    load: (i: number) => string;
+    /** Once per slot after each K-step's loads (e.g. advancing a pixel by the step). */
+    next?: (i: number) => string;
+  };
 }
 
 /** K per split (a multiple of the K-step) and the number of splits actually used. */
@@ -328,9 +345,16 @@ export function tiledSplits(M: number, N: number, K: number): number {
 
 /** 64×64 tile per workgroup, 16×16 threads × 4×4 outputs, K staged 16 at a time. Needs u.M, u.N, u.K. */
 export function tiledGemmWgsl(s: TiledSource): string {
-  const per = (TILE * TK) / 256; // elements of each tile loaded per thread
+  const per = TILED_SLOTS;
   const aIdx = s.aKFast ? `let kk = e % ${TK}u; let mm = e / ${TK}u;` : `let mm = e % ${TILE}u; let kk = e / ${TILE}u;`;
   const bIdx = s.bKFast ? `let kk = e % ${TK}u; let nn = e / ${TK}u;` : `let nn = e % ${TILE}u; let kk = e / ${TILE}u;`;
+  const slots = [...Array(per).keys()];
+  const sl = s.aSlots;
+  const slotIdx = (i: number) =>
+    `let e${i} = li + ${i * 256}u; ` +
+    (s.aKFast ? `let kk${i} = e${i} % ${TK}u; let mm${i} = e${i} / ${TK}u;` : `let mm${i} = e${i} % ${TILE}u; let kk${i} = e${i} / ${TILE}u;`) +
+    ` let m${i} = tm + mm${i};`;
+  const aGeneric = `{ ${aIdx} As[kk * ${TILE / 4}u + mm / 4u][mm % 4u] = loadA(z, tm + mm, t + kk); }`;
   return /* wgsl */ `
 ${s.decls}
 ${s.loads}
@@ -345,12 +369,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let tn = wid.x * ${TILE}u;
   var acc: array<vec4<f32>, 4>;
   ${s.splitK ? 'let kBeg = z * u.kSplit; let kEnd = min(kBeg + u.kSplit, u.K);' : 'let kBeg = 0u; let kEnd = u.K;'}
+  ${sl ? slots.map((i) => `${slotIdx(i)}\n  ${sl.setup(i)}`).join('\n  ') : ''}
   for (var t = kBeg; t < kEnd; t += ${TK}u) {
+    ${sl ? `${sl.step}\n    ${slots.map((i) => `As[kk${i} * ${TILE / 4}u + mm${i} / 4u][mm${i} % 4u] = ${sl.load(i)};`).join('\n    ')}` : ''}
     for (var i = 0u; i < ${per}u; i++) {
       let e = li + i * 256u;
-      { ${aIdx} As[kk * ${TILE / 4}u + mm / 4u][mm % 4u] = loadA(z, tm + mm, t + kk); }
+      ${sl ? '' : aGeneric}
       { ${bIdx} Bs[kk * ${TILE / 4}u + nn / 4u][nn % 4u] = loadB(z, t + kk, tn + nn); }
     }
+    ${sl?.next ? slots.map((i) => sl.next!(i)).join('\n    ') : ''}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk++) {
       let a = As[kk * ${TILE / 4}u + lid.y];
@@ -379,9 +406,11 @@ export function tiledWorkgroups(M: number, N: number, batch: number, what: strin
   return [x, y, batch];
 }
 
-function tiledMatmulWgsl(splitK: boolean): string {
+function tiledMatmulWgsl(splitK: boolean, aKFast: boolean, bKFast: boolean): string {
   return tiledGemmWgsl({
     splitK,
+    aKFast,
+    bKFast,
     decls: /* wgsl */ `
 ${MATMUL_U}
 @group(0) @binding(0) var<storage, read> A: array<f32>;
@@ -406,9 +435,6 @@ fn store(z: u32, m: u32, n: u32, v: f32) {
   if (u.hasBias != 0u) { s += Bias[u.offBias + n]; }
   C[ci] = s;
 }`,
-    // Neighbouring threads read neighbouring words when the contiguous axis is the fast one.
-    aKFast: true,
-    bKFast: false,
   });
 }
 
@@ -421,9 +447,14 @@ export function matmulKernel(p: MatmulPlan, variant: GemmVariant): Kernel {
   const bindings: Kernel['bindings'] = ['read', 'read', 'read', 'write'];
   if (variant === 'tiled') {
     const splitK = !!p.kSplit;
+    // Neighbouring threads read neighbouring words when the contiguous axis is the fast one: a
+    // transposed B (a dense layer's backward reads its weight so) walked along n would make
+    // every load of a warp a separate memory transaction.
+    const aKFast = p.sAk === 1;
+    const bKFast = p.sBk === 1 && p.sBn !== 1;
     return {
-      key: `matmul:tiled${splitK ? ':splitk' : ''}`,
-      wgsl: () => tiledMatmulWgsl(splitK),
+      key: `matmul:tiled${splitK ? ':splitk' : ''}:${aKFast ? 'ak' : 'am'}:${bKFast ? 'bk' : 'bn'}`,
+      wgsl: () => tiledMatmulWgsl(splitK, aKFast, bKFast),
       bindings,
       uniforms: matmulUniforms(p, 0),
       workgroups: tiledWorkgroups(p.M, p.N, p.batch, 'matmul'),
