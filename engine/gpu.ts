@@ -6,7 +6,7 @@
 // next readback, upload or explicit flush(), never once per op. Uniforms of all dispatches of a
 // batch live in one arena buffer, written once just before the submit.
 
-import { setGemmVariant } from '../kernels/matmul.ts';
+import { setGemmVariant, setTileOverride } from '../kernels/matmul.ts';
 import type { Kernel } from '../kernels/program.ts';
 import { gpuEntry, INSTALL_HINT, runtime } from './adapter.ts';
 import { GpuError, LanternaError } from './errors.ts';
@@ -379,6 +379,9 @@ export async function createGpu(opts: InitOptions = {}): Promise<Gpu> {
   // LANTERNA_GEMM=tiled|register: one GEMM variant for every adapter (to compare them on a GPU).
   const gemm = (globalThis as any).process?.env?.LANTERNA_GEMM;
   if (gemm === 'tiled' || gemm === 'register') setGemmVariant(gemm);
+  // LANTERNA_TILE=64|128: one block size for every tiled kernel (benchmarks compare them).
+  const tile = (globalThis as any).process?.env?.LANTERNA_TILE;
+  if (tile === '64' || tile === '128') setTileOverride({ TM: +tile as 64 | 128, TN: +tile as 64 | 128 });
   return g;
 }
 

@@ -29,8 +29,8 @@ import {
   regTilesN,
   regWorkgroups,
   kSplitOf,
-  TILED_SLOTS,
   tiledGemmWgsl,
+  tilesFor,
   type TiledSource,
   tiledWorkgroups,
 } from './matmul.ts';
@@ -231,8 +231,6 @@ interface Slots {
   code: NonNullable<TiledSource['aSlots']>;
 }
 
-const slotRange = range(TILED_SLOTS);
-
 // X at (iy, ix) of the image at xb, channel c; Dy likewise through the transposed conv's taps.
 const GATHERS = /* wgsl */ `
 fn gatherX(ok: bool, iy: i32, ix: i32, xb: u32, c: u32) -> f32 {
@@ -247,14 +245,15 @@ fn gatherDy(ok: bool, ty: i32, tx: i32, db: u32, o: u32) -> f32 {
 }`;
 
 /** The per-step tap (uniform) when `chans` % 16 == 0, else per slot: ky{i}, kx{i}, c{i}, in{i}. */
-function tapStep(chans: string, aligned: boolean): { step: string; at: (i: number) => { ky: string; kx: string; c: string; inK: string } } {
+function tapStep(chans: string, aligned: boolean): { step: (slots: number[]) => string; at: (i: number) => { ky: string; kx: string; c: string; inK: string } } {
   if (aligned)
     return {
-      step: `let tap = t / ${chans}; let c0 = t % ${chans}; let ky = i32(tap / u.KW); let kx = i32(tap % u.KW);`,
+      step: () => `let tap = t / ${chans}; let c0 = t % ${chans}; let ky = i32(tap / u.KW); let kx = i32(tap % u.KW);`,
       at: (i) => ({ ky: 'ky', kx: 'kx', c: `c0 + kk${i}`, inK: 'true' }),
     };
   return {
-    step: slotRange
+    step: (slots) =>
+      slots
       .map((i) => `let k${i} = t + kk${i}; let tap${i} = k${i} / ${chans}; let ky${i} = i32(tap${i} / u.KW); let kx${i} = i32(tap${i} % u.KW);`)
       .join('\n    '),
     at: (i) => ({ ky: `ky${i}`, kx: `kx${i}`, c: `k${i} % ${chans}`, inK: `k${i} < u.K` }),
@@ -303,7 +302,7 @@ const WEIGHT_GRAD_SLOTS: Slots = {
     setup: (i) => `let ok${i} = m${i} < u.M; let q${i} = min(m${i}, u.M - 1u); let ci${i} = q${i} % u.C;
   let ky${i} = i32(q${i} / u.C / u.KW) - i32(u.PT); let kx${i} = i32(q${i} / u.C % u.KW) - i32(u.PL);
   var pk${i} = kBeg + kk${i}; var px${i} = pk${i} % u.WO; var py${i} = (pk${i} / u.WO) % u.HO; var pb${i} = pk${i} / (u.WO * u.HO);`,
-    step: '',
+    step: () => '',
     load: (i) => `gatherX(ok${i} && pk${i} < u.K, i32(py${i} * u.SH) + ky${i}, i32(px${i} * u.SW) + kx${i}, u.off0 + pb${i} * u.H * u.W * u.C, ci${i})`,
     next: (i) => `pk${i} += 16u; px${i} += 16u;
     while (px${i} >= u.WO) { px${i} -= u.WO; py${i} += 1u; }
@@ -328,9 +327,10 @@ function convGemm(
   const what = name.replace('_d', ' d').replace(' dw', ' dW');
   if (variant === 'tiled') {
     const split = (tiled.splits ?? 1) > 1;
-    const { kSplit, splits } = kSplitOf(d.K, tiled.splits ?? 1);
+    const { kSplit } = kSplitOf(d.K, tiled.splits ?? 1);
+    const t = tilesFor(d.M, d.N);
     return {
-      key: `${name}:tiled${tiled.relu ? ':relu' : ''}${split ? ':splitk' : ''}:${tiled.slots.key}`,
+      key: `${name}:tiled:${t.TM}x${t.TN}${tiled.relu ? ':relu' : ''}${split ? ':splitk' : ''}:${tiled.slots.key}`,
       wgsl: () =>
         tiledGemmWgsl({
           decls: bindings(tiled.in0, tiled.in1, false, false, false, tiled.bias),
@@ -340,11 +340,11 @@ function convGemm(
           bKFast: false,
           splitK: split,
           aSlots: tiled.slots.code,
-        }),
+        }, t),
       bindings: list,
       uniforms: convUniforms(g, c, d, 0, kSplit),
       // Every one of `tiled.splits` partials is written (a split past K writes zeros + beta·old).
-      workgroups: tiledWorkgroups(d.M, d.N, split ? (tiled.splits as number) : 1, what),
+      workgroups: tiledWorkgroups(d.M, d.N, split ? (tiled.splits as number) : 1, what, t),
     };
   }
   const r = reg();
@@ -357,12 +357,15 @@ function convGemm(
   };
 }
 
-/** y = conv(x, W) (+ bias). Bindings: x, W [KH, KW, C, O], bias (any buffer when c.bias is false), y. */
-export function conv2dKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): Kernel {
+/**
+ * y = conv(x, W) (+ bias). Bindings: x, W [KH, KW, C, O], bias (any buffer when c.bias is false),
+ * y. `splits` > 1 (tiled only; c.bias and c.relu off): `splits` partial y one after another.
+ */
+export function conv2dKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant, splits = 1): Kernel {
   const d = { M: c.NB * g.HO * g.WO, N: g.O, K: g.KH * g.KW * g.C };
   const relu = !!c.relu;
   const slots = forwardSlots(g.C % 16 === 0);
-  return convGemm('conv2d', g, c, d, variant, { in0: 'X', in1: 'Wt', loads: W_LOADS + GATHERS, bias: true, aKFast: true, relu, slots }, () => {
+  return convGemm('conv2d', g, c, d, variant, { in0: 'X', in1: 'Wt', loads: W_LOADS + GATHERS, bias: true, aKFast: true, relu, slots, splits }, () => {
     const wVec = g.O % 4 === 0 && c.off1 % 4 === 0;
     const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
     return { facts: [wVec, cVec, ...(relu ? ['relu'] : [])], blk: regBlock(d.M, true), wgsl: (blk) => regTapWgsl(FORWARD, wVec, cVec, true, blk, relu) };

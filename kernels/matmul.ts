@@ -287,10 +287,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // ---------------------------------------------------------------------------------------------
 // Tiled variant (GPUs): a template shared with conv2d.
 
-export const TILE = 64;
 const TK = 16;
-/** Elements of each tile one thread loads per K-step: the A load slots of TiledSource.aSlots. */
-export const TILED_SLOTS = (TILE * TK) / 256;
+
+/**
+ * A workgroup's block of C: TM rows × TN columns, 64 or 128 each, for 16×16 threads that own
+ * (TM/16)×(TN/16) outputs apiece. 128-wide blocks reuse each value staged in workgroup memory
+ * twice as often (8 outputs per thread and axis instead of 4) but make fewer workgroups: they
+ * are chosen only where the product still gives a large GPU (~130 SMs) two workgroups per SM.
+ */
+export interface Tiles {
+  TM: 64 | 128;
+  TN: 64 | 128;
+}
+
+let tileOverride: Tiles | null = null;
+/** Forces one block for every tiled kernel (tests and benchmarks compare them); null restores the choice. */
+export function setTileOverride(t: Tiles | null): void {
+  tileOverride = t;
+}
+
+export function tilesFor(M: number, N: number): Tiles {
+  if (tileOverride) return tileOverride;
+  const t: Tiles = { TM: 128, TN: N > 64 ? 128 : 64 };
+  const count = () => Math.ceil(M / t.TM) * Math.ceil(N / t.TN);
+  if (count() < 264) t.TN = 64;
+  if (count() < 264) t.TM = 64;
+  return t;
+}
 
 export interface TiledSource {
   /** Bindings, the uniform struct U and helper functions. */
@@ -310,15 +333,15 @@ export interface TiledSource {
    */
   splitK?: boolean;
   /**
-   * A's loads unrolled per load slot, so that the arithmetic of a slot's row (for conv, the
-   * division of a pixel index into image, row and column) runs once before the K loop instead
-   * of at every load. Slot i loads row m{i} at k = t + kk{i} (t: the K-step's first k).
+   * A's loads unrolled per load slot (TM/16 of them), so that the arithmetic of a slot's row
+   * (for conv, the division of a pixel index into image, row and column) runs once before the K
+   * loop instead of at every load. Slot i loads row m{i} at k = t + kk{i} (t: the K-step's first k).
    */
   aSlots?: {
     /** Once per slot before the K loop (m{i}, kk{i} and kBeg are defined). */
     setup: (i: number) => string;
-    /** Once per K-step, before the loads (uniform across the workgroup). */
-    step: string;
+    /** Once per K-step, before the loads (uniform across the workgroup); gets the slot indices. */
+    step: (slots: number[]) => string;
     /** A[m{i}, t + kk{i}], 0 outside the matrix. */
     load: (i: number) => string;
     /** Once per slot after each K-step's loads (e.g. advancing a pixel by the step). */
@@ -333,80 +356,94 @@ export function kSplitOf(K: number, splits: number): { kSplit: number; splits: n
 }
 
 /**
- * How many K-splits a tiled product of M×N over K deserves: none when its tiles alone give a
+ * How many K-splits a tiled product of M×N over K deserves: none when its blocks alone give a
  * large GPU (~130 SMs) one workgroup per SM, else enough for ~512 workgroups, each split still
  * at least 16 K-steps long. 1 = no split.
  */
 export function tiledSplits(M: number, N: number, K: number): number {
-  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
-  if (tiles >= 128) return 1;
-  return Math.max(1, Math.min(Math.ceil(512 / tiles), Math.floor(K / (16 * TK))));
+  const { TM, TN } = tilesFor(M, N);
+  const blocks = Math.ceil(M / TM) * Math.ceil(N / TN);
+  if (blocks >= 128) return 1;
+  return Math.max(1, Math.min(Math.ceil(512 / blocks), Math.floor(K / (16 * TK))));
 }
 
-/** 64×64 tile per workgroup, 16×16 threads × 4×4 outputs, K staged 16 at a time. Needs u.M, u.N, u.K. */
-export function tiledGemmWgsl(s: TiledSource): string {
-  const per = TILED_SLOTS;
-  const aIdx = s.aKFast ? `let kk = e % ${TK}u; let mm = e / ${TK}u;` : `let mm = e % ${TILE}u; let kk = e / ${TILE}u;`;
-  const bIdx = s.bKFast ? `let kk = e % ${TK}u; let nn = e / ${TK}u;` : `let nn = e % ${TILE}u; let kk = e / ${TILE}u;`;
-  const slots = [...Array(per).keys()];
+/**
+ * One TM×TN block of C per workgroup of 16×16 threads, K staged 16 at a time through workgroup
+ * memory. A thread owns rows {ty·4 + i + 64·h} and columns {tx·4 + j + 64·g} (h, g < 2 for a
+ * 128-wide axis): each of its vec4 reads of the staged tiles is contiguous across the 16
+ * threads of a row. Needs u.M, u.N, u.K.
+ */
+export function tiledGemmWgsl(s: TiledSource, t: Tiles): string {
+  const { TM, TN } = t;
+  const HM = TM / 64, HN = TN / 64; // 64-wide halves per axis
+  const perA = (TM * TK) / 256, perB = (TN * TK) / 256;
+  const aIdx = s.aKFast ? `let kk = e % ${TK}u; let mm = e / ${TK}u;` : `let mm = e % ${TM}u; let kk = e / ${TM}u;`;
+  const bIdx = s.bKFast ? `let kk = e % ${TK}u; let nn = e / ${TK}u;` : `let nn = e % ${TN}u; let kk = e / ${TN}u;`;
+  const slots = [...Array(perA).keys()];
   const sl = s.aSlots;
   const slotIdx = (i: number) =>
     `let e${i} = li + ${i * 256}u; ` +
-    (s.aKFast ? `let kk${i} = e${i} % ${TK}u; let mm${i} = e${i} / ${TK}u;` : `let mm${i} = e${i} % ${TILE}u; let kk${i} = e${i} / ${TILE}u;`) +
+    (s.aKFast ? `let kk${i} = e${i} % ${TK}u; let mm${i} = e${i} / ${TK}u;` : `let mm${i} = e${i} % ${TM}u; let kk${i} = e${i} / ${TM}u;`) +
     ` let m${i} = tm + mm${i};`;
-  const aGeneric = `{ ${aIdx} As[kk * ${TILE / 4}u + mm / 4u][mm % 4u] = loadA(z, tm + mm, t + kk); }`;
+  const aGeneric = `for (var i = 0u; i < ${perA}u; i++) { let e = li + i * 256u; ${aIdx} As[kk * ${TM / 4}u + mm / 4u][mm % 4u] = loadA(z, tm + mm, t + kk); }`;
+  const hs = (n: number) => [...Array(n).keys()];
+  // acc{h}{r}_{g}: row ty·4 + r + 64h, columns tx·4 + 64g .. +3.
+  const accs = hs(HM).flatMap((h) => hs(4).flatMap((r) => hs(HN).map((g) => `acc${h}${r}_${g}`)));
+  const fmas = hs(HM)
+    .flatMap((h) => hs(4).flatMap((r) => hs(HN).map((g) => `acc${h}${r}_${g} = fma(vec4<f32>(a${h}.${'xyzw'[r]}), b${g}, acc${h}${r}_${g});`)))
+    .join('\n      ');
+  const stores = hs(HM)
+    .flatMap((h) =>
+      hs(4).flatMap((r) =>
+        hs(HN).map(
+          (g) => `{ let m = tm + ${64 * h + r}u + lid.y * 4u; let n = tn + ${64 * g}u + lid.x * 4u;
+    for (var j = 0u; j < 4u; j++) { if (m < u.M && n + j < u.N) { store(z, m, n + j, acc${h}${r}_${g}[j]); } } }`,
+        ),
+      ),
+    )
+    .join('\n  ');
   return /* wgsl */ `
 ${s.decls}
 ${s.loads}
 ${s.store}
-var<workgroup> As: array<vec4<f32>, ${(TK * TILE) / 4}>; // [k][m/4]
-var<workgroup> Bs: array<vec4<f32>, ${(TK * TILE) / 4}>; // [k][n/4]
+var<workgroup> As: array<vec4<f32>, ${(TK * TM) / 4}>; // [k][m/4]
+var<workgroup> Bs: array<vec4<f32>, ${(TK * TN) / 4}>; // [k][n/4]
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let z = wid.z;
-  let tm = wid.y * ${TILE}u;
-  let tn = wid.x * ${TILE}u;
-  var acc: array<vec4<f32>, 4>;
+  let tm = wid.y * ${TM}u;
+  let tn = wid.x * ${TN}u;
+  ${accs.map((a) => `var ${a} = vec4<f32>();`).join(' ')}
   ${s.splitK ? 'let kBeg = z * u.kSplit; let kEnd = min(kBeg + u.kSplit, u.K);' : 'let kBeg = 0u; let kEnd = u.K;'}
   ${sl ? slots.map((i) => `${slotIdx(i)}\n  ${sl.setup(i)}`).join('\n  ') : ''}
   for (var t = kBeg; t < kEnd; t += ${TK}u) {
-    ${sl ? `${sl.step}\n    ${slots.map((i) => `As[kk${i} * ${TILE / 4}u + mm${i} / 4u][mm${i} % 4u] = ${sl.load(i)};`).join('\n    ')}` : ''}
-    for (var i = 0u; i < ${per}u; i++) {
+    ${sl ? `${sl.step(slots)}\n    ${slots.map((i) => `As[kk${i} * ${TM / 4}u + mm${i} / 4u][mm${i} % 4u] = ${sl.load(i)};`).join('\n    ')}` : aGeneric}
+    for (var i = 0u; i < ${perB}u; i++) {
       let e = li + i * 256u;
-      ${sl ? '' : aGeneric}
-      { ${bIdx} Bs[kk * ${TILE / 4}u + nn / 4u][nn % 4u] = loadB(z, t + kk, tn + nn); }
+      ${bIdx} Bs[kk * ${TN / 4}u + nn / 4u][nn % 4u] = loadB(z, t + kk, tn + nn);
     }
     ${sl?.next ? slots.map((i) => sl.next!(i)).join('\n    ') : ''}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk++) {
-      let a = As[kk * ${TILE / 4}u + lid.y];
-      let b = Bs[kk * ${TILE / 4}u + lid.x];
-      acc[0] += a.x * b;
-      acc[1] += a.y * b;
-      acc[2] += a.z * b;
-      acc[3] += a.w * b;
+      ${hs(HM).map((h) => `let a${h} = As[kk * ${TM / 4}u + ${16 * h}u + lid.y];`).join(' ')}
+      ${hs(HN).map((g) => `let b${g} = Bs[kk * ${TN / 4}u + ${16 * g}u + lid.x];`).join(' ')}
+      ${fmas}
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = tm + lid.y * 4u + i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = tn + lid.x * 4u + j;
-      if (m < u.M && n < u.N) { store(z, m, n, acc[i][j]); }
-    }
-  }
+  ${stores}
 }`;
 }
 
-export function tiledWorkgroups(M: number, N: number, batch: number, what: string): [number, number, number] {
-  const x = Math.ceil(N / TILE);
-  const y = Math.ceil(M / TILE);
+export function tiledWorkgroups(M: number, N: number, batch: number, what: string, t: Tiles): [number, number, number] {
+  const x = Math.ceil(N / t.TN);
+  const y = Math.ceil(M / t.TM);
   if (x > MAX_GROUPS || y > MAX_GROUPS || batch > MAX_GROUPS) throw new Error(`${what}: ${M}×${N}×${batch} is too large for one dispatch`);
   return [x, y, batch];
 }
 
-function tiledMatmulWgsl(splitK: boolean, aKFast: boolean, bKFast: boolean): string {
+function tiledMatmulWgsl(splitK: boolean, aKFast: boolean, bKFast: boolean, t: Tiles): string {
   return tiledGemmWgsl({
     splitK,
     aKFast,
@@ -435,7 +472,7 @@ fn store(z: u32, m: u32, n: u32, v: f32) {
   if (u.hasBias != 0u) { s += Bias[u.offBias + n]; }
   C[ci] = s;
 }`,
-  });
+  }, t);
 }
 
 /**
@@ -452,12 +489,13 @@ export function matmulKernel(p: MatmulPlan, variant: GemmVariant): Kernel {
     // every load of a warp a separate memory transaction.
     const aKFast = p.sAk === 1;
     const bKFast = p.sBk === 1 && p.sBn !== 1;
+    const t = tilesFor(p.M, p.N);
     return {
-      key: `matmul:tiled${splitK ? ':splitk' : ''}:${aKFast ? 'ak' : 'am'}:${bKFast ? 'bk' : 'bn'}`,
-      wgsl: () => tiledMatmulWgsl(splitK, aKFast, bKFast),
+      key: `matmul:tiled:${t.TM}x${t.TN}${splitK ? ':splitk' : ''}:${aKFast ? 'ak' : 'am'}:${bKFast ? 'bk' : 'bn'}`,
+      wgsl: () => tiledMatmulWgsl(splitK, aKFast, bKFast, t),
       bindings,
       uniforms: matmulUniforms(p, 0),
-      workgroups: tiledWorkgroups(p.M, p.N, p.batch, 'matmul'),
+      workgroups: tiledWorkgroups(p.M, p.N, p.batch, 'matmul', t),
     };
   }
   const { aVec, bVec, cVec } = matmulModes(p);

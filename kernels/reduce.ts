@@ -171,17 +171,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 /**
  * Sum (or mean, through `scale`) over the leading rows of a row-major [R, C] matrix, in P row
- * chunks: Y[p, c] = scale · Σ X[r·C + c] over r in chunk p (+ bias[c % nBias] with `bias`).
+ * chunks: Y[p, c] = scale · Σ X[r·C + c] over r in chunk p (+ bias[c % nBias] when nBias > 0,
+ * then relu with `relu`).
  * Neighbouring threads read neighbouring columns, so each row is one coalesced read; the chunks
  * give a GPU enough threads when C is small (a bias gradient: R = every pixel of a batch, C =
- * channels). P > 1 leaves partial sums for a second pass with P = 1. With `bias`, bindings are
- * X, bias, Y (split-K matmul partials summed and the layer's bias added in one pass).
+ * channels). P > 1 leaves partial sums for a second pass with P = 1. With a bias, bindings are
+ * X, bias, Y (split-K partials of a dense layer or conv summed, its bias and relu applied, in
+ * one pass).
  */
-export function reduceColsKernel(R: number, C: number, P: number, scale: number, nBias = 0): Kernel {
+export function reduceColsKernel(R: number, C: number, P: number, scale: number, opts: { nBias?: number; relu?: boolean } = {}): Kernel {
   const chunk = Math.ceil(R / P);
+  const nBias = opts.nBias ?? 0;
   const bias = nBias > 0;
+  const relu = !!opts.relu;
   return {
-    key: `reduce:sum:cols${bias ? ':bias' : ''}`,
+    key: `reduce:sum:cols${bias ? ':bias' : ''}${relu ? ':relu' : ''}`,
     wgsl: () => wgsl`
 struct U { R: u32, C: u32, P: u32, chunk: u32, scale: f32, nBias: u32 };
 ${FLAT_GROUP}
@@ -200,11 +204,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let r1 = min(p * u.chunk + u.chunk, u.R);
   var acc = 0.0;
   for (var r = p * u.chunk; r < r1; r++) { acc += X[r * u.C + c]; }
+  var v = u.scale * acc;
 #if ${bias}
-  Y[i] = u.scale * acc + Bias[c % u.nBias];
-#else
-  Y[i] = u.scale * acc;
+  v += Bias[c % u.nBias];
 #endif
+#if ${relu}
+  v = max(v, 0.0);
+#endif
+  Y[i] = v;
 }`,
     bindings: bias ? ['read', 'read', 'write'] : ['read', 'write'],
     uniforms: new Uniforms().u32(R, C, P, chunk).f32(scale).u32(nBias).done(),

@@ -1,23 +1,17 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { conv2dInputGradRef, conv2dRef, conv2dWeightGradRef, convGeometry, type ConvGeom, type Padding } from '../kernels/conv2d.ts';
-import { setGemmVariant, tiledSplits, type GemmVariant } from '../kernels/matmul.ts';
-import { assertClose, checkGrad, ready, rng } from './helpers.ts';
+import { tiledSplits, type Tiles } from '../kernels/matmul.ts';
+import { assertClose, checkGrad, ready, rng, KERNEL_VARIANTS, withVariant } from './helpers.ts';
 
 await ready;
 const r = rng(5);
-const VARIANTS: GemmVariant[] = ['register', 'tiled'];
+const VARIANTS = KERNEL_VARIANTS;
+// 'tiled-big': { TM: 128, TN: 64 } blocks forced.
+const BIG: Tiles = { TM: 128, TN: 64 };
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-async function withVariant<T>(v: GemmVariant, fn: () => Promise<T>): Promise<T> {
-  setGemmVariant(v);
-  try {
-    return await fn();
-  } finally {
-    setGemmVariant(null);
-  }
-}
 
 interface Case {
   x: [number, number, number, number];
@@ -40,7 +34,10 @@ const CASES: Case[] = [
   { x: [2, 8, 9, 5], w: [5, 3, 5, 7], strides: [1, 2], padding: 'same' },
   { x: [1, 6, 7, 4], w: [3, 2, 4, 1], strides: [2, 1], padding: [1, 0, 2, 1] },
   { x: [2, 20, 20, 16], w: [3, 3, 16, 32], strides: [1, 1], padding: 'same', bias: true },
+  { x: [1, 6, 6, 64], w: [3, 3, 64, 8], strides: [1, 1], padding: 'same', bias: true }, // tiled forward splits K
 ];
+// The tiled forward's split-K path (partials, then bias and relu in the summing pass) must stay exercised.
+if (tiledSplits(36, 8, 576) < 2 || tiledSplits(25, 8, 576) < 2) throw new Error('no forward case splits K any more');
 
 const describe = (c: Case) => `x[${c.x}] w[${c.w}] s[${c.strides}] ${JSON.stringify(c.padding)}`;
 
@@ -51,7 +48,7 @@ function data(c: Case) {
 
 for (const v of VARIANTS) {
   test(`${v}: conv2d forward matches the reference (atol 1e-4, rtol 1e-4)`, () =>
-    withVariant(v, async () => {
+    withVariant(v, BIG, async () => {
       for (const c of CASES) {
         const { g, x, w, b } = data(c);
         const y = await E.tidy(() =>
@@ -63,7 +60,7 @@ for (const v of VARIANTS) {
   );
 
   test(`${v}: conv2d input and weight gradients match the loop references (atol 1e-4, rtol 1e-4)`, () =>
-    withVariant(v, async () => {
+    withVariant(v, BIG, async () => {
       for (const c of CASES) {
         const { g, x, w } = data(c);
         const dy = r.uniform(g.N * g.HO * g.WO * g.O);
@@ -81,7 +78,7 @@ for (const v of VARIANTS) {
   );
 
   test(`${v}: conv2d backward (x, w, b) matches finite differences of the forward reference`, () =>
-    withVariant(v, async () => {
+    withVariant(v, BIG, async () => {
       const small: Case[] = [
         { x: [2, 5, 5, 3], w: [3, 3, 3, 2], strides: [1, 1], padding: 'same', bias: true },
         { x: [1, 7, 6, 4], w: [3, 3, 4, 4], strides: [2, 2], padding: 'same', bias: true },
@@ -105,10 +102,11 @@ for (const v of VARIANTS) {
   );
 
   test(`${v}: conv2d with activation 'relu' (fused) equals relu(conv2d), forward and backward`, () =>
-    withVariant(v, async () => {
+    withVariant(v, BIG, async () => {
       const cases: Case[] = [
         { x: [2, 6, 5, 4], w: [3, 3, 4, 8], strides: [1, 1], padding: 'same', bias: true }, // vec4 stores
         { x: [1, 7, 6, 3], w: [3, 3, 3, 5], strides: [2, 2], padding: 'valid', bias: true }, // scalar stores
+        { x: [1, 5, 5, 64], w: [3, 3, 64, 8], strides: [1, 1], padding: 'same', bias: true }, // tiled: split K, relu in the sum
       ];
       for (const c of cases) {
         const { g, x, w, b } = data(c);
@@ -133,7 +131,7 @@ for (const v of VARIANTS) {
   );
 
   test(`${v}: activations above a (pretended) binding limit go a few images at a time (atol 1e-4, rtol 1e-4)`, () =>
-    withVariant(v, async () => {
+    withVariant(v, BIG, async () => {
       // 2 KiB per binding: x [5, 6, 6, 4] is 576 B per image, so 3 images per piece; dW accumulates.
       // 10 KiB: x [5, 16, 16, 4] goes 2 images at a time, and the tiled dW splits K (5 ways, the
       // last piece leaving a split empty), the partials accumulating over pieces.

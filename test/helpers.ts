@@ -2,6 +2,7 @@
 // central finite differences in float64 on the plain-TypeScript references.
 
 import { init, tensor, type Tensor, backward, tidy } from '../engine/index.ts';
+import { setGemmVariant, setTileOverride, type Tiles } from '../kernels/matmul.ts';
 
 export const ready = init();
 
@@ -126,4 +127,23 @@ export function throwsNaming(fn: () => unknown, ...parts: string[]): void {
   }
   if (!msg) throw new Error(`expected an error naming ${parts.join(', ')}`);
   for (const p of parts) if (!msg.includes(p)) throw new Error(`error "${msg}" does not name ${p}`);
+}
+
+/**
+ * GEMM-like kernels under test: the CPU 'register' variant, the GPU 'tiled' one with its own
+ * block choice (64×64 at test sizes), and 'tiled-big' with 128-row blocks forced (`big`), so
+ * that every variant runs on any adapter.
+ */
+export type KernelVariant = 'register' | 'tiled' | 'tiled-big';
+export const KERNEL_VARIANTS: KernelVariant[] = ['register', 'tiled', 'tiled-big'];
+
+export async function withVariant<T>(v: KernelVariant, big: Tiles, fn: () => Promise<T>): Promise<T> {
+  setGemmVariant(v === 'register' ? 'register' : 'tiled');
+  setTileOverride(v === 'tiled-big' ? big : null);
+  try {
+    return await fn();
+  } finally {
+    setGemmVariant(null);
+    setTileOverride(null);
+  }
 }

@@ -1,22 +1,15 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
-import { matmulRef, setGemmVariant, tiledSplits, type GemmVariant } from '../kernels/matmul.ts';
-import { assertClose, checkGrad, ready, rng } from './helpers.ts';
+import { matmulRef, tiledSplits, type Tiles } from '../kernels/matmul.ts';
+import { assertClose, checkGrad, ready, rng, KERNEL_VARIANTS, withVariant } from './helpers.ts';
 
 const g = await ready;
 const r = rng(11);
-const VARIANTS: GemmVariant[] = ['register', 'tiled'];
+const VARIANTS = KERNEL_VARIANTS;
+// 'tiled-big': { TM: 128, TN: 128 } blocks forced.
+const BIG: Tiles = { TM: 128, TN: 128 };
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 
-/** Runs `fn` with the GEMM variant forced, so the GPU-tiled kernels are tested on CPU adapters too. */
-async function withVariant<T>(v: GemmVariant, fn: () => Promise<T>): Promise<T> {
-  setGemmVariant(v);
-  try {
-    return await fn();
-  } finally {
-    setGemmVariant(null);
-  }
-}
 
 /** c (shape [M, N], [N], [1, N], [M, 1] or [1]) expanded to [M, N]. */
 function broadcastTo(c: ArrayLike<number>, shape: number[], M: number, N: number): Float64Array {
@@ -41,7 +34,7 @@ if (tiledSplits(3, 70, 1000) < 2 || tiledSplits(64, 32, 784) < 2) throw new Erro
 
 for (const v of VARIANTS) {
   test(`${v}: matmul of every transposition matches the reference (atol 1e-4, rtol 1e-4)`, () =>
-    withVariant(v, async () => {
+    withVariant(v, BIG, async () => {
       for (const [M, N, K] of SHAPES)
         for (const transA of [false, true])
           for (const transB of [false, true]) {
@@ -56,7 +49,7 @@ for (const v of VARIANTS) {
   );
 
   test(`${v}: batched matmul, batch > 1 and one side broadcast (atol 1e-4, rtol 1e-4)`, () =>
-    withVariant(v, async () => {
+    withVariant(v, BIG, async () => {
       for (const [M, N, K] of [[5, 7, 9], [33, 20, 16]] as const)
         for (const [batchedA, batchedB] of [[true, true], [false, true], [true, false]]) {
           const Z = 3;
@@ -78,7 +71,7 @@ for (const v of VARIANTS) {
   );
 
   test(`${v}: dense fuses the bias; gemm alpha, beta and broadcast C (atol 1e-4, rtol 1e-4)`, () =>
-    withVariant(v, async () => {
+    withVariant(v, BIG, async () => {
       for (const [M, inF, outF] of [[1, 1, 1], [7, 13, 10], [64, 784, 32], [3, 16, 5]]) {
         const x = r.uniform(M * inF);
         const w = r.uniform(inF * outF);
@@ -105,7 +98,7 @@ for (const v of VARIANTS) {
   );
 
   test(`${v}: matmul backward (all transpositions, batch, broadcast) matches finite differences`, () =>
-    withVariant(v, async () => {
+    withVariant(v, BIG, async () => {
       const [M, N, K] = [3, 5, 4];
       for (const transA of [false, true])
         for (const transB of [false, true]) {
@@ -135,7 +128,7 @@ for (const v of VARIANTS) {
   );
 
   test(`${v}: dense and gemm backward match finite differences`, () =>
-    withVariant(v, async () => {
+    withVariant(v, BIG, async () => {
       const [M, inF, outF] = [4, 6, 3];
       await checkGrad(
         `${v} dense`,
@@ -153,7 +146,7 @@ for (const v of VARIANTS) {
   );
 
   test(`${v}: operands above a (pretended) binding limit are split along M, N or K (atol 1e-4, rtol 1e-4)`, () =>
-    withVariant(v, async () => {
+    withVariant(v, BIG, async () => {
       // 4 KiB per binding: every operand below is several pieces, each starting at an aligned offset.
       E.setBindingLimitForTesting(4096);
       try {

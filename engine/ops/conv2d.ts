@@ -15,6 +15,7 @@ import {
   type Padding,
 } from '../../kernels/conv2d.ts';
 import { unaryGradKernel } from '../../kernels/elementwise.ts';
+import { reduceColsKernel } from '../../kernels/reduce.ts';
 import { gemmVariant, tiledSplits } from '../../kernels/matmul.ts';
 import type { Kernel } from '../../kernels/program.ts';
 import { record, type TapeNode } from '../autograd.ts';
@@ -150,6 +151,28 @@ function conv2dReluGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor |
   return tidy(() => conv2dGrad(node, run('conv2d.relu.grad', unaryGradKernel('relu', y.size), [y, y, dy], y.shape), needs));
 }
 
+/**
+ * GPUs: a conv with few output tiles and a long K (VGG16's block4 and block5 at batch 1: 784 or
+ * 196 pixels × 512 channels, K = 4608) in K-splits, then one pass summing the partials and
+ * adding bias and relu. False (nothing done) where it does not apply or the batch needs pieces.
+ */
+function forwardSplitK(g: ConvGeom, x: Tensor, w: Tensor, b: Tensor | null, relu: boolean, y: Tensor): boolean {
+  if (variant(x) !== 'tiled') return false;
+  const M = g.N * g.HO * g.WO;
+  const S = tiledSplits(M, g.O, g.KH * g.KW * g.C);
+  const L = bindableElements(x.storage.gpu);
+  if (S < 2 || x.size > L || w.size > L || S * M * g.O > L) return false;
+  const part = empty([S, M * g.O]);
+  try {
+    const c: ConvChunk = { NB: g.N, off0: 0, off1: 0, offC: 0, offBias: 0, beta: 0, bias: false };
+    dispatch('conv2d', conv2dKernel(g, c, 'tiled', S), [x, w, w], [part]);
+    dispatch('conv2d', reduceColsKernel(S, M * g.O, 1, 1, { nBias: b ? g.O : 0, relu }), b ? [part, b] : [part], [y]);
+  } finally {
+    part.dispose();
+  }
+  return true;
+}
+
 /** y = conv(x, w) + b, or relu of it with `activation: 'relu'`; x NHWC, w HWIO, b [O]. */
 export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
@@ -175,11 +198,12 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
   const relu = (opts.activation ?? 'linear') === 'relu';
   if (opts.activation !== undefined && opts.activation !== 'linear' && !relu) throw new ShapeError(op, `activation '${opts.activation}' cannot be fused (only 'relu')`);
   const v = variant(x);
-  const y = allocRun([g.N, g.HO, g.WO, O], (y) =>
-    overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: w, perImage: 0 }], { t: y, perImage: g.HO * g.WO * O }, b ?? null, (c) =>
-      conv2dKernel(g, { ...c, relu }, v),
-    ),
-  );
+  const y = allocRun([g.N, g.HO, g.WO, O], (y) => {
+    if (!forwardSplitK(g, x, w, b ?? null, relu, y))
+      overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: w, perImage: 0 }], { t: y, perImage: g.HO * g.WO * O }, b ?? null, (c) =>
+        conv2dKernel(g, { ...c, relu }, v),
+      );
+  });
   const attrs = { strides: [strides[0], strides[1]], pads: [g.PT, g.PB, g.PL, g.PR], geometry: g, activation: relu ? 'relu' : 'linear' };
   return record(relu ? 'conv2d_relu' : op, inputs, y, relu ? conv2dReluGrad : conv2dGrad, attrs);
 }

@@ -148,7 +148,7 @@ function launchSplitK(call: GemmCall, L: number): boolean {
       alpha: call.alpha, beta: 0, bias: false, offBias: 0, kSplit,
     };
     dispatch(op, matmulKernel(plan, 'tiled'), [A.slice, B.slice, B.slice], [part]);
-    dispatch(op, reduceColsKernel(S, M * N, 1, 1, bias ? N : 0), bias ? [part, bias] : [part], [c]);
+    dispatch(op, reduceColsKernel(S, M * N, 1, 1, { nBias: bias ? N : 0 }), bias ? [part, bias] : [part], [c]);
   } finally {
     part.dispose();
   }
