@@ -8,7 +8,7 @@ set -u
 source scripts/device/setup.sh > "$OUT/bench.log" 2>&1
 cd "$LROOT"
 for t in matmul conv2d reduce; do
-  echo "test $t: $(timeout 100 node dist/test/$t.test.js 2>&1 | grep -E 'Total|Passed|FAIL' | tr '\n' ' ')" >> "$OUT/bench.log"
+  echo "test $t: $(timeout 45 node dist/test/$t.test.js 2>&1 | grep -E 'Total|Passed|FAIL' | tr '\n' ' ')" >> "$OUT/bench.log"
 done
 B="node dist/bench/run.bundle.mjs --batch 100 --max-seconds 4"
 timeout 150 $B --large --runs 5 --epoch-limit 10000 --profile --out "$OUT/bench" >> "$OUT/bench.log" 2>&1
