@@ -308,7 +308,7 @@ export function setTileOverride(t: Tiles | null): void {
 
 export function tilesFor(M: number, N: number): Tiles {
   if (tileOverride) return tileOverride;
-  const t: Tiles = { TM: 128, TN: N > 64 ? 128 : 64 };
+  const t: Tiles = { TM: M > 64 ? 128 : 64, TN: N > 64 ? 128 : 64 };
   const count = () => Math.ceil(M / t.TM) * Math.ceil(N / t.TN);
   if (count() < 264) t.TN = 64;
   if (count() < 264) t.TM = 64;

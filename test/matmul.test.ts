@@ -28,6 +28,7 @@ const SHAPES: [number, number, number][] = [
   [64, 64, 64],
   [128, 96, 32],
   [3, 70, 1000], // tiled: K split 3 ways (a short last split), partials summed
+  [2, 64, 600], // tiled: at most 4 rows by a row-major B go through the vec4 GEMV
 ];
 // The tiled split-K path must stay exercised (here and by dense 64×784→32 below).
 if (tiledSplits(3, 70, 1000) < 2 || tiledSplits(64, 32, 784) < 2) throw new Error('no test shape splits K any more');
@@ -72,7 +73,8 @@ for (const v of VARIANTS) {
 
   test(`${v}: dense fuses the bias; gemm alpha, beta and broadcast C (atol 1e-4, rtol 1e-4)`, () =>
     withVariant(v, BIG, async () => {
-      for (const [M, inF, outF] of [[1, 1, 1], [7, 13, 10], [64, 784, 32], [3, 16, 5]]) {
+      // [1, 300, 8] and [4, 2000, 36]: the tiled variant's GEMV (K split, bias in the summing pass).
+      for (const [M, inF, outF] of [[1, 1, 1], [7, 13, 10], [64, 784, 32], [3, 16, 5], [1, 300, 8], [4, 2000, 36]]) {
         const x = r.uniform(M * inF);
         const w = r.uniform(inF * outF);
         const bias = r.uniform(outF);

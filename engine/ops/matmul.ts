@@ -8,6 +8,7 @@
 // below its first element and the kernel is told the remainder in its uniforms.
 
 import { gemmVariant, kSplitOf, matmulKernel, tiledSplits, transposeKernel, type MatmulPlan } from '../../kernels/matmul.ts';
+import { GEMV_MAX_ROWS, gemvKernel, gemvSplits } from '../../kernels/gemv.ts';
 import { reduceColsKernel } from '../../kernels/reduce.ts';
 import { sizeOf } from '../../kernels/program.ts';
 import { record, type TapeNode } from '../autograd.ts';
@@ -117,11 +118,35 @@ function launchGemm(call: GemmCall): void {
     }
   }
   try {
-    if (!launchSplitK(call, L)) launchPieces(call, L);
+    if (!launchGemv(call, L) && !launchSplitK(call, L)) launchPieces(call, L);
   } finally {
     // Safe before the GPU ran: the queue executes in order, so a later reuse of the buffer waits.
     for (const t of temps) t.dispose();
   }
+}
+
+/**
+ * GPUs: a product of at most 4 rows by a row-major B (a dense layer at batch 1) streams B in
+ * vec4 (kernels/gemv.ts), K split over workgroups, then one pass adding partials and bias.
+ */
+function launchGemv(call: GemmCall, L: number): boolean {
+  const { op, a, b, c, bias, batch, M, N, K, transA, transB } = call;
+  if (batch !== 1 || call.beta !== 0 || transB || M > GEMV_MAX_ROWS || N % 4 !== 0 || K < 64) return false;
+  if (gemmVariant(isCpuAdapter(c.storage.gpu)) !== 'tiled') return false;
+  const S = gemvSplits(N, K);
+  if (M * K > L || K * N > L || S * M * N > L) return false;
+  const A = bindElements(a, 0, M * K);
+  const B = bindElements(b, 0, K * N);
+  if (B.rest % 4 !== 0) return false;
+  const [sAm, sAk] = transA ? [1, M] : [K, 1];
+  const part = empty([S, M, N]);
+  try {
+    dispatch(op, gemvKernel({ M, N, K, offA: A.rest, sAm, sAk, offB: B.rest, alpha: call.alpha }, S), [A.slice, B.slice], [part]);
+    dispatch(op, reduceColsKernel(S, M * N, 1, 1, { nBias: bias ? N : 0 }), bias ? [part, bias] : [part], [c]);
+  } finally {
+    part.dispose();
+  }
+  return true;
 }
 
 /**

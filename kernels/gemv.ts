@@ -1,0 +1,75 @@
+// A product with very few rows (a dense layer at batch 1–4: VGG16's fc1 is 1×25088·25088×4096)
+// is a stream over B: each weight is used M times, so what counts is reading B at the memory's
+// speed. The tiled GEMM reads it in 64-column strips with a barrier per 16 rows; here every
+// thread reads 4 columns as one vec4 down a slice of K (independent loads, nothing to wait on
+// but memory), a workgroup adds up its 4 slices in workgroup memory, and the K-splits (grid z)
+// leave partial rows that a column-sum pass adds up with the bias (reduceColsKernel).
+//
+//   part[z, m, n] = alpha · Σ A[m, k]·B[k, n] over k in split z       (B row-major [K, N], N % 4 = 0)
+
+import { type Kernel, Uniforms } from './program.ts';
+
+export const GEMV_MAX_ROWS = 4;
+const QUADS = 64; // column quads per workgroup (256 columns)
+const SLICES = 4; // K slices per workgroup
+
+export interface GemvPlan {
+  M: number;
+  N: number;
+  K: number;
+  /** A[m, k] = A[offA + m·sAm + k·sAk]; B[k, n] = B[offB + k·N + n], offB a multiple of 4. */
+  offA: number;
+  sAm: number;
+  sAk: number;
+  offB: number;
+  alpha: number;
+}
+
+/** K-splits for ~1024 workgroups, each split at least 64 rows of B. */
+export function gemvSplits(N: number, K: number): number {
+  const blocks = Math.ceil(N / 4 / QUADS);
+  return Math.max(1, Math.min(Math.ceil(1024 / blocks), Math.floor(K / 64)));
+}
+
+/** Bindings: A, B (vec4), partials [splits, M, N] (vec4). */
+export function gemvKernel(p: GemvPlan, splits: number): Kernel {
+  const M = p.M;
+  const kChunk = Math.ceil(p.K / splits);
+  const rows = [...Array(M).keys()];
+  return {
+    key: `gemv:${M}`,
+    wgsl: () => /* wgsl */ `
+struct U { N4: u32, K: u32, kChunk: u32, offA: u32, sAm: u32, sAk: u32, offB4: u32, alpha: f32 };
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> P: array<vec4<f32>>;
+@group(0) @binding(3) var<uniform> u: U;
+var<workgroup> red: array<vec4<f32>, ${SLICES * M * QUADS}>;
+@compute @workgroup_size(${QUADS}, ${SLICES}, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let q = wid.x * ${QUADS}u + lid.x;
+  let z = wid.y;
+  let k0 = z * u.kChunk;
+  let k1 = min(k0 + u.kChunk, u.K);
+  ${rows.map((m) => `var acc${m} = vec4<f32>();`).join(' ')}
+  if (q < u.N4) {
+    for (var k = k0 + lid.y; k < k1; k += ${SLICES}u) {
+      let w = B[u.offB4 + k * u.N4 + q];
+      ${rows.map((m) => `acc${m} = fma(vec4<f32>(A[u.offA + ${m}u * u.sAm + k * u.sAk]), w, acc${m});`).join('\n      ')}
+    }
+  }
+  ${rows.map((m) => `red[(lid.y * ${M}u + ${m}u) * ${QUADS}u + lid.x] = acc${m};`).join('\n  ')}
+  workgroupBarrier();
+  if (lid.y == 0u && q < u.N4) {
+    for (var m = 0u; m < ${M}u; m++) {
+      var s = vec4<f32>();
+      for (var j = 0u; j < ${SLICES}u; j++) { s += red[(j * ${M}u + m) * ${QUADS}u + lid.x]; }
+      P[(z * ${M}u + m) * u.N4 + q] = u.alpha * s;
+    }
+  }
+}`,
+    bindings: ['read', 'read', 'write'],
+    uniforms: new Uniforms().u32(p.N / 4, p.K, kChunk, p.offA, p.sAm, p.sAk, p.offB / 4).f32(p.alpha).done(),
+    workgroups: [Math.ceil(p.N / 4 / QUADS), splits, 1],
+  };
+}
