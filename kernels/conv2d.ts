@@ -31,6 +31,7 @@ import {
   kSplitOf,
   tiledGemmWgsl,
   tilesFor,
+  TK,
   type TiledSource,
   tiledWorkgroups,
 } from './matmul.ts';
@@ -244,7 +245,7 @@ fn gatherDy(ok: bool, ty: i32, tx: i32, db: u32, o: u32) -> f32 {
   return select(0.0, Dy[select(0u, db + (u32(oy) * u.WO + u32(ox)) * u.O + o, v)], v);
 }`;
 
-/** The per-step tap (uniform) when `chans` % 16 == 0, else per slot: ky{i}, kx{i}, c{i}, in{i}. */
+/** The per-step tap (uniform) when `chans` % 16 == 0 (= TK), else per slot: ky{i}, kx{i}, channel, in-K test. */
 function tapStep(chans: string, aligned: boolean): { step: (slots: number[]) => string; at: (i: number) => { ky: string; kx: string; c: string; inK: string } } {
   if (aligned)
     return {
@@ -254,8 +255,8 @@ function tapStep(chans: string, aligned: boolean): { step: (slots: number[]) => 
   return {
     step: (slots) =>
       slots
-      .map((i) => `let k${i} = t + kk${i}; let tap${i} = k${i} / ${chans}; let ky${i} = i32(tap${i} / u.KW); let kx${i} = i32(tap${i} % u.KW);`)
-      .join('\n    '),
+        .map((i) => `let k${i} = t + kk${i}; let tap${i} = k${i} / ${chans}; let ky${i} = i32(tap${i} / u.KW); let kx${i} = i32(tap${i} % u.KW);`)
+        .join('\n    '),
     at: (i) => ({ ky: `ky${i}`, kx: `kx${i}`, c: `k${i} % ${chans}`, inK: `k${i} < u.K` }),
   };
 }
@@ -304,7 +305,7 @@ const WEIGHT_GRAD_SLOTS: Slots = {
   var pk${i} = kBeg + kk${i}; var px${i} = pk${i} % u.WO; var py${i} = (pk${i} / u.WO) % u.HO; var pb${i} = pk${i} / (u.WO * u.HO);`,
     step: () => '',
     load: (i) => `gatherX(ok${i} && pk${i} < u.K, i32(py${i} * u.SH) + ky${i}, i32(px${i} * u.SW) + kx${i}, u.off0 + pb${i} * u.H * u.W * u.C, ci${i})`,
-    next: (i) => `pk${i} += 16u; px${i} += 16u;
+    next: (i) => `pk${i} += ${TK}u; px${i} += ${TK}u;
     while (px${i} >= u.WO) { px${i} -= u.WO; py${i} += 1u; }
     while (py${i} >= u.HO) { py${i} -= u.HO; pb${i} += 1u; }`,
   },
@@ -364,7 +365,7 @@ function convGemm(
 export function conv2dKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant, splits = 1): Kernel {
   const d = { M: c.NB * g.HO * g.WO, N: g.O, K: g.KH * g.KW * g.C };
   const relu = !!c.relu;
-  const slots = forwardSlots(g.C % 16 === 0);
+  const slots = forwardSlots(g.C % TK === 0);
   return convGemm('conv2d', g, c, d, variant, { in0: 'X', in1: 'Wt', loads: W_LOADS + GATHERS, bias: true, aKFast: true, relu, slots, splits }, () => {
     const wVec = g.O % 4 === 0 && c.off1 % 4 === 0;
     const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
@@ -395,7 +396,7 @@ const INPUT_GRAD: TapGemm = {
 /** dx from dy and W transposed per tap ([KH, KW, O, C]). Bindings: dy, Wᵀ, dx. */
 export function conv2dInputGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): Kernel {
   const d = { M: c.NB * g.H * g.W, N: g.C, K: g.KH * g.KW * g.O };
-  const slots = inputGradSlots(g.O % 16 === 0);
+  const slots = inputGradSlots(g.O % TK === 0);
   return convGemm('conv2d_dx', g, c, d, variant, { in0: 'Dy', in1: 'Wt', loads: W_LOADS + GATHER_DY, bias: false, aKFast: true, slots }, () => {
     const wVec = g.C % 4 === 0 && c.off1 % 4 === 0;
     const cVec = g.C % 4 === 0 && c.offC % 4 === 0;

@@ -7,23 +7,15 @@
 //
 //   part[z, m, n] = alpha · Σ A[m, k]·B[k, n] over k in split z       (B row-major [K, N], N % 4 = 0)
 
+import type { MatmulPlan } from './matmul.ts';
 import { type Kernel, Uniforms } from './program.ts';
 
 export const GEMV_MAX_ROWS = 4;
 const QUADS = 64; // column quads per workgroup (256 columns)
 const SLICES = 4; // K slices per workgroup
 
-export interface GemvPlan {
-  M: number;
-  N: number;
-  K: number;
-  /** A[m, k] = A[offA + m·sAm + k·sAk]; B[k, n] = B[offB + k·N + n], offB a multiple of 4. */
-  offA: number;
-  sAm: number;
-  sAk: number;
-  offB: number;
-  alpha: number;
-}
+/** The fields of a MatmulPlan a GEMV reads: B is row-major [K, N] (sBk = N, sBn = 1), offB a multiple of 4. */
+export type GemvPlan = Pick<MatmulPlan, 'M' | 'N' | 'K' | 'offA' | 'sAm' | 'sAk' | 'offB' | 'alpha'>;
 
 /** K-splits for ~1024 workgroups, each split at least 64 rows of B. */
 export function gemvSplits(N: number, K: number): number {

@@ -287,7 +287,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // ---------------------------------------------------------------------------------------------
 // Tiled variant (GPUs): a template shared with conv2d.
 
-const TK = 16;
+/** K-step of the tiled kernels: K is staged this many at a time (split-K chunks are multiples of it). */
+export const TK = 16;
 
 /**
  * A workgroup's block of C: TM rows × TN columns, 64 or 128 each, for 16×16 threads that own

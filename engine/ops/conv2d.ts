@@ -15,7 +15,6 @@ import {
   type Padding,
 } from '../../kernels/conv2d.ts';
 import { unaryGradKernel } from '../../kernels/elementwise.ts';
-import { reduceColsKernel } from '../../kernels/reduce.ts';
 import { gemmVariant, tiledSplits } from '../../kernels/matmul.ts';
 import type { Kernel } from '../../kernels/program.ts';
 import { record, type TapeNode } from '../autograd.ts';
@@ -25,7 +24,7 @@ import { dispatch, run } from '../run.ts';
 import { tidy } from '../scope.ts';
 import { checkInputs, empty, type Tensor } from '../tensor.ts';
 import { bindableElements, bindElements, transposeMatrices } from './matmul.ts';
-import { sum, sumLeading } from './reduce.ts';
+import { sum, sumLeading, sumPartials } from './reduce.ts';
 
 export type { Padding } from '../../kernels/conv2d.ts';
 
@@ -162,14 +161,8 @@ function forwardSplitK(g: ConvGeom, x: Tensor, w: Tensor, b: Tensor | null, relu
   const S = tiledSplits(M, g.O, g.KH * g.KW * g.C);
   const L = bindableElements(x.storage.gpu);
   if (S < 2 || x.size > L || w.size > L || S * M * g.O > L) return false;
-  const part = empty([S, M * g.O]);
-  try {
-    const c: ConvChunk = { NB: g.N, off0: 0, off1: 0, offC: 0, offBias: 0, beta: 0, bias: false };
-    dispatch('conv2d', conv2dKernel(g, c, 'tiled', S), [x, w, w], [part]);
-    dispatch('conv2d', reduceColsKernel(S, M * g.O, 1, 1, { nBias: b ? g.O : 0, relu }), b ? [part, b] : [part], [y]);
-  } finally {
-    part.dispose();
-  }
+  const c: ConvChunk = { NB: g.N, off0: 0, off1: 0, offC: 0, offBias: 0, beta: 0, bias: false };
+  sumPartials('conv2d', S, M * g.O, y, (part) => dispatch('conv2d', conv2dKernel(g, c, 'tiled', S), [x, w, w], [part]), b, relu);
   return true;
 }
 

@@ -9,7 +9,6 @@
 
 import { gemmVariant, kSplitOf, matmulKernel, tiledSplits, transposeKernel, type MatmulPlan } from '../../kernels/matmul.ts';
 import { GEMV_MAX_ROWS, gemvKernel, gemvSplits } from '../../kernels/gemv.ts';
-import { reduceColsKernel } from '../../kernels/reduce.ts';
 import { sizeOf } from '../../kernels/program.ts';
 import { record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
@@ -18,7 +17,7 @@ import { dispatch, type TensorSlice } from '../run.ts';
 import { tidy } from '../scope.ts';
 import { checkInputs, empty, type Tensor } from '../tensor.ts';
 import { add } from './binary.ts';
-import { sum } from './reduce.ts';
+import { sum, sumPartials } from './reduce.ts';
 import { reshape } from './shape.ts';
 import { scale } from './unary.ts';
 
@@ -139,13 +138,8 @@ function launchGemv(call: GemmCall, L: number): boolean {
   const B = bindElements(b, 0, K * N);
   if (B.rest % 4 !== 0) return false;
   const [sAm, sAk] = transA ? [1, M] : [K, 1];
-  const part = empty([S, M, N]);
-  try {
-    dispatch(op, gemvKernel({ M, N, K, offA: A.rest, sAm, sAk, offB: B.rest, alpha: call.alpha }, S), [A.slice, B.slice], [part]);
-    dispatch(op, reduceColsKernel(S, M * N, 1, 1, { nBias: bias ? N : 0 }), bias ? [part, bias] : [part], [c]);
-  } finally {
-    part.dispose();
-  }
+  const kernel = gemvKernel({ M, N, K, offA: A.rest, sAm, sAk, offB: B.rest, alpha: call.alpha }, S);
+  sumPartials(op, S, M * N, c, (part) => dispatch(op, kernel, [A.slice, B.slice], [part]), bias ?? null);
   return true;
 }
 
@@ -161,22 +155,16 @@ function launchSplitK(call: GemmCall, L: number): boolean {
   if (S < 2 || M * K > L || K * N > L || S * M * N > L) return false;
   const [sAm, sAk] = transA ? [1, M] : [K, 1];
   const [sBk, sBn] = transB ? [1, K] : [N, 1];
-  const part = empty([S, M, N]);
-  try {
-    const A = bindElements(a, 0, M * K);
-    const B = bindElements(b, 0, K * N);
-    const plan: MatmulPlan = {
-      batch: S, M, N, K,
-      offA: A.rest, sAm, sAk, batchA: 0,
-      offB: B.rest, sBk, sBn, batchB: 0,
-      offC: 0, ldc: N, batchC: M * N,
-      alpha: call.alpha, beta: 0, bias: false, offBias: 0, kSplit,
-    };
-    dispatch(op, matmulKernel(plan, 'tiled'), [A.slice, B.slice, B.slice], [part]);
-    dispatch(op, reduceColsKernel(S, M * N, 1, 1, { nBias: bias ? N : 0 }), bias ? [part, bias] : [part], [c]);
-  } finally {
-    part.dispose();
-  }
+  const A = bindElements(a, 0, M * K);
+  const B = bindElements(b, 0, K * N);
+  const plan: MatmulPlan = {
+    batch: S, M, N, K,
+    offA: A.rest, sAm, sAk, batchA: 0,
+    offB: B.rest, sBk, sBn, batchB: 0,
+    offC: 0, ldc: N, batchC: M * N,
+    alpha: call.alpha, beta: 0, bias: false, offBias: 0, kSplit,
+  };
+  sumPartials(op, S, M * N, c, (part) => dispatch(op, matmulKernel(plan, 'tiled'), [A.slice, B.slice, B.slice], [part]), bias ?? null);
   return true;
 }
 

@@ -4,9 +4,9 @@
 import { colChunks, planReduce, reduceColsKernel, reduceKernel, type ReduceOp } from '../../kernels/reduce.ts';
 import { record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
-import { run } from '../run.ts';
+import { dispatch, run } from '../run.ts';
 import { tidy } from '../scope.ts';
-import { checkInputs, type Shape, type Tensor } from '../tensor.ts';
+import { checkInputs, empty, type Shape, type Tensor } from '../tensor.ts';
 import { add, binary, div, mul } from './binary.ts';
 import { zeros } from './create.ts';
 import { affine } from './unary.ts';
@@ -75,6 +75,22 @@ export function sumLeading(x: Tensor, k: number, scale = 1): Tensor {
   const part = run('sum', reduceColsKernel(R, C, P, 1), [x], [P, C]);
   try {
     return run('sum', reduceColsKernel(P, C, 1, scale), [part], outShape);
+  } finally {
+    part.dispose();
+  }
+}
+
+/**
+ * Split-K: `fill` writes `splits` partial results, one [count] block after another, into a
+ * scratch tensor; one pass then sums them into `out` (whole, `count` elements), adding bias
+ * (per column of `nBias`) and relu where asked.
+ */
+export function sumPartials(op: string, splits: number, count: number, out: Tensor, fill: (part: Tensor) => void, bias: Tensor | null = null, relu = false): void {
+  const part = empty([splits, count]);
+  try {
+    fill(part);
+    const k = reduceColsKernel(splits, count, 1, 1, { nBias: bias ? bias.size : 0, relu });
+    dispatch(op, k, bias ? [part, bias] : [part], [out]);
   } finally {
     part.dispose();
   }
