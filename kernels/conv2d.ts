@@ -223,13 +223,16 @@ fn store(z: u32, m: u32, n: u32, v: f32) {
 
 // ---------------------------------------------------------------------------------------------
 // Tiled variant: the gathers of A with each load slot's pixel arithmetic hoisted out of the K
-// loop (TiledSource.aSlots). When the reduced channel count is a multiple of the K-step (16),
-// a step never crosses a tap, so the tap is found once per step for the whole workgroup; else
-// each slot splits its k into tap and channel.
+// loop (TiledSource.aSlots). Forward and dx need the reduced channel count to be a multiple of
+// the K-step (16): a step then never crosses a tap, found once per step for the whole
+// workgroup. Otherwise (a first layer's 1 or 3 channels) each load divides its own k through
+// loadA in a loop: unrolled per slot, those divisions cost SwiftShader minutes of compiling.
 
 interface Slots {
   key: string;
-  code: NonNullable<TiledSource['aSlots']>;
+  code?: NonNullable<TiledSource['aSlots']>;
+  /** fn loadA, when there are no slots. */
+  loadA?: string;
 }
 
 // X at (iy, ix) of the image at xb, channel c; Dy likewise through the transposed conv's taps.
@@ -238,59 +241,59 @@ fn gatherX(ok: bool, iy: i32, ix: i32, xb: u32, c: u32) -> f32 {
   let v = ok && iy >= 0 && iy < i32(u.H) && ix >= 0 && ix < i32(u.W);
   return select(0.0, X[select(0u, xb + (u32(iy) * u.W + u32(ix)) * u.C + c, v)], v);
 }`;
-const GATHER_DY = /* wgsl */ `
+// Stride 1 (most convs) needs no division: every tap reaches an output pixel.
+const gatherDy = (stride1: boolean) => /* wgsl */ `
 fn gatherDy(ok: bool, ty: i32, tx: i32, db: u32, o: u32) -> f32 {
-  let oy = ty / i32(u.SH); let ox = tx / i32(u.SW);
-  let v = ok && ty >= 0 && tx >= 0 && oy * i32(u.SH) == ty && ox * i32(u.SW) == tx && oy < i32(u.HO) && ox < i32(u.WO);
+  ${stride1 ? 'let oy = ty; let ox = tx;' : 'let oy = ty / i32(u.SH); let ox = tx / i32(u.SW);'}
+  let v = ok && ty >= 0 && tx >= 0 && ${stride1 ? '' : 'oy * i32(u.SH) == ty && ox * i32(u.SW) == tx && '}oy < i32(u.HO) && ox < i32(u.WO);
   return select(0.0, Dy[select(0u, db + (u32(oy) * u.WO + u32(ox)) * u.O + o, v)], v);
 }`;
 
-/** The per-step tap (uniform) when `chans` % 16 == 0 (= TK), else per slot: ky{i}, kx{i}, channel, in-K test. */
-function tapStep(chans: string, aligned: boolean): { step: (slots: number[]) => string; at: (i: number) => { ky: string; kx: string; c: string; inK: string } } {
-  if (aligned)
-    return {
-      step: () => `let tap = t / ${chans}; let c0 = t % ${chans}; let ky = i32(tap / u.KW); let kx = i32(tap % u.KW);`,
-      at: (i) => ({ ky: 'ky', kx: 'kx', c: `c0 + kk${i}`, inK: 'true' }),
-    };
-  return {
-    step: (slots) =>
-      slots
-        .map((i) => `let k${i} = t + kk${i}; let tap${i} = k${i} / ${chans}; let ky${i} = i32(tap${i} / u.KW); let kx${i} = i32(tap${i} % u.KW);`)
-        .join('\n    '),
-    at: (i) => ({ ky: `ky${i}`, kx: `kx${i}`, c: `k${i} % ${chans}`, inK: `k${i} < u.K` }),
-  };
-}
+/** Once per K-step when `chans` % 16 == 0: the step's tap and first channel. */
+const tapStep = (chans: string) => () => `let tap = t / ${chans}; let c0 = t % ${chans}; let ky = i32(tap / u.KW); let kx = i32(tap % u.KW);`;
 
 function forwardSlots(aligned: boolean): Slots {
-  const ts = tapStep('u.C', aligned);
+  if (!aligned)
+    return {
+      key: 'c1',
+      loadA: /* wgsl */ `
+fn loadA(z: u32, m: u32, k: u32) -> f32 {
+  let p = min(m, u.M - 1u); let tap = k / u.C;
+  let iy = i32((p / u.WO) % u.HO * u.SH + tap / u.KW) - i32(u.PT); let ix = i32(p % u.WO * u.SW + tap % u.KW) - i32(u.PL);
+  return gatherX(m < u.M && k < u.K, iy, ix, u.off0 + p / (u.WO * u.HO) * u.H * u.W * u.C, k % u.C);
+}`,
+    };
   return {
-    key: aligned ? 'c16' : 'c1',
+    key: 'c16',
     code: {
       setup: (i) => `let ok${i} = m${i} < u.M; let p${i} = min(m${i}, u.M - 1u);
   let oy${i} = i32((p${i} / u.WO) % u.HO * u.SH) - i32(u.PT); let ox${i} = i32(p${i} % u.WO * u.SW) - i32(u.PL);
   let xb${i} = u.off0 + p${i} / (u.WO * u.HO) * u.H * u.W * u.C;`,
-      step: ts.step,
-      load: (i) => {
-        const a = ts.at(i);
-        return `gatherX(ok${i} && ${a.inK}, oy${i} + ${a.ky}, ox${i} + ${a.kx}, xb${i}, ${a.c})`;
-      },
+      step: tapStep('u.C'),
+      load: (i) => `gatherX(ok${i}, oy${i} + ky, ox${i} + kx, xb${i}, c0 + kk${i})`,
     },
   };
 }
 
 function inputGradSlots(aligned: boolean): Slots {
-  const ts = tapStep('u.O', aligned);
+  if (!aligned)
+    return {
+      key: 'o1',
+      loadA: /* wgsl */ `
+fn loadA(z: u32, m: u32, k: u32) -> f32 {
+  let p = min(m, u.M - 1u); let tap = k / u.O;
+  let ty = i32((p / u.W) % u.H + u.PT) - i32(tap / u.KW); let tx = i32(p % u.W + u.PL) - i32(tap % u.KW);
+  return gatherDy(m < u.M && k < u.K, ty, tx, u.off0 + p / (u.W * u.H) * u.HO * u.WO * u.O, k % u.O);
+}`,
+    };
   return {
-    key: aligned ? 'o16' : 'o1',
+    key: 'o16',
     code: {
       setup: (i) => `let ok${i} = m${i} < u.M; let p${i} = min(m${i}, u.M - 1u);
   let ty${i} = i32((p${i} / u.W) % u.H + u.PT); let tx${i} = i32(p${i} % u.W + u.PL);
   let db${i} = u.off0 + p${i} / (u.W * u.H) * u.HO * u.WO * u.O;`,
-      step: ts.step,
-      load: (i) => {
-        const a = ts.at(i);
-        return `gatherDy(ok${i} && ${a.inK}, ty${i} - ${a.ky}, tx${i} - ${a.kx}, db${i}, ${a.c})`;
-      },
+      step: tapStep('u.O'),
+      load: (i) => `gatherDy(ok${i}, ty${i} - ky, tx${i} - kx, db${i}, c0 + kk${i})`,
     },
   };
 }
@@ -335,7 +338,7 @@ function convGemm(
       wgsl: () =>
         tiledGemmWgsl({
           decls: bindings(tiled.in0, tiled.in1, false, false, false, tiled.bias),
-          loads: tiled.loads,
+          loads: tiled.loads + (tiled.slots.loadA ?? ''),
           store: tiledStore(tiled.bias, !!tiled.relu),
           aKFast: tiled.aKFast,
           bKFast: false,
@@ -396,8 +399,10 @@ const INPUT_GRAD: TapGemm = {
 /** dx from dy and W transposed per tap ([KH, KW, O, C]). Bindings: dy, Wᵀ, dx. */
 export function conv2dInputGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): Kernel {
   const d = { M: c.NB * g.H * g.W, N: g.C, K: g.KH * g.KW * g.O };
+  const stride1 = g.SH === 1 && g.SW === 1;
   const slots = inputGradSlots(g.O % TK === 0);
-  return convGemm('conv2d_dx', g, c, d, variant, { in0: 'Dy', in1: 'Wt', loads: W_LOADS + GATHER_DY, bias: false, aKFast: true, slots }, () => {
+  const key = `${slots.key}${stride1 ? 's1' : ''}`;
+  return convGemm('conv2d_dx', g, c, d, variant, { in0: 'Dy', in1: 'Wt', loads: W_LOADS + gatherDy(stride1), bias: false, aKFast: true, slots: { ...slots, key } }, () => {
     const wVec = g.C % 4 === 0 && c.off1 % 4 === 0;
     const cVec = g.C % 4 === 0 && c.offC % 4 === 0;
     return { facts: [wVec, cVec], blk: regBlock(d.M, true), wgsl: (blk) => regTapWgsl(INPUT_GRAD, wVec, cVec, false, blk) };

@@ -2,11 +2,11 @@ import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { conv2dInputGradRef, conv2dRef, conv2dWeightGradRef, convGeometry, type ConvGeom, type Padding } from '../kernels/conv2d.ts';
 import { tiledSplits, type Tiles } from '../kernels/matmul.ts';
-import { assertClose, checkGrad, ready, rng, KERNEL_VARIANTS, withVariant } from './helpers.ts';
+import { assertClose, checkGrad, ready, rng, kernelVariants, withVariant } from './helpers.ts';
 
 await ready;
 const r = rng(5);
-const VARIANTS = KERNEL_VARIANTS;
+const VARIANTS = kernelVariants();
 // 'tiled-big': { TM: 128, TN: 64 } blocks forced.
 const BIG: Tiles = { TM: 128, TN: 64 };
 const TOL = { atol: 1e-4, rtol: 1e-4 };
@@ -35,6 +35,7 @@ const CASES: Case[] = [
   { x: [1, 6, 7, 4], w: [3, 2, 4, 1], strides: [2, 1], padding: [1, 0, 2, 1] },
   { x: [2, 20, 20, 16], w: [3, 3, 16, 32], strides: [1, 1], padding: 'same', bias: true },
   { x: [1, 6, 6, 64], w: [3, 3, 64, 8], strides: [1, 1], padding: 'same', bias: true }, // tiled forward splits K
+  { x: [1, 9, 9, 4], w: [3, 3, 4, 16], strides: [2, 2], padding: 'same' }, // tiled dx: 16 output channels, stride 2
 ];
 // The tiled forward's split-K path (partials, then bias and relu in the summing pass) must stay exercised.
 if (tiledSplits(36, 8, 576) < 2 || tiledSplits(25, 8, 576) < 2) throw new Error('no forward case splits K any more');

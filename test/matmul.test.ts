@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { matmulRef, tiledSplits, type Tiles } from '../kernels/matmul.ts';
-import { assertClose, checkGrad, ready, rng, KERNEL_VARIANTS, withVariant } from './helpers.ts';
+import { assertClose, checkGrad, ready, rng, kernelVariants, withVariant } from './helpers.ts';
 
 const g = await ready;
 const r = rng(11);
-const VARIANTS = KERNEL_VARIANTS;
+const VARIANTS = kernelVariants();
 // 'tiled-big': { TM: 128, TN: 128 } blocks forced.
 const BIG: Tiles = { TM: 128, TN: 128 };
 const TOL = { atol: 1e-4, rtol: 1e-4 };
