@@ -14,9 +14,12 @@
 //    contiguous when the product is large enough to repay it (transposeKernel below). Measured
 //    on lavapipe, unrolling K by 4 or reading vec4 along K is 2–3× slower: LLVM hoists all the
 //    loads of the unrolled body and spills.
-//  - 'tiled' (GPUs): 64×64 tiles of C per workgroup of 16×16 threads, 4×4 per thread, A and B
-//    staged through var<workgroup> in K-steps of 16 (the TF.js WebGPU scheme). The loads are
-//    functions, so conv2d reuses the template with implicit-GEMM (im2col) loads.
+//  - 'tiled' (GPUs): a 64- or 128-wide block of C per workgroup of 16×16 threads (4×4 or 8×8
+//    per thread, see Tiles), A and B staged through var<workgroup> in K-steps of 16. The loads
+//    are functions (or, for A, per-slot code hoisted out of the K loop), so conv2d reuses the
+//    template with implicit-GEMM (im2col) gathers. Products with few blocks and a long K split K
+//    over workgroups (split-K, partials summed by a second pass); at most 4 rows by a row-major
+//    B go to a vec4 GEMV instead (kernels/gemv.ts). Measured on an H100: bench/results/README-h100.md.
 
 import { FLAT_GROUP, grid, type Kernel, MAX_GROUPS, Uniforms } from './program.ts';
 
