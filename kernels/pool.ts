@@ -117,6 +117,24 @@ fn window_count(oh: i32, ow: i32) -> f32 {
   return f32(axis_count(oh, u.sh, u.dh, u.ph, u.padT, u.padB, u.H) * axis_count(ow, u.sw, u.dw, u.pw, u.padL, u.padR, u.W));
 }`;
 
+/** Keras' default pool (window = stride, no padding or dilation): the windows are disjoint. */
+const disjoint = (g: PoolGeom) => g.ph === g.sh && g.pw === g.sw && g.padT === 0 && g.padL === 0 && g.dh === 1 && g.dw === 1;
+
+/** Four channels per thread as one vec4 when C % 4 == 0. */
+function lanesOf(C: number) {
+  const lanes = C % 4 === 0 ? 4 : 1;
+  return { lanes, f: lanes === 4 ? 'vec4<f32>' : 'f32', iv: lanes === 4 ? 'vec4<i32>' : 'i32' };
+}
+
+/** WGSL: thread i's channel group c (CL per pixel) and its pixel (x, y) of image nb on a w×h grid. */
+const pixelOf = (lanes: number, x: string, y: string, w: string, h: string) => `let CL = u.C / ${lanes}u;
+  let c = i % CL;
+  let p = i / CL;
+  let ${x} = i32(p % u32(${w}));
+  let q = p / u32(${w});
+  let ${y} = i32(q % u32(${h}));
+  let nb = q / u32(${h});`;
+
 /** Bindings: x → y, plus argmax (int32, same shape as y) when `withArgmax` (max only). */
 export function poolKernel(kind: PoolKind, g: PoolGeom, opts: { withArgmax?: boolean; includePad?: boolean } = {}): Kernel {
   const arg = kind === 'max' && !!opts.withArgmax;
@@ -133,23 +151,15 @@ export function poolKernel(kind: PoolKind, g: PoolGeom, opts: { withArgmax?: boo
   // the taps' addresses follow from the first one, and with C % 4 == 0 each thread takes four
   // channels as one vec4 (a quarter of the index arithmetic, which is most of the cost).
   const inside = (g.OH - 1) * g.sh + g.ph <= g.H && (g.OW - 1) * g.sw + g.pw <= g.W;
-  if (kind === 'max' && g.ph === g.sh && g.pw === g.sw && g.padT === 0 && g.padL === 0 && g.dh === 1 && g.dw === 1 && inside) {
-    const lanes = g.C % 4 === 0 ? 4 : 1;
-    const f = lanes === 4 ? 'vec4<f32>' : 'f32';
-    const iv = lanes === 4 ? 'vec4<i32>' : 'i32';
+  if (kind === 'max' && disjoint(g) && inside) {
+    const { lanes, f, iv } = lanesOf(g.C);
     return {
       key: `pool:max:disjoint:${lanes}${arg ? ':arg' : ''}`,
       wgsl: () => /* wgsl */ `
 ${U_STRUCT}
 ${elementMain([`read X: array<${f}>`, `write Y: array<${f}>`, ...(arg ? [`write A: array<${iv}>`] : [])], WG)}
   if (i >= u.n) { return; }
-  let CL = u.C / ${lanes}u;
-  let c = i % CL;
-  let p = i / CL;
-  let ow = i32(p % u32(u.OW));
-  let q = p / u32(u.OW);
-  let oh = i32(q % u32(u.OH));
-  let nb = q / u32(u.OH);
+  ${pixelOf(lanes, 'ow', 'oh', 'u.OW', 'u.OH')}
   let ih0 = oh * u.sh;
   let iw0 = ow * u.sw;
   let row = u32(u.W) * CL;
@@ -210,23 +220,15 @@ export function poolGradKernel(kind: PoolKind, g: PoolGeom, opts: { includePad?:
   const max = kind === 'max';
   // Disjoint windows (Keras' default 2×2/2 pool): each input lies in at most one window, found
   // with one division per axis instead of a loop of signed divisions (slow on CPU drivers).
-  if (max && g.ph === g.sh && g.pw === g.sw && g.padT === 0 && g.padL === 0 && g.dh === 1 && g.dw === 1) {
-    const lanes = g.C % 4 === 0 ? 4 : 1;
-    const f = lanes === 4 ? 'vec4<f32>' : 'f32';
-    const iv = lanes === 4 ? 'vec4<i32>' : 'i32';
+  if (max && disjoint(g)) {
+    const { lanes, f, iv } = lanesOf(g.C);
     return {
       key: `pool_grad:max:disjoint:${lanes}`,
       wgsl: () => /* wgsl */ `
 ${U_STRUCT}
 ${elementMain([`read DY: array<${f}>`, `read A: array<${iv}>`, `write DX: array<${f}>`], WG)}
   if (i >= u.n) { return; }
-  let CL = u.C / ${lanes}u;
-  let c = i % CL;
-  let p = i / CL;
-  let iw = i32(p % u32(u.W));
-  let q = p / u32(u.W);
-  let ih = i32(q % u32(u.H));
-  let nb = q / u32(u.H);
+  ${pixelOf(lanes, 'iw', 'ih', 'u.W', 'u.H')}
   let oh = ih / u.sh;
   let ow = iw / u.sw;
   var v = ${f}(0.0);
