@@ -6,7 +6,8 @@
 // next readback, upload or explicit flush(), never once per op. Uniforms of all dispatches of a
 // batch live in one arena buffer, written once just before the submit.
 
-import { setGemmVariant, setTileOverride } from '../kernels/matmul.ts';
+import { setGemmVariant } from '../kernels/matmul.ts';
+import { setTileOverride } from '../kernels/tiled.ts';
 import type { Kernel } from '../kernels/program.ts';
 import { gpuEntry, INSTALL_HINT, runtime } from './adapter.ts';
 import { GpuError, LanternaError } from './errors.ts';

@@ -9,8 +9,9 @@
 //                 Wᵗ is W transposed per tap, [KH, KW, O, C], made by the op)
 //   dW       dW = im2colᵀ(x)[KH·KW·C, N·HO·WO] · dy[N·HO·WO, O]
 //
-// Every output is a row-major [M, N] matrix (NHWC y, NHWC dx, HWIO dW). The register and tiled
-// variants come from kernels/matmul.ts; here are only the gathers. In the register kernels each
+// Every output is a row-major [M, N] matrix (NHWC y, NHWC dx, HWIO dW). The register pieces come
+// from kernels/matmul.ts, the tiled template from kernels/tiled.ts with the gathers of
+// kernels/conv2d_tiled.ts; references are in kernels/conv2d_ref.ts. In the register kernels each
 // step is a rank-1 update whose B row (W, Wᵗ or dy) is contiguous along the output columns, read
 // in vec4. Forward and dx loop over taps outside and channels inside, so the bounds test of a tap
 // is paid once per tap; their gathered rows are read one value per pixel (channels are the
@@ -28,14 +29,10 @@ import {
   regMain,
   regTilesN,
   regWorkgroups,
-  kSplitOf,
-  tiledGemmWgsl,
-  tilesFor,
-  TK,
-  type TiledSource,
-  tiledWorkgroups,
 } from './matmul.ts';
 import { type Kernel, Uniforms } from './program.ts';
+import { forwardSlots, GATHERS, gatherDy, inputGradSlots, type Slots, WEIGHT_GRAD_SLOTS } from './conv2d_tiled.ts';
+import { kSplitOf, tiledGemmWgsl, tiledWorkgroups, tilesFor, TK } from './tiled.ts';
 
 export type Padding = 'same' | 'valid' | readonly [number, number, number, number];
 
@@ -221,99 +218,6 @@ fn store(z: u32, m: u32, n: u32, v: f32) {
   C[ci] = s;
 }`;
 
-// ---------------------------------------------------------------------------------------------
-// Tiled variant: the gathers of A with each load slot's pixel arithmetic hoisted out of the K
-// loop (TiledSource.aSlots). Forward and dx need the reduced channel count to be a multiple of
-// the K-step (16): a step then never crosses a tap, found once per step for the whole
-// workgroup. Otherwise (a first layer's 1 or 3 channels) each load divides its own k through
-// loadA in a loop: unrolled per slot, those divisions cost SwiftShader minutes of compiling.
-
-interface Slots {
-  key: string;
-  code?: NonNullable<TiledSource['aSlots']>;
-  /** fn loadA, when there are no slots. */
-  loadA?: string;
-}
-
-// X at (iy, ix) of the image at xb, channel c; Dy likewise through the transposed conv's taps.
-const GATHERS = /* wgsl */ `
-fn gatherX(ok: bool, iy: i32, ix: i32, xb: u32, c: u32) -> f32 {
-  let v = ok && iy >= 0 && iy < i32(u.H) && ix >= 0 && ix < i32(u.W);
-  return select(0.0, X[select(0u, xb + (u32(iy) * u.W + u32(ix)) * u.C + c, v)], v);
-}`;
-// Stride 1 (most convs) needs no division: every tap reaches an output pixel.
-const gatherDy = (stride1: boolean) => /* wgsl */ `
-fn gatherDy(ok: bool, ty: i32, tx: i32, db: u32, o: u32) -> f32 {
-  ${stride1 ? 'let oy = ty; let ox = tx;' : 'let oy = ty / i32(u.SH); let ox = tx / i32(u.SW);'}
-  let v = ok && ty >= 0 && tx >= 0 && ${stride1 ? '' : 'oy * i32(u.SH) == ty && ox * i32(u.SW) == tx && '}oy < i32(u.HO) && ox < i32(u.WO);
-  return select(0.0, Dy[select(0u, db + (u32(oy) * u.WO + u32(ox)) * u.O + o, v)], v);
-}`;
-
-/** Once per K-step when `chans` % 16 == 0: the step's tap and first channel. */
-const tapStep = (chans: string) => () => `let tap = t / ${chans}; let c0 = t % ${chans}; let ky = i32(tap / u.KW); let kx = i32(tap % u.KW);`;
-
-function forwardSlots(aligned: boolean): Slots {
-  if (!aligned)
-    return {
-      key: 'c1',
-      loadA: /* wgsl */ `
-fn loadA(z: u32, m: u32, k: u32) -> f32 {
-  let p = min(m, u.M - 1u); let tap = k / u.C;
-  let iy = i32((p / u.WO) % u.HO * u.SH + tap / u.KW) - i32(u.PT); let ix = i32(p % u.WO * u.SW + tap % u.KW) - i32(u.PL);
-  return gatherX(m < u.M && k < u.K, iy, ix, u.off0 + p / (u.WO * u.HO) * u.H * u.W * u.C, k % u.C);
-}`,
-    };
-  return {
-    key: 'c16',
-    code: {
-      setup: (i) => `let ok${i} = m${i} < u.M; let p${i} = min(m${i}, u.M - 1u);
-  let oy${i} = i32((p${i} / u.WO) % u.HO * u.SH) - i32(u.PT); let ox${i} = i32(p${i} % u.WO * u.SW) - i32(u.PL);
-  let xb${i} = u.off0 + p${i} / (u.WO * u.HO) * u.H * u.W * u.C;`,
-      step: tapStep('u.C'),
-      load: (i) => `gatherX(ok${i}, oy${i} + ky, ox${i} + kx, xb${i}, c0 + kk${i})`,
-    },
-  };
-}
-
-function inputGradSlots(aligned: boolean): Slots {
-  if (!aligned)
-    return {
-      key: 'o1',
-      loadA: /* wgsl */ `
-fn loadA(z: u32, m: u32, k: u32) -> f32 {
-  let p = min(m, u.M - 1u); let tap = k / u.O;
-  let ty = i32((p / u.W) % u.H + u.PT) - i32(tap / u.KW); let tx = i32(p % u.W + u.PL) - i32(tap % u.KW);
-  return gatherDy(m < u.M && k < u.K, ty, tx, u.off0 + p / (u.W * u.H) * u.HO * u.WO * u.O, k % u.O);
-}`,
-    };
-  return {
-    key: 'o16',
-    code: {
-      setup: (i) => `let ok${i} = m${i} < u.M; let p${i} = min(m${i}, u.M - 1u);
-  let ty${i} = i32((p${i} / u.W) % u.H + u.PT); let tx${i} = i32(p${i} % u.W + u.PL);
-  let db${i} = u.off0 + p${i} / (u.W * u.H) * u.HO * u.WO * u.O;`,
-      step: tapStep('u.O'),
-      load: (i) => `gatherDy(ok${i}, ty${i} - ky, tx${i} - kx, db${i}, c0 + kk${i})`,
-    },
-  };
-}
-
-// dW: a slot's row is a (tap, channel), fixed; its k is a pixel of the batch, kept as
-// (image, row, column) and advanced by the K-step without dividing.
-const WEIGHT_GRAD_SLOTS: Slots = {
-  key: 'px',
-  code: {
-    setup: (i) => `let ok${i} = m${i} < u.M; let q${i} = min(m${i}, u.M - 1u); let ci${i} = q${i} % u.C;
-  let ky${i} = i32(q${i} / u.C / u.KW) - i32(u.PT); let kx${i} = i32(q${i} / u.C % u.KW) - i32(u.PL);
-  var pk${i} = kBeg + kk${i}; var px${i} = pk${i} % u.WO; var py${i} = (pk${i} / u.WO) % u.HO; var pb${i} = pk${i} / (u.WO * u.HO);`,
-    step: () => '',
-    load: (i) => `gatherX(ok${i} && pk${i} < u.K, i32(py${i} * u.SH) + ky${i}, i32(px${i} * u.SW) + kx${i}, u.off0 + pb${i} * u.H * u.W * u.C, ci${i})`,
-    next: (i) => `pk${i} += ${TK}u; px${i} += ${TK}u;
-    while (px${i} >= u.WO) { px${i} -= u.WO; py${i} += 1u; }
-    while (py${i} >= u.HO) { py${i} -= u.HO; pb${i} += 1u; }`,
-  },
-};
-
 /**
  * One conv GEMM as a Kernel in either variant. `tiled` names the operands and their loads for
  * the workgroup-tiled GEMM; `reg` gives the register variant's compile-time facts and source.
@@ -473,72 +377,4 @@ export function conv2dWeightGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmV
     // Without vec4 along channels each row is gathered on its own (see regBlock).
     return { facts: [xVec, dyVec, cVec], blk: regBlock(d.M, !xVec), wgsl: (blk) => regWeightGradWgsl(xVec, dyVec, cVec, blk) };
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// References (plain loops, float64).
-
-/** y[n, oy, ox, o] = Σ x[n, oy·s−pt+ky, ox·s−pl+kx, c] · w[ky, kx, c, o] + bias[o]. */
-export function conv2dRef(x: ArrayLike<number>, w: ArrayLike<number>, g: ConvGeom, bias?: ArrayLike<number>): Float64Array {
-  const y = new Float64Array(g.N * g.HO * g.WO * g.O);
-  for (let n = 0; n < g.N; n++)
-    for (let oy = 0; oy < g.HO; oy++)
-      for (let ox = 0; ox < g.WO; ox++)
-        for (let o = 0; o < g.O; o++) {
-          let s = bias ? bias[o] : 0;
-          for (let ky = 0; ky < g.KH; ky++) {
-            const iy = oy * g.SH - g.PT + ky;
-            if (iy < 0 || iy >= g.H) continue;
-            for (let kx = 0; kx < g.KW; kx++) {
-              const ix = ox * g.SW - g.PL + kx;
-              if (ix < 0 || ix >= g.W) continue;
-              for (let c = 0; c < g.C; c++) s += x[((n * g.H + iy) * g.W + ix) * g.C + c] * w[((ky * g.KW + kx) * g.C + c) * g.O + o];
-            }
-          }
-          y[((n * g.HO + oy) * g.WO + ox) * g.O + o] = s;
-        }
-  return y;
-}
-
-/** dx = ∂(Σ y·dy)/∂x: each output position scatters dy·w back onto the input window. */
-export function conv2dInputGradRef(dy: ArrayLike<number>, w: ArrayLike<number>, g: ConvGeom): Float64Array {
-  const dx = new Float64Array(g.N * g.H * g.W * g.C);
-  for (let n = 0; n < g.N; n++)
-    for (let oy = 0; oy < g.HO; oy++)
-      for (let ox = 0; ox < g.WO; ox++)
-        for (let ky = 0; ky < g.KH; ky++) {
-          const iy = oy * g.SH - g.PT + ky;
-          if (iy < 0 || iy >= g.H) continue;
-          for (let kx = 0; kx < g.KW; kx++) {
-            const ix = ox * g.SW - g.PL + kx;
-            if (ix < 0 || ix >= g.W) continue;
-            for (let c = 0; c < g.C; c++) {
-              let s = 0;
-              for (let o = 0; o < g.O; o++) s += dy[((n * g.HO + oy) * g.WO + ox) * g.O + o] * w[((ky * g.KW + kx) * g.C + c) * g.O + o];
-              dx[((n * g.H + iy) * g.W + ix) * g.C + c] += s;
-            }
-          }
-        }
-  return dx;
-}
-
-/** dW = ∂(Σ y·dy)/∂W. */
-export function conv2dWeightGradRef(x: ArrayLike<number>, dy: ArrayLike<number>, g: ConvGeom): Float64Array {
-  const dw = new Float64Array(g.KH * g.KW * g.C * g.O);
-  for (let n = 0; n < g.N; n++)
-    for (let oy = 0; oy < g.HO; oy++)
-      for (let ox = 0; ox < g.WO; ox++)
-        for (let ky = 0; ky < g.KH; ky++) {
-          const iy = oy * g.SH - g.PT + ky;
-          if (iy < 0 || iy >= g.H) continue;
-          for (let kx = 0; kx < g.KW; kx++) {
-            const ix = ox * g.SW - g.PL + kx;
-            if (ix < 0 || ix >= g.W) continue;
-            for (let c = 0; c < g.C; c++) {
-              const xv = x[((n * g.H + iy) * g.W + ix) * g.C + c];
-              for (let o = 0; o < g.O; o++) dw[((ky * g.KW + kx) * g.C + c) * g.O + o] += xv * dy[((n * g.HO + oy) * g.WO + ox) * g.O + o];
-            }
-          }
-        }
-  return dw;
 }

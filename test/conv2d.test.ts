@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
-import { conv2dInputGradRef, conv2dRef, conv2dWeightGradRef, convGeometry, type ConvGeom, type Padding } from '../kernels/conv2d.ts';
-import { tiledSplits, type Tiles } from '../kernels/matmul.ts';
+import { convGeometry, type ConvGeom, type Padding } from '../kernels/conv2d.ts';
+import { conv2dInputGradRef, conv2dRef, conv2dWeightGradRef } from '../kernels/conv2d_ref.ts';
+import { tiledSplits, type Tiles } from '../kernels/tiled.ts';
 import { assertClose, checkGrad, ready, rng, kernelVariants, withVariant } from './helpers.ts';
 
 await ready;

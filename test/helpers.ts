@@ -2,7 +2,8 @@
 // central finite differences in float64 on the plain-TypeScript references.
 
 import { init, gpu, tensor, type Tensor, backward, tidy } from '../engine/index.ts';
-import { setGemmVariant, setTileOverride, type Tiles } from '../kernels/matmul.ts';
+import { setGemmVariant } from '../kernels/matmul.ts';
+import { setTileOverride, type Tiles } from '../kernels/tiled.ts';
 
 export const ready = init();
 

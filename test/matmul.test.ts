@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
-import { matmulRef, tiledSplits, type Tiles } from '../kernels/matmul.ts';
+import { matmulRef } from '../kernels/matmul.ts';
+import { tiledSplits, type Tiles } from '../kernels/tiled.ts';
 import { assertClose, checkGrad, ready, rng, kernelVariants, withVariant } from './helpers.ts';
 
 const g = await ready;

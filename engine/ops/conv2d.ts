@@ -15,7 +15,8 @@ import {
   type Padding,
 } from '../../kernels/conv2d.ts';
 import { unaryGradKernel } from '../../kernels/elementwise.ts';
-import { gemmVariant, tiledSplits } from '../../kernels/matmul.ts';
+import { gemmVariant } from '../../kernels/matmul.ts';
+import { tiledSplits } from '../../kernels/tiled.ts';
 import type { Kernel } from '../../kernels/program.ts';
 import { record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
@@ -24,7 +25,7 @@ import { dispatch, run } from '../run.ts';
 import { tidy } from '../scope.ts';
 import { checkInputs, empty, type Tensor } from '../tensor.ts';
 import { bindableElements, bindElements, transposeMatrices } from './matmul.ts';
-import { sum, sumLeading, sumPartials } from './reduce.ts';
+import { sum, sumPartials } from './reduce.ts';
 
 export type { Padding } from '../../kernels/conv2d.ts';
 
@@ -117,21 +118,18 @@ export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: ConvGeom): Tensor {
   expectShape(op, 'x', x, [g.N, g.H, g.W, g.C]);
   expectShape(op, 'dy', dy, [g.N, g.HO, g.WO, g.O]);
   const v = variant(x);
-  const wShape = [g.KH, g.KW, g.C, g.O];
   // On GPUs dW has few output tiles and a K of every pixel in the batch: split K over
-  // workgroups into partial sums (summed below) instead of leaving most of the GPU idle.
+  // workgroups into partial sums instead of leaving most of the GPU idle.
   const S = v === 'tiled' ? tiledSplits(g.KH * g.KW * g.C, g.O, g.N * g.HO * g.WO) : 1;
-  const dw = allocRun(S > 1 ? [S, ...wShape] : wShape, (dw) =>
-    overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: dy, perImage: g.HO * g.WO * g.O }], { t: dw, perImage: 0 }, null, (c) =>
-      conv2dWeightGradKernel(g, c, v, S),
-    ),
-  );
-  if (S === 1) return record(op, [x, dy], dw, null);
-  try {
-    return record(op, [x, dy], sumLeading(dw, 1), null);
-  } finally {
-    dw.dispose();
-  }
+  const dw = allocRun([g.KH, g.KW, g.C, g.O], (dw) => {
+    const fill = (out: Tensor) =>
+      overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: dy, perImage: g.HO * g.WO * g.O }], { t: out, perImage: 0 }, null, (c) =>
+        conv2dWeightGradKernel(g, c, v, S),
+      );
+    if (S > 1) sumPartials(op, S, dw.size, dw, fill);
+    else fill(dw);
+  });
+  return record(op, [x, dy], dw, null);
 }
 
 function conv2dGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {

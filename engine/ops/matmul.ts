@@ -7,7 +7,8 @@
 // at a multiple of minStorageBufferOffsetAlignment, so each piece starts at the aligned offset
 // below its first element and the kernel is told the remainder in its uniforms.
 
-import { gemmVariant, kSplitOf, matmulKernel, tiledSplits, transposeKernel, type MatmulPlan } from '../../kernels/matmul.ts';
+import { gemmVariant, matmulKernel, transposeKernel, type MatmulPlan } from '../../kernels/matmul.ts';
+import { kSplitOf, tiledSplits } from '../../kernels/tiled.ts';
 import { GEMV_MAX_ROWS, gemvKernel, gemvSplits } from '../../kernels/gemv.ts';
 import { sizeOf } from '../../kernels/program.ts';
 import { record, type TapeNode } from '../autograd.ts';

@@ -62,35 +62,53 @@ export function reduce(op: Exclude<ReduceOp, 'argmax'>, x: Tensor, axes?: number
   return keepDims ? reshape(y, keptShape(x.shape, ax)) : y;
 }
 
+interface RowSum {
+  scale?: number;
+  bias?: Tensor | null;
+  relu?: boolean;
+}
+
 /**
- * scale · Σ over the first `k` axes (not recorded): the kept axes are contiguous, so it is a sum
- * of the rows of an [R, C] matrix, coalesced, in two passes when the rows are many.
+ * out = scale · Σ over the R rows of the row-major [R, C] matrix `src` (+ bias per column of its
+ * size, then relu): coalesced column sums, in two passes when the rows are many.
  */
-export function sumLeading(x: Tensor, k: number, scale = 1): Tensor {
-  const R = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
-  const outShape = x.shape.slice(k);
-  const C = outShape.reduce((a, b) => a * b, 1);
+function sumRowsInto(op: string, src: Tensor, R: number, C: number, out: Tensor, o: RowSum = {}): void {
+  const last = (rows: number) => reduceColsKernel(rows, C, 1, o.scale ?? 1, { nBias: o.bias ? o.bias.size : 0, relu: o.relu });
+  const withBias = (t: Tensor) => (o.bias ? [t, o.bias] : [t]);
   const P = colChunks(R, C);
-  if (P === 1) return run('sum', reduceColsKernel(R, C, 1, scale), [x], outShape);
-  const part = run('sum', reduceColsKernel(R, C, P, 1), [x], [P, C]);
+  if (P === 1) return dispatch(op, last(R), withBias(src), [out]);
+  const part = run(op, reduceColsKernel(R, C, P, 1), [src], [P, C]);
   try {
-    return run('sum', reduceColsKernel(P, C, 1, scale), [part], outShape);
+    dispatch(op, last(P), withBias(part), [out]);
   } finally {
     part.dispose();
   }
 }
 
+/** scale · Σ over the first `k` axes (not recorded): the kept axes are contiguous, a sum of rows. */
+export function sumLeading(x: Tensor, k: number, scale = 1): Tensor {
+  const outShape = x.shape.slice(k);
+  const C = outShape.reduce((a, b) => a * b, 1);
+  const y = empty(outShape);
+  try {
+    sumRowsInto('sum', x, C === 0 ? 0 : x.size / C, C, y, { scale });
+  } catch (e) {
+    y.dispose();
+    throw e;
+  }
+  return y;
+}
+
 /**
  * Split-K: `fill` writes `splits` partial results, one [count] block after another, into a
- * scratch tensor; one pass then sums them into `out` (whole, `count` elements), adding bias
- * (per column of `nBias`) and relu where asked.
+ * scratch tensor; their sum goes into `out` (whole, `count` elements), with bias (per column of
+ * its size) and relu where asked.
  */
 export function sumPartials(op: string, splits: number, count: number, out: Tensor, fill: (part: Tensor) => void, bias: Tensor | null = null, relu = false): void {
   const part = empty([splits, count]);
   try {
     fill(part);
-    const k = reduceColsKernel(splits, count, 1, 1, { nBias: bias ? bias.size : 0, relu });
-    dispatch(op, k, bias ? [part, bias] : [part], [out]);
+    sumRowsInto(op, part, splits, count, out, { bias, relu });
   } finally {
     part.dispose();
   }

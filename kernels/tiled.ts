@@ -1,0 +1,162 @@
+// The workgroup-tiled GEMM template of the GPU variant ('tiled', see kernels/matmul.ts), shared
+// by matmul and conv2d: block sizes, split-K and the WGSL of the kernel. Each user supplies its
+// bindings, loads and store (TiledSource).
+
+import { MAX_GROUPS } from './program.ts';
+
+/** K-step of the tiled kernels: K is staged this many at a time (split-K chunks are multiples of it). */
+export const TK = 16;
+
+/**
+ * A workgroup's block of C: TM rows × TN columns, 64 or 128 each, for 16×16 threads that own
+ * (TM/16)×(TN/16) outputs apiece. 128-wide blocks reuse each value staged in workgroup memory
+ * twice as often (8 outputs per thread and axis instead of 4) but make fewer workgroups: they
+ * are chosen only where the product still gives a large GPU (~130 SMs) two workgroups per SM.
+ */
+export interface Tiles {
+  TM: 64 | 128;
+  TN: 64 | 128;
+}
+
+let tileOverride: Tiles | null = null;
+/** Forces one block for every tiled kernel (tests and benchmarks compare them); null restores the choice. */
+export function setTileOverride(t: Tiles | null): void {
+  tileOverride = t;
+}
+
+export function tilesFor(M: number, N: number): Tiles {
+  if (tileOverride) return tileOverride;
+  const t: Tiles = { TM: M > 64 ? 128 : 64, TN: N > 64 ? 128 : 64 };
+  const count = () => Math.ceil(M / t.TM) * Math.ceil(N / t.TN);
+  if (count() < 264) t.TN = 64;
+  if (count() < 264) t.TM = 64;
+  return t;
+}
+
+export interface TiledSource {
+  /** Bindings, the uniform struct U and helper functions. */
+  decls: string;
+  /** fn loadA(z: u32, m: u32, k: u32) -> f32 (unless aSlots) and fn loadB(z: u32, k: u32, n: u32) -> f32, 0 out of range. */
+  loads: string;
+  /** fn store(z: u32, m: u32, n: u32, v: f32), called for m < u.M, n < u.N only. */
+  store: string;
+  /** Which axis is contiguous in memory, so that neighbouring threads load neighbouring words. */
+  aKFast: boolean;
+  bKFast: boolean;
+  /**
+   * Split-K: workgroup z sums only k in [z·u.kSplit, (z + 1)·u.kSplit) (u.kSplit a multiple of
+   * 16) and its store writes partial z, which a second pass adds up. For products with few
+   * tiles of C and a long K (conv weight gradients: K = every pixel of the batch), where one
+   * workgroup per tile would walk all of K alone while the GPU idles.
+   */
+  splitK?: boolean;
+  /**
+   * A's loads unrolled per load slot (TM/16 of them), so that the arithmetic of a slot's row
+   * (for conv, the division of a pixel index into image, row and column) runs once before the K
+   * loop instead of at every load. Slot i loads row m{i} at k = t + kk{i} (t: the K-step's first k).
+   */
+  aSlots?: {
+    /** Once per slot before the K loop (m{i}, kk{i} and kBeg are defined). */
+    setup: (i: number) => string;
+    /** Once per K-step, before the loads (uniform across the workgroup); gets the slot indices. */
+    step: (slots: number[]) => string;
+    /** A[m{i}, t + kk{i}], 0 outside the matrix. */
+    load: (i: number) => string;
+    /** Once per slot after each K-step's loads (e.g. advancing a pixel by the step). */
+    next?: (i: number) => string;
+  };
+}
+
+/** K per split (a multiple of the K-step) and the number of splits actually used. */
+export function kSplitOf(K: number, splits: number): { kSplit: number; splits: number } {
+  const kSplit = Math.ceil(Math.ceil(K / Math.max(1, splits)) / TK) * TK;
+  return { kSplit, splits: Math.max(1, Math.ceil(K / kSplit)) };
+}
+
+/**
+ * How many K-splits a tiled product of M×N over K deserves: none when its blocks alone give a
+ * large GPU (~130 SMs) one workgroup per SM, else enough for ~512 workgroups, each split still
+ * at least 16 K-steps long. 1 = no split.
+ */
+export function tiledSplits(M: number, N: number, K: number): number {
+  const { TM, TN } = tilesFor(M, N);
+  const blocks = Math.ceil(M / TM) * Math.ceil(N / TN);
+  if (blocks >= 128) return 1;
+  return Math.max(1, Math.min(Math.ceil(512 / blocks), Math.floor(K / (16 * TK))));
+}
+
+/**
+ * One TM×TN block of C per workgroup of 16×16 threads, K staged 16 at a time through workgroup
+ * memory. A thread owns rows {ty·4 + i + 64·h} and columns {tx·4 + j + 64·g} (h, g < 2 for a
+ * 128-wide axis): each of its vec4 reads of the staged tiles is contiguous across the 16
+ * threads of a row. Needs u.M, u.N, u.K.
+ */
+export function tiledGemmWgsl(s: TiledSource, t: Tiles): string {
+  const { TM, TN } = t;
+  const HM = TM / 64, HN = TN / 64; // 64-wide halves per axis
+  const perA = (TM * TK) / 256, perB = (TN * TK) / 256;
+  const aIdx = s.aKFast ? `let kk = e % ${TK}u; let mm = e / ${TK}u;` : `let mm = e % ${TM}u; let kk = e / ${TM}u;`;
+  const bIdx = s.bKFast ? `let kk = e % ${TK}u; let nn = e / ${TK}u;` : `let nn = e % ${TN}u; let kk = e / ${TN}u;`;
+  const slots = [...Array(perA).keys()];
+  const sl = s.aSlots;
+  const slotIdx = (i: number) =>
+    `let e${i} = li + ${i * 256}u; ` +
+    (s.aKFast ? `let kk${i} = e${i} % ${TK}u; let mm${i} = e${i} / ${TK}u;` : `let mm${i} = e${i} % ${TM}u; let kk${i} = e${i} / ${TM}u;`) +
+    ` let m${i} = tm + mm${i};`;
+  const aGeneric = `for (var i = 0u; i < ${perA}u; i++) { let e = li + i * 256u; ${aIdx} As[kk * ${TM / 4}u + mm / 4u][mm % 4u] = loadA(z, tm + mm, t + kk); }`;
+  const hs = (n: number) => [...Array(n).keys()];
+  // acc{h}{r}_{g}: row ty·4 + r + 64h, columns tx·4 + 64g .. +3.
+  const accs = hs(HM).flatMap((h) => hs(4).flatMap((r) => hs(HN).map((g) => `acc${h}${r}_${g}`)));
+  const fmas = hs(HM)
+    .flatMap((h) => hs(4).flatMap((r) => hs(HN).map((g) => `acc${h}${r}_${g} = fma(vec4<f32>(a${h}.${'xyzw'[r]}), b${g}, acc${h}${r}_${g});`)))
+    .join('\n      ');
+  const stores = hs(HM)
+    .flatMap((h) =>
+      hs(4).flatMap((r) =>
+        hs(HN).map(
+          (g) => `{ let m = tm + ${64 * h + r}u + lid.y * 4u; let n = tn + ${64 * g}u + lid.x * 4u;
+    for (var j = 0u; j < 4u; j++) { if (m < u.M && n + j < u.N) { store(z, m, n + j, acc${h}${r}_${g}[j]); } } }`,
+        ),
+      ),
+    )
+    .join('\n  ');
+  return /* wgsl */ `
+${s.decls}
+${s.loads}
+${s.store}
+var<workgroup> As: array<vec4<f32>, ${(TK * TM) / 4}>; // [k][m/4]
+var<workgroup> Bs: array<vec4<f32>, ${(TK * TN) / 4}>; // [k][n/4]
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let z = wid.z;
+  let tm = wid.y * ${TM}u;
+  let tn = wid.x * ${TN}u;
+  ${accs.map((a) => `var ${a} = vec4<f32>();`).join(' ')}
+  ${s.splitK ? 'let kBeg = z * u.kSplit; let kEnd = min(kBeg + u.kSplit, u.K);' : 'let kBeg = 0u; let kEnd = u.K;'}
+  ${sl ? slots.map((i) => `${slotIdx(i)}\n  ${sl.setup(i)}`).join('\n  ') : ''}
+  for (var t = kBeg; t < kEnd; t += ${TK}u) {
+    ${sl ? `${sl.step(slots)}\n    ${slots.map((i) => `As[kk${i} * ${TM / 4}u + mm${i} / 4u][mm${i} % 4u] = ${sl.load(i)};`).join('\n    ')}` : aGeneric}
+    for (var i = 0u; i < ${perB}u; i++) {
+      let e = li + i * 256u;
+      ${bIdx} Bs[kk * ${TN / 4}u + nn / 4u][nn % 4u] = loadB(z, t + kk, tn + nn);
+    }
+    ${sl?.next ? slots.map((i) => sl.next!(i)).join('\n    ') : ''}
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${TK}u; kk++) {
+      ${hs(HM).map((h) => `let a${h} = As[kk * ${TM / 4}u + ${16 * h}u + lid.y];`).join(' ')}
+      ${hs(HN).map((g) => `let b${g} = Bs[kk * ${TN / 4}u + ${16 * g}u + lid.x];`).join(' ')}
+      ${fmas}
+    }
+    workgroupBarrier();
+  }
+  ${stores}
+}`;
+}
+
+export function tiledWorkgroups(M: number, N: number, batch: number, what: string, t: Tiles): [number, number, number] {
+  const x = Math.ceil(N / t.TN);
+  const y = Math.ceil(M / t.TM);
+  if (x > MAX_GROUPS || y > MAX_GROUPS || batch > MAX_GROUPS) throw new Error(`${what}: ${M}×${N}×${batch} is too large for one dispatch`);
+  return [x, y, batch];
+}
