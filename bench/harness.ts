@@ -7,7 +7,10 @@
 //   2. probe: run each side once and read a representative output back (the result, or the
 //      loss), and compare them — a benchmark of two engines computing different things is void;
 //   3. warm-up runs, alternating engines;
-//   4. counted runs, alternating engines (ours first on even runs, TF.js first on odd ones).
+//   4. counted runs, alternating engines (ours first on even runs, last on odd ones).
+//      Besides TF.js's WebGPU backend (the ratio every target is about), TF.js's CPU-side
+//      backends (wasm, cpu) can run as further sides of the same workload (`others`), each
+//      with its own ratio; a side activates its backend before each of its steps.
 //      A timed run records the work and then waits for the GPU: ours `await E.gpu().sync()`,
 //      TF.js submits its queue and waits on onSubmittedWorkDone (the same thing its `data()`
 //      does, minus the copy). Outputs are freed after the clock stops.
@@ -27,9 +30,13 @@ export interface Instance {
 }
 
 export interface Engine {
-  /** 'ours' | 'tfjs-webgpu' (later: 'tfjs-wasm', 'tfjs-cpu'). */
+  /** 'ours' | 'tfjs-webgpu' | 'tfjs-wasm' | 'tfjs-cpu'. */
   id: string;
   label: string;
+  /** Makes this engine the current one before each of its steps (TF.js: its backend). */
+  activate?(): Promise<void>;
+  /** Why this engine does not run a workload (e.g. too many FLOPs for a CPU backend), or undefined. */
+  declines?(w: Workload): string | undefined;
   /** Waits until all the work submitted so far has finished on the GPU. */
   sync(): Promise<void>;
   /** Counters to report per run (dispatches, submits, …), if the engine has them. */
@@ -47,6 +54,10 @@ export interface Workload {
   flops?: number;
   /** Bytes read + written per run, where FLOPs say little (pooling). */
   bytes?: number;
+  /** Nominal FLOPs of one run where `flops` is not reported (an epoch, a Grad-CAM): CPU backends decline big ones. */
+  work?: number;
+  /** The run computes gradients: TF.js's CPU backends are far slower per FLOP there (and wasm has no conv weight gradient). */
+  backward?: boolean;
   /** Sizes and settings, recorded in JSON. */
   params: Record<string, unknown>;
   /** Largest acceptable relative difference between the engines' probes (max|a−b| / max|b|). */
@@ -89,6 +100,24 @@ export interface SideResult {
   /** Per-run engine counters (ours: dispatches, submits, readbacks, uploads). */
   perRun?: Record<string, number>;
   error?: string;
+  /** The engine declined the workload (Engine.declines): not run, not a failure. */
+  skipped?: string;
+  /** Further TF.js backends (WorkloadResult.others): their time / our time, and their agreement. */
+  ratio?: number;
+  agreement?: Agreement;
+}
+
+export interface Agreement {
+  maxRelDiff: number;
+  tolerance: number;
+  ok: boolean;
+  what: string;
+}
+
+/** A TF.js side: its engine, and `tf` with which its workloads are set up. */
+export interface TfSide {
+  engine: Engine;
+  tf: any;
 }
 
 export interface WorkloadResult {
@@ -104,15 +133,18 @@ export interface WorkloadResult {
   runs: number;
   warmup: number;
   ours: SideResult;
+  /** TF.js's WebGPU backend on the same adapter. */
   tfjs: SideResult;
-  /** Speed ratio: TF.js median time / our median time (> 1: we are faster). */
+  /** TF.js's other backends (wasm, cpu) where asked for, each with its own ratio and agreement. */
+  others?: SideResult[];
+  /** Speed ratio: TF.js WebGPU median time / our median time (> 1: we are faster). */
   ratio?: number;
   /** max|ours − tfjs| / max|tfjs| on the probe, and whether it is within tolerance. */
-  agreement?: { maxRelDiff: number; tolerance: number; ok: boolean; what: string };
+  agreement?: Agreement;
   /** Why a side's counted runs were fewer than asked (time budget). */
   note?: string;
   /** Estimates of the whole from a part (Workload.extrapolate): median × factor, ms. */
-  extrapolated?: { factor: number; what: string; oursMs?: number; tfjsMs?: number };
+  extrapolated?: { factor: number; what: string; oursMs?: number; tfjsMs?: number; othersMs?: Record<string, number> };
   /** `--profile`: our per-kernel GPU times and counts for one run (profile.ts). */
   profile?: unknown;
 }
@@ -174,6 +206,7 @@ function diffCounters(a: Record<string, number>, b: Record<string, number>, runs
 
 interface Side {
   engine: Engine;
+  tf?: any;
   make: () => Promise<Instance>;
   inst?: Instance;
   result: SideResult;
@@ -182,6 +215,7 @@ interface Side {
 }
 
 async function timed(side: Side): Promise<number> {
+  await side.engine.activate?.();
   const t0 = now();
   const free = await side.inst!.run();
   await side.engine.sync();
@@ -190,16 +224,21 @@ async function timed(side: Side): Promise<number> {
   return t;
 }
 
-/** Runs one workload on both engines. Never throws: a failing side is reported with its error. */
-export async function runWorkload(w: Workload, ours: Engine, tfjs: Engine, tf: any, o: SuiteOptions): Promise<WorkloadResult> {
+/**
+ * Runs one workload on our engine and on each TF.js side (the first is TF.js WebGPU, the one
+ * `ratio` and `agreement` are about; the rest go to `others`). Never throws: a failing side is
+ * reported with its error, a declining one with its reason.
+ */
+export async function runWorkload(w: Workload, ours: Engine, tfjs: TfSide[], o: SuiteOptions): Promise<WorkloadResult> {
   const sides: Side[] = [
     { engine: ours, make: () => w.ours(), result: { engine: ours.id }, samples: [] },
-    { engine: tfjs, make: () => w.tfjs(tf), result: { engine: tfjs.id }, samples: [] },
+    ...tfjs.map((t): Side => ({ engine: t.engine, tf: t.tf, make: () => w.tfjs(t.tf), result: { engine: t.engine.id }, samples: [] })),
   ];
   const unit = w.flops ? 'GFLOP/s' : w.bytes ? 'GB/s' : undefined;
   const res: WorkloadResult = {
     id: w.id, family: w.family, title: w.title, params: w.params, flops: w.flops, bytes: w.bytes, unit,
     runs: o.runs, warmup: o.warmup, ours: sides[0].result, tfjs: sides[1].result,
+    ...(sides.length > 2 ? { others: sides.slice(2).map((s) => s.result) } : {}),
   };
   const fail = (s: Side, e: unknown) => {
     s.result.error = message(e);
@@ -213,9 +252,15 @@ export async function runWorkload(w: Workload, ours: Engine, tfjs: Engine, tf: a
   };
   try {
     // Set-up and probe, one side after the other.
-    const probes: (Float32Array | null)[] = [null, null];
+    const probes: (Float32Array | null)[] = sides.map(() => null);
     for (const [i, s] of sides.entries()) {
+      const declined = s.engine.declines?.(w);
+      if (declined) {
+        s.result.skipped = declined;
+        continue;
+      }
       try {
+        await s.engine.activate?.();
         const t0 = now();
         s.inst = await s.make();
         const t1 = now();
@@ -228,10 +273,11 @@ export async function runWorkload(w: Workload, ours: Engine, tfjs: Engine, tf: a
         fail(s, e);
       }
     }
-    if (probes[0] && probes[1]) {
-      const d = relDiff(probes[0], probes[1]);
-      res.agreement = { maxRelDiff: d, tolerance: w.tolerance, ok: d <= w.tolerance, what: `${probes[0].length} values` };
-      if (!res.agreement.ok) o.log(`  WARNING: engines disagree: max rel diff ${d.toExponential(2)} > ${w.tolerance}`);
+    for (const [i, s] of sides.entries()) {
+      if (i === 0 || !probes[0] || !probes[i]) continue;
+      const d = relDiff(probes[0], probes[i]!);
+      s.result.agreement = { maxRelDiff: d, tolerance: w.tolerance, ok: d <= w.tolerance, what: `${probes[0].length} values` };
+      if (!s.result.agreement.ok) o.log(`  WARNING: ours and ${s.engine.id} disagree: max rel diff ${d.toExponential(2)} > ${w.tolerance}`);
     }
     const live = () => sides.filter((s) => s.inst);
     // Warm-up, alternating: at least `warmup` runs and `warmupMs` per side (at most
@@ -295,16 +341,27 @@ export async function runWorkload(w: Workload, ours: Engine, tfjs: Engine, tf: a
       if (before[i] && after) s.result.perRun = diffCounters(before[i]!, after, s.samples.length);
     });
     // A side that failed after its probe (a GPU error reported at the next sync) read back the
-    // results of dropped work: its agreement says nothing.
-    if (res.agreement && sides.some((s) => s.result.error)) res.agreement = undefined;
-    if (sides[0].result.ms && sides[1].result.ms) res.ratio = +(sides[1].result.ms.median / sides[0].result.ms.median).toFixed(3);
+    // results of dropped work: its agreement says nothing (nor does anyone's, if ours failed).
+    for (const s of sides.slice(1)) {
+      if (s.result.error || sides[0].result.error) s.result.agreement = undefined;
+      if (sides[0].result.ms && s.result.ms) s.result.ratio = +(s.result.ms.median / sides[0].result.ms.median).toFixed(3);
+    }
+    // The WebGPU side's ratio and agreement are the workload's own.
+    const primary = sides[1].result;
+    res.ratio = primary.ratio;
+    res.agreement = primary.agreement;
+    delete primary.ratio;
+    delete primary.agreement;
     if (w.extrapolate) {
       const whole = (s: SideResult) => (s.ms ? +(s.ms.median * w.extrapolate!.factor).toFixed(1) : undefined);
-      res.extrapolated = { ...w.extrapolate, oursMs: whole(sides[0].result), tfjsMs: whole(sides[1].result) };
+      res.extrapolated = { ...w.extrapolate, oursMs: whole(sides[0].result), tfjsMs: whole(primary) };
+      const more = sides.slice(2).filter((s) => s.result.ms);
+      if (more.length) res.extrapolated.othersMs = Object.fromEntries(more.map((s) => [s.engine.id, whole(s.result)!]));
     }
   } finally {
     for (const s of sides) {
       try {
+        if (s.inst) await s.engine.activate?.();
         s.inst?.dispose();
       } catch (e) {
         o.log(`  ${s.engine.id}: dispose failed: ${message(e)}`);
@@ -322,17 +379,18 @@ export function fmtMs(ms: number): string {
 /** One line per finished workload, for the console while the suite runs. */
 export function summaryLine(r: WorkloadResult): string {
   const side = (s: SideResult) =>
-    s.ms ? `${fmtMs(s.ms.median)} ms${s.rate !== undefined ? ` (${s.rate.toFixed(2)} ${r.unit})` : ''}` : `failed`;
-  const ratio = r.ratio !== undefined ? `×${r.ratio.toFixed(2)}` : '—';
-  return `${r.title}: ours ${side(r.ours)}, TF.js ${side(r.tfjs)}, ratio ${ratio}`;
+    s.ms ? `${fmtMs(s.ms.median)} ms${s.rate !== undefined ? ` (${s.rate.toFixed(2)} ${r.unit})` : ''}` : s.skipped ? 'skipped' : `failed`;
+  const ratio = (v?: number) => (v !== undefined ? `×${v.toFixed(2)}` : '—');
+  const more = (r.others ?? []).map((o) => `, ${o.engine} ${side(o)} ${ratio(o.ratio)}`).join('');
+  return `${r.title}: ours ${side(r.ours)}, TF.js ${side(r.tfjs)}, ratio ${ratio(r.ratio)}${more}`;
 }
 
 /** Runs the workloads one after another. */
-export async function runSuite(workloads: Workload[], ours: Engine, tfjs: Engine, tf: any, o: SuiteOptions): Promise<WorkloadResult[]> {
+export async function runSuite(workloads: Workload[], ours: Engine, tfjs: TfSide[], o: SuiteOptions): Promise<WorkloadResult[]> {
   const out: WorkloadResult[] = [];
   for (const w of workloads) {
     o.log(`${w.title} …`);
-    const r = await runWorkload(w, ours, tfjs, tf, o);
+    const r = await runWorkload(w, ours, tfjs, o);
     o.log('  ' + summaryLine(r));
     out.push(r);
     o.onResult?.(out);

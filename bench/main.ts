@@ -21,13 +21,16 @@
 //   --out DIR         where results go (default bench/results); --no-save writes nothing
 //   --list            list the workloads and exit
 //   --tiny            the CI test's sizes
+//   --tfjs-backends a,b  TF.js backends beside ours (default webgpu,wasm,cpu): WebGPU on the
+//                     same adapter gives the ratio the targets are about; wasm and cpu run on
+//                     the CPU and decline workloads too big for them (tfjs.ts CPU_SIDE_MAX_FLOPS)
 
 import * as E from '../engine/index.ts';
 import { DEFAULT_SUITE, runSuite, type SuiteOptions, type WorkloadResult } from './harness.ts';
 import { profileOurs } from './profile.ts';
 import { adapterLabel, renderMarkdown, renderSvg, type BenchReport } from './report.ts';
 import { select, workloads } from './suite.ts';
-import { oursEngine, setupTfjs, type TfjsSetup } from './tfjs.ts';
+import { oursEngine, setupTfjs, TFJS_BACKENDS, type TfjsBackend, type TfjsSetup } from './tfjs.ts';
 
 export interface BenchArgs {
   runs: number;
@@ -47,11 +50,13 @@ export interface BenchArgs {
   list: boolean;
   profile: boolean;
   quiet: boolean;
+  /** TF.js backends beside ours; 'webgpu' always runs (first). */
+  backends: TfjsBackend[];
 }
 
 export const USAGE =
   'options: [--runs N] [--warmup N] [--large] [--only a,b] [--batch N] [--epoch-limit N] [--max-seconds S] [--min-runs N] ' +
-  '[--warmup-ms T] [--skip-warmup-ms T] [--profile] [--out DIR] [--no-save] [--list] [--tiny] [--quiet]';
+  '[--warmup-ms T] [--skip-warmup-ms T] [--profile] [--out DIR] [--no-save] [--list] [--tiny] [--quiet] [--tfjs-backends webgpu,wasm,cpu]';
 
 export function parseArgs(argv: string[]): BenchArgs {
   const a: BenchArgs = {
@@ -68,6 +73,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     list: false,
     profile: false,
     quiet: false,
+    backends: [...TFJS_BACKENDS],
   };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -94,6 +100,13 @@ export function parseArgs(argv: string[]): BenchArgs {
       case '--list': a.list = true; break;
       case '--profile': a.profile = true; break;
       case '--quiet': a.quiet = true; break;
+      case '--tfjs-backends': {
+        const list = (next() ?? '').split(',').filter(Boolean);
+        const bad = list.filter((b) => !(TFJS_BACKENDS as readonly string[]).includes(b));
+        if (bad.length) throw new Error(`--tfjs-backends: unknown backend ${bad.join(', ')} (known: ${TFJS_BACKENDS.join(', ')})`);
+        a.backends = ['webgpu', ...(list.filter((b) => b !== 'webgpu') as TfjsBackend[])];
+        break;
+      }
       case '--help':
       case '-h':
         throw new Error(USAGE);
@@ -120,6 +133,8 @@ export interface BenchHost {
   exists?(out: string | undefined, base: string): boolean;
   /** After each workload (final = false) and at the end: the report so far. */
   onReport?(rep: BenchReport, final: boolean): void;
+  /** Where tfjs-backend-wasm's .wasm files are (a page's URL prefix); Node and Deno find them themselves. */
+  wasmPaths?: string;
 }
 
 let tfjsOnce: Promise<TfjsSetup> | null = null;
@@ -141,7 +156,7 @@ export async function runBench(argv: string[], host: BenchHost, log: (s: string)
     return { report: null as unknown as BenchReport, files: [] };
   }
   if (list.length === 0) throw new Error(`no workload matches --only ${args.only.join(',')} (see --list)`);
-  tfjsOnce ??= setupTfjs();
+  tfjsOnce ??= setupTfjs({ backends: args.backends, wasmPaths: host.wasmPaths });
   // A runtime where TF.js's WebGPU backend cannot start still runs our side: rows say why.
   const tfjs = await tfjsOnce.catch((e: Error) => brokenTfjs(e));
   const sameAdapter =
@@ -149,11 +164,12 @@ export async function runBench(argv: string[], host: BenchHost, log: (s: string)
   log(`adapter: ${adapter.text}`);
   if (tfjs.error) log(`TF.js could not start here: ${tfjs.error}`);
   else log(`TF.js ${tfjs.version} (${tfjs.backend}) sees: ${JSON.stringify(tfjs.adapterInfo)}${sameAdapter ? '' : '  <-- NOT the same adapter'}`);
+  for (const o of tfjs.others) log(o.error ? `TF.js ${o.backend} could not start here: ${o.error}` : `beside it: ${o.engine.label}`);
   log(`${list.length} workloads, ${args.runs} counted runs after a probe and a warm-up (≥ ${args.warmup} run(s), ≥ ${args.warmupMs} ms), engines alternating\n`);
   const facts: Record<string, unknown> = { runtime: host.runtime, runtimeVersion: host.runtimeVersion, ...host.info(), loadBefore: host.load?.() };
   const options = {
     runs: args.runs, warmup: args.warmup, warmupMs: args.warmupMs, skipWarmupMs: args.skipWarmupMs, large: args.large, tiny: args.tiny,
-    only: args.only, batch: args.batch ?? null, epochLimit: args.epochLimit ?? null, maxSeconds: args.maxSeconds, minRuns: args.minRuns, profile: args.profile,
+    only: args.only, backends: args.backends, batch: args.batch ?? null, epochLimit: args.epochLimit ?? null, maxSeconds: args.maxSeconds, minRuns: args.minRuns, profile: args.profile,
   };
   const date = new Date().toISOString();
   const makeReport = (results: WorkloadResult[], final: boolean): BenchReport => {
@@ -174,7 +190,10 @@ export async function runBench(argv: string[], host: BenchHost, log: (s: string)
       date,
       adapter,
       device: device as unknown as Record<string, unknown>,
-      tfjs: { version: tfjs.version, backend: tfjs.backend, adapterInfo: tfjs.adapterInfo, ...(tfjs.error ? { error: tfjs.error } : {}) },
+      tfjs: {
+        version: tfjs.version, backend: tfjs.backend, adapterInfo: tfjs.adapterInfo, ...(tfjs.error ? { error: tfjs.error } : {}),
+        others: tfjs.others.map((o) => ({ id: o.engine.id, label: o.engine.label, ...(o.error ? { error: o.error } : {}) })),
+      },
       sameAdapter,
       host: { ...facts, loadAfter: host.load?.(), seconds: +((performance.now() - t0) / 1000).toFixed(1) },
       options,
@@ -211,7 +230,7 @@ export async function runBench(argv: string[], host: BenchHost, log: (s: string)
       }
     },
   };
-  const results = await runSuite(list, oursEngine(), tfjs.engine, tfjs.tf, opts);
+  const results = await runSuite(list, oursEngine(), [{ engine: tfjs.engine, tf: tfjs.tf }, ...tfjs.others], opts);
   if (args.profile)
     for (const [i, w] of list.entries()) {
       if (!w.profile) continue;
@@ -246,6 +265,7 @@ function brokenTfjs(e: Error): TfjsSetup {
     adapterInfo: {},
     error,
     engine: { id: 'tfjs-webgpu', label: 'TF.js 4.22 WebGPU', sync: async () => {} },
+    others: [],
     dispose: () => {},
   };
 }
@@ -276,6 +296,12 @@ export function benchChecks(rep: BenchReport): { passed: number; failed: number;
     if (r.agreement) r.agreement.ok ? passed++ : (failed++, why.push(`${r.id}: engines disagree (${r.agreement.maxRelDiff})`));
     else if (r.tfjs.error) skipped++;
     else (failed++, why.push(`${r.id}: no agreement check`));
+    // TF.js's CPU-side backends: an agreement each where they ran; skipped where they could not.
+    for (const o of r.others ?? []) {
+      if (o.agreement) o.agreement.ok ? passed++ : (failed++, why.push(`${r.id}: ours and ${o.engine} disagree (${o.agreement.maxRelDiff})`));
+      else if (o.error || o.skipped) skipped++;
+      else (failed++, why.push(`${r.id}: no agreement check with ${o.engine}`));
+    }
   }
   const tfjsFailed = rep.results.find((r) => r.tfjs.error);
   if (tfjsFailed && !why.length) why.push(`TF.js side failed: ${tfjsFailed.tfjs.error}`);

@@ -42,6 +42,7 @@ const log = (s: string) => {
 };
 
 const pageHost: BenchHost = {
+  wasmPaths: '/wasm/', // run_chrome.ts serves tfjs-backend-wasm's binaries there
   runtime: /Chrom(e|ium)\//.test(navigator.userAgent) ? 'chromium' : 'browser',
   runtimeVersion: (/Chrom(?:e|ium)\/([\d.]+)/.exec(navigator.userAgent) ?? [])[1] ?? navigator.userAgent,
   info: () => ({ platform: navigator.platform, cpus: navigator.hardwareConcurrency, userAgent: navigator.userAgent }),

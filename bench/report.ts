@@ -19,7 +19,14 @@ export interface BenchReport {
   adapter: AdapterLabel;
   /** describeDevice() of our engine's device (engine/info.ts). */
   device: Record<string, unknown>;
-  tfjs: { version: string; backend: string; adapterInfo: Record<string, unknown>; error?: string };
+  tfjs: {
+    version: string;
+    backend: string;
+    adapterInfo: Record<string, unknown>;
+    error?: string;
+    /** TF.js's CPU-side backends that ran beside it (label says wasm's SIMD and threads). */
+    others?: { id: string; label: string; error?: string }[];
+  };
   /** Both engines on the same adapter (vendor and architecture as each reports them). */
   sameAdapter: boolean;
   host: Record<string, unknown>;
@@ -116,9 +123,46 @@ export function renderMarkdown(rep: BenchReport): string {
         return `- ${r.title}: ${e.what} (×${+e.factor.toFixed(1)}): ours ${s(e.oursMs)}, TF.js ${s(e.tfjsMs)}`;
       }),
     );
+  const others = renderOthers(rep);
+  if (others) lines.push('', others);
   const prof = rep.results.filter((r) => r.profile);
   if (prof.length) lines.push('', renderProfiles(prof));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * TF.js's CPU-side backends (wasm, cpu) beside ours: what a user without WebGPU would run. A
+ * table of their times and ratios to ours; "declined" where the workload is too big for them.
+ */
+export function renderOthers(rep: BenchReport): string {
+  const ids = [...new Set(rep.results.flatMap((r) => (r.others ?? []).map((o) => o.engine)))];
+  if (!ids.length) return '';
+  const label = (id: string) => rep.tfjs.others?.find((o) => o.id === id)?.label ?? id;
+  const cell = (o?: SideResult) => {
+    if (!o) return ['—', '—', '—'];
+    if (o.skipped) return [`declined: ${o.skipped}`, '—', '—'];
+    const agree = o.agreement ? `${o.agreement.ok ? '' : '⚠ '}${o.agreement.maxRelDiff.toExponential(0)}` : '—';
+    const ratio = o.ratio === undefined ? '—' : o.ratio >= 1 ? `**${o.ratio.toFixed(2)}×**` : `${o.ratio.toFixed(2)}×`;
+    return [side(o), ratio, agree];
+  };
+  const lines = [
+    `#### Beside TF.js's CPU backends (${ids.map(label).join('; ')}), on this host's CPU`,
+    '',
+    `Ratio = their time / our time on this adapter. ${rep.adapter.cpuAdapter ? 'Here both run on the same CPU cores.' : 'Ours runs on the GPU, theirs on the CPU.'}`,
+    '',
+    `| Workload | Ours ms | ${ids.map((id) => `${id.replace(/^tfjs-/, 'TF.js ')} ms | Ratio | Agree`).join(' | ')} |`,
+    `|---|--:|${ids.map(() => '--:|--:|--:').join('|')}|`,
+  ];
+  for (const r of rep.results) {
+    const cells = ids.flatMap((id) => cell(r.others?.find((o) => o.engine === id)));
+    lines.push(`| ${r.title} | ${side(r.ours)} | ${cells.join(' | ')} |`);
+  }
+  const slower = rep.results.flatMap((r) => {
+    const s = (r.others ?? []).filter((o) => o.ratio !== undefined && o.ratio < 1);
+    return s.length ? [`${r.title} (${s.map((o) => `${o.engine.replace(/^tfjs-/, '')} ${o.ratio!.toFixed(2)}×`).join(', ')})`] : [];
+  });
+  lines.push('', slower.length ? `Slower than a TF.js CPU backend on: ${slower.join('; ')}.` : 'At least the speed of TF.js\'s CPU backends wherever they ran.');
+  return lines.join('\n');
 }
 
 /** `--profile`'s section: counts per run, then our GPU time per kernel, slowest first. */
@@ -167,7 +211,8 @@ export function renderSvg(rep: BenchReport): string {
   const rowH = 26;
   const top = 62;
   const H = top + rows.length * rowH + 40;
-  const ratios = rows.map((r) => r.ratio).filter((v): v is number => v !== undefined && v > 0);
+  const othersOf = (r: WorkloadResult) => (r.others ?? []).filter((o) => o.ratio !== undefined && o.ratio > 0);
+  const ratios = rows.flatMap((r) => [r.ratio, ...othersOf(r).map((o) => o.ratio)]).filter((v): v is number => v !== undefined && v > 0);
   const lo = Math.min(0.25, ...ratios.map((v) => v / 1.3));
   const hi = Math.max(4, ...ratios.map((v) => v * 1.3));
   const lx = (v: number) => labelW + ((Math.log2(v) - Math.log2(lo)) / (Math.log2(hi) - Math.log2(lo))) * barW;
@@ -184,9 +229,18 @@ export function renderSvg(rep: BenchReport): string {
     out.push(`<line x1="${x}" y1="${top - 6}" x2="${x}" y2="${H - 30}" stroke="${t === 1 ? '#000' : '#ddd'}" stroke-width="${t === 1 ? 1.5 : 1}"/>`);
     out.push(`<text x="${x}" y="${H - 14}" text-anchor="middle" fill="#444">${t >= 1 ? t : '1/' + 1 / t}×</text>`);
   }
+  // TF.js's CPU backends, where they ran: a marker each on the row (values in the Markdown).
+  const marks: Record<string, string> = { 'tfjs-wasm': '#1f5fbf', 'tfjs-cpu': '#777' };
+  const ids = [...new Set(rows.flatMap((r) => othersOf(r).map((o) => o.engine)))];
+  ids.forEach((id, k) => {
+    const x = W - 250 + k * 120;
+    out.push(`<circle cx="${x}" cy="52" r="4" fill="none" stroke="${marks[id] ?? '#000'}" stroke-width="2"/><text x="${x + 9}" y="56" fill="#444">${esc(id.replace(/^tfjs-/, 'TF.js '))}</text>`);
+  });
   rows.forEach((r, i) => {
     const y = top + i * rowH;
     out.push(`<text x="${labelW - 8}" y="${y + 16}" text-anchor="end">${esc(r.title)}</text>`);
+    for (const o of othersOf(r))
+      out.push(`<circle cx="${lx(o.ratio!).toFixed(1)}" cy="${y + rowH / 2}" r="5" fill="none" stroke="${marks[o.engine] ?? '#000'}" stroke-width="2"/>`);
     if (r.ratio === undefined || !(r.ratio > 0)) {
       out.push(`<text x="${lx(1) + 6}" y="${y + 16}" fill="#a00">no ratio (${r.ours.error ? 'ours' : 'TF.js'} failed)</text>`);
       return;

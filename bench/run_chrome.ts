@@ -20,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { CHROMIUM, CHROMIUM_ARGS, loadPlaywright } from '../test/runtimes/chromium_launch.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)); // <outDir>/bench → repository
+/** tfjs-backend-wasm's binaries, served as /wasm/… (the page's BenchHost.wasmPaths). */
+const WASM_DIR = join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
 const RESULT = '##lanterna-result ';
 const SKIP = '##lanterna-skip ';
 
@@ -102,12 +104,20 @@ function serve(dir: string): Promise<{ server: Server; url: string }> {
       });
       return;
     }
+    // Cross-origin isolation lets TF.js's wasm backend use threads (SharedArrayBuffer), as a
+    // page deployed with these headers would.
+    const isolated = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+    const wasm = /^\/wasm\/(tfjs-backend-wasm[\w-]*\.wasm)$/.exec(path);
+    if (req.method === 'GET' && wasm && existsSync(join(WASM_DIR, wasm[1]))) {
+      res.writeHead(200, { 'content-type': 'application/wasm', ...isolated }).end(readFileSync(join(WASM_DIR, wasm[1])));
+      return;
+    }
     const file = { '/': 'index.html', '/index.html': 'index.html', '/page.js': 'page.js' }[path];
     if (req.method !== 'GET' || !file) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/html' }).end(readFileSync(join(dir, file)));
+    res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/html', ...isolated }).end(readFileSync(join(dir, file)));
   });
   return new Promise((ok, fail) => {
     server.on('error', fail);

@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_SUITE, relDiff, runWorkload, stats, type Engine, type Instance, type SuiteOptions, type Workload } from '../bench/harness.ts';
 import { adapterLabel, renderMarkdown, renderSvg, type BenchReport } from '../bench/report.ts';
+import { benchChecks } from '../bench/main.ts';
 import { benchMain, benchShutdown, parseArgs } from '../bench/run.ts';
 import { workloads } from '../bench/suite.ts';
 import type { OursProfile } from '../bench/profile.ts';
@@ -74,7 +75,7 @@ const quiet = (o: Partial<SuiteOptions>): SuiteOptions => ({ ...DEFAULT_SUITE, l
 test('runWorkload: probe, warm-up, counted runs alternating engines, each run synced and freed after the clock', async () => {
   const log: string[] = [];
   const [w, ours, tfjs] = fake(log, 2, 6);
-  const r = await runWorkload(w, ours, tfjs, null, quiet({ runs: 4, warmup: 1, warmupMs: 0 }));
+  const r = await runWorkload(w, ours, [{ engine: tfjs, tf: null }], quiet({ runs: 4, warmup: 1, warmupMs: 0 }));
   const runs = log.filter((e) => e === 'ours' || e === 'tfjs');
   // 1 warm-up round then 4 counted rounds; the order flips every round.
   assert.equal(runs, ['ours', 'tfjs', 'ours', 'tfjs', 'tfjs', 'ours', 'ours', 'tfjs', 'tfjs', 'ours']);
@@ -94,11 +95,11 @@ test('runWorkload: probe, warm-up, counted runs alternating engines, each run sy
 test('runWorkload: warm-up lasts at least warmupMs per side, unless the probe was slow', async () => {
   const log: string[] = [];
   const [w, ours, tfjs] = fake(log, 5, 5);
-  const r = await runWorkload(w, ours, tfjs, null, quiet({ runs: 1, warmup: 1, warmupMs: 30 }));
+  const r = await runWorkload(w, ours, [{ engine: tfjs, tf: null }], quiet({ runs: 1, warmup: 1, warmupMs: 30 }));
   assert.ok(r.ours.warmupRuns! >= 3 && r.ours.warmupRuns! <= 6, `30 ms of ≥ 5 ms runs: ${r.ours.warmupRuns} warm-up runs`);
-  const r1 = await runWorkload(w, ours, tfjs, null, quiet({ runs: 1, warmup: 0, warmupMs: 30 }));
+  const r1 = await runWorkload(w, ours, [{ engine: tfjs, tf: null }], quiet({ runs: 1, warmup: 0, warmupMs: 30 }));
   assert.is(r1.ours.warmupRuns, 0, '--warmup 0 means none');
-  const r2 = await runWorkload(w, ours, tfjs, null, quiet({ runs: 1, warmup: 3, warmupMs: 30, skipWarmupMs: -1 }));
+  const r2 = await runWorkload(w, ours, [{ engine: tfjs, tf: null }], quiet({ runs: 1, warmup: 3, warmupMs: 30, skipWarmupMs: -1 }));
   assert.is(r2.ours.warmupRuns, 0, 'skipped after a slow probe');
 });
 
@@ -107,26 +108,77 @@ test('runWorkload: the time budget cuts only the slow side, never below minRuns'
   const [w, ours, tfjs] = fake(log, 0, 60);
   // Budget 0.2 s: 100 ms per side. After one TF.js run (≥ 60 ms) a second would pass it; ours
   // (a few µs a run) does all 6.
-  const r = await runWorkload(w, ours, tfjs, null, quiet({ runs: 6, warmup: 0, maxSeconds: 0.2, minRuns: 1 }));
+  const r = await runWorkload(w, ours, [{ engine: tfjs, tf: null }], quiet({ runs: 6, warmup: 0, maxSeconds: 0.2, minRuns: 1 }));
   assert.is(r.ours.runs, 6);
   assert.is(r.tfjs.runs, 1);
   assert.match(r.note!, /tfjs: 1 counted run of 6/);
   assert.not.match(r.note!, /ours/);
-  const r2 = await runWorkload(w, ours, tfjs, null, quiet({ runs: 6, warmup: 0, maxSeconds: 0.001, minRuns: 3 }));
+  const r2 = await runWorkload(w, ours, [{ engine: tfjs, tf: null }], quiet({ runs: 6, warmup: 0, maxSeconds: 0.001, minRuns: 3 }));
   assert.is(r2.tfjs.runs, 3, 'minRuns wins over the budget');
 });
 
 test('runWorkload: a failing side is reported, not thrown; disagreement is flagged', async () => {
   const log: string[] = [];
   const [w, ours, tfjs] = fake(log, 1, 1, { tfjsFails: true });
-  const r = await runWorkload(w, ours, tfjs, null, quiet({ runs: 2, warmup: 0 }));
+  const r = await runWorkload(w, ours, [{ engine: tfjs, tf: null }], quiet({ runs: 2, warmup: 0 }));
   assert.match(r.tfjs.error!, /no such kernel/);
   assert.is(r.ratio, undefined);
   assert.is(r.ours.runs, 2);
   const [w2, o2, t2] = fake([], 1, 1, { disagree: true });
-  const r2 = await runWorkload(w2, o2, t2, null, quiet({ runs: 1, warmup: 0 }));
+  const r2 = await runWorkload(w2, o2, [{ engine: t2, tf: null }], quiet({ runs: 1, warmup: 0 }));
   assert.not.ok(r2.agreement!.ok);
   assert.ok(Math.abs(r2.agreement!.maxRelDiff - 0.25) < 1e-6);
+});
+
+test('runWorkload: further TF.js backends are sides of their own, activated before each step; a declining one is skipped', async () => {
+  const log: string[] = [];
+  let current = '';
+  const cpuSide = (name: string, ms: number, out: number[], declines?: string) => {
+    const engine: Engine = {
+      id: name,
+      label: name,
+      sync: async () => {},
+      activate: async () => void (current = name),
+      declines: () => declines,
+    };
+    return { engine, tf: { name, ms, out } };
+  };
+  const w: Workload = {
+    id: 'three', family: 'fake', title: 'three', flops: 1e6, params: {}, tolerance: 1e-3,
+    ours: async () => ({ run: () => () => {}, probe: async () => Float32Array.of(1, 2), dispose: () => {} }),
+    // Each TF.js side is set up with its own `tf`; every step checks its backend is the current one.
+    tfjs: async (tf: { name: string; ms: number; out: number[] }) => {
+      const check = (what: string) => {
+        log.push(`${tf.name}:${what}`);
+        assert.is(current, tf.name, `${tf.name} ${what} with ${current} active`);
+      };
+      check('make');
+      return {
+        run: () => (check('run'), busy(tf.ms), () => {}),
+        probe: async () => (check('probe'), Float32Array.from(tf.out)),
+        dispose: () => check('dispose'),
+      };
+    },
+  };
+  const sides = [cpuSide('tfjs-webgpu', 1, [1, 2]), cpuSide('tfjs-wasm', 4, [1, 2.5]), cpuSide('tfjs-cpu', 1, [1, 2], 'too big')];
+  const ours: Engine = { id: 'ours', label: 'ours', sync: async () => {}, activate: async () => void (current = 'ours') };
+  const r = await runWorkload(w, ours, sides, quiet({ runs: 3, warmup: 1, warmupMs: 0 }));
+  assert.is(r.tfjs.engine, 'tfjs-webgpu');
+  assert.ok(r.agreement!.ok && r.ratio! > 0, 'the WebGPU side gives the workload its ratio and agreement');
+  assert.is(r.tfjs.ratio, undefined, '… kept at the workload, not repeated on the side');
+  assert.equal(r.others!.map((o) => o.engine), ['tfjs-wasm', 'tfjs-cpu']);
+  const [wasm, cpu] = r.others!;
+  assert.is(wasm.runs, 3);
+  assert.ok(wasm.ratio! > 1, `wasm's ratio is its own time / ours: ${wasm.ratio}`);
+  assert.not.ok(wasm.agreement!.ok, 'wasm computed [1, 2.5] against our [1, 2]');
+  assert.is(cpu.skipped, 'too big');
+  assert.is(cpu.ms, undefined);
+  assert.not.ok(log.some((e) => e.startsWith('tfjs-cpu')), 'a declining backend is never set up');
+  assert.is(log.filter((e) => e === 'tfjs-wasm:run').length, 1 + 3, 'warm-up and counted runs');
+  assert.ok(log.includes('tfjs-wasm:dispose') && log.includes('tfjs-webgpu:dispose'));
+  const c = benchChecks({ results: [r] } as unknown as BenchReport);
+  assert.equal([c.passed, c.failed, c.skipped], [2, 1, 1], 'ours ran, WebGPU agrees; wasm disagrees; cpu declined');
+  assert.match(c.error!, /ours and tfjs-wasm disagree/);
 });
 
 test('FLOP counts: matmul 2MNK, conv 2·N·Ho·Wo·KH·KW·C·O, VGG16 forward, cam1 step', async () => {
@@ -160,6 +212,9 @@ test('arguments: defaults, errors, --profile, --epoch-limit', () => {
   assert.is(parseArgs(['--epoch-limit', '300']).epochLimit, 300);
   assert.throws(() => parseArgs(['--runs', '0']), /--runs/);
   assert.throws(() => parseArgs(['--frobnicate']), /unknown option/);
+  assert.equal(parseArgs([]).backends, ['webgpu', 'wasm', 'cpu']);
+  assert.equal(parseArgs(['--tfjs-backends', 'cpu']).backends, ['webgpu', 'cpu'], 'WebGPU always runs');
+  assert.throws(() => parseArgs(['--tfjs-backends', 'webgl']), /unknown backend webgl/);
 });
 
 test('reports: adapter slug, Markdown rows, slower rows named, failures shown, SVG escapes', () => {
@@ -213,6 +268,15 @@ test('the suite at tiny sizes, one run each: every workload on both engines, eng
       assert.is(r.ours.runs, 1);
       assert.ok(r.ours.perRun!.dispatches > 0, `${r.title}: dispatches counted`);
     }
+    // TF.js's CPU backends ran beside as further sides: where they ran, they agree with ours.
+    for (const r of report.results) {
+      assert.equal(r.others?.map((o) => o.engine), ['tfjs-wasm', 'tfjs-cpu'], `${r.title}: wasm and cpu sides`);
+      for (const o of r.others!)
+        if (o.ms) assert.ok(o.agreement?.ok && o.ratio! > 0, `${r.title}: ${o.engine} disagrees by ${o.agreement?.maxRelDiff}`);
+        else assert.ok(o.error || o.skipped, `${r.title}: ${o.engine} neither ran nor said why`);
+    }
+    assert.ok(report.results.find((r) => r.id === 'matmul-16')!.others!.every((o) => o.ms), 'wasm and cpu ran the matmul');
+    assert.match(report.results.find((r) => r.id === 'train-cam2-b2')!.others![1].skipped!, /GFLOP a run/, 'cpu declines a cam2 step');
     const train = report.results.find((r) => r.id === 'train-cam1-b2')!;
     assert.is(train.ours.perRun!.liveBuffers, 0, 'a training step leaks no GPU buffer');
     // An epoch's part is extrapolated to the whole, and says so.
@@ -237,6 +301,7 @@ test('the suite at tiny sizes, one run each: every workload on both engines, eng
     for (const r of report.results) assert.ok(md.includes(`| ${r.title} |`), `Markdown row for ${r.title}`);
     assert.match(readFileSync(files[2], 'utf8'), /<svg[\s\S]*cam2 training step, batch 2[\s\S]*<\/svg>/);
     assert.match(md, /\*\*Extrapolated\*\*/);
+    assert.match(md, /#### Beside TF\.js's CPU backends \(TF\.js 4\.22 wasm \(SIMD/);
     assert.match(md, /#### Profile/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

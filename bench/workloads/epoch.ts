@@ -16,7 +16,7 @@ import { preset } from '../../nn/presets.ts';
 import { Rng } from '../../nn/random.ts';
 import type { Instance, Workload } from '../harness.ts';
 import { uniform } from './kernels.ts';
-import { tfjsTrainer } from './training.ts';
+import { stepFlops, tfjsTrainer } from './training.ts';
 
 export const EPOCH_DIGITS = 54_000;
 const PER = 28 * 28;
@@ -49,6 +49,8 @@ export function epochWorkload(name: 'cam1' | 'cam2', digits: number, batch = 100
     params: { model: name, batch, digits, epochDigits: total, steps, data: 'seeded noise, random labels, host memory', shuffle: true },
     tolerance: 1e-3,
     warmup: false,
+    work: stepFlops(name, digits),
+    backward: true,
     extrapolate: part ? { factor: total / digits, what: `a whole epoch (${total} digits), extrapolated from ${digits}` } : undefined,
     async ours(): Promise<Instance> {
       const model = preset(name, 1);

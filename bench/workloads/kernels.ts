@@ -106,6 +106,7 @@ export function convWorkload(s: ConvSpec, pass: ConvPass): Workload {
     family: 'conv',
     title: `${s.name} ${s.H}×${s.W}×${s.C}→${s.O} ${s.K}×${s.K}${s.N > 1 ? ` N=${s.N}` : ''} ${pass}`,
     flops: 2 * s.N * s.H * s.W * s.K * s.K * s.C * s.O,
+    backward: pass !== 'forward',
     params: { ...s, pass, padding: 'same', stride: 1, layout: 'NHWC, kernel HWIO' },
     tolerance: 1e-3,
     async ours() {

@@ -41,18 +41,18 @@ function sharedVgg16(spec: Vgg16Spec) {
 }
 
 /** FLOPs of one image's forward pass (2·MACs of convs and denses). */
-export function vgg16Flops(size = 224, classes = 1000): number {
+export function vgg16Flops(size = 224, classes = 1000, widths: readonly number[] = VGG16_WIDTHS, units = 4096): number {
   let macs = 0;
   let s = size;
   let c = 3;
   VGG16_BLOCKS.forEach((convs, b) => {
     for (let i = 0; i < convs; i++) {
-      macs += s * s * 9 * c * VGG16_WIDTHS[b];
-      c = VGG16_WIDTHS[b];
+      macs += s * s * 9 * c * widths[b];
+      c = widths[b];
     }
     s = Math.floor(s / 2);
   });
-  macs += s * s * c * 4096 + 4096 * 4096 + 4096 * classes;
+  macs += s * s * c * units + units * units + units * classes;
   return 2 * macs;
 }
 
@@ -120,6 +120,9 @@ export function gradCamWorkload(spec: Vgg16Spec = { size: 224 }): Workload {
     id: `gradcam-vgg16-${spec.size}${tiny ? '-tiny' : ''}`,
     family: 'model',
     title: `VGG16 Grad-CAM ${spec.size}×${spec.size} at ${GRAD_CAM_LAYER}${tiny ? ' (tiny widths)' : ''}`,
+    // A forward pass and a backward pass from the top to block5_conv3: nominally the forward's FLOPs.
+    work: vgg16Flops(spec.size, spec.classes, spec.widths, spec.units),
+    backward: true,
     params: { ...spec, layer: GRAD_CAM_LAYER, score: 'softmax', class: 'top-1 (probe: class 1)', weights: 'random (Glorot uniform)', readbacks: 'probabilities, then the map' },
     tolerance: 1e-3,
     profile: true,

@@ -30,6 +30,14 @@ function labels(seed: number, n: number, classes: number): Int32Array {
   return Int32Array.from({ length: n }, () => Math.floor(r.next() * classes));
 }
 
+/** Nominal FLOPs of one training step: forward ≈ 2·MACs, backward ≈ twice that. */
+export function stepFlops(name: 'cam1' | 'cam2', batch: number): number {
+  const m = preset(name, 1);
+  const macs = forwardMacs(m);
+  m.weights.forEach((w) => w.value.dispose());
+  return 3 * 2 * macs * batch;
+}
+
 export function trainStepWorkload(name: 'cam1' | 'cam2', batch: number): Workload {
   const shape = [batch, 28, 28, 1];
   const x = () => uniform(7, prod(shape), 0, 1);
@@ -45,6 +53,7 @@ export function trainStepWorkload(name: 'cam1' | 'cam2', batch: number): Workloa
     family: 'train',
     title: `${name} training step, batch ${batch}`,
     flops,
+    backward: true,
     params: { model: name, batch, input: [28, 28, 1], optimizer: 'Adam (Keras defaults)', loss: 'softmax cross-entropy', weights: params, flopsNote: '3 × forward FLOPs (nominal)' },
     // The probe: the losses of the first two steps from identical weights and data.
     tolerance: 1e-3,
