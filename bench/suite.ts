@@ -5,12 +5,13 @@
 //            cam2 training steps at batch 100 (cam2 at batch 10 on a CPU driver unless --batch);
 //            a cam1 and a cam2 epoch at batch 100 (on a CPU driver only its first
 //            CPU_EPOCH_DIGITS digits, extrapolated, unless --epoch-limit)
-//   --large  adds matmul 2048 and 4096, a VGG16 forward pass and a VGG16 Grad-CAM (224×224, batch 1)
+//   --large  adds matmul 2048 and 4096, every VGG16 conv layer's shape (9, each in three passes),
+//            a VGG16 forward pass and a VGG16 Grad-CAM (224×224, batch 1)
 //   tiny     the CI test's sizes: every family, a few hundred FLOPs each
 
 import type { Workload } from './harness.ts';
 import { EPOCH_DIGITS, epochWorkload } from './workloads/epoch.ts';
-import { kernelWorkloads, POOL_CAM1, POOL_VGG_BLOCK3, VGG_BLOCK3, type KernelSizes } from './workloads/kernels.ts';
+import { kernelWorkloads, POOL_CAM1, POOL_VGG_BLOCK3, VGG16_CONVS, VGG_BLOCK3, type KernelSizes } from './workloads/kernels.ts';
 import { gradCamWorkload, vgg16ForwardWorkload, type Vgg16Spec } from './workloads/models.ts';
 import { trainStepWorkload } from './workloads/training.ts';
 
@@ -35,7 +36,7 @@ export const CPU_EPOCH_DIGITS = 200;
 
 export const TINY_KERNELS: KernelSizes = {
   matmul: [16, 33],
-  conv: { name: 'tiny conv', N: 2, H: 6, W: 5, C: 3, O: 4, K: 3 },
+  convs: [{ name: 'tiny conv', N: 2, H: 6, W: 5, C: 3, O: 4, K: 3 }],
   pools: [{ name: 'tiny', shape: [2, 6, 6, 3], pool: 2 }],
 };
 
@@ -53,7 +54,7 @@ export function workloads(o: SizeOptions = {}): Workload[] {
     ];
   const digits = o.epochLimit ?? (o.cpuAdapter ? CPU_EPOCH_DIGITS : EPOCH_DIGITS);
   const list = [
-    ...kernelWorkloads({ matmul: o.large ? [256, 1024, 2048, 4096] : [256, 1024], conv: VGG_BLOCK3, pools: [POOL_VGG_BLOCK3, POOL_CAM1] }),
+    ...kernelWorkloads({ matmul: o.large ? [256, 1024, 2048, 4096] : [256, 1024], convs: o.large ? VGG16_CONVS : [VGG_BLOCK3], pools: [POOL_VGG_BLOCK3, POOL_CAM1] }),
     trainStepWorkload('cam1', o.batch ?? 100),
     trainStepWorkload('cam2', o.batch ?? (o.cpuAdapter ? CPU_CAM2_BATCH : 100)),
     epochWorkload('cam1', digits),

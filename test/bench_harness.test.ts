@@ -197,6 +197,16 @@ test('FLOP counts: matmul 2MNK, conv 2·N·Ho·Wo·KH·KW·C·O, VGG16 forward, 
   assert.ok(workloads({ cpuAdapter: true }).some((w) => w.id === 'train-cam2-b10'), 'cam2 at batch 10 on CPU drivers');
   const large = workloads({ large: true }).map((w) => w.id);
   for (const id of ['matmul-2048', 'matmul-4096', 'vgg16-forward-224-b1', 'gradcam-vgg16-224']) assert.ok(large.includes(id), `--large has ${id}`);
+  // Every VGG16 conv layer's shape, in three passes: 13 layers, 9 shapes.
+  const convs = workloads({ large: true }).filter((w) => w.family === 'conv');
+  assert.is(convs.length, 27);
+  assert.is(new Set(convs.map((w) => w.id)).size, 27, 'ids are unique');
+  // Layers per shape (block3_conv2/3, block4_conv2/3, block5_conv1/2/3 share one): their forward
+  // FLOPs add up to VGG16's less its three dense layers.
+  const fwd = convs.filter((w) => w.id.endsWith('-fwd'));
+  const layers = [1, 1, 1, 1, 1, 2, 1, 2, 3];
+  const dense = 2 * (7 * 7 * 512 * 4096 + 4096 * 4096 + 4096 * 1000);
+  assert.is(fwd.reduce((a, w, i) => a + layers[i] * w.flops!, 0), vgg16Flops(224) - dense);
   assert.ok(list.some((w) => w.id === 'epoch-cam1-b100') && list.some((w) => w.id === 'epoch-cam2-b100'), 'whole epochs on a GPU');
   assert.ok(workloads({ cpuAdapter: true }).some((w) => w.id === 'epoch-cam2-b100-200' && w.extrapolate?.factor === 270), 'a part on CPU drivers');
   assert.ok(workloads({ cpuAdapter: true, epochLimit: 1000 }).some((w) => w.id === 'epoch-cam1-b100-1000'), '--epoch-limit');

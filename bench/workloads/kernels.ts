@@ -1,5 +1,5 @@
-// Kernel workloads: matmul, VGG16's block3 3×3 conv (forward, input-gradient, weight-gradient),
-// max-pooling. Inputs are seeded uniform values, the same on both sides.
+// Kernel workloads: matmul, VGG16's 3×3 convs (forward, input-gradient, weight-gradient; block3's
+// by default, all nine shapes with --large), max-pooling. Inputs are seeded uniform values, the same on both sides.
 
 import * as E from '../../engine/index.ts';
 import type { Tensor } from '../../engine/index.ts';
@@ -81,7 +81,20 @@ export interface ConvSpec {
 }
 
 /** VGG16 block3's 3×3 convs: 56×56×256 → 256, padding 'same', stride 1. */
-export const VGG_BLOCK3: ConvSpec = { name: 'VGG16 block3 conv', N: 1, H: 56, W: 56, C: 256, O: 256, K: 3 };
+export const VGG_BLOCK3: ConvSpec = { name: 'VGG16 block3_conv2/3', N: 1, H: 56, W: 56, C: 256, O: 256, K: 3 };
+
+/** Every VGG16 conv layer at 224×224, batch 1: its 13 layers have these 9 shapes. */
+export const VGG16_CONVS: ConvSpec[] = [
+  ['block1_conv1', 224, 3, 64],
+  ['block1_conv2', 224, 64, 64],
+  ['block2_conv1', 112, 64, 128],
+  ['block2_conv2', 112, 128, 128],
+  ['block3_conv1', 56, 128, 256],
+  ['block3_conv2/3', 56, 256, 256],
+  ['block4_conv1', 28, 256, 512],
+  ['block4_conv2/3', 28, 512, 512],
+  ['block5_conv1/2/3', 14, 512, 512],
+].map(([layer, H, C, O]) => (H === 56 && C === 256 ? VGG_BLOCK3 : { name: `VGG16 ${layer}`, N: 1, H: +H, W: +H, C: +C, O: +O, K: 3 }));
 
 /** Geometry of a stride-1 'same' conv, as engine/ops/conv2d.ts's gradient ops take it. */
 export function sameGeometry(s: ConvSpec): ConvGeom {
@@ -180,16 +193,14 @@ export function maxPoolWorkload(s: PoolSpec): Workload {
 
 export interface KernelSizes {
   matmul: number[];
-  conv: ConvSpec;
+  convs: ConvSpec[];
   pools: PoolSpec[];
 }
 
 export function kernelWorkloads(z: KernelSizes): Workload[] {
   return [
     ...z.matmul.map(matmulWorkload),
-    convWorkload(z.conv, 'forward'),
-    convWorkload(z.conv, 'input-grad'),
-    convWorkload(z.conv, 'weight-grad'),
+    ...z.convs.flatMap((c) => (['forward', 'input-grad', 'weight-grad'] as const).map((pass) => convWorkload(c, pass))),
     ...z.pools.map(maxPoolWorkload),
   ];
 }
