@@ -45,7 +45,7 @@ const pageHost: BenchHost = {
   wasmPaths: '/wasm/', // run_chrome.ts serves tfjs-backend-wasm's binaries there
   runtime: /Chrom(e|ium)\//.test(navigator.userAgent) ? 'chromium' : 'browser',
   runtimeVersion: (/Chrom(?:e|ium)\/([\d.]+)/.exec(navigator.userAgent) ?? [])[1] ?? navigator.userAgent,
-  info: () => ({ platform: navigator.platform, cpus: navigator.hardwareConcurrency, userAgent: navigator.userAgent }),
+  info: () => ({ platform: navigator.platform, cpus: navigator.hardwareConcurrency, userAgent: navigator.userAgent, crossOriginIsolated: (globalThis as any).crossOriginIsolated === true }),
   // The server picks a free name and writes the files; a failed POST only loses the files.
   save(_out, base, files) {
     const post = () => fetch('/save', { method: 'POST', body: JSON.stringify({ base, files }) }).catch((e) => log(`could not save: ${e}`));

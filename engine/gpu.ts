@@ -104,6 +104,11 @@ export class Gpu {
     }
   }
 
+  /** Whether a kernel with this key has been compiled: tests check that a launch path is taken. */
+  hasPipeline(key: string): boolean {
+    return this.pipelines.has(key);
+  }
+
   private pipeline(kernel: Kernel, label: string) {
     let p = this.pipelines.get(kernel.key);
     if (p) return p;

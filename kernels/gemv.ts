@@ -65,3 +65,65 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroups: [Math.ceil(p.N / 4 / QUADS), splits, 1],
   };
 }
+
+// With B transposed — B stored [N, K], as a dense layer's backward reads its weight (dX = dY·Wᵀ,
+// W [in, out]: VGG16's fc1 in a Grad-CAM is 1×4096 by 25088 rows of 4096) — each output is the
+// dot product of A's row with one row of B. A 64-row GEMM tile would compute 63 rows of nothing;
+// here 64 threads read one row of B together in vec4 (coalesced, each element once) and add up
+// their sums in workgroup memory. No K-split: the rows alone give thousands of workgroups.
+//
+//   C[m, n] = alpha · Σ_k A[m, k]·B[n, k]          (B row-major [N, K], K % 4 = 0, offB % 4 = 0)
+
+const LANES = 64; // threads per row of B
+const ROWS = 4; // rows of B per workgroup
+
+export type GemvRowsPlan = Pick<MatmulPlan, 'M' | 'N' | 'K' | 'offA' | 'sAm' | 'sAk' | 'offB' | 'alpha'>;
+
+/** Workgroups of gemvRowsKernel along x (one dimension: callers check the device's limit). */
+export const gemvRowsWorkgroups = (N: number) => Math.ceil(N / ROWS);
+
+/** Bindings: A, B (vec4), C [M, N]. */
+export function gemvRowsKernel(p: GemvRowsPlan): Kernel {
+  const M = p.M;
+  const rows = [...Array(M).keys()];
+  // A's four values at k..k+3 of row m (A is tiny next to B: scalar loads, any layout).
+  const a4 = (m: number) => `vec4<f32>(${[0, 1, 2, 3].map((j) => `A[u.offA + ${m}u * u.sAm + (k + ${j}u) * u.sAk]`).join(', ')})`;
+  return {
+    key: `gemv_rows:${M}`,
+    wgsl: () => /* wgsl */ `
+struct U { N: u32, K4: u32, offA: u32, sAm: u32, sAk: u32, offB4: u32, alpha: f32 };
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<uniform> u: U;
+var<workgroup> red: array<f32, ${ROWS * M * LANES}>;
+@compute @workgroup_size(${LANES}, ${ROWS}, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n = wid.x * ${ROWS}u + lid.y;
+  ${rows.map((m) => `var acc${m} = 0.0;`).join(' ')}
+  if (n < u.N) {
+    let row = u.offB4 + n * u.K4;
+    for (var q = lid.x; q < u.K4; q += ${LANES}u) {
+      let w = B[row + q];
+      let k = q * 4u;
+      ${rows.map((m) => `acc${m} += dot(${a4(m)}, w);`).join('\n      ')}
+    }
+  }
+  let base = lid.y * ${M * LANES}u + lid.x;
+  ${rows.map((m) => `red[base + ${m * LANES}u] = acc${m};`).join('\n  ')}
+  workgroupBarrier();
+  for (var s = ${LANES / 2}u; s > 0u; s >>= 1u) {
+    if (lid.x < s) {
+      ${rows.map((m) => `red[base + ${m * LANES}u] += red[base + ${m * LANES}u + s];`).join('\n      ')}
+    }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u && n < u.N) {
+    ${rows.map((m) => `C[${m}u * u.N + n] = u.alpha * red[base + ${m * LANES}u];`).join('\n    ')}
+  }
+}`,
+    bindings: ['read', 'read', 'write'],
+    uniforms: new Uniforms().u32(p.N, p.K / 4, p.offA, p.sAm, p.sAk, p.offB / 4).f32(p.alpha).done(),
+    workgroups: [gemvRowsWorkgroups(p.N), 1, 1],
+  };
+}

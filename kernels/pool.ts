@@ -1,4 +1,5 @@
-// 2-D max / average pooling and global average pooling on NHWC tensors ([N, H, W, C], as Keras).
+// 2-D max / average pooling on NHWC tensors ([N, H, W, C], as Keras), and the gradient of global
+// average pooling (its forward pass is a column sum per image: engine/ops/reduce.ts sumMiddle).
 // Forward: one thread per output element (n, oh, ow, c); consecutive threads differ in c, so a
 // warp reads consecutive addresses. Window tap (kh, kw) of output (oh, ow) reads input row
 // ih = oh·sh − padT + kh·dh (columns likewise); taps outside [0, H) × [0, W) are padding.
@@ -274,28 +275,6 @@ ${max ? '      if (A[o] == me) { acc += DY[o]; }' : '      acc += DY[o] / window
 }`,
     bindings: max ? ['read', 'read', 'write'] : ['read', 'write'],
     uniforms: poolUniforms(n, g, !!opts.includePad),
-    workgroups: grid(n / WG),
-  };
-}
-
-/** [N, H, W, C] → [N, C]: one thread per (n, c) walks the H·W positions. */
-export function globalAvgPoolKernel(N: number, HW: number, C: number): Kernel {
-  const n = N * C;
-  return {
-    key: 'pool:global_avg',
-    wgsl: () => /* wgsl */ `
-struct U { n: u32, hw: u32, C: u32, p: u32 };
-${FLAT_GROUP}
-${elementMain(['read X', 'write Y'], WG)}
-  if (i >= u.n) { return; }
-  let c = i % u.C;
-  let base = (i / u.C) * u.hw * u.C + c;
-  var acc = 0.0;
-  for (var k = 0u; k < u.hw; k++) { acc += X[base + k * u.C]; }
-  Y[i] = acc / f32(u.hw);
-}`,
-    bindings: ['read', 'write'],
-    uniforms: new Uniforms().u32(n, HW, C, 0).done(),
     workgroups: grid(n / WG),
   };
 }

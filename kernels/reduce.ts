@@ -170,24 +170,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 /**
- * Sum (or mean, through `scale`) over the leading rows of a row-major [R, C] matrix, in P row
- * chunks: Y[p, c] = scale · Σ X[r·C + c] over r in chunk p (+ bias[c % nBias] when nBias > 0,
- * then relu with `relu`).
+ * Sum (or mean, through `scale`) over the middle rows of G row-major [R, C] matrices stored one
+ * after another ([G, R, C]: G = 1 for leading axes; a global average pool is G = N images of
+ * R = H·W rows), in P row chunks: Y[g, p, c] = scale · Σ X[(g·R + r)·C + c] over r in chunk p
+ * (+ bias[c % nBias] when nBias > 0, then relu with `relu`).
  * Neighbouring threads read neighbouring columns, so each row is one coalesced read; the chunks
- * give a GPU enough threads when C is small (a bias gradient: R = every pixel of a batch, C =
+ * give a GPU enough threads when G·C is small (a bias gradient: R = every pixel of a batch, C =
  * channels). P > 1 leaves partial sums for a second pass with P = 1. With a bias, bindings are
  * X, bias, Y (split-K partials of a dense layer or conv summed, its bias and relu applied, in
  * one pass).
  */
-export function reduceColsKernel(R: number, C: number, P: number, scale: number, opts: { nBias?: number; relu?: boolean } = {}): Kernel {
+export function reduceColsKernel(R: number, C: number, P: number, scale: number, opts: { nBias?: number; relu?: boolean; groups?: number } = {}): Kernel {
   const chunk = Math.ceil(R / P);
   const nBias = opts.nBias ?? 0;
   const bias = nBias > 0;
   const relu = !!opts.relu;
+  const G = opts.groups ?? 1;
   return {
     key: `reduce:sum:cols${bias ? ':bias' : ''}${relu ? ':relu' : ''}`,
     wgsl: () => wgsl`
-struct U { R: u32, C: u32, P: u32, chunk: u32, scale: f32, nBias: u32 };
+struct U { R: u32, C: u32, P: u32, chunk: u32, scale: f32, nBias: u32, n: u32, pad: u32 };
 ${FLAT_GROUP}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 #if ${bias}
@@ -198,12 +200,14 @@ ${FLAT_GROUP}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let i = flat_group(wid, nwg) * ${WG}u + li;
-  if (i >= u.C * u.P) { return; }
+  if (i >= u.n) { return; }
   let c = i % u.C;
-  let p = i / u.C;
-  let r1 = min(p * u.chunk + u.chunk, u.R);
+  let gp = i / u.C;
+  let p = gp % u.P;
+  let base = (gp / u.P) * u.R;
+  let r1 = base + min(p * u.chunk + u.chunk, u.R);
   var acc = 0.0;
-  for (var r = p * u.chunk; r < r1; r++) { acc += X[r * u.C + c]; }
+  for (var r = base + p * u.chunk; r < r1; r++) { acc += X[r * u.C + c]; }
   var v = u.scale * acc;
 #if ${bias}
   v += Bias[c % u.nBias];
@@ -214,12 +218,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   Y[i] = v;
 }`,
     bindings: bias ? ['read', 'read', 'write'] : ['read', 'write'],
-    uniforms: new Uniforms().u32(R, C, P, chunk).f32(scale).u32(nBias).done(),
-    workgroups: grid((C * P) / WG),
+    uniforms: new Uniforms().u32(R, C, P, chunk).f32(scale).u32(nBias, G * P * C, 0).done(),
+    workgroups: grid((G * P * C) / WG),
   };
 }
 
 /** Row chunks for reduceColsKernel's first pass: ~32k threads in all, chunks of at least 32 rows. */
-export function colChunks(R: number, C: number): number {
-  return Math.max(1, Math.min(Math.ceil(32768 / C), Math.floor(R / 32)));
+export function colChunks(R: number, C: number, groups = 1): number {
+  return Math.max(1, Math.min(Math.ceil(32768 / (C * groups)), Math.floor(R / 32)));
 }

@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import * as E from '../engine/index.ts';
 import { matmulRef } from '../kernels/matmul.ts';
 import { tiledSplits, type Tiles } from '../kernels/tiled.ts';
@@ -30,6 +31,8 @@ const SHAPES: [number, number, number][] = [
   [128, 96, 32],
   [3, 70, 1000], // tiled: K split 3 ways (a short last split), partials summed
   [2, 64, 600], // tiled: at most 4 rows by a row-major B go through the vec4 GEMV
+  [1, 70, 256], // any variant, B transposed: one dot product per output (gemv_rows)
+  [4, 9, 68],
 ];
 // The tiled split-K path must stay exercised (here and by dense 64×784→32 below).
 if (tiledSplits(3, 70, 1000) < 2 || tiledSplits(64, 32, 784) < 2) throw new Error('no test shape splits K any more');
@@ -47,6 +50,7 @@ for (const v of VARIANTS) {
             );
             assertClose(y, matmulRef(a, b, { M, N, K, transA, transB }), TOL, `${v} ${M}x${N}x${K} tA=${transA} tB=${transB}`);
           }
+      for (const m of [1, 4]) assert.ok(g.hasPipeline(`gemv_rows:${m}`), `${v}: the transposed-B GEMV ran for ${m} row(s)`);
     }),
   );
 

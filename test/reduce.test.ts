@@ -8,7 +8,9 @@ const r = rng(11);
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 // Every kernel: thread-per-output (R < 256), workgroup tree (R ≥ 256), and for sum/mean over
-// leading axes the column sums, in one pass ([3, 5] axis 0) and two ([1000, 3], [100, 28, 28, 3]).
+// consecutive axes short of the last the column sums, in one pass ([3, 5] axis 0) and two
+// ([1000, 3], [100, 28, 28, 3]; per outer index: [4, 9, 9, 5] axes 1, 2, [3, 70, 2] axis 1 and
+// [2, 5, 33, 4] axes 1, 2 in uneven chunks).
 const CASES: [number[], number[]][] = [
   [[1], [0]],
   [[7], [0]],
@@ -20,6 +22,8 @@ const CASES: [number[], number[]][] = [
   [[100, 28, 28, 3], [0, 1, 2]],
   [[1000, 3], [0]],
   [[2, 3, 4, 5], [0, 1, 2, 3]],
+  [[3, 70, 2], [1]],
+  [[2, 5, 33, 4], [1, 2]],
 ];
 
 for (const op of ['sum', 'mean', 'max', 'min'] as Exclude<ReduceOp, 'argmax'>[]) {

@@ -9,7 +9,7 @@
 
 import { gemmVariant, matmulKernel, transposeKernel, type MatmulPlan } from '../../kernels/matmul.ts';
 import { kSplitOf, tiledSplits } from '../../kernels/tiled.ts';
-import { GEMV_MAX_ROWS, gemvKernel, gemvSplits } from '../../kernels/gemv.ts';
+import { GEMV_MAX_ROWS, gemvKernel, gemvRowsKernel, gemvRowsWorkgroups, gemvSplits } from '../../kernels/gemv.ts';
 import { sizeOf } from '../../kernels/program.ts';
 import { record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
@@ -118,7 +118,7 @@ function launchGemm(call: GemmCall): void {
     }
   }
   try {
-    if (!launchGemv(call, L) && !launchSplitK(call, L)) launchPieces(call, L);
+    if (!launchGemv(call, L) && !launchGemvRows(call, L) && !launchSplitK(call, L)) launchPieces(call, L);
   } finally {
     // Safe before the GPU ran: the queue executes in order, so a later reuse of the buffer waits.
     for (const t of temps) t.dispose();
@@ -141,6 +141,23 @@ function launchGemv(call: GemmCall, L: number): boolean {
   const [sAm, sAk] = transA ? [1, M] : [K, 1];
   const kernel = gemvKernel({ M, N, K, offA: A.rest, sAm, sAk, offB: B.rest, alpha: call.alpha }, S);
   sumPartials(op, S, M * N, c, (part) => dispatch(op, kernel, [A.slice, B.slice], [part]), bias ?? null);
+  return true;
+}
+
+/**
+ * Any adapter: at most 4 rows by a transposed B (B stored [N, K]: a dense layer's input
+ * gradient at batch 1, dX = dY·Wᵀ) as one dot product per output, 64 threads reading each row of
+ * B in vec4 (kernels/gemv.ts). A GEMM tile would be 1 row used of 64 or 128.
+ */
+function launchGemvRows(call: GemmCall, L: number): boolean {
+  const { op, a, b, c, bias, batch, M, N, K, transA, transB } = call;
+  if (batch !== 1 || call.beta !== 0 || bias || !transB || M > GEMV_MAX_ROWS || K % 4 !== 0 || K < 64) return false;
+  if (M * K > L || K * N > L || M * N > L || gemvRowsWorkgroups(N) > c.storage.gpu.limits.maxComputeWorkgroupsPerDimension) return false;
+  const A = bindElements(a, 0, M * K);
+  const B = bindElements(b, 0, K * N);
+  if (B.rest % 4 !== 0) return false;
+  const [sAm, sAk] = transA ? [1, M] : [K, 1];
+  dispatch(op, gemvRowsKernel({ M, N, K, offA: A.rest, sAm, sAk, offB: B.rest, alpha: call.alpha }), [A.slice, B.slice], [c]);
   return true;
 }
 

@@ -7,7 +7,6 @@
 
 import {
   globalAvgPoolGradKernel,
-  globalAvgPoolKernel,
   poolGeometry,
   poolGradKernel,
   poolKernel,
@@ -18,6 +17,7 @@ import { isGradEnabled, record, type TapeNode } from '../autograd.ts';
 import { ShapeError } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
 import { checkInputs, empty, type Tensor } from '../tensor.ts';
+import { sumMiddle } from './reduce.ts';
 import { reshape } from './shape.ts';
 
 export type { PoolPadding } from '../../kernels/pool.ts';
@@ -127,6 +127,8 @@ export function globalAvgPool(x: Tensor, keepDims = false): Tensor {
   if (x.rank !== 4) throw new ShapeError(op, `expects NHWC input [N,H,W,C], got ${x.describe()}`);
   const [N, H, W, C] = x.shape;
   if (H * W === 0) throw new ShapeError(op, `cannot average an empty image ${x.describe()}`);
-  const y = record(op, [x], run(op, globalAvgPoolKernel(N, H * W, C), [x], [N, C]), globalAvgPoolGrad);
+  // Per image, a sum of H·W rows of C: coalesced column sums (engine/ops/reduce.ts), chunked for
+  // parallelism (one thread per (n, c) walking 784 pixels left an H100 mostly idle).
+  const y = record(op, [x], sumMiddle(op, x, 1, 2, 1 / (H * W)), globalAvgPoolGrad);
   return keepDims ? reshape(y, [N, 1, 1, C]) : y;
 }

@@ -53,10 +53,12 @@ export function reduce(op: Exclude<ReduceOp, 'argmax'>, x: Tensor, axes?: number
   const ax = normAxes(op, x.rank, axes);
   const plan = planReduce(x.shape, ax);
   if (plan.r === 0) throw new ShapeError(op, `cannot reduce an empty axis of ${fmtShape(x.shape)}`);
-  const leading = ax.length < x.rank && ax.every((a, i) => a === i);
+  // Consecutive axes short of the last (bias gradients over N·H·W, a mean over H and W): sums
+  // of rows, coalesced across the kept last axes.
+  const rows = ax[ax.length - 1] < x.rank - 1 && ax.every((a, i) => a === ax[0] + i);
   let y =
-    leading && (op === 'sum' || op === 'mean')
-      ? sumLeading(x, ax.length, op === 'mean' ? 1 / plan.r : 1)
+    rows && (op === 'sum' || op === 'mean')
+      ? sumMiddle(op, x, ax[0], ax.length, op === 'mean' ? 1 / plan.r : 1)
       : run(op, reduceKernel(op, plan), [x], plan.outShape);
   y = record(op, [x], y, reduceGrad, { axes: ax });
   return keepDims ? reshape(y, keptShape(x.shape, ax)) : y;
@@ -66,18 +68,21 @@ interface RowSum {
   scale?: number;
   bias?: Tensor | null;
   relu?: boolean;
+  /** `src` holds this many [R, C] matrices one after another; `out` gets [groups, C]. */
+  groups?: number;
 }
 
 /**
- * out = scale · Σ over the R rows of the row-major [R, C] matrix `src` (+ bias per column of its
- * size, then relu): coalesced column sums, in two passes when the rows are many.
+ * out = scale · Σ over the R rows of each row-major [R, C] matrix in `src` (+ bias per column of
+ * its size, then relu): coalesced column sums, in two passes when the rows are many.
  */
-function sumRowsInto(op: string, src: Tensor, R: number, C: number, out: Tensor, o: RowSum = {}): void {
-  const last = (rows: number) => reduceColsKernel(rows, C, 1, o.scale ?? 1, { nBias: o.bias ? o.bias.size : 0, relu: o.relu });
+export function sumRowsInto(op: string, src: Tensor, R: number, C: number, out: Tensor, o: RowSum = {}): void {
+  const G = o.groups ?? 1;
+  const last = (rows: number) => reduceColsKernel(rows, C, 1, o.scale ?? 1, { nBias: o.bias ? o.bias.size : 0, relu: o.relu, groups: G });
   const withBias = (t: Tensor) => (o.bias ? [t, o.bias] : [t]);
-  const P = colChunks(R, C);
+  const P = colChunks(R, C, G);
   if (P === 1) return dispatch(op, last(R), withBias(src), [out]);
-  const part = run(op, reduceColsKernel(R, C, P, 1), [src], [P, C]);
+  const part = run(op, reduceColsKernel(R, C, P, 1, { groups: G }), [src], [G, P, C]);
   try {
     dispatch(op, last(P), withBias(part), [out]);
   } finally {
@@ -85,13 +90,16 @@ function sumRowsInto(op: string, src: Tensor, R: number, C: number, out: Tensor,
   }
 }
 
-/** scale · Σ over the first `k` axes (not recorded): the kept axes are contiguous, a sum of rows. */
-export function sumLeading(x: Tensor, k: number, scale = 1): Tensor {
-  const outShape = x.shape.slice(k);
-  const C = outShape.reduce((a, b) => a * b, 1);
-  const y = empty(outShape);
+/**
+ * scale · Σ over the `k` consecutive axes from `first` (not recorded), the last axis kept: each
+ * outer index's block is a row-major matrix whose rows are summed.
+ */
+export function sumMiddle(op: string, x: Tensor, first: number, k: number, scale = 1): Tensor {
+  const count = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+  const y = empty([...x.shape.slice(0, first), ...x.shape.slice(first + k)]);
   try {
-    sumRowsInto('sum', x, C === 0 ? 0 : x.size / C, C, y, { scale });
+    const G = count(x.shape.slice(0, first));
+    if (y.size > 0) sumRowsInto(op, x, count(x.shape.slice(first, first + k)), count(x.shape.slice(first + k)), y, { scale, groups: G });
   } catch (e) {
     y.dispose();
     throw e;

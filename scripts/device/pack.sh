@@ -10,7 +10,9 @@ npx tsc -p tsconfig.json
 # The benchmark with TensorFlow.js bundled in (its packages are 200 MB unbundled).
 npx esbuild dist/bench/run.js --bundle --platform=node --format=esm --external:webgpu --external:h5wasm --external:'h5wasm/*' \
   --outfile=dist/bench/run.bundle.mjs --log-level=warning \
-  --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
+  --banner:js="import { createRequire as __cr } from 'module'; import { fileURLToPath as __fp } from 'url'; const require = __cr(import.meta.url); const __dirname = __fp(new URL('.', import.meta.url));"
+# TF.js's wasm backend (bundled) loads its binaries from the bundle's folder (__dirname above).
+cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm dist/bench/
 stage=$(mktemp -d)
 mkdir -p "$stage/app/node_modules/webgpu/dist/linux-x64"
 cp -r dist package.json "$stage/app/"
