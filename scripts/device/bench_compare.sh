@@ -10,7 +10,7 @@ cd "$LROOT"
 for t in matmul conv2d reduce; do
   echo "test $t: $(timeout 45 node dist/test/$t.test.js 2>&1 | grep -E 'Total|Passed|FAIL' | tr '\n' ' ')" >> "$OUT/bench.log"
 done
-B="node dist/bench/run.bundle.mjs --batch 100 --max-seconds 4"
+B="node dist/bench/run.bundle.mjs --batch 100 --max-seconds 4 --tfjs-backends webgpu"
 timeout 150 $B --large --runs 5 --epoch-limit 10000 --profile --out "$OUT/bench" >> "$OUT/bench.log" 2>&1
 echo "bench rc=$?" >> "$OUT/bench.log"
 LANTERNA_TILE=64 timeout 50 $B --large --runs 5 --only train-cam2,conv-56,vgg16-forward,matmul-4096,matmul-2048 --no-save > "$OUT/tile64.log" 2>&1

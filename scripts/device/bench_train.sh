@@ -13,7 +13,7 @@ for t in matmul conv2d reduce pool loss; do
   echo "test $t: $r" >> "$OUT/bench.log"
   echo "$r" | grep -q "Passed" && ! echo "$r" | grep -q FAIL || fail=1
 done
-timeout "${2:-200}" node dist/bench/run.bundle.mjs --large --batch 100 --runs 5 --max-seconds 4 --epoch-limit 10000 --profile --out "$OUT/bench" >> "$OUT/bench.log" 2>&1
+timeout "${2:-200}" node dist/bench/run.bundle.mjs --large --batch 100 --runs 5 --max-seconds 4 --epoch-limit 10000 --profile --tfjs-backends webgpu --out "$OUT/bench" >> "$OUT/bench.log" 2>&1
 echo "bench rc=$?" >> "$OUT/bench.log"
 out=/tmp/m; mkdir -p $out/c1
 if [ $fail = 0 ]; then

@@ -7,7 +7,7 @@
 set -u
 source scripts/device/setup.sh > "$OUT/bench.log" 2>&1
 cd "$LROOT"
-B="node dist/bench/run.bundle.mjs --batch 100 --max-seconds 4 --profile"
+B="node dist/bench/run.bundle.mjs --batch 100 --max-seconds 4 --profile --tfjs-backends webgpu"
 timeout 140 $B --large --runs 5 --only train-cam1,train-cam2,conv-56,vgg16-forward,matmul-4096 --out "$OUT/tiled" >> "$OUT/bench.log" 2>&1
 echo "tiled rc=$?" >> "$OUT/bench.log"
 LANTERNA_GEMM=register timeout 70 $B --runs 3 --only train-cam1,train-cam2 --no-save > "$OUT/register.log" 2>&1
