@@ -120,9 +120,9 @@ export function gradCamWorkload(spec: Vgg16Spec = { size: 224 }): Workload {
     id: `gradcam-vgg16-${spec.size}${tiny ? '-tiny' : ''}`,
     family: 'model',
     title: `VGG16 Grad-CAM ${spec.size}×${spec.size} at ${GRAD_CAM_LAYER}${tiny ? ' (tiny widths)' : ''}`,
-    // A forward pass and a backward pass from the top to block5_conv3: nominally the forward's FLOPs.
+    // A forward pass and a backward pass from the top to block5_conv3 through the dense layers
+    // only (no conv gradient): nominally the forward's FLOPs, and priced as a forward.
     work: vgg16Flops(spec.size, spec.classes, spec.widths, spec.units),
-    backward: true,
     params: { ...spec, layer: GRAD_CAM_LAYER, score: 'softmax', class: 'top-1 (probe: class 1)', weights: 'random (Glorot uniform)', readbacks: 'probabilities, then the map' },
     tolerance: 1e-3,
     profile: true,
