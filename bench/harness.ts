@@ -273,12 +273,12 @@ export async function runWorkload(w: Workload, ours: Engine, tfjs: TfSide[], o: 
         fail(s, e);
       }
     }
-    for (const [i, s] of sides.entries()) {
-      if (i === 0 || !probes[0] || !probes[i]) continue;
+    const agreements = sides.map((s, i): Agreement | undefined => {
+      if (i === 0 || !probes[0] || !probes[i]) return undefined;
       const d = relDiff(probes[0], probes[i]!);
-      s.result.agreement = { maxRelDiff: d, tolerance: w.tolerance, ok: d <= w.tolerance, what: `${probes[0].length} values` };
-      if (!s.result.agreement.ok) o.log(`  WARNING: ours and ${s.engine.id} disagree: max rel diff ${d.toExponential(2)} > ${w.tolerance}`);
-    }
+      if (d > w.tolerance) o.log(`  WARNING: ours and ${s.engine.id} disagree: max rel diff ${d.toExponential(2)} > ${w.tolerance}`);
+      return { maxRelDiff: d, tolerance: w.tolerance, ok: d <= w.tolerance, what: `${probes[0].length} values` };
+    });
     const live = () => sides.filter((s) => s.inst);
     // Warm-up, alternating: at least `warmup` runs and `warmupMs` per side (at most
     // MAX_WARMUP runs), so that fast workloads on a GPU run long enough for clocks and caches
@@ -342,19 +342,19 @@ export async function runWorkload(w: Workload, ours: Engine, tfjs: TfSide[], o: 
     });
     // A side that failed after its probe (a GPU error reported at the next sync) read back the
     // results of dropped work: its agreement says nothing (nor does anyone's, if ours failed).
-    for (const s of sides.slice(1)) {
-      if (s.result.error || sides[0].result.error) s.result.agreement = undefined;
-      if (sides[0].result.ms && s.result.ms) s.result.ratio = +(s.result.ms.median / sides[0].result.ms.median).toFixed(3);
-    }
-    // The WebGPU side's ratio and agreement are the workload's own.
-    const primary = sides[1].result;
-    res.ratio = primary.ratio;
-    res.agreement = primary.agreement;
-    delete primary.ratio;
-    delete primary.agreement;
+    const mine = sides[0].result;
+    const compared = (i: number) => {
+      const s = sides[i].result;
+      const ratio = mine.ms && s.ms ? +(s.ms.median / mine.ms.median).toFixed(3) : undefined;
+      const agreement = s.error || mine.error ? undefined : agreements[i];
+      return { ...(ratio !== undefined ? { ratio } : {}), ...(agreement ? { agreement } : {}) };
+    };
+    // The WebGPU side's ratio and agreement are the workload's own; the others keep theirs.
+    Object.assign(res, compared(1));
+    for (let i = 2; i < sides.length; i++) Object.assign(sides[i].result, compared(i));
     if (w.extrapolate) {
       const whole = (s: SideResult) => (s.ms ? +(s.ms.median * w.extrapolate!.factor).toFixed(1) : undefined);
-      res.extrapolated = { ...w.extrapolate, oursMs: whole(sides[0].result), tfjsMs: whole(primary) };
+      res.extrapolated = { ...w.extrapolate, oursMs: whole(mine), tfjsMs: whole(sides[1].result) };
       const more = sides.slice(2).filter((s) => s.result.ms);
       if (more.length) res.extrapolated.othersMs = Object.fromEntries(more.map((s) => [s.engine.id, whole(s.result)!]));
     }
