@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as E from '../engine/index.ts';
-import { matmulRef } from '../kernels/matmul.ts';
+import { matmulRef } from '../kernels/matmul_ref.ts';
 import { tiledSplits, type Tiles } from '../kernels/tiled.ts';
 import { assertClose, checkGrad, ready, rng, kernelVariants, withVariant } from './helpers.ts';
 
