@@ -206,7 +206,6 @@ function diffCounters(a: Record<string, number>, b: Record<string, number>, runs
 
 interface Side {
   engine: Engine;
-  tf?: any;
   make: () => Promise<Instance>;
   inst?: Instance;
   result: SideResult;
@@ -232,7 +231,7 @@ async function timed(side: Side): Promise<number> {
 export async function runWorkload(w: Workload, ours: Engine, tfjs: TfSide[], o: SuiteOptions): Promise<WorkloadResult> {
   const sides: Side[] = [
     { engine: ours, make: () => w.ours(), result: { engine: ours.id }, samples: [] },
-    ...tfjs.map((t): Side => ({ engine: t.engine, tf: t.tf, make: () => w.tfjs(t.tf), result: { engine: t.engine.id }, samples: [] })),
+    ...tfjs.map((t): Side => ({ engine: t.engine, make: () => w.tfjs(t.tf), result: { engine: t.engine.id }, samples: [] })),
   ];
   const unit = w.flops ? 'GFLOP/s' : w.bytes ? 'GB/s' : undefined;
   const res: WorkloadResult = {

@@ -118,7 +118,7 @@ function launchGemm(call: GemmCall): void {
     }
   }
   try {
-    if (!launchGemv(call, L) && !launchGemvRows(call, L) && !launchSplitK(call, L)) launchPieces(call, L);
+    if (!launchGemv(call, L) && !launchSplitK(call, L)) launchPieces(call, L);
   } finally {
     // Safe before the GPU ran: the queue executes in order, so a later reuse of the buffer waits.
     for (const t of temps) t.dispose();
@@ -126,38 +126,28 @@ function launchGemm(call: GemmCall): void {
 }
 
 /**
- * GPUs: a product of at most 4 rows by a row-major B (a dense layer at batch 1) streams B in
- * vec4 (kernels/gemv.ts), K split over workgroups, then one pass adding partials and bias.
+ * A product of at most 4 rows (a dense layer at batch 1) streams B once (kernels/gemv.ts):
+ * - B row-major [K, N] (forward): vec4 along N, K split over workgroups, then one pass adding the
+ *   partials and the bias (the GPU variant only);
+ * - B stored [N, K] (a dense layer's input gradient, dX = dY·Wᵀ): one dot product per row of B,
+ *   64 threads reading it in vec4, no bias (any adapter: a GEMM tile would use 1 row of 64 or 128).
+ * False (nothing done) where neither applies.
  */
 function launchGemv(call: GemmCall, L: number): boolean {
-  const { op, a, b, c, bias, batch, M, N, K, transA, transB } = call;
-  if (batch !== 1 || call.beta !== 0 || transB || M > GEMV_MAX_ROWS || N % 4 !== 0 || K < 64) return false;
-  if (gemmVariant(isCpuAdapter(c.storage.gpu)) !== 'tiled') return false;
-  const S = gemvSplits(N, K);
-  if (M * K > L || K * N > L || S * M * N > L) return false;
+  const { op, a, b, c, bias, batch, M, N, K, transA, transB: rows } = call;
+  if (batch !== 1 || call.beta !== 0 || M > GEMV_MAX_ROWS || K < 64 || M * K > L || K * N > L) return false;
+  const g = c.storage.gpu;
+  if (rows ? bias || K % 4 !== 0 || gemvRowsWorkgroups(N) > g.limits.maxComputeWorkgroupsPerDimension : N % 4 !== 0 || gemmVariant(isCpuAdapter(g)) !== 'tiled')
+    return false;
+  const S = rows ? 1 : gemvSplits(N, K);
+  if (S * M * N > L) return false;
   const A = bindElements(a, 0, M * K);
   const B = bindElements(b, 0, K * N);
   if (B.rest % 4 !== 0) return false;
   const [sAm, sAk] = transA ? [1, M] : [K, 1];
-  const kernel = gemvKernel({ M, N, K, offA: A.rest, sAm, sAk, offB: B.rest, alpha: call.alpha }, S);
-  sumPartials(op, S, M * N, c, (part) => dispatch(op, kernel, [A.slice, B.slice], [part]), bias ?? null);
-  return true;
-}
-
-/**
- * Any adapter: at most 4 rows by a transposed B (B stored [N, K]: a dense layer's input
- * gradient at batch 1, dX = dY·Wᵀ) as one dot product per output, 64 threads reading each row of
- * B in vec4 (kernels/gemv.ts). A GEMM tile would be 1 row used of 64 or 128.
- */
-function launchGemvRows(call: GemmCall, L: number): boolean {
-  const { op, a, b, c, bias, batch, M, N, K, transA, transB } = call;
-  if (batch !== 1 || call.beta !== 0 || bias || !transB || M > GEMV_MAX_ROWS || K % 4 !== 0 || K < 64) return false;
-  if (M * K > L || K * N > L || M * N > L || gemvRowsWorkgroups(N) > c.storage.gpu.limits.maxComputeWorkgroupsPerDimension) return false;
-  const A = bindElements(a, 0, M * K);
-  const B = bindElements(b, 0, K * N);
-  if (B.rest % 4 !== 0) return false;
-  const [sAm, sAk] = transA ? [1, M] : [K, 1];
-  dispatch(op, gemvRowsKernel({ M, N, K, offA: A.rest, sAm, sAk, offB: B.rest, alpha: call.alpha }), [A.slice, B.slice], [c]);
+  const plan = { M, N, K, offA: A.rest, sAm, sAk, offB: B.rest, alpha: call.alpha };
+  if (rows) dispatch(op, gemvRowsKernel(plan), [A.slice, B.slice], [c]);
+  else sumPartials(op, S, M * N, c, (part) => dispatch(op, gemvKernel(plan, S), [A.slice, B.slice], [part]), bias ?? null);
   return true;
 }
 

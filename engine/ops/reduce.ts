@@ -76,7 +76,7 @@ interface RowSum {
  * out = scale · Σ over the R rows of each row-major [R, C] matrix in `src` (+ bias per column of
  * its size, then relu): coalesced column sums, in two passes when the rows are many.
  */
-export function sumRowsInto(op: string, src: Tensor, R: number, C: number, out: Tensor, o: RowSum = {}): void {
+function sumRowsInto(op: string, src: Tensor, R: number, C: number, out: Tensor, o: RowSum = {}): void {
   const G = o.groups ?? 1;
   const last = (rows: number) => reduceColsKernel(rows, C, 1, o.scale ?? 1, { nBias: o.bias ? o.bias.size : 0, relu: o.relu, groups: G });
   const withBias = (t: Tensor) => (o.bias ? [t, o.bias] : [t]);
