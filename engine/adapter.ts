@@ -102,7 +102,9 @@ export function gpuEntry(): Promise<GpuEntry> {
         throw new LanternaError(`The npm package 'webgpu' (Dawn for Node) could not be loaded: ${(e as Error).message}. Run npm install.`);
       }
       Object.assign(g, mod.globals);
-      return { gpu: mod.create([]) as GPU, runtime, icd };
+      // Dawn rounds timestamps to 100 µs unless told not to (a browser's defence against timing
+      // attacks); unrounded ones are what make --profile's per-kernel times readable.
+      return { gpu: mod.create(['disable-dawn-features=timestamp_quantization']) as GPU, runtime, icd };
     }
     throw new LanternaError(
       runtime === 'browser'
