@@ -3,7 +3,7 @@
 // speed. The tiled GEMM reads it in 64-column strips with a barrier per 16 rows; here every
 // thread reads 4 columns as one vec4 down a slice of K (independent loads, nothing to wait on
 // but memory), a workgroup adds up its 4 slices in workgroup memory, and the K-splits (grid z)
-// leave partial rows that a column-sum pass adds up with the bias (reduceColsKernel).
+// leave partial rows that a column-sum pass adds up with the bias (colSumKernel).
 //
 //   part[z, m, n] = alpha · Σ A[m, k]·B[k, n] over k in split z       (B row-major [K, N], N % 4 = 0)
 

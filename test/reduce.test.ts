@@ -1,9 +1,10 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { reduceRef, type ReduceOp } from '../kernels/reduce.ts';
-import { assertClose, assertEqualArrays, checkGrad, ready, rng } from './helpers.ts';
+import * as assert from 'uvu/assert';
+import { assertClose, assertEqualArrays, checkGrad, ready, rng, withVariant } from './helpers.ts';
 
-await ready;
+const g = await ready;
 const r = rng(11);
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -56,6 +57,33 @@ test('argmax along an axis (exact; first index on ties)', async () => {
   const ties = await E.tidy(() => E.argmax(E.tensor([1, 3, 3, 0], [1, 4]), 1).data());
   assertEqualArrays(ties, [1], 'ties');
 });
+
+// Column sums in both kernel shapes (the workgroup one is what GPUs run): one pass and two, column
+// counts that fill a tile, leave part of one (40, 10, 3) or span several, many groups (a global
+// average pool) and rows that do not divide into chunks, against the float64 reference.
+const COL_CASES: [number[], number[]][] = [
+  [[100, 28, 28, 16], [0, 1, 2]],
+  [[50, 28, 28, 40], [0, 1, 2]],
+  [[3001, 10], [0]],
+  [[777, 3], [0]],
+  [[5, 2, 160], [1]],
+  [[100, 28, 28, 128], [1, 2]],
+  [[4, 300, 64], [1]],
+];
+for (const v of ['register', 'tiled'] as const) {
+  test(`${v}: column sums and means match the reference (atol 1e-4, rtol 1e-5)`, () =>
+    withVariant(v, { TM: 128, TN: 128 }, async () => {
+      for (const op of ['sum', 'mean'] as const)
+        for (const [shape, axes] of COL_CASES) {
+          const x = r.uniform(size(shape), -1, 1);
+          const y = await E.tidy(() => E.reduce(op, E.tensor(x, shape), axes).data());
+          assertClose(y, reduceRef(op, x, shape, axes), { atol: 1e-4, rtol: 1e-5 }, `${v} ${op} [${shape}] axes [${axes}]`);
+        }
+      const keys = v === 'tiled' ? ['reduce:sum:cols:tree8', 'reduce:sum:cols:tree16', 'reduce:sum:cols:tree32'] : ['reduce:sum:cols'];
+      for (const k of keys) assert.ok(g.hasPipeline(k), `${v}: ${k} ran`);
+    }),
+  );
+}
 
 test('keepDims and negative axes', async () => {
   const y = E.tidy(() => E.sum(E.tensor([1, 2, 3, 4, 5, 6], [2, 3]), -1, true));

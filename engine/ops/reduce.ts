@@ -1,7 +1,10 @@
 // Reductions over axes (sum, mean, max, min) and argmax. Gradients: sum/mean broadcast dy back;
 // max/min route dy to the positions equal to the extreme (ties share it, as in TF).
 
-import { colChunks, planReduce, reduceColsKernel, reduceKernel, type ReduceOp } from '../../kernels/reduce.ts';
+import { colSumChunks, colSumKernel } from '../../kernels/colsum.ts';
+import { gemmVariant } from '../../kernels/matmul.ts';
+import { planReduce, reduceKernel, type ReduceOp } from '../../kernels/reduce.ts';
+import { isCpuAdapter } from '../gpu.ts';
 import { record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
@@ -78,11 +81,13 @@ interface RowSum {
  */
 function sumRowsInto(op: string, src: Tensor, R: number, C: number, out: Tensor, o: RowSum = {}): void {
   const G = o.groups ?? 1;
-  const last = (rows: number) => reduceColsKernel(rows, C, 1, o.scale ?? 1, { nBias: o.bias ? o.bias.size : 0, relu: o.relu, groups: G });
+  // The workgroup kernel wherever GPU-shaped kernels run (LANTERNA_GEMM=tiled brings them to CPU drivers too).
+  const tree = gemmVariant(isCpuAdapter(src.storage.gpu)) === 'tiled';
+  const last = (rows: number) => colSumKernel(rows, C, 1, o.scale ?? 1, { nBias: o.bias ? o.bias.size : 0, relu: o.relu, groups: G, tree });
   const withBias = (t: Tensor) => (o.bias ? [t, o.bias] : [t]);
-  const P = colChunks(R, C, G);
+  const P = colSumChunks(R, C, G, tree);
   if (P === 1) return dispatch(op, last(R), withBias(src), [out]);
-  const part = run(op, reduceColsKernel(R, C, P, 1, { groups: G }), [src], [G, P, C]);
+  const part = run(op, colSumKernel(R, C, P, 1, { groups: G, tree }), [src], [G, P, C]);
   try {
     dispatch(op, last(P), withBias(part), [out]);
   } finally {
