@@ -5,6 +5,11 @@
 // Batching: dispatches are recorded into one open compute pass and submitted together at the
 // next readback, upload or explicit flush(), never once per op. Uniforms of all dispatches of a
 // batch live in one arena buffer, written once just before the submit.
+//
+// Bind groups are cached by kernel and bound ranges, the uniform's place in the arena given as a
+// dynamic offset: the pool hands a training step's buffers out in the same order every step, so
+// after the first step no bind group is created (creating one cost ~35 µs on an H100 host, most
+// of the host's time in a cam1 step).
 
 import { setGemmVariant } from '../kernels/matmul.ts';
 import { setTileOverride } from '../kernels/tiled.ts';
@@ -47,6 +52,8 @@ export interface Counters {
   readbacks: number;
   uploads: number;
   pipelines: number;
+  /** Bind groups created (the rest came from the cache). */
+  bindGroups: number;
 }
 
 export interface Binding {
@@ -57,8 +64,9 @@ export interface Binding {
 
 export class Gpu {
   readonly pool: BufferPool;
-  readonly counters: Counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, pipelines: 0 };
+  readonly counters: Counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, pipelines: 0, bindGroups: 0 };
   private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private groups = new Map<string, GPUBindGroup>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private arenaCpu: Uint8Array;
@@ -117,7 +125,7 @@ export class Gpu {
       visibility: 4, // COMPUTE
       buffer: { type: a === 'read' ? 'read-only-storage' : 'storage' },
     }));
-    if (kernel.uniforms) entries.push({ binding: kernel.bindings.length, visibility: 4, buffer: { type: 'uniform' } });
+    if (kernel.uniforms) entries.push({ binding: kernel.bindings.length, visibility: 4, buffer: { type: 'uniform', hasDynamicOffset: true } });
     const layout = this.device.createBindGroupLayout({ entries, label: kernel.key });
     const module = this.device.createShaderModule({ code: kernel.wgsl(), label: `${kernel.key} (first used by ${label})` });
     const pipeline = this.device.createComputePipeline({
@@ -157,23 +165,19 @@ export class Gpu {
     if (x > maxDim || y > maxDim || z > maxDim) throw new LanternaError(`${label}: dispatch ${x}×${y}×${z} exceeds ${maxDim} workgroups per dimension`);
     if (this.debug) this.device.pushErrorScope('validation');
     const { pipeline, layout } = this.pipeline(kernel, label);
-    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => ({
-      binding: i,
-      resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size ?? b.buffer.size - (b.offset ?? 0) },
-    }));
+    let off = 0;
+    const bytes = kernel.uniforms?.byteLength ?? 0;
     if (kernel.uniforms) {
-      const bytes = kernel.uniforms.byteLength;
       const align = this.limits.minUniformBufferOffsetAlignment;
-      let off = Math.ceil(this.arenaUsed / align) * align;
+      off = Math.ceil(this.arenaUsed / align) * align;
       if (off + bytes > this.arenaCpu.byteLength) {
         this.flush();
         off = 0;
       }
       this.arenaCpu.set(new Uint8Array(kernel.uniforms), off);
       this.arenaUsed = off + bytes;
-      entries.push({ binding: kernel.bindings.length, resource: { buffer: this.arenaGpu, offset: off, size: bytes } });
     }
-    const group = this.device.createBindGroup({ layout, entries, label });
+    const group = this.bindGroup(kernel, layout, bindings, bytes, label);
     if (this.profiler) {
       const enc = this.endPass();
       const timestampWrites = this.profiler.next(kernel.key);
@@ -181,7 +185,8 @@ export class Gpu {
     }
     const pass = this.ensurePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
+    if (kernel.uniforms) pass.setBindGroup(0, group, [off]);
+    else pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y, z);
     this.counters.dispatches++;
     if (this.profiler) this.endPass();
@@ -189,6 +194,28 @@ export class Gpu {
       this.device.popErrorScope().then((e) => {
         if (e) this.pendingError ??= `${label}: ${e.message}`;
       });
+  }
+
+  private bindGroup(kernel: Kernel, layout: GPUBindGroupLayout, bindings: Binding[], uniformBytes: number, label: string): GPUBindGroup {
+    const range = (b: Binding) => [b.buffer, b.offset ?? 0, b.size ?? b.buffer.size - (b.offset ?? 0)] as const;
+    const id = (buf: GPUBuffer) => this.pool.idOf(buf);
+    // Under LANTERNA_DEBUG each group is made afresh, so that a validation error names its own op.
+    const key = this.debug ? '' : `${kernel.key}|${bindings.map((b) => range(b).map((v, j) => (j ? v : id(v as GPUBuffer))).join(',')).join('|')}|${uniformBytes}`;
+    let group = this.groups.get(key);
+    if (group) return group;
+    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => {
+      const [buffer, offset, size] = range(b);
+      return { binding: i, resource: { buffer, offset, size } };
+    });
+    if (uniformBytes) entries.push({ binding: bindings.length, resource: { buffer: this.arenaGpu, offset: 0, size: uniformBytes } });
+    group = this.device.createBindGroup({ layout, entries, label });
+    this.counters.bindGroups++;
+    if (!this.debug) {
+      // Groups of buffers since destroyed are never asked for again (ids are not reused); a cap keeps them few.
+      if (this.groups.size >= 4096) this.groups.clear();
+      this.groups.set(key, group);
+    }
+    return group;
   }
 
   /** Zero-fills a byte range (must be a multiple of 4). */

@@ -1,6 +1,10 @@
 // Buffer pool. GPU buffers are created once per size class and recycled, so that a training
 // step allocates no new buffer after warm-up. Reuse is safe without fences because every use
 // goes through the one queue, which executes in order (see Gpu.upload for the one exception).
+// A size class hands out its oldest idle buffer first (not the last released): the buffers a
+// step gets then depend only on which are idle, not on the order earlier work released them,
+// so a repeated training step binds the same buffers every time and finds its bind groups
+// cached (Gpu.dispatch).
 
 export interface PoolStats {
   /** Buffers handed out and not yet released. */
@@ -27,7 +31,10 @@ export function sizeClass(bytes: number): number {
 }
 
 export class BufferPool {
+  /** Idle buffers per usage and size class, newest first (acquire pops the oldest from the end). */
   private free = new Map<string, GPUBuffer[]>();
+  private ids = new WeakMap<GPUBuffer, number>();
+  private nextId = 1;
   private live = new Set<GPUBuffer>();
   private liveBytes = 0;
   private freeBytes = 0;
@@ -48,6 +55,7 @@ export class BufferPool {
     } else {
       buf = this.device.createBuffer({ size, usage, label });
       this.created++;
+      this.idOf(buf);
     }
     this.live.add(buf);
     this.liveBytes += size;
@@ -62,9 +70,19 @@ export class BufferPool {
     this.liveBytes -= buf.size;
     let list = this.free.get(k);
     if (!list) this.free.set(k, (list = []));
-    list.push(buf);
+    const id = this.idOf(buf);
+    let at = list.length;
+    while (at > 0 && this.idOf(list[at - 1]) < id) at--;
+    list.splice(at, 0, buf);
     this.freeBytes += buf.size;
     this.freeCount++;
+  }
+
+  /** A number for each buffer, in order of first sight (a buffer made here: of creation); never reused. */
+  idOf(buf: GPUBuffer): number {
+    let id = this.ids.get(buf);
+    if (id === undefined) this.ids.set(buf, (id = this.nextId++));
+    return id;
   }
 
   /** Destroys idle buffers (e.g. after loading a large model, before the next one). */

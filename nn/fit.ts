@@ -56,6 +56,13 @@ export interface FitOptions {
   onEpochEnd?: (e: EpochInfo) => void | Promise<void>;
   /** Stops after the current step when it returns true (e.g. a signal from the UI). */
   shouldStop?: () => boolean;
+  /**
+   * Steps whose loss may still be on its way back when the next is recorded (default 2): the
+   * host runs that far ahead of the GPU, so neither waits out the other's latency (a readback's
+   * promise resolves a while after the GPU finished). 1: the host waits for each step's
+   * predecessor.
+   */
+  inFlight?: number;
 }
 
 export class Trainer {
@@ -90,6 +97,8 @@ export class Trainer {
     if (this.model.safeBatch(batch) < batch)
       throw new Error(`fit: batch ${batch} makes an activation larger than this adapter's storage binding limit; use at most ${this.model.safeBatch(batch)}`);
     const epochs = o.epochs ?? 1;
+    // LANTERNA_FIT_INFLIGHT=n sets the default (to compare depths on a GPU).
+    const inFlight = Math.max(1, Math.floor(o.inFlight ?? (Number((globalThis as any).process?.env?.LANTERNA_FIT_INFLIGHT) || 2)));
     const rng = new Rng(o.seed ?? 1);
     const model = this.model;
     const per = model.inputShape!.reduce((a, b) => a * b, 1);
@@ -109,16 +118,15 @@ export class Trainer {
       let lossSum = 0;
       let correctSum = 0;
       let seen = 0;
-      let pending: { read: Promise<[number, number]>; b: number; step: number } | null = null;
+      const pending: { read: Promise<[number, number]>; b: number; step: number }[] = [];
       const settle = async () => {
-        if (!pending) return;
-        const [l, c] = await pending.read;
-        lossSum += l * pending.b;
+        const done = pending.shift();
+        if (!done) return;
+        const [l, c] = await done.read;
+        lossSum += l * done.b;
         correctSum += c;
-        seen += pending.b;
+        seen += done.b;
         const secs = (performance.now() - t0) / 1000;
-        const done = pending;
-        pending = null;
         await o.onBatchEnd?.({
           epoch, step: done.step, steps, loss: lossSum / seen, accuracy: correctSum / seen, imagesPerSecond: seen / secs,
           batchLoss: l, batchAccuracy: c / done.b, batchSize: done.b,
@@ -141,11 +149,12 @@ export class Trainer {
           correct.dispose();
           return [l[0], c[0]] as [number, number];
         });
-        await settle();
-        pending = { read, b, step: s + 1 };
+        read.catch(() => {}); // awaited by settle; this keeps a failure behind an earlier one from going unhandled
+        pending.push({ read, b, step: s + 1 });
+        while (pending.length > inFlight) await settle();
         if (o.shouldStop?.()) break;
       }
-      await settle();
+      while (pending.length) await settle();
       const info: EpochInfo = { epoch, loss: lossSum / seen, accuracy: correctSum / seen, seconds: (performance.now() - t0) / 1000 };
       if (nVal > 0) {
         const v = await this.evaluate({ x: data.x.subarray(nTrain * per), y: Array.prototype.slice.call(data.y, nTrain) });

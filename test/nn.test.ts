@@ -64,6 +64,30 @@ test('a Keras config round trip rebuilds the same model', () => {
   back.dispose();
 });
 
+// fit records up to inFlight steps ahead of their results: the steps and their order are the
+// same, so the numbers must be too, bit for bit.
+test('fit gives the same batches, losses and weights whatever inFlight (1, 2, 4)', async () => {
+  const n = 550;
+  const x = Float32Array.from({ length: n * 784 }, (_, i) => ((i * 2654435761) % 1000) / 1000);
+  const y = Int32Array.from({ length: n }, (_, i) => (i * 7) % 10);
+  const runs: { steps: number[]; losses: number[]; w: Float32Array }[] = [];
+  for (const inFlight of [1, 2, 4]) {
+    const model = preset('cam1', 5);
+    const trainer = new Trainer(model, { optimizer: 'adam', loss: 'categorical_crossentropy' });
+    const steps: number[] = [], losses: number[] = [];
+    const [info] = await trainer.fit({ x, y }, { batchSize: 100, epochs: 1, seed: 9, inFlight, onBatchEnd: (b) => (steps.push(b.step), losses.push(b.batchLoss)) });
+    if (info.epoch !== 1 || !(info.loss > 0)) throw new Error(`inFlight ${inFlight}: epoch info ${JSON.stringify(info)}`);
+    runs.push({ steps, losses, w: (await model.trainableWeights[0].value.data()) as Float32Array });
+    trainer.optimizer.dispose();
+    model.dispose();
+  }
+  for (const [i, r] of runs.entries()) {
+    if (r.steps.join() !== '1,2,3,4,5,6') throw new Error(`run ${i}: batches reported ${r.steps}`);
+    if (r.losses.join() !== runs[0].losses.join()) throw new Error(`run ${i}: losses ${r.losses} vs ${runs[0].losses}`);
+    for (let j = 0; j < r.w.length; j++) if (r.w[j] !== runs[0].w[j]) throw new Error(`run ${i}: weight ${j} differs`);
+  }
+});
+
 // PyTorch, same architecture and recipe (scripts/reference/torch_cam1_short.py): 64% after these 40 steps.
 test('a short cam1 training run learns MNIST (≥ 50% on 1 000 test digits after 40 steps of 100)', async () => {
   const train = await loadMnist({ split: 'train', limit: 4000 });

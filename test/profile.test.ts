@@ -43,7 +43,29 @@ test('a training step is recorded into one submission, with no readback', async 
   correct.dispose();
 });
 
-test('Trainer.fit: per step two uploads (images, labels), one readback (loss and count together) awaited a step late, one submission', async () => {
+test('a repeated training step creates no bind group, and the cached groups bind the right data', async () => {
+  const before = await model.trainableWeights[0].value.data();
+  const c0 = { ...g.counters };
+  const { loss, correct } = trainer.step(X, Y, r);
+  await g.sync();
+  assert.is(g.counters.bindGroups - c0.bindGroups, 0, 'every bind group of the step came from the cache');
+  assert.ok(g.counters.dispatches - c0.dispatches > 20);
+  // A cached group keyed by buffers, not tensors: the same step on new data must see the new data.
+  const after = await model.trainableWeights[0].value.data();
+  assert.ok(after.some((v, i) => v !== before[i]), 'the step moved the weights');
+  const l1 = (await loss.data())[0];
+  loss.dispose();
+  correct.dispose();
+  const X2 = E.tensor(r.uniform(batch * 784, 0, 1), [batch, 28, 28, 1]);
+  const s2 = trainer.step(X2, Y, r);
+  const l2 = (await s2.loss.data())[0];
+  X2.dispose();
+  s2.loss.dispose();
+  s2.correct.dispose();
+  assert.ok(l1 !== l2 && Number.isFinite(l2), `new images give a new loss (${l1} vs ${l2})`);
+});
+
+test('Trainer.fit: per step two uploads (images, labels), one readback (loss and count together) awaited up to two steps late, one submission', async () => {
   const steps = 3;
   const x = new Rng(4).uniform(steps * batch * 784, 0, 1);
   const y = Int32Array.from({ length: steps * batch }, (_, i) => i % 10);
