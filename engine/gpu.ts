@@ -12,7 +12,7 @@
 // of the host's time in a cam1 step).
 
 import { setGemmVariant } from '../kernels/matmul.ts';
-import { setTileOverride } from '../kernels/tiled.ts';
+import { setNarrowTiles, setTileOverride } from '../kernels/tiled.ts';
 import type { Kernel } from '../kernels/program.ts';
 import { gpuEntry, INSTALL_HINT, runtime } from './adapter.ts';
 import { GpuError, LanternaError } from './errors.ts';
@@ -415,6 +415,8 @@ export async function createGpu(opts: InitOptions = {}): Promise<Gpu> {
   // LANTERNA_TILE=64|128: one block size for every tiled kernel (benchmarks compare them).
   const tile = (globalThis as any).process?.env?.LANTERNA_TILE;
   if (tile === '64' || tile === '128') setTileOverride({ TM: +tile as 64 | 128, TN: +tile as 64 | 128 });
+  // LANTERNA_TILE=no-narrow: no 128×32 blocks (what they bring to cam2's narrow convs).
+  setNarrowTiles(tile !== 'no-narrow');
   return g;
 }
 

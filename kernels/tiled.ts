@@ -8,14 +8,19 @@ import { MAX_GROUPS } from './program.ts';
 export const TK = 16;
 
 /**
- * A workgroup's block of C: TM rows × TN columns, 64 or 128 each, for 16×16 threads that own
- * (TM/16)×(TN/16) outputs apiece. 128-wide blocks reuse each value staged in workgroup memory
- * twice as often (8 outputs per thread and axis instead of 4) but make fewer workgroups: they
+ * A workgroup's block of C: TM rows × TN columns for 256 threads that own 4×4 sub-blocks of it.
+ * 64- and 128-wide blocks use 16×16 threads, each with (TM/64)·(TN/64) sub-blocks: 128-wide ones
+ * reuse each value staged in workgroup memory twice as often but make fewer workgroups, so they
  * are chosen only where the product still gives a large GPU (~130 SMs) two workgroups per SM.
+ * 128×32 blocks (32 × 8 threads, one sub-block each) are for products only 16 or 32 wide (the
+ * input gradients of cam2's first convs: N = 16, 32 channels), where a 64-wide block would
+ * compute half or three quarters zeros.
  */
-export interface Tiles {
-  TM: 64 | 128;
-  TN: 64 | 128;
+export type Tiles = { TM: 64 | 128; TN: 64 | 128 } | { TM: 128; TN: 32 };
+
+/** Threads along N and along M: TX·TY = 256. */
+export function threadsOf(t: Tiles): { TX: number; TY: number } {
+  return t.TN === 32 ? { TX: 8, TY: 32 } : { TX: 16, TY: 16 };
 }
 
 let tileOverride: Tiles | null = null;
@@ -23,10 +28,16 @@ let tileOverride: Tiles | null = null;
 export function setTileOverride(t: Tiles | null): void {
   tileOverride = t;
 }
+let narrow = true;
+/** Whether tilesFor may choose 128×32 blocks (benchmarks compare with and without). */
+export function setNarrowTiles(on: boolean): void {
+  narrow = on;
+}
 
 export function tilesFor(M: number, N: number): Tiles {
   if (tileOverride) return tileOverride;
-  const t: Tiles = { TM: M > 64 ? 128 : 64, TN: N > 64 ? 128 : 64 };
+  if (narrow && N <= 32 && Math.ceil(M / 128) >= 264) return { TM: 128, TN: 32 };
+  const t: { TM: 64 | 128; TN: 64 | 128 } = { TM: M > 64 ? 128 : 64, TN: N > 64 ? 128 : 64 };
   const count = () => Math.ceil(M / t.TM) * Math.ceil(N / t.TN);
   if (count() < 264) t.TN = 64;
   if (count() < 264) t.TM = 64;
@@ -86,14 +97,15 @@ export function tiledSplits(M: number, N: number, K: number): number {
 }
 
 /**
- * One TM×TN block of C per workgroup of 16×16 threads, K staged 16 at a time through workgroup
- * memory. A thread owns rows {ty·4 + i + 64·h} and columns {tx·4 + j + 64·g} (h, g < 2 for a
- * 128-wide axis): each of its vec4 reads of the staged tiles is contiguous across the 16
- * threads of a row. Needs u.M, u.N, u.K.
+ * One TM×TN block of C per workgroup of TX×TY threads (threadsOf), K staged 16 at a time through
+ * workgroup memory. A thread owns rows {ty·4 + i + 4·TY·h} and columns {tx·4 + j + 4·TX·g}
+ * (h, g < 2 for a 128-wide axis of 16×16 threads): each of its vec4 reads of the staged tiles
+ * is contiguous across the threads of a row. Needs u.M, u.N, u.K.
  */
 export function tiledGemmWgsl(s: TiledSource, t: Tiles): string {
   const { TM, TN } = t;
-  const HM = TM / 64, HN = TN / 64; // 64-wide halves per axis
+  const { TX, TY } = threadsOf(t);
+  const HM = TM / (4 * TY), HN = TN / (4 * TX); // sub-blocks per thread and axis
   const perA = (TM * TK) / 256, perB = (TN * TK) / 256;
   const aIdx = s.aKFast ? `let kk = e % ${TK}u; let mm = e / ${TK}u;` : `let mm = e % ${TM}u; let kk = e / ${TM}u;`;
   const bIdx = s.bKFast ? `let kk = e % ${TK}u; let nn = e / ${TK}u;` : `let nn = e % ${TN}u; let kk = e / ${TN}u;`;
@@ -105,7 +117,7 @@ export function tiledGemmWgsl(s: TiledSource, t: Tiles): string {
     ` let m${i} = tm + mm${i};`;
   const aGeneric = `for (var i = 0u; i < ${perA}u; i++) { let e = li + i * 256u; ${aIdx} As[kk * ${TM / 4}u + mm / 4u][mm % 4u] = loadA(z, tm + mm, t + kk); }`;
   const hs = (n: number) => [...Array(n).keys()];
-  // acc{h}{r}_{g}: row ty·4 + r + 64h, columns tx·4 + 64g .. +3.
+  // acc{h}{r}_{g}: row ty·4 + r + 4·TY·h, columns tx·4 + 4·TX·g .. +3.
   const accs = hs(HM).flatMap((h) => hs(4).flatMap((r) => hs(HN).map((g) => `acc${h}${r}_${g}`)));
   const fmas = hs(HM)
     .flatMap((h) => hs(4).flatMap((r) => hs(HN).map((g) => `acc${h}${r}_${g} = fma(vec4<f32>(a${h}.${'xyzw'[r]}), b${g}, acc${h}${r}_${g});`)))
@@ -114,7 +126,7 @@ export function tiledGemmWgsl(s: TiledSource, t: Tiles): string {
     .flatMap((h) =>
       hs(4).flatMap((r) =>
         hs(HN).map(
-          (g) => `{ let m = tm + ${64 * h + r}u + lid.y * 4u; let n = tn + ${64 * g}u + lid.x * 4u;
+          (g) => `{ let m = tm + ${4 * TY * h + r}u + lid.y * 4u; let n = tn + ${4 * TX * g}u + lid.x * 4u;
     for (var j = 0u; j < 4u; j++) { if (m < u.M && n + j < u.N) { store(z, m, n + j, acc${h}${r}_${g}[j]); } } }`,
         ),
       ),
@@ -127,7 +139,7 @@ ${s.store}
 var<workgroup> As: array<vec4<f32>, ${(TK * TM) / 4}>; // [k][m/4]
 var<workgroup> Bs: array<vec4<f32>, ${(TK * TN) / 4}>; // [k][n/4]
 
-@compute @workgroup_size(16, 16, 1)
+@compute @workgroup_size(${TX}, ${TY}, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let z = wid.z;
   let tm = wid.y * ${TM}u;
@@ -144,8 +156,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     ${sl?.next ? slots.map((i) => sl.next!(i)).join('\n    ') : ''}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk++) {
-      ${hs(HM).map((h) => `let a${h} = As[kk * ${TM / 4}u + ${16 * h}u + lid.y];`).join(' ')}
-      ${hs(HN).map((g) => `let b${g} = Bs[kk * ${TN / 4}u + ${16 * g}u + lid.x];`).join(' ')}
+      ${hs(HM).map((h) => `let a${h} = As[kk * ${TM / 4}u + ${TY * h}u + lid.y];`).join(' ')}
+      ${hs(HN).map((g) => `let b${g} = Bs[kk * ${TN / 4}u + ${TX * g}u + lid.x];`).join(' ')}
       ${fmas}
     }
     workgroupBarrier();

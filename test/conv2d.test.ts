@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { convGeometry, type ConvGeom, type Padding } from '../kernels/conv2d.ts';
 import { conv2dInputGradRef, conv2dRef, conv2dWeightGradRef } from '../kernels/conv2d_ref.ts';
-import { tiledSplits, type Tiles } from '../kernels/tiled.ts';
+import { tiledSplits, tilesFor, type Tiles } from '../kernels/tiled.ts';
 import { assertClose, checkGrad, ready, rng, kernelVariants, withVariant } from './helpers.ts';
 
 await ready;
@@ -39,6 +39,12 @@ const CASES: Case[] = [
   { x: [1, 9, 9, 4], w: [3, 3, 4, 16], strides: [2, 2], padding: 'same' }, // tiled dx: 16 output channels, stride 2
 ];
 // The tiled forward's split-K path (partials, then bias and relu in the summing pass) must stay exercised.
+// The GPU's own block choice at cam2's sizes (100 images of 28×28 = 78 400 rows): 128×32 for its
+// 16- and 32-channel input gradients, 64-wide and more from 64 channels on.
+for (const [N, want] of [[16, '128x32'], [32, '128x32'], [64, '128x64'], [128, '128x128']] as const) {
+  const t = tilesFor(78400, N);
+  if (`${t.TM}x${t.TN}` !== want) throw new Error(`tilesFor(78400, ${N}) = ${t.TM}x${t.TN}, expected ${want}`);
+}
 if (tiledSplits(36, 8, 576) < 2 || tiledSplits(25, 8, 576) < 2) throw new Error('no forward case splits K any more');
 
 const describe = (c: Case) => `x[${c.x}] w[${c.w}] s[${c.strides}] ${JSON.stringify(c.padding)}`;

@@ -132,25 +132,26 @@ export function throwsNaming(fn: () => unknown, ...parts: string[]): void {
 
 /**
  * GEMM-like kernels under test: the CPU 'register' variant, the GPU 'tiled' one with its own
- * block choice (64×64 at test sizes), and 'tiled-big' with 128-row blocks forced (`big`), so
- * that every variant runs on any adapter.
+ * block choice (64×64 at test sizes), 'tiled-big' with 128-row blocks forced (`big`) and
+ * 'tiled-narrow' with 128×32 ones, so that every variant runs on any adapter.
  */
-export type KernelVariant = 'register' | 'tiled' | 'tiled-big';
+export type KernelVariant = 'register' | 'tiled' | 'tiled-big' | 'tiled-narrow';
 
 /**
- * Every variant, but 'tiled-big' not on SwiftShader (the Deno and Chromium runs): its shader
- * compiler spends minutes and gigabytes on a kernel with 8×8 outputs per thread. The Node run
- * (lavapipe) tests it. Call after `ready`.
+ * Every variant, but 'tiled-big' and 'tiled-narrow' (128×32 blocks, for products 16 or 32 wide)
+ * not on SwiftShader (the Deno and Chromium runs): its shader compiler spends minutes and
+ * gigabytes on a kernel with 8×8 outputs per thread. The Node run (lavapipe) tests them. Call
+ * after `ready`.
  */
 export function kernelVariants(): KernelVariant[] {
   const a = gpu().adapterInfo;
   const swiftshader = /swiftshader/i.test(`${a.vendor} ${a.architecture} ${a.device} ${a.description}`);
-  return swiftshader ? ['register', 'tiled'] : ['register', 'tiled', 'tiled-big'];
+  return swiftshader ? ['register', 'tiled'] : ['register', 'tiled', 'tiled-big', 'tiled-narrow'];
 }
 
 export async function withVariant<T>(v: KernelVariant, big: Tiles, fn: () => Promise<T>): Promise<T> {
   setGemmVariant(v === 'register' ? 'register' : 'tiled');
-  setTileOverride(v === 'tiled-big' ? big : null);
+  setTileOverride(v === 'tiled-big' ? big : v === 'tiled-narrow' ? { TM: 128, TN: 32 } : null);
   try {
     return await fn();
   } finally {
