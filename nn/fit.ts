@@ -57,7 +57,7 @@ export interface FitOptions {
   /** Stops after the current step when it returns true (e.g. a signal from the UI). */
   shouldStop?: () => boolean;
   /**
-   * Steps whose loss may still be on its way back when the next is recorded (default 2): the
+   * Steps whose loss may still be on its way back when the next is recorded (default 4): the
    * host runs that far ahead of the GPU, so neither waits out the other's latency (a readback's
    * promise resolves a while after the GPU finished). 1: the host waits for each step's
    * predecessor.
@@ -98,7 +98,7 @@ export class Trainer {
       throw new Error(`fit: batch ${batch} makes an activation larger than this adapter's storage binding limit; use at most ${this.model.safeBatch(batch)}`);
     const epochs = o.epochs ?? 1;
     // LANTERNA_FIT_INFLIGHT=n sets the default (to compare depths on a GPU).
-    const inFlight = Math.max(1, Math.floor(o.inFlight ?? (Number((globalThis as any).process?.env?.LANTERNA_FIT_INFLIGHT) || 2)));
+    const inFlight = Math.max(1, Math.floor(o.inFlight ?? (Number((globalThis as any).process?.env?.LANTERNA_FIT_INFLIGHT) || 4)));
     const rng = new Rng(o.seed ?? 1);
     const model = this.model;
     const per = model.inputShape!.reduce((a, b) => a * b, 1);

@@ -65,7 +65,7 @@ test('a repeated training step creates no bind group, and the cached groups bind
   assert.ok(l1 !== l2 && Number.isFinite(l2), `new images give a new loss (${l1} vs ${l2})`);
 });
 
-test('Trainer.fit: per step two uploads (images, labels), one readback (loss and count together) awaited up to two steps late, one submission', async () => {
+test('Trainer.fit: per step two uploads (images, labels), one readback (loss and count together) awaited up to four steps late, one submission', async () => {
   const steps = 3;
   const x = new Rng(4).uniform(steps * batch * 784, 0, 1);
   const y = Int32Array.from({ length: steps * batch }, (_, i) => i % 10);
