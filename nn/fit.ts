@@ -1,7 +1,8 @@
 // compile / fit / evaluate for Sequential models, on host data (Float32Array NHWC images and
 // integer labels). One training step = one scope: forward, loss, gradients of the trainable
 // weights, optimiser update, all recorded into one GPU submission. The loss and accuracy of a
-// step are read back one step late, so the CPU records step t+1 while the GPU runs step t.
+// step are read back up to `inFlight` (4) steps late, so the CPU records steps ahead while the
+// GPU runs earlier ones, and neither waits out the other's latency.
 
 import * as E from './engine.ts';
 import type { Tensor } from './engine.ts';
