@@ -198,9 +198,12 @@ export class Gpu {
 
   private bindGroup(kernel: Kernel, layout: GPUBindGroupLayout, bindings: Binding[], uniformBytes: number, label: string): GPUBindGroup {
     const range = (b: Binding) => [b.buffer, b.offset ?? 0, b.size ?? b.buffer.size - (b.offset ?? 0)] as const;
-    const id = (buf: GPUBuffer) => this.pool.idOf(buf);
+    const part = (b: Binding) => {
+      const [buffer, offset, size] = range(b);
+      return `${this.pool.idOf(buffer)},${offset},${size}`;
+    };
     // Under LANTERNA_DEBUG each group is made afresh, so that a validation error names its own op.
-    const key = this.debug ? '' : `${kernel.key}|${bindings.map((b) => range(b).map((v, j) => (j ? v : id(v as GPUBuffer))).join(',')).join('|')}|${uniformBytes}`;
+    const key = this.debug ? '' : `${kernel.key}|${bindings.map(part).join('|')}|${uniformBytes}`;
     let group = this.groups.get(key);
     if (group) return group;
     const entries: GPUBindGroupEntry[] = bindings.map((b, i) => {
