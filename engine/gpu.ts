@@ -5,17 +5,15 @@
 // Batching: dispatches are recorded into one open compute pass and submitted together at the
 // next readback, upload or explicit flush(), never once per op. Uniforms of all dispatches of a
 // batch live in one arena buffer, written once just before the submit.
-//
-// Bind groups are cached by kernel and bound ranges, the uniform's place in the arena given as a
-// dynamic offset: the pool hands a training step's buffers out in the same order every step, so
-// after the first step no bind group is created (creating one cost ~35 µs on an H100 host, most
-// of the host's time in a cam1 step).
+// Bind groups come from a cache (engine/bind_groups.ts).
 
 import { setGemmVariant } from '../kernels/matmul.ts';
 import { setNarrowTiles, setTileOverride } from '../kernels/tiled.ts';
 import type { Kernel } from '../kernels/program.ts';
 import { gpuEntry, INSTALL_HINT, runtime } from './adapter.ts';
 import { GpuError, LanternaError } from './errors.ts';
+import { BindGroupCache, type Binding } from './bind_groups.ts';
+export type { Binding } from './bind_groups.ts';
 import { BufferPool, type PoolStats } from './pool.ts';
 import { Profiler, type Profile } from './profile.ts';
 
@@ -56,17 +54,11 @@ export interface Counters {
   bindGroups: number;
 }
 
-export interface Binding {
-  buffer: GPUBuffer;
-  offset?: number;
-  size?: number;
-}
-
 export class Gpu {
   readonly pool: BufferPool;
   readonly counters: Counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, pipelines: 0, bindGroups: 0 };
   private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
-  private groups = new Map<string, GPUBindGroup>();
+  private groups: BindGroupCache;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private arenaCpu: Uint8Array;
@@ -90,6 +82,7 @@ export class Gpu {
     this.pool = new BufferPool(device);
     this.arenaCpu = new Uint8Array(256 * 1024);
     this.arenaGpu = device.createBuffer({ size: this.arenaCpu.byteLength, usage: UNIFORM_USAGE, label: 'uniform arena' });
+    this.groups = new BindGroupCache(device, this.pool, this.arenaGpu, this.counters);
     device.addEventListener?.('uncapturederror', (ev: any) => {
       this.pendingError ??= String(ev.error?.message ?? ev.error);
     });
@@ -177,7 +170,7 @@ export class Gpu {
       this.arenaCpu.set(new Uint8Array(kernel.uniforms), off);
       this.arenaUsed = off + bytes;
     }
-    const group = this.bindGroup(kernel, layout, bindings, bytes, label);
+    const group = this.groups.get(kernel, layout, bindings, bytes, label, this.debug);
     if (this.profiler) {
       const enc = this.endPass();
       const timestampWrites = this.profiler.next(kernel.key);
@@ -194,31 +187,6 @@ export class Gpu {
       this.device.popErrorScope().then((e) => {
         if (e) this.pendingError ??= `${label}: ${e.message}`;
       });
-  }
-
-  private bindGroup(kernel: Kernel, layout: GPUBindGroupLayout, bindings: Binding[], uniformBytes: number, label: string): GPUBindGroup {
-    const range = (b: Binding) => [b.buffer, b.offset ?? 0, b.size ?? b.buffer.size - (b.offset ?? 0)] as const;
-    const part = (b: Binding) => {
-      const [buffer, offset, size] = range(b);
-      return `${this.pool.idOf(buffer)},${offset},${size}`;
-    };
-    // Under LANTERNA_DEBUG each group is made afresh, so that a validation error names its own op.
-    const key = this.debug ? '' : `${kernel.key}|${bindings.map(part).join('|')}|${uniformBytes}`;
-    let group = this.groups.get(key);
-    if (group) return group;
-    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => {
-      const [buffer, offset, size] = range(b);
-      return { binding: i, resource: { buffer, offset, size } };
-    });
-    if (uniformBytes) entries.push({ binding: bindings.length, resource: { buffer: this.arenaGpu, offset: 0, size: uniformBytes } });
-    group = this.device.createBindGroup({ layout, entries, label });
-    this.counters.bindGroups++;
-    if (!this.debug) {
-      // Groups of buffers since destroyed are never asked for again (ids are not reused); a cap keeps them few.
-      if (this.groups.size >= 4096) this.groups.clear();
-      this.groups.set(key, group);
-    }
-    return group;
   }
 
   /** Zero-fills a byte range (must be a multiple of 4). */
