@@ -1,7 +1,8 @@
 // Quick throughput check of the GEMM kernels on this machine's adapter (not a test):
 // matmul 1024³ in each transposition, and VGG16 block3's conv (N=1, 56×56×256 → 256, 3×3 same)
 // forward, input gradient and weight gradient. Times whole ops (including any layout pass) over
-// several runs between `await gpu().sync()`. `--variant register|tiled` forces a kernel variant.
+// several runs between `await gpu().sync()`. `--variant register|tiled` forces a kernel variant
+// (it becomes the device's LANTERNA_GEMM setting).
 // On a software adapter the process's CPU time is printed too: GFLOP per CPU-second × cores is
 // what the wall clock would show on an otherwise idle machine (other processes share the cores).
 //   npx tsc -p tsconfig.json --outDir dist && node dist/bench/kernels_matmul_conv.js
@@ -9,19 +10,18 @@
 import * as E from '../engine/index.ts';
 import { conv2dInputGrad, conv2dWeightGrad } from '../engine/ops/conv2d.ts';
 import { convGeometry } from '../kernels/conv2d.ts';
-import { setGemmVariant, type GemmVariant } from '../kernels/matmul.ts';
+import type { GemmVariant } from '../kernels/matmul.ts';
 
 const argv = process.argv.slice(2);
 const arg = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const variantArg = arg('--variant') as GemmVariant | undefined;
 const runs = Number(arg('--runs')) || 5;
 
-const g = await E.init();
+const g = await E.init(variantArg ? { settings: { LANTERNA_GEMM: variantArg } } : {});
 const cores = (await import('node:os')).availableParallelism();
 // On a GPU one op takes less than a submit-and-wait round trip: time several per sync there.
-const inner = Number(arg('--inner')) || (E.isCpuAdapter(g) ? 1 : 20);
-if (variantArg) setGemmVariant(variantArg);
-console.log(`adapter: ${g.adapterInfo.description || g.adapterInfo.architecture} (${g.adapterInfo.vendor}); variant: ${variantArg ?? (E.isCpuAdapter(g) ? 'register' : 'tiled')}`);
+const inner = Number(arg('--inner')) || (g.plan.cpuDriver ? 1 : 20);
+console.log(`adapter: ${g.adapterInfo.description || g.adapterInfo.architecture} (${g.adapterInfo.vendor}); variant: ${g.plan.gemm}`);
 
 function rand(n: number, seed: number): Float32Array {
   let s = seed;
@@ -47,7 +47,7 @@ async function time(name: string, flops: number, fn: () => E.Tensor): Promise<vo
   const best = ms[0];
   const med = ms[Math.floor(ms.length / 2)];
   const line = `${name.padEnd(30)} ${best.toFixed(1).padStart(8)} ms best ${med.toFixed(1).padStart(8)} ms median ${(flops / best / 1e6).toFixed(2).padStart(8)} GFLOP/s`;
-  console.log(E.isCpuAdapter(g) ? `${line}   ${((flops / cpu / 1e6) * cores).toFixed(2).padStart(6)} GFLOP/s per ${cores} idle cores` : line);
+  console.log(g.plan.cpuDriver ? `${line}   ${((flops / cpu / 1e6) * cores).toFixed(2).padStart(6)} GFLOP/s per ${cores} idle cores` : line);
 }
 
 const S = 1024;

@@ -1,10 +1,10 @@
 // Bind groups cached by kernel and bound ranges, the uniform's place in the arena given as a
 // dynamic offset at setBindGroup: the pool hands a training step's buffers out in the same order
-// every step (engine/pool.ts), so after the first step no bind group is created (creating one cost
+// every step (engine/buffer_pool.ts), so after the first step no bind group is created (creating one cost
 // ~35 µs on an H100 host, most of the host's time in a cam1 step).
 
 import type { Kernel } from '../kernels/program.ts';
-import type { BufferPool } from './pool.ts';
+import type { BufferPool } from './buffer_pool.ts';
 
 export interface Binding {
   buffer: GPUBuffer;

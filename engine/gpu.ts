@@ -7,14 +7,14 @@
 // batch live in one arena buffer, written once just before the submit.
 // Bind groups come from a cache (engine/bind_groups.ts).
 
-import { setGemmVariant } from '../kernels/matmul.ts';
-import { setNarrowTiles, setTileOverride } from '../kernels/tiled.ts';
-import type { Kernel } from '../kernels/program.ts';
+import type { Kernel, KernelBinding } from '../kernels/program.ts';
+import { makePlan, type DevicePlan } from '../kernels/plan.ts';
+import { readSettings } from './settings.ts';
 import { gpuEntry, INSTALL_HINT, runtime } from './adapter.ts';
 import { GpuError, LanternaError } from './errors.ts';
 import { BindGroupCache, type Binding } from './bind_groups.ts';
 export type { Binding } from './bind_groups.ts';
-import { BufferPool, type PoolStats } from './pool.ts';
+import { BufferPool, type PoolStats } from './buffer_pool.ts';
 import { Profiler, type Profile } from './profile.ts';
 
 export interface AdapterDescription {
@@ -66,8 +66,8 @@ export class Gpu {
   private arenaUsed = 0;
   private lostReason: string | null = null;
   private pendingError: string | null = null;
-  /** When set, each dispatch runs in an error scope so a GPU error names its op exactly (slow). */
-  debug = false;
+  /** A 16-byte zero buffer bound where a kernel's optional binding is absent. */
+  private absent: GPUBuffer;
   /** Open between startProfile() and stopProfile(): one timed compute pass per dispatch. */
   private profiler: Profiler | null = null;
   /** Set by createGpu when the caller asked for profiling (whether or not the adapter could). */
@@ -78,8 +78,11 @@ export class Gpu {
     readonly adapterInfo: AdapterDescription,
     readonly limits: Limits,
     readonly features: string[],
+    /** Every device- and settings-dependent choice (kernels/plan.ts); see withPlan. */
+    public plan: DevicePlan,
   ) {
     this.pool = new BufferPool(device);
+    this.absent = device.createBuffer({ size: 16, usage: STORAGE, label: 'absent optional binding' });
     this.arenaCpu = new Uint8Array(256 * 1024);
     this.arenaGpu = device.createBuffer({ size: this.arenaCpu.byteLength, usage: UNIFORM_USAGE, label: 'uniform arena' });
     this.groups = new BindGroupCache(device, this.pool, this.arenaGpu, this.counters);
@@ -89,6 +92,33 @@ export class Gpu {
     device.lost.then((info) => {
       this.lostReason = `${info.reason ?? 'unknown'}: ${info.message || 'no message'}`;
     });
+  }
+
+  /** When set, each dispatch runs in an error scope so a GPU error names its op exactly (slow). */
+  get debug(): boolean {
+    return this.plan.debug;
+  }
+
+  /**
+   * Runs `fn` under the plan with `patch` applied over the current one, then restores it (tests
+   * and benchmarks compare variants on one device this way; calls nest). Overlapping calls that
+   * are not nested (two async callers at once) would run under each other's plan: the one that
+   * finds the plan not as it left it says so.
+   */
+  async withPlan<T>(patch: Partial<DevicePlan>, fn: () => Promise<T> | T): Promise<T> {
+    const saved = this.plan;
+    const mine = Object.freeze({ ...saved, ...patch });
+    this.plan = mine;
+    let ok = false;
+    try {
+      const r = await fn();
+      ok = true;
+      return r;
+    } finally {
+      const overlapped = this.plan !== mine;
+      this.plan = saved;
+      if (overlapped && ok) throw new LanternaError('withPlan: another withPlan overlapped this one (not nested): their results ran under mixed plans');
+    }
   }
 
   get lost(): boolean {
@@ -113,10 +143,10 @@ export class Gpu {
   private pipeline(kernel: Kernel, label: string) {
     let p = this.pipelines.get(kernel.key);
     if (p) return p;
-    const entries: GPUBindGroupLayoutEntry[] = kernel.bindings.map((a, i) => ({
+    const entries: GPUBindGroupLayoutEntry[] = kernel.bindings.map((b, i) => ({
       binding: i,
       visibility: 4, // COMPUTE
-      buffer: { type: a === 'read' ? 'read-only-storage' : 'storage' },
+      buffer: { type: access(b) === 'read' ? 'read-only-storage' : 'storage' },
     }));
     if (kernel.uniforms) entries.push({ binding: kernel.bindings.length, visibility: 4, buffer: { type: 'uniform', hasDynamicOffset: true } });
     const layout = this.device.createBindGroupLayout({ entries, label: kernel.key });
@@ -148,10 +178,18 @@ export class Gpu {
   }
 
   /** Records one dispatch. `label` (op and shapes) names it in GPU error messages. */
-  dispatch(kernel: Kernel, bindings: Binding[], label: string): void {
+  dispatch(kernel: Kernel, given: (Binding | null)[], label: string): void {
     this.check(label);
-    if (bindings.length !== kernel.bindings.length)
-      throw new LanternaError(`${label}: kernel ${kernel.key} expects ${kernel.bindings.length} bindings, got ${bindings.length}`);
+    if (given.length !== kernel.bindings.length)
+      throw new LanternaError(
+        `${label}: kernel ${kernel.key} binds ${kernel.bindings.map((b, i) => (typeof b === 'string' ? `#${i}` : b.name)).join(', ')} (${kernel.bindings.length}), got ${given.length}`,
+      );
+    const bindings = given.map((b, i) => {
+      if (b) return b;
+      const d = kernel.bindings[i];
+      if (typeof d === 'string' || !d.optional) throw new LanternaError(`${label}: kernel ${kernel.key} needs binding ${typeof d === 'string' ? `#${i}` : d.name}`);
+      return { buffer: this.absent, offset: 0, size: 16 };
+    });
     const [x, y, z] = kernel.workgroups;
     if (x * y * z === 0) return;
     const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
@@ -326,17 +364,12 @@ export interface InitOptions {
    * kernels. Also LANTERNA_PROFILE=1. Off by default: nothing needs it outside profiling.
    */
   profile?: boolean;
+  /** LANTERNA_* settings (names to strings), over those of the environment or page. */
+  settings?: Readonly<Record<string, string>>;
 }
 
-declare const Deno: any;
-
-function envFlag(name: string): boolean {
-  const g = globalThis as any;
-  try {
-    return (typeof g.Deno !== 'undefined' ? Deno.env.get(name) : g.process?.env?.[name]) === '1';
-  } catch {
-    return false; // Deno without --allow-env
-  }
+function access(b: KernelBinding | 'read' | 'write'): 'read' | 'write' {
+  return typeof b === 'string' ? b : b.access;
 }
 
 /** Requests an adapter and a device with the adapter's real limits. */
@@ -361,7 +394,13 @@ export async function createGpu(opts: InitOptions = {}): Promise<Gpu> {
     const v = (adapter.limits as any)[k];
     if (typeof v === 'number') requiredLimits[k] = v;
   }
-  const profile = opts.profile ?? envFlag('LANTERNA_PROFILE');
+  let settings;
+  try {
+    settings = readSettings(opts.settings);
+  } catch (e) {
+    throw new LanternaError((e as Error).message);
+  }
+  const profile = opts.profile ?? settings.profile ?? false;
   const features = (profile ? ['timestamp-query'] : []).filter((f) => adapter!.features.has(f)) as GPUFeatureName[];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });
   const limits = {} as Limits;
@@ -376,23 +415,13 @@ export async function createGpu(opts: InitOptions = {}): Promise<Gpu> {
     runtime,
     icd: icd ?? (runtime !== 'browser' ? (globalThis as any).process?.env?.VK_ICD_FILENAMES : undefined),
   };
-  const g = new Gpu(device, desc, limits, features);
-  // LANTERNA_DEBUG=1: every dispatch in its own error scope, so a GPU error names its op exactly.
-  g.debug = (globalThis as any).process?.env?.LANTERNA_DEBUG === '1';
+  const offered = [...adapter.features].map(String);
+  const g = new Gpu(device, desc, limits, features, makePlan(desc, limits.maxStorageBufferBindingSize, offered, settings));
   g.profileRequested = profile;
-  // LANTERNA_GEMM=tiled|register: one GEMM variant for every adapter (to compare them on a GPU).
-  const gemm = (globalThis as any).process?.env?.LANTERNA_GEMM;
-  if (gemm === 'tiled' || gemm === 'register') setGemmVariant(gemm);
-  // LANTERNA_TILE=64|128: one block size for every tiled kernel (benchmarks compare them).
-  const tile = (globalThis as any).process?.env?.LANTERNA_TILE;
-  if (tile === '64' || tile === '128') setTileOverride({ TM: +tile as 64 | 128, TN: +tile as 64 | 128 });
-  // LANTERNA_TILE=no-narrow: no 128×32 blocks (what they bring to cam2's narrow convs).
-  setNarrowTiles(tile !== 'no-narrow');
   return g;
 }
 
-/** True for software adapters that run on the CPU (SwiftShader, lavapipe/llvmpipe). */
+/** True for software adapters that run on the CPU (SwiftShader, lavapipe/llvmpipe): the plan decides. */
 export function isCpuAdapter(g: Gpu): boolean {
-  const a = `${g.adapterInfo.vendor} ${g.adapterInfo.architecture} ${g.adapterInfo.description} ${g.adapterInfo.device}`.toLowerCase();
-  return /swiftshader|llvmpipe|lavapipe|cpu/.test(a);
+  return g.plan.cpuDriver;
 }

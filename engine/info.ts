@@ -6,7 +6,8 @@
 
 import { gpuEntry, runtime } from './adapter.ts';
 import { init } from './context.ts';
-import { isCpuAdapter, type Gpu, type Limits } from './gpu.ts';
+import type { Gpu, Limits } from './gpu.ts';
+import { envVar } from './settings.ts';
 
 export interface DeviceDescription {
   runtime: 'node' | 'deno' | 'browser';
@@ -39,15 +40,6 @@ const g = globalThis as any;
 const importNode = (name: string): Promise<any> => import(/* @vite-ignore */ name);
 const ICD_DIRS = ['/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/share/vulkan/icd.d'];
 
-function envVar(name: string): string | undefined {
-  try {
-    if (runtime === 'deno') return Deno.env.get(name);
-    if (runtime === 'node') return g.process.env[name];
-  } catch {
-    // no permission to read the environment
-  }
-  return undefined;
-}
 
 async function listIcdFiles(): Promise<string[]> {
   const out: string[] = [];
@@ -104,7 +96,7 @@ export async function describeDevice(device?: Gpu): Promise<DeviceDescription> {
     device: a.device,
     description: a.description,
     driver: driverName(`${a.vendor} ${a.architecture} ${a.device} ${a.description}`, icd),
-    cpuAdapter: isCpuAdapter(d),
+    cpuAdapter: d.plan.cpuDriver,
     icd,
     icdSource,
     features: [...d.features],

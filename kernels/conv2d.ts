@@ -17,9 +17,9 @@
 // is paid once per tap; their gathered rows are read one value per pixel (channels are the
 // reduction axis there). dW reads x along channels, its free axis, in vec4 too.
 
+import type { DevicePlan } from './plan.ts';
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import {
-  type GemmVariant,
   type RegBlock,
   regAccDecl,
   regAccStep,
@@ -227,16 +227,16 @@ function convGemm(
   g: ConvGeom,
   c: ConvChunk,
   d: { M: number; N: number; K: number },
-  variant: GemmVariant,
+  plan: DevicePlan,
   tiled: { in0: string; in1: string; loads: string; bias: boolean; aKFast: boolean; relu?: boolean; splits?: number; slots: Slots },
   reg: () => { facts: (boolean | string)[]; blk: RegBlock; wgsl: (blk: RegBlock) => string },
 ): Kernel {
   const list: Kernel['bindings'] = tiled.bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'];
   const what = name.replace('_d', ' d').replace(' dw', ' dW');
-  if (variant === 'tiled') {
+  if (plan.gemm === 'tiled') {
     const split = (tiled.splits ?? 1) > 1;
     const { kSplit } = kSplitOf(d.K, tiled.splits ?? 1);
-    const t = tilesFor(d.M, d.N);
+    const t = tilesFor(d.M, d.N, plan);
     return {
       key: `${name}:tiled:${t.TM}x${t.TN}${tiled.relu ? ':relu' : ''}${split ? ':splitk' : ''}:${tiled.slots.key}`,
       wgsl: () =>
@@ -269,11 +269,11 @@ function convGemm(
  * y = conv(x, W) (+ bias). Bindings: x, W [KH, KW, C, O], bias (any buffer when c.bias is false),
  * y. `splits` > 1 (tiled only; c.bias and c.relu off): `splits` partial y one after another.
  */
-export function conv2dKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant, splits = 1): Kernel {
+export function conv2dKernel(g: ConvGeom, c: ConvChunk, plan: DevicePlan, splits = 1): Kernel {
   const d = { M: c.NB * g.HO * g.WO, N: g.O, K: g.KH * g.KW * g.C };
   const relu = !!c.relu;
   const slots = forwardSlots(g.C % TK === 0);
-  return convGemm('conv2d', g, c, d, variant, { in0: 'X', in1: 'Wt', loads: W_LOADS + GATHERS, bias: true, aKFast: true, relu, slots, splits }, () => {
+  return convGemm('conv2d', g, c, d, plan, { in0: 'X', in1: 'Wt', loads: W_LOADS + GATHERS, bias: true, aKFast: true, relu, slots, splits }, () => {
     const wVec = g.O % 4 === 0 && c.off1 % 4 === 0;
     const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
     return { facts: [wVec, cVec, ...(relu ? ['relu'] : [])], blk: regBlock(d.M, true), wgsl: (blk) => regTapWgsl(FORWARD, wVec, cVec, true, blk, relu) };
@@ -301,12 +301,12 @@ const INPUT_GRAD: TapGemm = {
 };
 
 /** dx from dy and W transposed per tap ([KH, KW, O, C]). Bindings: dy, Wᵀ, dx. */
-export function conv2dInputGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant): Kernel {
+export function conv2dInputGradKernel(g: ConvGeom, c: ConvChunk, plan: DevicePlan): Kernel {
   const d = { M: c.NB * g.H * g.W, N: g.C, K: g.KH * g.KW * g.O };
   const stride1 = g.SH === 1 && g.SW === 1;
   const slots = inputGradSlots(g.O % TK === 0);
   const key = `${slots.key}${stride1 ? 's1' : ''}`;
-  return convGemm('conv2d_dx', g, c, d, variant, { in0: 'Dy', in1: 'Wt', loads: W_LOADS + gatherDy(stride1), bias: false, aKFast: true, slots: { ...slots, key } }, () => {
+  return convGemm('conv2d_dx', g, c, d, plan, { in0: 'Dy', in1: 'Wt', loads: W_LOADS + gatherDy(stride1), bias: false, aKFast: true, slots: { ...slots, key } }, () => {
     const wVec = g.C % 4 === 0 && c.off1 % 4 === 0;
     const cVec = g.C % 4 === 0 && c.offC % 4 === 0;
     return { facts: [wVec, cVec], blk: regBlock(d.M, true), wgsl: (blk) => regTapWgsl(INPUT_GRAD, wVec, cVec, false, blk) };
@@ -368,9 +368,9 @@ fn loadB(z: u32, k: u32, n: u32) -> f32 {
  * dW from x and dy; beta = 1 adds to the output (batch pieces). Bindings: x, dy, dW. `splits` > 1
  * (tiled variant only): the output is `splits` partial dW one after another, to be summed.
  */
-export function conv2dWeightGradKernel(g: ConvGeom, c: ConvChunk, variant: GemmVariant, splits = 1): Kernel {
+export function conv2dWeightGradKernel(g: ConvGeom, c: ConvChunk, plan: DevicePlan, splits = 1): Kernel {
   const d = { M: g.KH * g.KW * g.C, N: g.O, K: c.NB * g.HO * g.WO };
-  return convGemm('conv2d_dw', g, c, d, variant, { in0: 'X', in1: 'Dy', loads: DW_LOADS + GATHERS, bias: false, aKFast: false, splits, slots: WEIGHT_GRAD_SLOTS }, () => {
+  return convGemm('conv2d_dw', g, c, d, plan, { in0: 'X', in1: 'Dy', loads: DW_LOADS + GATHERS, bias: false, aKFast: false, splits, slots: WEIGHT_GRAD_SLOTS }, () => {
     const xVec = g.C % 4 === 0 && c.off0 % 4 === 0;
     const dyVec = g.O % 4 === 0 && c.off1 % 4 === 0;
     const cVec = g.O % 4 === 0 && c.offC % 4 === 0;

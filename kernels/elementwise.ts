@@ -2,8 +2,8 @@
 // broadcasting (rank ≤ 8), fill and cast. One thread per element; sizes travel as uniforms.
 // Layout-agnostic: these see flat row-major arrays.
 
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { FLAT_GROUP, grid, type Kernel, stridesOf, sizeOf, Uniforms, elementMain } from './program.ts';
+import { type Kernel, stridesOf, sizeOf } from './program.ts';
+import { defineKernel } from './spec.ts';
 
 const WG = 256;
 export const MAX_RANK = 8;
@@ -63,44 +63,44 @@ export function unaryRef(op: UnaryOp, x: ArrayLike<number>, p = 1, q = 0): Float
   return Float64Array.from(x, f[op]);
 }
 
-const HEADER = /* wgsl */ `
-struct U { n: u32, p: f32, q: f32, pad: u32 };
-${FLAT_GROUP}
-`;
+const unary = defineKernel({
+  name: 'unary',
+  bindings: [
+    { name: 'X', access: 'read' },
+    { name: 'Y', access: 'write' },
+  ],
+  uniforms: { n: 'u32', p: 'f32', q: 'f32' },
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: (f: { op: UnaryOp }) => `let x = X[i];
+  Y[i] = ${UNARY_WGSL[f.op]};`,
+});
 
 export function unaryKernel(op: UnaryOp, n: number, p = 1, q = 0): Kernel {
-  return {
-    key: `unary:${op}`,
-    wgsl: () => /* wgsl */ `
-${HEADER}
-${elementMain(['read X', 'write Y'], WG)}
-  if (i >= u.n) { return; }
-  let x = X[i];
-  Y[i] = ${UNARY_WGSL[op]};
-}`,
-    bindings: ['read', 'write'],
-    uniforms: new Uniforms().u32(n).f32(p, q).u32(0).done(),
-    workgroups: grid(n / WG),
-  };
+  return unary({ op }, { n, p, q });
 }
+
+/** dx = f'(x, y) · dy, fused: reads x, y and dy. */
+const unaryGrad = defineKernel({
+  name: 'unary_grad',
+  bindings: [
+    { name: 'X', access: 'read' },
+    { name: 'Yv', access: 'read' },
+    { name: 'DY', access: 'read' },
+    { name: 'DX', access: 'write' },
+  ],
+  uniforms: { n: 'u32', p: 'f32', q: 'f32' },
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: (f: { op: UnaryOp }) => `let x = X[i];
+  let y = Yv[i];
+  let dy = DY[i];
+  DX[i] = ${UNARY_GRAD_WGSL[f.op]};`,
+});
 
 /** Fused backward: dx = f'(x, y) · dy. Bindings: x, y, dy → dx. */
 export function unaryGradKernel(op: UnaryOp, n: number, p = 1, q = 0): Kernel {
-  return {
-    key: `unary_grad:${op}`,
-    wgsl: () => /* wgsl */ `
-${HEADER}
-${elementMain(['read X', 'read Yv', 'read DY', 'write DX'], WG)}
-  if (i >= u.n) { return; }
-  let x = X[i];
-  let y = Yv[i];
-  let dy = DY[i];
-  DX[i] = ${UNARY_GRAD_WGSL[op]};
-}`,
-    bindings: ['read', 'read', 'read', 'write'],
-    uniforms: new Uniforms().u32(n).f32(p, q).u32(0).done(),
-    workgroups: grid(n / WG),
-  };
+  return unaryGrad({ op }, { n, p, q });
 }
 
 const BINARY_WGSL: Record<BinaryOp, string> = {
@@ -174,6 +174,38 @@ export function binaryBroadcastRef(op: BinaryOp, a: ArrayLike<number>, as: numbe
 
 type Elem = 'f32' | 'i32';
 
+const binary = defineKernel({
+  name: 'binary',
+  bindings: (f: { op: BinaryOp; elem: Elem; same: boolean }) => [
+    { name: 'A', access: 'read', type: f.elem },
+    { name: 'B', access: 'read', type: f.elem },
+    { name: 'Y', access: 'write', type: COMPARISONS.has(f.op) ? 'f32' : f.elem },
+  ],
+  // dims, and the strides of A and B seen from the output (0 along broadcast axes), padded on
+  // the left to MAX_RANK.
+  uniforms: { n: 'u32', dims: `array<u32, ${MAX_RANK}>`, sa: `array<u32, ${MAX_RANK}>`, sb: `array<u32, ${MAX_RANK}>` },
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: (f) => `${
+    f.same
+      ? `let a = A[i];
+  let b = B[i];`
+      : `var rem = i;
+  var ia = 0u;
+  var ib = 0u;
+  for (var k = ${MAX_RANK - 1}; k >= 0; k--) {
+    let d = u_dims(u32(k));
+    let c = rem % d;
+    rem = rem / d;
+    ia += c * u_sa(u32(k));
+    ib += c * u_sb(u32(k));
+  }
+  let a = A[ia];
+  let b = B[ib];`
+  }
+  Y[i] = ${BINARY_WGSL[f.op]};`,
+});
+
 /**
  * Binary op on a (shape as) and b (shape bs). When both shapes equal the output shape, the
  * kernel skips index arithmetic; otherwise it walks the broadcast strides.
@@ -183,83 +215,40 @@ export function binaryKernel(op: BinaryOp, as: readonly number[], bs: readonly n
   if (!out) throw new Error(`shapes [${as}] and [${bs}] do not broadcast`);
   if (out.length > MAX_RANK) throw new Error(`rank ${out.length} > ${MAX_RANK}`);
   const same = as.length === bs.length && as.every((d, i) => d === bs[i]);
-  const n = sizeOf(out);
-  const pad = (v: number[]) => [...new Array(MAX_RANK - v.length).fill(0), ...v];
-  const dims = [...new Array(MAX_RANK - out.length).fill(1), ...out];
-  const u = new Uniforms().u32(n, out.length, 0, 0).u32(...dims).u32(...pad(broadcastStrides(as, out))).u32(...pad(broadcastStrides(bs, out)));
-  const cmp = COMPARISONS.has(op);
-  const outT = cmp ? 'f32' : elem;
-  const expr = BINARY_WGSL[op];
-  return {
-    key: `binary:${op}:${elem}:${same ? 'same' : 'bcast'}`,
-    wgsl: () => wgsl`
-struct U { n: u32, rank: u32, p0: u32, p1: u32, m: array<vec4<u32>, 6> };
-${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read> A: array<${elem}>;
-@group(0) @binding(1) var<storage, read> B: array<${elem}>;
-@group(0) @binding(2) var<storage, read_write> Y: array<${outT}>;
-@group(0) @binding(3) var<uniform> u: U;
-fn md(k: u32) -> u32 { return u.m[k / 4u][k % 4u]; }
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
-  if (i >= u.n) { return; }
-#if ${same}
-  let a = A[i];
-  let b = B[i];
-#else
-  var rem = i;
-  var ia = 0u;
-  var ib = 0u;
-  for (var k = ${MAX_RANK - 1}; k >= 0; k--) {
-    let d = md(u32(k));
-    let c = rem % d;
-    rem = rem / d;
-    ia += c * md(${MAX_RANK}u + u32(k));
-    ib += c * md(${2 * MAX_RANK}u + u32(k));
-  }
-  let a = A[ia];
-  let b = B[ib];
-#endif
-  Y[i] = ${expr};
-}`,
-    bindings: ['read', 'read', 'write'],
-    uniforms: u.done(),
-    workgroups: grid(n / WG),
-  };
+  const pad = (v: number[], fill: number) => [...new Array(MAX_RANK - v.length).fill(fill), ...v];
+  return binary(
+    { op, elem, same },
+    { n: sizeOf(out), dims: pad(out, 1), sa: pad(broadcastStrides(as, out), 0), sb: pad(broadcastStrides(bs, out), 0) },
+  );
 }
+
+const fill = defineKernel({
+  name: 'fill',
+  bindings: (f: { elem: Elem }) => [{ name: 'Y', access: 'write', type: f.elem }],
+  // The value travels as its 32-bit pattern, so one declaration serves f32 and i32.
+  uniforms: { n: 'u32', bits: 'u32' },
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: (f) => `Y[i] = bitcast<${f.elem}>(u.bits);`,
+});
 
 export function fillKernel(n: number, value: number, elem: Elem = 'f32'): Kernel {
-  const u = new Uniforms().u32(n);
-  if (elem === 'f32') u.f32(value);
-  else u.i32(value);
-  return {
-    key: `fill:${elem}`,
-    wgsl: () => /* wgsl */ `
-struct U { n: u32, v: ${elem} };
-${FLAT_GROUP}
-${elementMain([`write Y: array<${elem}>`], WG)}
-  if (i >= u.n) { return; }
-  Y[i] = u.v;
-}`,
-    bindings: ['write'],
-    uniforms: u.done(),
-    workgroups: grid(n / WG),
-  };
+  const bits = elem === 'f32' ? new Uint32Array(Float32Array.of(value).buffer)[0] : value >>> 0;
+  return fill({ elem }, { n, bits });
 }
 
+const cast = defineKernel({
+  name: 'cast',
+  bindings: (f: { from: Elem; to: Elem }) => [
+    { name: 'X', access: 'read', type: f.from },
+    { name: 'Y', access: 'write', type: f.to },
+  ],
+  uniforms: { n: 'u32' },
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: (f) => `Y[i] = ${f.to}(X[i]);`,
+});
+
 export function castKernel(n: number, from: Elem, to: Elem): Kernel {
-  return {
-    key: `cast:${from}:${to}`,
-    wgsl: () => /* wgsl */ `
-struct U { n: u32 };
-${FLAT_GROUP}
-${elementMain([`read X: array<${from}>`, `write Y: array<${to}>`], WG)}
-  if (i >= u.n) { return; }
-  Y[i] = ${to}(X[i]);
-}`,
-    bindings: ['read', 'write'],
-    uniforms: new Uniforms().u32(n).done(),
-    workgroups: grid(n / WG),
-  };
+  return cast({ from, to }, { n });
 }

@@ -21,19 +21,11 @@
 //    over workgroups (split-K, partials summed by a second pass); at most 4 rows by a row-major
 //    B go to a vec4 GEMV instead (kernels/gemv.ts). Measured on an H100: bench/results/README-h100.md.
 
+import type { DevicePlan } from './plan.ts';
 import { FLAT_GROUP, grid, type Kernel, MAX_GROUPS, Uniforms } from './program.ts';
 import { tiledGemmWgsl, tiledWorkgroups, tilesFor, type Tiles } from './tiled.ts';
 
-export type GemmVariant = 'register' | 'tiled';
-
-let forced: GemmVariant | null = null;
-/** Forces a variant for every GEMM-like kernel (tests run both on any adapter); null restores auto. */
-export function setGemmVariant(v: GemmVariant | null): void {
-  forced = v;
-}
-export function gemmVariant(cpuAdapter: boolean): GemmVariant {
-  return forced ?? (cpuAdapter ? 'register' : 'tiled');
-}
+export type { GemmVariant } from './plan.ts';
 
 /** Everything a dispatch needs; offsets, strides and batch strides are in elements. */
 export interface MatmulPlan {
@@ -328,7 +320,8 @@ fn store(z: u32, m: u32, n: u32, v: f32) {
  * false), C. For the 'register' variant the plan's strides and offsets decide where vec4 loads
  * are possible, so the key names them.
  */
-export function matmulKernel(p: MatmulPlan, variant: GemmVariant): Kernel {
+export function matmulKernel(p: MatmulPlan, plan: DevicePlan): Kernel {
+  const variant = plan.gemm;
   const bindings: Kernel['bindings'] = ['read', 'read', 'read', 'write'];
   if (variant === 'tiled') {
     const splitK = !!p.kSplit;
@@ -337,7 +330,7 @@ export function matmulKernel(p: MatmulPlan, variant: GemmVariant): Kernel {
     // every load of a warp a separate memory transaction.
     const aKFast = p.sAk === 1;
     const bKFast = p.sBk === 1 && p.sBn !== 1;
-    const t = tilesFor(p.M, p.N);
+    const t = tilesFor(p.M, p.N, plan);
     return {
       key: `matmul:tiled:${t.TM}x${t.TN}${splitK ? ':splitk' : ''}:${aKFast ? 'ak' : 'am'}:${bKFast ? 'bk' : 'bn'}`,
       wgsl: () => tiledMatmulWgsl(splitK, aKFast, bKFast, t),

@@ -6,12 +6,21 @@
 
 export type Access = 'read' | 'write';
 
+export interface KernelBinding {
+  name: string;
+  access: Access;
+  /** May be bound to null: the engine binds a small zero buffer there. */
+  optional: boolean;
+}
+
 export interface Kernel {
+  /** The kernel family's name (kernels/spec.ts); the label of the op that dispatches it. */
+  name?: string;
   /** Pipeline cache key: kernel name plus compile-time facts (op, rank, tile, dtype). */
   key: string;
   /** WGSL source; called only on a pipeline-cache miss. */
   wgsl: () => string;
-  bindings: Access[];
+  bindings: (Access | KernelBinding)[];
   uniforms?: ArrayBuffer;
   workgroups: [number, number, number];
 }

@@ -13,6 +13,7 @@
 // per row with a shared-memory tree. On a GPU, long rows (ImageNet's C=1000) take the tree, so a
 // batch of 100 rows still fills the device and neighbouring threads read neighbouring words.
 
+import type { DevicePlan, RowVariant } from './plan.ts';
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { FLAT_GROUP, grid, type Kernel, sizeOf, Uniforms } from './program.ts';
 
@@ -25,25 +26,14 @@ export const ROW_WG = 64;
  */
 export const TREE_FROM = 64;
 
-export type RowVariant = 'thread' | 'tree';
-let forced: RowVariant | null = null;
-
-/** Runs `f` with every row kernel pinned to one variant, so tests cover both on any adapter. */
-export async function withRowVariant<T>(v: RowVariant, f: () => Promise<T>): Promise<T> {
-  forced = v;
-  try {
-    return await f();
-  } finally {
-    forced = null;
-  }
-}
+export type { RowVariant } from './plan.ts';
 
 /**
  * CPU drivers emulate barriers, so they keep one thread per row: on lavapipe (2 cores) softmax
  * over [100, 1000] took 2.7 ms that way against the tree's 4.2 ms, [1000, 1000] 45 against 72 ms.
  */
-export function rowVariant(c: number, cpuAdapter: boolean): RowVariant {
-  return forced ?? (c >= TREE_FROM && !cpuAdapter ? 'tree' : 'thread');
+export function rowVariant(c: number, plan: Pick<DevicePlan, 'rowVariant' | 'cpuDriver'>): RowVariant {
+  return plan.rowVariant ?? (c >= TREE_FROM && !plan.cpuDriver ? 'tree' : 'thread');
 }
 
 /** A tensor seen as [outer, C, inner] around one axis: `rows` = outer·inner rows of C values. */

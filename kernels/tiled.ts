@@ -2,6 +2,7 @@
 // by matmul and conv2d: block sizes, split-K and the WGSL of the kernel. Each user supplies its
 // bindings, loads and store (TiledSource).
 
+import type { DevicePlan } from './plan.ts';
 import { MAX_GROUPS } from './program.ts';
 
 /** K-step of the tiled kernels: K is staged this many at a time (split-K chunks are multiples of it). */
@@ -23,20 +24,10 @@ export function threadsOf(t: Tiles): { TX: number; TY: number } {
   return t.TN === 32 ? { TX: 8, TY: 32 } : { TX: 16, TY: 16 };
 }
 
-let tileOverride: Tiles | null = null;
-/** Forces one block for every tiled kernel (tests and benchmarks compare them); null restores the choice. */
-export function setTileOverride(t: Tiles | null): void {
-  tileOverride = t;
-}
-let narrow = true;
-/** Whether tilesFor may choose 128×32 blocks (benchmarks compare with and without). */
-export function setNarrowTiles(on: boolean): void {
-  narrow = on;
-}
-
-export function tilesFor(M: number, N: number): Tiles {
-  if (tileOverride) return tileOverride;
-  if (narrow && N <= 32 && Math.ceil(M / 128) >= 264) return { TM: 128, TN: 32 };
+/** The block for an M×N product: the plan's forced one (plan.tiles), else chosen by size. */
+export function tilesFor(M: number, N: number, plan: Pick<DevicePlan, 'tiles' | 'narrowTiles'>): Tiles {
+  if (plan.tiles) return plan.tiles;
+  if (plan.narrowTiles && N <= 32 && Math.ceil(M / 128) >= 264) return { TM: 128, TN: 32 };
   const t: { TM: 64 | 128; TN: 64 | 128 } = { TM: M > 64 ? 128 : 64, TN: N > 64 ? 128 : 64 };
   const count = () => Math.ceil(M / t.TM) * Math.ceil(N / t.TN);
   if (count() < 264) t.TN = 64;
@@ -89,8 +80,8 @@ export function kSplitOf(K: number, splits: number): { kSplit: number; splits: n
  * large GPU (~130 SMs) one workgroup per SM, else enough for ~512 workgroups, each split still
  * at least 16 K-steps long. 1 = no split.
  */
-export function tiledSplits(M: number, N: number, K: number): number {
-  const { TM, TN } = tilesFor(M, N);
+export function tiledSplits(M: number, N: number, K: number, plan: Pick<DevicePlan, 'tiles' | 'narrowTiles'>): number {
+  const { TM, TN } = tilesFor(M, N, plan);
   const blocks = Math.ceil(M / TM) * Math.ceil(N / TN);
   if (blocks >= 128) return 1;
   return Math.max(1, Math.min(Math.ceil(512 / blocks), Math.floor(K / (16 * TK))));

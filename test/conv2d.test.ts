@@ -3,7 +3,10 @@ import * as E from '../engine/index.ts';
 import { convGeometry, type ConvGeom, type Padding } from '../kernels/conv2d.ts';
 import { conv2dInputGradRef, conv2dRef, conv2dWeightGradRef } from '../kernels/conv2d_ref.ts';
 import { tiledSplits, tilesFor, type Tiles } from '../kernels/tiled.ts';
-import { assertClose, checkGrad, ready, rng, kernelVariants, withVariant } from './helpers.ts';
+import { assertClose, checkGrad, ready, rng, kernelVariants, withVariant, withBindingLimit } from './helpers.ts';
+
+/** A GPU's own block choice (no forced tiles), whatever adapter runs the tests. */
+const GPU_CHOICE = { tiles: null, narrowTiles: true } as const;
 
 await ready;
 const r = rng(5);
@@ -42,10 +45,10 @@ const CASES: Case[] = [
 // The GPU's own block choice at cam2's sizes (100 images of 28×28 = 78 400 rows): 128×32 for its
 // 16- and 32-channel input gradients, 64-wide and more from 64 channels on.
 for (const [N, want] of [[16, '128x32'], [32, '128x32'], [64, '128x64'], [128, '128x128']] as const) {
-  const t = tilesFor(78400, N);
+  const t = tilesFor(78400, N, GPU_CHOICE);
   if (`${t.TM}x${t.TN}` !== want) throw new Error(`tilesFor(78400, ${N}) = ${t.TM}x${t.TN}, expected ${want}`);
 }
-if (tiledSplits(36, 8, 576) < 2 || tiledSplits(25, 8, 576) < 2) throw new Error('no forward case splits K any more');
+if (tiledSplits(36, 8, 576, GPU_CHOICE) < 2 || tiledSplits(25, 8, 576, GPU_CHOICE) < 2) throw new Error('no forward case splits K any more');
 
 const describe = (c: Case) => `x[${c.x}] w[${c.w}] s[${c.strides}] ${JSON.stringify(c.padding)}`;
 
@@ -147,10 +150,9 @@ for (const v of VARIANTS) {
         [2048, { x: [5, 6, 6, 4], w: [3, 3, 4, 4], strides: [1, 1], padding: 'same', bias: true }],
         [10240, { x: [5, 16, 16, 4], w: [3, 3, 4, 4], strides: [1, 1], padding: 'same', bias: true }],
       ];
-      if (tiledSplits(36, 4, 5 * 16 * 16) !== 5) throw new Error('the second case no longer splits K: the test misses the split path');
+      if (tiledSplits(36, 4, 5 * 16 * 16, GPU_CHOICE) !== 5) throw new Error('the second case no longer splits K: the test misses the split path');
       for (const [limit, c] of pieces) {
-      E.setBindingLimitForTesting(limit);
-      try {
+      await withBindingLimit(limit, async () => {
         const { g, x, w, b } = data(c);
         const dy = r.uniform(g.N * g.HO * g.WO * g.O);
         const [y, dx, dw] = await E.tidy(async () => {
@@ -163,9 +165,7 @@ for (const v of VARIANTS) {
         assertClose(y, conv2dRef(x, w, g, b), TOL, `${v} pieces forward`);
         assertClose(dx, conv2dInputGradRef(dy, w, g), TOL, `${v} pieces dx`);
         assertClose(dw, conv2dWeightGradRef(x, dy, g), TOL, `${v} pieces dW`);
-      } finally {
-        E.setBindingLimitForTesting(null);
-      }
+      });
       }
     }),
   );

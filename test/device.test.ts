@@ -33,8 +33,8 @@ test('readAll returns each tensor (float and int, odd sizes) from one readback',
 });
 
 test('a GPU validation error becomes an exception naming the op and its shapes', async () => {
-  const g = await createGpu();
-  g.debug = true; // each dispatch in an error scope, so the error is attributed exactly
+  const g = await createGpu({ settings: { LANTERNA_DEBUG: '1' } }); // each dispatch in an error scope, so the error is attributed exactly
+  if (!g.debug) throw new Error('LANTERNA_DEBUG=1 given to createGpu did not reach the plan');
   const buf = g.pool.acquire(64, 0x80 | 0x4 | 0x8);
   g.dispatch(
     { key: 'broken-test-kernel', wgsl: () => '@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }', bindings: ['write'], workgroups: [1, 1, 1] },

@@ -2,8 +2,7 @@
 // central finite differences in float64 on the plain-TypeScript references.
 
 import { init, gpu, tensor, type Tensor, backward, tidy } from '../engine/index.ts';
-import { setGemmVariant } from '../kernels/matmul.ts';
-import { setTileOverride, type Tiles } from '../kernels/tiled.ts';
+import type { Tiles } from '../kernels/tiled.ts';
 
 export const ready = init();
 
@@ -149,13 +148,12 @@ export function kernelVariants(): KernelVariant[] {
   return swiftshader ? ['register', 'tiled'] : ['register', 'tiled', 'tiled-big', 'tiled-narrow'];
 }
 
-export async function withVariant<T>(v: KernelVariant, big: Tiles, fn: () => Promise<T>): Promise<T> {
-  setGemmVariant(v === 'register' ? 'register' : 'tiled');
-  setTileOverride(v === 'tiled-big' ? big : v === 'tiled-narrow' ? { TM: 128, TN: 32 } : null);
-  try {
-    return await fn();
-  } finally {
-    setGemmVariant(null);
-    setTileOverride(null);
-  }
+/** Runs `fn` under the device plan of variant `v` (GEMM variant and forced tiles). */
+export function withVariant<T>(v: KernelVariant, big: Tiles, fn: () => Promise<T>): Promise<T> {
+  return gpu().withPlan({ gemm: v === 'register' ? 'register' : 'tiled', tiles: v === 'tiled-big' ? big : v === 'tiled-narrow' ? { TM: 128, TN: 32 } : null }, fn);
+}
+
+/** Runs `fn` as if the adapter bound at most `bytes` per storage binding (exercises the splits). */
+export function withBindingLimit<T>(bytes: number, fn: () => Promise<T>): Promise<T> {
+  return gpu().withPlan({ maxBindingBytes: bytes }, fn);
 }

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { cceRef, oneHotRef, sceRef, type LabelKind, type Reduction } from '../kernels/loss.ts';
-import { planRows, rowBase, type RowVariant, withRowVariant } from '../kernels/softmax.ts';
+import { planRows, rowBase, type RowVariant } from '../kernels/softmax.ts';
 import { assertClose, assertEqualArrays, checkGrad, ready, rng, throwsNaming } from './helpers.ts';
 
 await ready;
@@ -12,7 +12,7 @@ const rowShapeOf = (s: number[]) => [s[0], ...s.slice(2)];
 
 /** Registers a test once per row-kernel variant: the choice by adapter alone would leave one untested. */
 function testVariants(name: string, fn: () => Promise<void>): void {
-  for (const v of ['thread', 'tree'] as RowVariant[]) test(`${name} [${v} per row]`, () => withRowVariant(v, fn));
+  for (const v of ['thread', 'tree'] as RowVariant[]) test(`${name} [${v} per row]`, () => E.gpu().withPlan({ rowVariant: v }, fn));
 }
 
 // [N, C, D..]: N=1, C=1, MNIST (100×10), odd sizes, ImageNet width, rows longer than a workgroup

@@ -3,7 +3,10 @@ import * as assert from 'uvu/assert';
 import * as E from '../engine/index.ts';
 import { matmulRef } from '../kernels/matmul_ref.ts';
 import { tiledSplits, type Tiles } from '../kernels/tiled.ts';
-import { assertClose, checkGrad, ready, rng, kernelVariants, withVariant } from './helpers.ts';
+import { assertClose, checkGrad, ready, rng, kernelVariants, withVariant, withBindingLimit } from './helpers.ts';
+
+/** A GPU's own block choice (no forced tiles), whatever adapter runs the tests. */
+const GPU_CHOICE = { tiles: null, narrowTiles: true } as const;
 
 const g = await ready;
 const r = rng(11);
@@ -35,7 +38,7 @@ const SHAPES: [number, number, number][] = [
   [4, 9, 68],
 ];
 // The tiled split-K path must stay exercised (here and by dense 64×784→32 below).
-if (tiledSplits(3, 70, 1000) < 2 || tiledSplits(64, 32, 784) < 2) throw new Error('no test shape splits K any more');
+if (tiledSplits(3, 70, 1000, GPU_CHOICE) < 2 || tiledSplits(64, 32, 784, GPU_CHOICE) < 2) throw new Error('no test shape splits K any more');
 
 for (const v of VARIANTS) {
   test(`${v}: matmul of every transposition matches the reference (atol 1e-4, rtol 1e-4)`, () =>
@@ -155,8 +158,7 @@ for (const v of VARIANTS) {
   test(`${v}: operands above a (pretended) binding limit are split along M, N or K (atol 1e-4, rtol 1e-4)`, () =>
     withVariant(v, BIG, async () => {
       // 4 KiB per binding: every operand below is several pieces, each starting at an aligned offset.
-      E.setBindingLimitForTesting(4096);
-      try {
+      await withBindingLimit(4096, async () => {
         for (const [M, N, K, transA, transB, Z] of [
           [40, 12, 70, false, false, 1], // A by rows, B by K (accumulating), C by rows
           [40, 12, 70, true, true, 1], // A by K, B by columns
@@ -179,9 +181,7 @@ for (const v of VARIANTS) {
             assertClose(yd, matmulRef(a, b, { M, N, K, bias }), TOL, `${v} split dense ${M}x${N}x${K}`);
           }
         }
-      } finally {
-        E.setBindingLimitForTesting(null);
-      }
+      });
     }),
   );
 }
@@ -190,8 +190,7 @@ test('a dense weight larger than one binding (x [2, 33000] · w [33000, 1100], 1
   // lavapipe binds at most 128 MiB; adapters that bind more are held to 128 MiB here, so this is
   // the VGG16 fc1 situation everywhere.
   const real = g.limits.maxStorageBufferBindingSize;
-  E.setBindingLimitForTesting(Math.min(real, 128 * 1024 * 1024));
-  try {
+  await withBindingLimit(Math.min(real, 128 * 1024 * 1024), async () => {
     const [M, K, N] = [2, 33000, 1100];
     const x = r.uniform(M * K);
     const w = new Float32Array(K * N);
@@ -213,9 +212,7 @@ test('a dense weight larger than one binding (x [2, 33000] · w [33000, 1100], 1
       const want = Float64Array.from({ length: N }, (_, n) => x[row] * dyv[n] + x[K + row] * dyv[N + n]);
       assertClose(got, want, { atol: 1e-5, rtol: 1e-5 }, `fc dW row ${row}`);
     }
-  } finally {
-    E.setBindingLimitForTesting(null);
-  }
+  });
 });
 
 test('matmul, dense and gemm reject bad shapes, naming them', () => {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
-import { ROW_WG, softmaxRef, type RowVariant, type SoftmaxMode, withRowVariant } from '../kernels/softmax.ts';
+import { ROW_WG, softmaxRef, type RowVariant, type SoftmaxMode } from '../kernels/softmax.ts';
 import { assertClose, checkGrad, ready, rng } from './helpers.ts';
 
 await ready;
@@ -30,7 +30,7 @@ const CASES: [number[], number][] = [
 
 /** Registers a test once per row-kernel variant: the choice by adapter alone would leave one untested. */
 function testVariants(name: string, fn: () => Promise<void>): void {
-  for (const v of ['thread', 'tree'] as RowVariant[]) test(`${name} [${v} per row]`, () => withRowVariant(v, fn));
+  for (const v of ['thread', 'tree'] as RowVariant[]) test(`${name} [${v} per row]`, () => E.gpu().withPlan({ rowVariant: v }, fn));
 }
 
 for (const [mode, fn] of OPS) {

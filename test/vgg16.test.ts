@@ -32,7 +32,7 @@ import {
   expectedWeightShapes, loadVgg16Weights, randomVgg16Layers, vgg16, vgg16LayerNames, vgg16OptionsFromWeights, VGG16_WEIGHTS_ENV, vgg16WeightsPath, type Vgg16Options,
 } from '../nn/applications/vgg16.ts';
 import { decodePredictions, imagenetClassIndex, imagenetClasses, preprocessInput } from '../nn/applications/imagenet.ts';
-import { assertClose, ready } from './helpers.ts';
+import { assertClose, ready, withBindingLimit } from './helpers.ts';
 
 await ready;
 
@@ -340,12 +340,9 @@ test('dense weights split over bindings: the top of the tiny VGG16 gives the sam
       }),
     );
   const whole = await run();
-  E.setBindingLimitForTesting(1024);
-  try {
+  await withBindingLimit(1024, async () => {
     assertClose(await run(), whole, { atol: 1e-5, rtol: 1e-5 }, 'split');
-  } finally {
-    E.setBindingLimitForTesting(null);
-  }
+  });
   model.dispose();
 });
 

@@ -15,12 +15,11 @@ import {
   type Padding,
 } from '../../kernels/conv2d.ts';
 import { unaryGradKernel } from '../../kernels/elementwise.ts';
-import { gemmVariant } from '../../kernels/matmul.ts';
 import { tiledSplits } from '../../kernels/tiled.ts';
 import type { Kernel } from '../../kernels/program.ts';
 import { record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
-import { isCpuAdapter } from '../gpu.ts';
+import type { DevicePlan } from '../../kernels/plan.ts';
 import { dispatch, run } from '../run.ts';
 import { tidy } from '../scope.ts';
 import { checkInputs, empty, type Tensor } from '../tensor.ts';
@@ -70,8 +69,8 @@ function overBatch(op: string, N: number, ins: [Bound, Bound], out: Bound, bias:
   }
 }
 
-function variant(t: Tensor) {
-  return gemmVariant(isCpuAdapter(t.storage.gpu));
+function planOf(t: Tensor): DevicePlan {
+  return t.storage.gpu.plan;
 }
 
 function allocRun(shape: number[], fn: (y: Tensor) => void): Tensor {
@@ -96,7 +95,7 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, g: ConvGeom): Tensor {
   checkInputs(op, [dy, w]);
   expectShape(op, 'dy', dy, [g.N, g.HO, g.WO, g.O]);
   expectShape(op, 'kernel', w, [g.KH, g.KW, g.C, g.O]);
-  const v = variant(dy);
+  const v = planOf(dy);
   // The kernel reads W per tap as [O, C] (rows contiguous along its output columns).
   const wt = transposeMatrices(op, w, g.KH * g.KW, g.C, g.O);
   try {
@@ -117,10 +116,10 @@ export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: ConvGeom): Tensor {
   checkInputs(op, [x, dy]);
   expectShape(op, 'x', x, [g.N, g.H, g.W, g.C]);
   expectShape(op, 'dy', dy, [g.N, g.HO, g.WO, g.O]);
-  const v = variant(x);
+  const v = planOf(x);
   // On GPUs dW has few output tiles and a K of every pixel in the batch: split K over
   // workgroups into partial sums instead of leaving most of the GPU idle.
-  const S = v === 'tiled' ? tiledSplits(g.KH * g.KW * g.C, g.O, g.N * g.HO * g.WO) : 1;
+  const S = v.gemm === 'tiled' ? tiledSplits(g.KH * g.KW * g.C, g.O, g.N * g.HO * g.WO, v) : 1;
   const dw = allocRun([g.KH, g.KW, g.C, g.O], (dw) => {
     const fill = (out: Tensor) =>
       overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: dy, perImage: g.HO * g.WO * g.O }], { t: out, perImage: 0 }, null, (c) =>
@@ -154,13 +153,14 @@ function conv2dReluGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor |
  * adding bias and relu. False (nothing done) where it does not apply or the batch needs pieces.
  */
 function forwardSplitK(g: ConvGeom, x: Tensor, w: Tensor, b: Tensor | null, relu: boolean, y: Tensor): boolean {
-  if (variant(x) !== 'tiled') return false;
+  const p = planOf(x);
+  if (p.gemm !== 'tiled') return false;
   const M = g.N * g.HO * g.WO;
-  const S = tiledSplits(M, g.O, g.KH * g.KW * g.C);
+  const S = tiledSplits(M, g.O, g.KH * g.KW * g.C, p);
   const L = bindableElements(x.storage.gpu);
   if (S < 2 || x.size > L || w.size > L || S * M * g.O > L) return false;
   const c: ConvChunk = { NB: g.N, off0: 0, off1: 0, offC: 0, offBias: 0, beta: 0, bias: false };
-  sumPartials('conv2d', S, M * g.O, y, (part) => dispatch('conv2d', conv2dKernel(g, c, 'tiled', S), [x, w, w], [part]), b, relu);
+  sumPartials('conv2d', S, M * g.O, y, (part) => dispatch('conv2d', conv2dKernel(g, c, p, S), [x, w, w], [part]), b, relu);
   return true;
 }
 
@@ -188,7 +188,7 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
     throw new ShapeError(op, `a ${g.KH}×${g.KW} window with padding ${JSON.stringify(padding)} does not fit the input (${shapes})`);
   const relu = (opts.activation ?? 'linear') === 'relu';
   if (opts.activation !== undefined && opts.activation !== 'linear' && !relu) throw new ShapeError(op, `activation '${opts.activation}' cannot be fused (only 'relu')`);
-  const v = variant(x);
+  const v = planOf(x);
   const y = allocRun([g.N, g.HO, g.WO, O], (y) => {
     if (!forwardSplitK(g, x, w, b ?? null, relu, y))
       overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: w, perImage: 0 }], { t: y, perImage: g.HO * g.WO * O }, b ?? null, (c) =>

@@ -17,7 +17,6 @@ import {
 } from '../../kernels/loss.ts';
 import { record, type GradRule, type TapeNode } from '../autograd.ts';
 import { LanternaError, ShapeError, fmtShape } from '../errors.ts';
-import { isCpuAdapter } from '../gpu.ts';
 import { dispatch, run } from '../run.ts';
 import { checkInputs, empty, type Shape, type Tensor, view } from '../tensor.ts';
 
@@ -122,7 +121,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, opts: Softma
   const plan: RowPlan = planRows(logits.shape, 1);
   const inputs = weights ? [logits, labels, weights] : [logits, labels];
   const [L, WR, LSE] = [empty([plan.rows]), empty([plan.rows]), empty([plan.rows])];
-  const v = rowVariant(C, isCpuAdapter(logits.storage.gpu));
+  const v = rowVariant(C, logits.storage.gpu.plan);
   dispatch(op, sceKernel(plan, kind, !!weights, { ignoreIndex }, v), inputs, [L, WR, LSE]);
   const den: Denominator = reduction === 'sum' ? 'one' : kind === 'index' ? 'weights' : 'rows';
   return finish(op, inputs, L, WR, [LSE, WR], reduction, den, rowShape, sceGrad, { kind, reduction, ignoreIndex });
@@ -157,7 +156,7 @@ export function categoricalCrossEntropy(probs: Tensor, labels: Tensor, opts: Cat
   const kind = labelKind(op, labels, rowShape, probs.shape, `probabilities ${fmtShape(probs.shape)}`);
   const plan: RowPlan = { rows: probs.size / C, c: C, inner: 1 };
   const [L, S, T] = [empty([plan.rows]), empty([plan.rows]), empty([plan.rows])];
-  const v = rowVariant(C, isCpuAdapter(probs.storage.gpu));
+  const v = rowVariant(C, probs.storage.gpu.plan);
   dispatch(op, cceKernel(plan, kind, { epsilon }, v), [probs, labels], [L, S, T]);
   // The reduction reads L in place of row weights: 'rows' and 'one' never use them.
   return finish(op, [probs, labels], L, L, [S, T], reduction, reduction === 'sum' ? 'one' : 'rows', rowShape, cceGrad, { kind, reduction, epsilon });

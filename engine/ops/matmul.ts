@@ -7,13 +7,13 @@
 // at a multiple of minStorageBufferOffsetAlignment, so each piece starts at the aligned offset
 // below its first element and the kernel is told the remainder in its uniforms.
 
-import { gemmVariant, matmulKernel, transposeKernel, type MatmulPlan } from '../../kernels/matmul.ts';
+import { matmulKernel, transposeKernel, type MatmulPlan } from '../../kernels/matmul.ts';
 import { kSplitOf, tiledSplits } from '../../kernels/tiled.ts';
 import { GEMV_MAX_ROWS, gemvKernel, gemvRowsKernel, gemvRowsWorkgroups, gemvSplits } from '../../kernels/gemv.ts';
 import { sizeOf } from '../../kernels/program.ts';
 import { record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
-import { isCpuAdapter, type Gpu } from '../gpu.ts';
+import type { Gpu } from '../gpu.ts';
 import { dispatch, type TensorSlice } from '../run.ts';
 import { tidy } from '../scope.ts';
 import { checkInputs, empty, type Tensor } from '../tensor.ts';
@@ -25,15 +25,12 @@ import { scale } from './unary.ts';
 // ---------------------------------------------------------------------------------------------
 // Binding pieces.
 
-let limitOverride: number | null = null;
-/** Pretends the adapter binds at most `bytes` per binding (tests exercise the splitting on any adapter). */
-export function setBindingLimitForTesting(bytes: number | null): void {
-  limitOverride = bytes;
-}
-
-/** Largest number of float32 elements one piece may span, leaving room for the alignment slack. */
+/**
+ * Largest number of float32 elements one piece may span, leaving room for the alignment slack.
+ * The plan's maxBindingBytes is the adapter's limit, or less where a test exercises the splits.
+ */
 export function bindableElements(g: Gpu): number {
-  const limit = Math.min(limitOverride ?? Infinity, g.limits.maxStorageBufferBindingSize);
+  const limit = Math.min(g.plan.maxBindingBytes, g.limits.maxStorageBufferBindingSize);
   return Math.floor((limit - g.limits.minStorageBufferOffsetAlignment - 16) / 4);
 }
 
@@ -102,7 +99,7 @@ function launchGemm(call: GemmCall): void {
   const g = call.c.storage.gpu;
   const L = bindableElements(g);
   const temps: Tensor[] = [];
-  if (gemmVariant(isCpuAdapter(g)) === 'register') {
+  if (g.plan.gemm === 'register') {
     const { batch, M, N, K } = call;
     const nA = call.batchA ? batch : 1;
     const nB = call.batchB ? batch : 1;
@@ -137,7 +134,7 @@ function launchGemv(call: GemmCall, L: number): boolean {
   const { op, a, b, c, bias, batch, M, N, K, transA, transB: rows } = call;
   if (batch !== 1 || call.beta !== 0 || M > GEMV_MAX_ROWS || K < 64 || M * K > L || K * N > L) return false;
   const g = c.storage.gpu;
-  if (rows ? bias || K % 4 !== 0 || gemvRowsWorkgroups(N) > g.limits.maxComputeWorkgroupsPerDimension : N % 4 !== 0 || gemmVariant(isCpuAdapter(g)) !== 'tiled')
+  if (rows ? bias || K % 4 !== 0 || gemvRowsWorkgroups(N) > g.limits.maxComputeWorkgroupsPerDimension : N % 4 !== 0 || g.plan.gemm !== 'tiled')
     return false;
   const S = rows ? 1 : gemvSplits(N, K);
   if (S * M * N > L) return false;
@@ -158,8 +155,9 @@ function launchGemv(call: GemmCall, L: number): boolean {
  */
 function launchSplitK(call: GemmCall, L: number): boolean {
   const { op, a, b, c, bias, batch, M, N, K, transA, transB } = call;
-  if (batch !== 1 || call.beta !== 0 || gemmVariant(isCpuAdapter(c.storage.gpu)) !== 'tiled') return false;
-  const { kSplit, splits: S } = kSplitOf(K, tiledSplits(M, N, K));
+  const dp = c.storage.gpu.plan;
+  if (batch !== 1 || call.beta !== 0 || dp.gemm !== 'tiled') return false;
+  const { kSplit, splits: S } = kSplitOf(K, tiledSplits(M, N, K, dp));
   if (S < 2 || M * K > L || K * N > L || S * M * N > L) return false;
   const [sAm, sAk] = transA ? [1, M] : [K, 1];
   const [sBk, sBn] = transB ? [1, K] : [N, 1];
@@ -172,7 +170,7 @@ function launchSplitK(call: GemmCall, L: number): boolean {
     offC: 0, ldc: N, batchC: M * N,
     alpha: call.alpha, beta: 0, bias: false, offBias: 0, kSplit,
   };
-  sumPartials(op, S, M * N, c, (part) => dispatch(op, matmulKernel(plan, 'tiled'), [A.slice, B.slice, B.slice], [part]), bias ?? null);
+  sumPartials(op, S, M * N, c, (part) => dispatch(op, matmulKernel(plan, dp), [A.slice, B.slice, B.slice], [part]), bias ?? null);
   return true;
 }
 
@@ -213,7 +211,7 @@ function launchPieces(call: GemmCall, L: number): void {
   }
   const { m: mc, n: nc, k: kc } = size;
 
-  const variant = gemmVariant(isCpuAdapter(g));
+  const dp = g.plan;
   for (let z0 = 0; z0 < batch; z0 += zb)
     for (let m0 = 0; m0 < M; m0 += mc)
       for (let n0 = 0; n0 < N; n0 += nc)
@@ -233,7 +231,7 @@ function launchPieces(call: GemmCall, L: number): void {
             bias: withBias, offBias: Bi ? Bi.rest : 0,
           };
           // Without a bias, B stands in for the (unread) bias binding.
-          dispatch(op, matmulKernel(plan, variant), [A.slice, B.slice, Bi ? Bi.slice : B.slice], [C.slice]);
+          dispatch(op, matmulKernel(plan, dp), [A.slice, B.slice, Bi ? Bi.slice : B.slice], [C.slice]);
         }
 }
 

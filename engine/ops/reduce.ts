@@ -2,9 +2,7 @@
 // max/min route dy to the positions equal to the extreme (ties share it, as in TF).
 
 import { colSumChunks, colSumKernel } from '../../kernels/colsum.ts';
-import { gemmVariant } from '../../kernels/matmul.ts';
 import { planReduce, reduceKernel, type ReduceOp } from '../../kernels/reduce.ts';
-import { isCpuAdapter } from '../gpu.ts';
 import { record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
@@ -82,7 +80,7 @@ interface RowSum {
 function sumRowsInto(op: string, src: Tensor, R: number, C: number, out: Tensor, o: RowSum = {}): void {
   const G = o.groups ?? 1;
   // The workgroup kernel wherever GPU-shaped kernels run (LANTERNA_GEMM=tiled brings them to CPU drivers too).
-  const tree = gemmVariant(isCpuAdapter(src.storage.gpu)) === 'tiled';
+  const tree = src.storage.gpu.plan.gemm === 'tiled';
   const last = (rows: number) => colSumKernel(rows, C, 1, o.scale ?? 1, { nBias: o.bias ? o.bias.size : 0, relu: o.relu, groups: G, tree });
   const withBias = (t: Tensor) => (o.bias ? [t, o.bias] : [t]);
   const P = colSumChunks(R, C, G, tree);

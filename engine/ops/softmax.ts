@@ -3,7 +3,6 @@
 
 import { planRows, rowVariant, softmaxGradKernel, softmaxKernel, type SoftmaxMode } from '../../kernels/softmax.ts';
 import { record, type TapeNode } from '../autograd.ts';
-import { isCpuAdapter } from '../gpu.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import { run } from '../run.ts';
 import { checkInputs, type Tensor } from '../tensor.ts';
@@ -12,7 +11,7 @@ function softmaxGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const { axis } = node.attrs as { axis: number };
   const y = node.output;
   const mode = node.op as SoftmaxMode;
-  const v = rowVariant(y.shape[axis], isCpuAdapter(y.storage.gpu));
+  const v = rowVariant(y.shape[axis], y.storage.gpu.plan);
   return [run(`${mode}.grad`, softmaxGradKernel(mode, planRows(y.shape, axis), v), [y, dy], y.shape)];
 }
 
@@ -21,7 +20,7 @@ function softmaxOp(mode: SoftmaxMode, x: Tensor, axis: number): Tensor {
   const ax = axis < 0 ? axis + x.rank : axis;
   if (!Number.isInteger(ax) || ax < 0 || ax >= x.rank) throw new ShapeError(mode, `axis ${axis} out of range for ${fmtShape(x.shape)}`);
   if (x.shape[ax] === 0) throw new ShapeError(mode, `axis ${axis} of ${fmtShape(x.shape)} is empty`);
-  const v = rowVariant(x.shape[ax], isCpuAdapter(x.storage.gpu));
+  const v = rowVariant(x.shape[ax], x.storage.gpu.plan);
   const y = run(mode, softmaxKernel(mode, planRows(x.shape, ax), v), [x], x.shape);
   return record(mode, [x], y, softmaxGrad, { axis: ax });
 }

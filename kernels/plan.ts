@@ -1,0 +1,122 @@
+// The device plan: every choice that depends on the device or on the user's LANTERNA_* settings,
+// made once when the device is created, then handed to kernel builders as data. Nothing below
+// the device layer reads the environment or keeps tuning state of its own: a test or benchmark
+// that wants another variant passes another plan (Gpu.withPlan), it does not flip a global.
+
+import type { Tiles } from './tiled.ts';
+
+/** GEMM-like kernels: see kernels/matmul.ts for both variants. */
+export type GemmVariant = 'register' | 'tiled';
+/** Row kernels (softmax, losses): one thread per row, or a workgroup's tree per row. */
+export type RowVariant = 'thread' | 'tree';
+
+export interface DevicePlan {
+  /** A software driver running on the CPU (SwiftShader, lavapipe/llvmpipe): decided here only. */
+  readonly cpuDriver: boolean;
+  /** The adapter, in words (vendor, architecture, description). */
+  readonly adapter: string;
+  readonly gemm: GemmVariant;
+  /** A block forced on every tiled kernel; null: chosen per product (tilesFor). */
+  readonly tiles: Tiles | null;
+  /** Whether tilesFor may choose 128×32 blocks for products 16 or 32 wide. */
+  readonly narrowTiles: boolean;
+  /** Forced row variant; null: chosen per row length (rowVariant in kernels/softmax.ts). */
+  readonly rowVariant: RowVariant | null;
+  /** Bytes one storage binding may span (the adapter's limit, or less for tests of the splits). */
+  readonly maxBindingBytes: number;
+  /** What the adapter offers (kernels may use them; none does yet but timestamps). */
+  readonly features: { readonly subgroups: boolean; readonly shaderF16: boolean; readonly timestampQuery: boolean };
+  /** Every dispatch in its own error scope, so a GPU error names its op (slow). */
+  readonly debug: boolean;
+  /** Steps `fit` records ahead of their loss readbacks, when the caller does not say. */
+  readonly fitInFlight: number;
+}
+
+/** The LANTERNA_* settings, parsed (engine/settings.ts reads them in every runtime). */
+export interface Settings {
+  gemm?: GemmVariant;
+  tiles?: Tiles;
+  narrowTiles?: boolean;
+  rowVariant?: RowVariant;
+  debug?: boolean;
+  profile?: boolean;
+  fitInFlight?: number;
+}
+
+/** Each setting with the values it takes, for help texts and error messages. */
+export const SETTINGS_HELP: Readonly<Record<string, string>> = {
+  LANTERNA_GEMM: 'tiled | register: one GEMM variant on every adapter (to compare them)',
+  LANTERNA_TILE: '64 | 128 | no-narrow: one block size for every tiled kernel, or no 128×32 blocks',
+  LANTERNA_ROWS: 'thread | tree: one row-kernel variant on every adapter',
+  LANTERNA_DEBUG: '1: every dispatch in its own error scope (slow; GPU errors name their op)',
+  LANTERNA_PROFILE: '1: ask for timestamp queries, so kernels can be timed',
+  LANTERNA_FIT_INFLIGHT: 'n ≥ 1: training steps recorded ahead of their readbacks (default 4)',
+};
+
+/** Parses settings from a lookup (environment, URL parameters…); a bad value is an error naming it. */
+export function parseSettings(get: (name: string) => string | undefined): Settings {
+  const s: Settings = {};
+  const bad = (name: string, v: string) => new Error(`${name}=${v} is not understood; it takes ${SETTINGS_HELP[name]}`);
+  const gemm = get('LANTERNA_GEMM');
+  if (gemm) {
+    if (gemm !== 'tiled' && gemm !== 'register') throw bad('LANTERNA_GEMM', gemm);
+    s.gemm = gemm;
+  }
+  const tile = get('LANTERNA_TILE');
+  if (tile) {
+    if (tile === '64' || tile === '128') s.tiles = { TM: +tile as 64 | 128, TN: +tile as 64 | 128 };
+    else if (tile === 'no-narrow') s.narrowTiles = false;
+    else throw bad('LANTERNA_TILE', tile);
+  }
+  const rows = get('LANTERNA_ROWS');
+  if (rows) {
+    if (rows !== 'thread' && rows !== 'tree') throw bad('LANTERNA_ROWS', rows);
+    s.rowVariant = rows;
+  }
+  for (const [name, key] of [['LANTERNA_DEBUG', 'debug'], ['LANTERNA_PROFILE', 'profile']] as const) {
+    const v = get(name);
+    if (v === undefined || v === '') continue;
+    if (v !== '0' && v !== '1') throw bad(name, v);
+    s[key] = v === '1';
+  }
+  const inflight = get('LANTERNA_FIT_INFLIGHT');
+  if (inflight) {
+    const n = Number(inflight);
+    if (!Number.isInteger(n) || n < 1) throw bad('LANTERNA_FIT_INFLIGHT', inflight);
+    s.fitInFlight = n;
+  }
+  return s;
+}
+
+export interface AdapterFacts {
+  vendor: string;
+  architecture: string;
+  description: string;
+  device: string;
+}
+
+/** The one test of "this adapter is a CPU driver". */
+export function isCpuDriver(a: AdapterFacts): boolean {
+  return /swiftshader|llvmpipe|lavapipe|cpu/.test(`${a.vendor} ${a.architecture} ${a.description} ${a.device}`.toLowerCase());
+}
+
+/** The plan for an adapter, its limits and features, and the settings. */
+export function makePlan(a: AdapterFacts, maxStorageBufferBindingSize: number, features: readonly string[], s: Settings = {}): DevicePlan {
+  const cpuDriver = isCpuDriver(a);
+  return Object.freeze({
+    cpuDriver,
+    adapter: [a.vendor, a.architecture, a.description || a.device].filter(Boolean).join(' / '),
+    gemm: s.gemm ?? (cpuDriver ? 'register' : 'tiled'),
+    tiles: s.tiles ?? null,
+    narrowTiles: s.narrowTiles ?? true,
+    rowVariant: s.rowVariant ?? null,
+    maxBindingBytes: maxStorageBufferBindingSize,
+    features: Object.freeze({
+      subgroups: features.includes('subgroups'),
+      shaderF16: features.includes('shader-f16'),
+      timestampQuery: features.includes('timestamp-query'),
+    }),
+    debug: s.debug ?? false,
+    fitInFlight: s.fitInFlight ?? 4,
+  });
+}
