@@ -28,19 +28,23 @@ function toBinding(op: string, a: Arg, i: number, limit: number): Binding {
   return { buffer: s.buffer, offset, size: Math.ceil(size / 4) * 4 };
 }
 
-export function label(op: string, args: Arg[]): string {
-  return `${op} ${args.map((a) => fmtShape((a instanceof Tensor ? a : a.tensor).shape)).join(' ')}`;
+export function label(op: string, args: (Arg | null)[]): string {
+  return `${op} ${args.map((a) => (a ? fmtShape((a instanceof Tensor ? a : a.tensor).shape) : '-')).join(' ')}`;
 }
 
-/** Dispatches `kernel` reading `inputs` and writing `outputs` (already allocated). */
-export function dispatch(op: string, kernel: Kernel, inputs: Arg[], outputs: Arg[]): void {
-  const first = inputs[0] ?? outputs[0];
+/**
+ * Dispatches `kernel` reading `inputs` and writing `outputs` (already allocated), in the order of
+ * the kernel's bindings. null stands for an absent optional binding (kernels/spec.ts).
+ */
+export function dispatch(op: string, kernel: Kernel, inputs: (Arg | null)[], outputs: Arg[]): void {
+  const first = [...inputs, ...outputs].find((a) => a !== null);
+  if (!first) throw new ShapeError(op, 'a dispatch needs at least one tensor');
   const g = (first instanceof Tensor ? first : first.tensor).storage.gpu;
   const limit = g.limits.maxStorageBufferBindingSize;
   const all = [...inputs, ...outputs];
   g.dispatch(
     kernel,
-    all.map((a, i) => toBinding(op, a, i, limit)),
+    all.map((a, i) => (a ? toBinding(op, a, i, limit) : null)),
     label(op, all),
   );
 }
