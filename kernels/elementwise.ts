@@ -13,54 +13,30 @@ export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | '
 /** Comparison ops produce float32 masks (1 or 0) and have no gradient. */
 export const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['ge', 'lt', 'eq']);
 
-/** `p` and `q` are op parameters: elu's alpha; affine's scale and shift (y = p·x + q). */
-const UNARY_WGSL: Record<UnaryOp, string> = {
-  relu: 'max(x, 0.0)',
-  relu6: 'clamp(x, 0.0, 6.0)',
-  elu: 'select(u.p * (exp(x) - 1.0), x, x > 0.0)',
-  sigmoid: '1.0 / (1.0 + exp(-x))',
-  tanh: 'tanh(clamp(x, -15.0, 15.0))', // some drivers compute tanh as a ratio of exps: inf/inf past ±45
-  exp: 'exp(x)',
-  log: 'log(x)',
-  neg: '-x',
-  sqrt: 'sqrt(x)',
-  abs: 'abs(x)',
-  affine: 'u.p * x + u.q',
-  square: 'x * x',
-};
-
-/** dx from the input x, the output y and dy. */
-const UNARY_GRAD_WGSL: Record<UnaryOp, string> = {
-  relu: 'select(0.0, dy, x > 0.0)',
-  relu6: 'select(0.0, dy, x > 0.0 && x < 6.0)',
-  elu: 'select(dy * (y + u.p), dy, x > 0.0)',
-  sigmoid: 'dy * y * (1.0 - y)',
-  tanh: 'dy * (1.0 - y * y)',
-  exp: 'dy * y',
-  log: 'dy / x',
-  neg: '-dy',
-  sqrt: 'dy * 0.5 / y',
-  abs: 'dy * sign(x)',
-  affine: 'dy * u.p',
-  square: '2.0 * x * dy',
+/**
+ * One row per unary op: the forward in WGSL (x; parameters u.p, u.q), its derivative dx from x,
+ * the output y and dy, and a float64 reference. `p` and `q` are op parameters: elu's alpha;
+ * affine's scale and shift (y = p·x + q). Subgradients: relu′(0) = 0, abs′(0) = 0 (sign).
+ */
+export const UNARY: Readonly<Record<UnaryOp, { f: string; df: string; ref: (v: number, p: number, q: number) => number }>> = {
+  relu: { f: 'max(x, 0.0)', df: 'select(0.0, dy, x > 0.0)', ref: (v) => Math.max(v, 0) },
+  relu6: { f: 'clamp(x, 0.0, 6.0)', df: 'select(0.0, dy, x > 0.0 && x < 6.0)', ref: (v) => Math.min(Math.max(v, 0), 6) },
+  elu: { f: 'select(u.p * (exp(x) - 1.0), x, x > 0.0)', df: 'select(dy * (y + u.p), dy, x > 0.0)', ref: (v, p) => (v > 0 ? v : p * (Math.exp(v) - 1)) },
+  sigmoid: { f: '1.0 / (1.0 + exp(-x))', df: 'dy * y * (1.0 - y)', ref: (v) => 1 / (1 + Math.exp(-v)) },
+  // Some drivers compute tanh as a ratio of exps: inf/inf past ±45.
+  tanh: { f: 'tanh(clamp(x, -15.0, 15.0))', df: 'dy * (1.0 - y * y)', ref: Math.tanh },
+  exp: { f: 'exp(x)', df: 'dy * y', ref: Math.exp },
+  log: { f: 'log(x)', df: 'dy / x', ref: Math.log },
+  neg: { f: '-x', df: '-dy', ref: (v) => -v },
+  sqrt: { f: 'sqrt(x)', df: 'dy * 0.5 / y', ref: Math.sqrt },
+  abs: { f: 'abs(x)', df: 'dy * sign(x)', ref: Math.abs },
+  affine: { f: 'u.p * x + u.q', df: 'dy * u.p', ref: (v, p, q) => p * v + q },
+  square: { f: 'x * x', df: '2.0 * x * dy', ref: (v) => v * v },
 };
 
 export function unaryRef(op: UnaryOp, x: ArrayLike<number>, p = 1, q = 0): Float64Array {
-  const f: Record<UnaryOp, (v: number) => number> = {
-    relu: (v) => Math.max(v, 0),
-    relu6: (v) => Math.min(Math.max(v, 0), 6),
-    elu: (v) => (v > 0 ? v : p * (Math.exp(v) - 1)),
-    sigmoid: (v) => 1 / (1 + Math.exp(-v)),
-    tanh: Math.tanh,
-    exp: Math.exp,
-    log: Math.log,
-    neg: (v) => -v,
-    sqrt: Math.sqrt,
-    abs: Math.abs,
-    affine: (v) => p * v + q,
-    square: (v) => v * v,
-  };
-  return Float64Array.from(x, f[op]);
+  const f = UNARY[op].ref;
+  return Float64Array.from(x, (v) => f(v, p, q));
 }
 
 const unary = defineKernel({
@@ -73,7 +49,7 @@ const unary = defineKernel({
   workgroupSize: WG,
   dispatch: { flat: 'n' },
   main: (f: { op: UnaryOp }) => `let x = X[i];
-  Y[i] = ${UNARY_WGSL[f.op]};`,
+  Y[i] = ${UNARY[f.op].f};`,
 });
 
 export function unaryKernel(op: UnaryOp, n: number, p = 1, q = 0): Kernel {
@@ -95,7 +71,7 @@ const unaryGrad = defineKernel({
   main: (f: { op: UnaryOp }) => `let x = X[i];
   let y = Yv[i];
   let dy = DY[i];
-  DX[i] = ${UNARY_GRAD_WGSL[f.op]};`,
+  DX[i] = ${UNARY[f.op].df};`,
 });
 
 /** Fused backward: dx = f'(x, y) · dy. Bindings: x, y, dy → dx. */
