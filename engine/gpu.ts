@@ -421,7 +421,3 @@ export async function createGpu(opts: InitOptions = {}): Promise<Gpu> {
   return g;
 }
 
-/** True for software adapters that run on the CPU (SwiftShader, lavapipe/llvmpipe): the plan decides. */
-export function isCpuAdapter(g: Gpu): boolean {
-  return g.plan.cpuDriver;
-}

@@ -7,11 +7,12 @@ import { onesLike } from './ops/create.ts';
 setAutogradHelpers({ add, onesLike });
 
 export { init, gpu, shutdown } from './context.ts';
-export { Gpu, isCpuAdapter, type AdapterDescription, type Limits, type Counters } from './gpu.ts';
+export { Gpu, type AdapterDescription, type Limits, type Counters } from './gpu.ts';
 export type { Profile, KernelTime } from './profile.ts';
 export { Tensor, tensor, scalar, empty, view, readAll, type DType, type Shape } from './tensor.ts';
 export { tidy, keep } from './scope.ts';
 export { backward, grad, noGrad, isGradEnabled, listGraph, formatGraph, type TapeNode, type GraphEntry } from './autograd.ts';
 export { LanternaError, ShapeError, GpuError } from './errors.ts';
 export * from './ops/index.ts';
+export type { DevicePlan, Settings } from '../kernels/plan.ts';
 export { describeDevice, formatDevice, type DeviceDescription } from './info.ts';

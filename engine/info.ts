@@ -6,6 +6,7 @@
 
 import { gpuEntry, runtime } from './adapter.ts';
 import { init } from './context.ts';
+import type { DevicePlan } from '../kernels/plan.ts';
 import type { Gpu, Limits } from './gpu.ts';
 import { envVar } from './settings.ts';
 
@@ -33,6 +34,8 @@ export interface DeviceDescription {
   features: string[];
   /** The device limits in force (requested at the adapter's maximum). */
   limits: Limits;
+  /** The device plan: kernel variants and settings in force (kernels/plan.ts). */
+  plan: DevicePlan;
 }
 
 declare const Deno: any;
@@ -101,6 +104,7 @@ export async function describeDevice(device?: Gpu): Promise<DeviceDescription> {
     icdSource,
     features: [...d.features],
     limits: { ...d.limits },
+    plan: d.plan,
   };
   if (icdSource === 'loader') out.icdCandidates = await listIcdFiles();
   return out;
@@ -153,6 +157,15 @@ export function formatDevice(d: DeviceDescription): string {
   ];
   if (d.icdCandidates) rows.push(['ICD files seen', d.icdCandidates.length ? d.icdCandidates.join(', ') : 'none']);
   rows.push(['features', d.features.length ? d.features.join(', ') : 'none']);
+  const p = d.plan;
+  if (p) {
+    const offered = Object.entries(p.features).filter(([, on]) => on).map(([f]) => f);
+    rows.push([
+      'plan',
+      `${p.cpuDriver ? 'CPU driver' : 'GPU'}; GEMM ${p.gemm}; tiles ${p.tiles ? `${p.tiles.TM}×${p.tiles.TN} forced` : `by size${p.narrowTiles ? '' : ', no 128×32'}`}; rows ${p.rowVariant ?? 'by length'}` +
+        `; adapter offers ${offered.length ? offered.join(', ') : 'no optional feature used'}${p.debug ? '; debug' : ''} (LANTERNA_* settings change it)`,
+    ]);
+  }
   const w = Math.max(...rows.map(([k]) => k.length)) + 2;
   const lines = rows.map(([k, v]) => k.padEnd(w) + v);
   lines.push('limits in force');

@@ -98,8 +98,8 @@ export class Trainer {
     if (this.model.safeBatch(batch) < batch)
       throw new Error(`fit: batch ${batch} makes an activation larger than this adapter's storage binding limit; use at most ${this.model.safeBatch(batch)}`);
     const epochs = o.epochs ?? 1;
-    // LANTERNA_FIT_INFLIGHT=n sets the default (to compare depths on a GPU).
-    const inFlight = Math.max(1, Math.floor(o.inFlight ?? (Number((globalThis as any).process?.env?.LANTERNA_FIT_INFLIGHT) || 4)));
+    // The default is the device plan's (LANTERNA_FIT_INFLIGHT=n, to compare depths on a GPU).
+    const inFlight = Math.max(1, Math.floor(o.inFlight ?? E.gpu().plan.fitInFlight));
     const rng = new Rng(o.seed ?? 1);
     const model = this.model;
     const per = model.inputShape!.reduce((a, b) => a * b, 1);
