@@ -8,7 +8,7 @@ import { defineKernel } from './spec.ts';
 const WG = 256;
 export const MAX_RANK = 8;
 
-export type UnaryOp = 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'tanh' | 'exp' | 'log' | 'neg' | 'sqrt' | 'abs' | 'affine' | 'square';
+export type UnaryOp = 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'tanh' | 'exp' | 'log' | 'neg' | 'sqrt' | 'abs' | 'affine' | 'square' | 'swish';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'ge' | 'lt' | 'eq';
 /** Comparison ops produce float32 masks (1 or 0) and have no gradient. */
 export const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['ge', 'lt', 'eq']);
@@ -32,6 +32,13 @@ export const UNARY: Readonly<Record<UnaryOp, { f: string; df: string; ref: (v: n
   abs: { f: 'abs(x)', df: 'dy * sign(x)', ref: Math.abs },
   affine: { f: 'u.p * x + u.q', df: 'dy * u.p', ref: (v, p, q) => p * v + q },
   square: { f: 'x * x', df: '2.0 * x * dy', ref: (v) => v * v },
+  // swish (SiLU, EfficientNet's activation) x·σ(x); dx = dy·σ(x)·(1 + x·(1 − σ(x))). For x far
+  // below 0, exp(−x) is inf and σ(x) = 0: both stay finite (−0 and 0).
+  swish: {
+    f: 'x / (1.0 + exp(-x))',
+    df: 'dy * (1.0 / (1.0 + exp(-x))) * (1.0 + x * (1.0 - 1.0 / (1.0 + exp(-x))))',
+    ref: (v) => v / (1 + Math.exp(-v)),
+  },
 };
 
 export function unaryRef(op: UnaryOp, x: ArrayLike<number>, p = 1, q = 0): Float64Array {

@@ -10,6 +10,8 @@ const TABLE: Record<string, (x: Tensor) => Tensor> = {
   elu: (x) => E.elu(x),
   sigmoid: E.sigmoid,
   tanh: E.tanh,
+  swish: E.swish,
+  silu: E.swish,
   exponential: E.exp,
   softmax: (x) => E.softmax(x, -1),
 };

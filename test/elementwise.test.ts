@@ -19,6 +19,7 @@ const UNARY: [UnaryOp, (x: E.Tensor) => E.Tensor, [number, number]][] = [
   ['neg', E.neg, [-3, 3]],
   ['sqrt', E.sqrt, [0.01, 10]],
   ['abs', E.abs, [-3, 3]],
+  ['swish', E.swish, [-120, 30]],
 ];
 
 for (const [name, fn, [lo, hi]] of UNARY) {

@@ -30,6 +30,8 @@ export const neg = (x: Tensor) => unary('neg', x);
 export const sqrt = (x: Tensor) => unary('sqrt', x);
 export const abs = (x: Tensor) => unary('abs', x);
 export const square = (x: Tensor) => unary('square', x);
+/** x·σ(x), also called SiLU (Keras 'swish' and 'silu'). */
+export const swish = (x: Tensor) => unary('swish', x);
 /** y = scale·x + shift */
 export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', x, scale, shift);
 export const scale = (x: Tensor, s: number) => unary('affine', x, s, 0);
