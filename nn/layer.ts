@@ -85,3 +85,21 @@ export abstract class Layer {
     for (const w of this.weights) w.dispose();
   }
 }
+
+/**
+ * A layer whose output is `activation(preActivation(x))` (Dense, Conv2D). `Sequential.forward`
+ * asks the last layer for its pre-activation when that activation is softmax: the logits, from
+ * which losses and Grad-CAM's 'logit' score are computed.
+ */
+export interface HasPreActivation {
+  /** The Keras activation name applied after `preActivation` ('linear', 'relu', 'softmax', …). */
+  readonly activation: string;
+  /** The layer's output before its activation. */
+  preActivation(x: Tensor): Tensor;
+}
+
+/** Whether `layer` implements HasPreActivation. */
+export function hasPreActivation(layer: Layer): layer is Layer & HasPreActivation {
+  const l = layer as Layer & Partial<HasPreActivation>;
+  return typeof l.preActivation === 'function' && typeof l.activation === 'string';
+}

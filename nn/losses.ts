@@ -15,7 +15,22 @@ export function checkLoss(name: string): LossName {
   return name as LossName;
 }
 
-export function lossOf(_name: LossName, fwd: ForwardResult, labels: Tensor): Tensor {
+/**
+ * The mean loss `name` of a forward pass. Both names compute the same cross-entropy here (the
+ * labels are class indices either way); a name that is not a LossName is an error naming it.
+ */
+export function lossOf(name: LossName, fwd: ForwardResult, labels: Tensor): Tensor {
+  switch (name) {
+    case 'categorical_crossentropy':
+    case 'sparse_categorical_crossentropy':
+      return crossEntropy(fwd, labels);
+    default:
+      throw new Error(`lossOf: unknown loss '${String(name satisfies never)}' (known: ${LOSSES.join(', ')})`);
+  }
+}
+
+/** From the logits when the forward pass has them (fused log-sum-exp), else from the probabilities. */
+function crossEntropy(fwd: ForwardResult, labels: Tensor): Tensor {
   if (fwd.logits) return E.softmaxCrossEntropy(fwd.logits, labels, { reduction: 'mean' });
   return E.categoricalCrossEntropy(fwd.output, labels, { reduction: 'mean' });
 }

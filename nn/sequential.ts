@@ -4,7 +4,7 @@
 
 import * as E from './engine.ts';
 import type { Tensor } from './engine.ts';
-import { Layer, type CallContext, type Weight } from './layer.ts';
+import { Layer, hasPreActivation, type CallContext, type Weight } from './layer.ts';
 import { InputLayer } from './layers/simple.ts';
 import { Rng } from './random.ts';
 
@@ -100,8 +100,8 @@ export class Sequential {
     let logits: Tensor | null = null;
     const last = this.layers.length - 1;
     this.layers.forEach((l, i) => {
-      if (i === last && 'preActivation' in l && (l as any).activation === 'softmax') {
-        logits = (l as any).preActivation(h) as Tensor;
+      if (i === last && hasPreActivation(l) && l.activation === 'softmax') {
+        logits = l.preActivation(h);
         h = E.softmax(logits, -1);
       } else h = l.call(h, ctx);
       if (want.has(l.name)) {

@@ -4,7 +4,7 @@ import * as E from '../engine.ts';
 import type { Tensor } from '../engine.ts';
 import { activation } from '../activations.ts';
 import { constant, glorotUniform } from '../initializers.ts';
-import { Layer, Weight, type CallContext } from '../layer.ts';
+import { Layer, Weight, type CallContext, type HasPreActivation } from '../layer.ts';
 import type { Rng } from '../random.ts';
 
 export interface Conv2DOptions {
@@ -23,7 +23,7 @@ export function convOut(size: number, k: number, s: number, padding: 'same' | 'v
   return padding === 'same' ? Math.ceil(size / s) : Math.floor((size - k) / s) + 1;
 }
 
-export class Conv2D extends Layer {
+export class Conv2D extends Layer implements HasPreActivation {
   readonly className = 'Conv2D';
   readonly filters: number;
   readonly kernelSize: [number, number];

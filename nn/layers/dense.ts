@@ -5,7 +5,7 @@ import * as E from '../engine.ts';
 import type { Tensor } from '../engine.ts';
 import { activation } from '../activations.ts';
 import { constant, glorotUniform } from '../initializers.ts';
-import { Layer, Weight, type CallContext } from '../layer.ts';
+import { Layer, Weight, type CallContext, type HasPreActivation } from '../layer.ts';
 import type { Rng } from '../random.ts';
 
 export interface DenseOptions {
@@ -15,7 +15,7 @@ export interface DenseOptions {
   name?: string;
 }
 
-export class Dense extends Layer {
+export class Dense extends Layer implements HasPreActivation {
   readonly className = 'Dense';
   readonly units: number;
   readonly activation: string;
