@@ -12,7 +12,7 @@ import {
   poolKernel,
   type PoolGeom,
   type PoolPadding,
-} from '../../kernels/pool.ts';
+} from '../../kernels/pooling.ts';
 import { isGradEnabled, record, type TapeNode } from '../autograd.ts';
 import { ShapeError } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
@@ -20,7 +20,7 @@ import { checkInputs, empty, type Tensor } from '../tensor.ts';
 import { sumMiddle } from './reduce.ts';
 import { reshape } from './shape.ts';
 
-export type { PoolPadding } from '../../kernels/pool.ts';
+export type { PoolPadding } from '../../kernels/pooling.ts';
 type Pair = number | readonly [number, number];
 
 export interface PoolOptions {
