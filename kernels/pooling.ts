@@ -10,6 +10,8 @@
 // Backward is a gather, one thread per INPUT element: for each tap offset (kh, kw) the window
 // that would read this element through that tap is oh = (ih + padT − kh·dh) / sh when exact;
 // max adds dy where the saved argmax names this element, avg adds dy / count. No atomics.
+// Each kernel is named by the op that dispatches it (engine/ops/pooling.ts): maxPool2d,
+// maxPool2d.grad, avgPool2d, avgPool2d.grad, globalAvgPool.grad.
 
 import type { Kernel } from './program.ts';
 import { defineKernel } from './spec.ts';
@@ -215,8 +217,9 @@ const avgPool = defineKernel({
 export function maxPoolKernel(g: PoolGeom, withArgmax = false): Kernel {
   const n = g.N * g.OH * g.OW * g.C;
   const inside = (g.OH - 1) * g.sh + g.ph <= g.H && (g.OW - 1) * g.sw + g.pw <= g.W;
-  const lanes = disjoint(g) && inside ? lanesOf(g.C) : 1;
-  return maxPool({ disjoint: disjoint(g) && inside, lanes, arg: withArgmax }, geom(n / lanes, g));
+  const fast = disjoint(g) && inside;
+  const lanes = fast ? lanesOf(g.C) : 1;
+  return maxPool({ disjoint: fast, lanes, arg: withArgmax }, geom(n / lanes, g));
 }
 
 /** Bindings: x → y. */
