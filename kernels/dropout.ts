@@ -2,7 +2,8 @@
 // hash(seed, i) ≥ rate·2³², and kept values are scaled by 1/(1 − rate). The backward kernel
 // recomputes the same mask from the same seed.
 
-import { FLAT_GROUP, grid, type Kernel, Uniforms } from './program.ts';
+import type { Kernel } from './program.ts';
+import { defineKernel } from './spec.ts';
 
 const WG = 256;
 
@@ -23,28 +24,28 @@ export function dropoutRef(x: ArrayLike<number>, rate: number, seed: number): Fl
   return Float64Array.from(x, (v, i) => (hash32(seed, i) >= t ? v * s : 0));
 }
 
-export function dropoutKernel(n: number, rate: number, seed: number): Kernel {
-  return {
-    key: 'dropout',
-    wgsl: () => /* wgsl */ `
-struct U { n: u32, seed: u32, thr: u32, scale: f32 };
-${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
-fn hash32(seed: u32, i: u32) -> u32 {
+/** The same masked scaling serves dropout and its gradient: one pipeline for each op's name. */
+const dropout = (name: string) =>
+  defineKernel({
+    name,
+    bindings: [
+      { name: 'X', access: 'read' },
+      { name: 'Y', access: 'write' },
+    ],
+    uniforms: { n: 'u32', seed: 'u32', thr: 'u32', scale: 'f32' },
+    workgroupSize: WG,
+    dispatch: { flat: 'n' },
+    decls: () => /* wgsl */ `fn hash32(seed: u32, i: u32) -> u32 {
   var x = i * 747796405u + seed;
   x = ((x >> ((x >> 28u) + 4u)) ^ x) * 277803737u;
   return (x >> 22u) ^ x;
-}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
-  if (i >= u.n) { return; }
-  Y[i] = select(0.0, X[i] * u.scale, hash32(u.seed, i) >= u.thr);
 }`,
-    bindings: ['read', 'write'],
-    uniforms: new Uniforms().u32(n, seed >>> 0, threshold(rate)).f32(1 / (1 - rate)).done(),
-    workgroups: grid(n / WG),
-  };
+    main: () => /* wgsl */ `Y[i] = select(0.0, X[i] * u.scale, hash32(u.seed, i) >= u.thr);`,
+  });
+
+const KERNELS = { dropout: dropout('dropout'), 'dropout.grad': dropout('dropout.grad') };
+
+/** Bindings: x → y (dropout), or dy → dx (dropout.grad, same seed: same mask). */
+export function dropoutKernel(op: keyof typeof KERNELS, n: number, rate: number, seed: number): Kernel {
+  return KERNELS[op]({}, { n, seed: seed >>> 0, thr: threshold(rate), scale: 1 / (1 - rate) });
 }

@@ -16,10 +16,12 @@
 // Elements are moved as raw 32-bit words (array<u32>), so one pipeline serves float32 and
 // int32; the constant fill value travels as its bit pattern. Unused leading axes are padded
 // with extent 1 so a single shader handles every rank; the loop visits only the real ones.
-// Ranks and sizes live in uniforms.
+// Ranks and sizes live in uniforms. Each op gets its own pipeline, named by the op's label
+// (transpose, slice, pad, pad_edge, pad_reflect gather; concat and slice.grad place), so a
+// profile names the op that moved the data: the price is a few pipelines with the same code.
 
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { FLAT_GROUP, grid, type Kernel, sizeOf, stridesOf, Uniforms, elementMain } from './program.ts';
+import { type Kernel, sizeOf, stridesOf } from './program.ts';
+import { defineKernel } from './spec.ts';
 
 const WG = 256;
 export const MAX_RANK = 8;
@@ -103,136 +105,150 @@ export function mergePlace(p: PlacePlan): PlacePlan {
   return q;
 }
 
-const COMMON = /* wgsl */ `
-struct U { n: u32, fill: u32, rank: u32, p1: u32, m: array<vec4<u32>, 10> };
-${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read> X: array<u32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<u32>;
-@group(0) @binding(2) var<uniform> u: U;
-fn md(k: u32) -> u32 { return u.m[k / 4u][k % 4u]; }
-fn mi(k: u32) -> i32 { return bitcast<i32>(md(k)); }
-`;
+const R = `array<u32, ${MAX_RANK}>` as const;
+const RI = `array<i32, ${MAX_RANK}>` as const;
 
-// Uniform slots: dims 0..7, step 8..15, begin 16..23, extent 24..31, stride 32..39.
-export function gatherKernel(full: GatherPlan, boundary: Boundary = 'constant', fill = 0): Kernel {
-  if (full.outShape.length > MAX_RANK) throw new Error(`gather: rank ${full.outShape.length} > ${MAX_RANK}`);
-  const plan = mergeGather(full);
-  const n = sizeOf(plan.outShape);
-  const u = new Uniforms(48)
-    .u32(n, fill, plan.outShape.length, 0)
-    .u32(...padLead(plan.outShape, 1))
-    .i32(...padLead(plan.step, 0))
-    .i32(...padLead(plan.begin, 0))
-    .u32(...padLead(plan.extent, 1))
-    .u32(...padLead(plan.stride, 0));
-  return {
-    key: `layout:gather:${boundary}`,
-    wgsl: () => wgsl`
-${COMMON}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
-  if (i >= u.n) { return; }
-  var rem = i;
+/** Raw 32-bit words in and out, so one pipeline serves float32 and int32. */
+const WORDS = [
+  { name: 'X', access: 'read', type: 'u32' },
+  { name: 'Y', access: 'write', type: 'u32' },
+] as const;
+
+/** Where an out-of-range source index j (valid range [0, ext)) goes. */
+const BOUNDARY_WGSL: Record<Boundary, string> = {
+  constant: 'if (j < 0 || j >= ext) { inside = false; }',
+  edge: 'j = clamp(j, 0, ext - 1);',
+  reflect: `if (j < 0) { j = -j; }
+    if (j >= ext) { j = 2 * (ext - 1) - j; }
+    j = clamp(j, 0, ext - 1);`,
+};
+
+/** A gather named for the op that dispatches it (kernel name = op label), with its boundary rule. */
+const gather = (name: string, boundary: Boundary) =>
+  defineKernel({
+    name,
+    bindings: WORDS,
+    // fill: the constant's bit pattern. Per axis (padded on the left to MAX_RANK): output dims,
+    // step, begin, the valid source extent and the source stride.
+    uniforms: { n: 'u32', fill: 'u32', rank: 'u32', dims: R, step: RI, begin: RI, extent: R, stride: R },
+    workgroupSize: WG,
+    dispatch: { flat: 'n' },
+    main: () => /* wgsl */ `var rem = i;
   var off = 0u;
   var inside = true;
   for (var kk = ${MAX_RANK - 1}; kk >= ${MAX_RANK} - i32(u.rank); kk--) { // real axes sit last
     let k = u32(kk);
-    let d = md(k);
+    let d = u_dims(k);
     let c = rem % d;
     rem = rem / d;
-    let ext = i32(md(24u + k));
-    var j = i32(c) * mi(8u + k) + mi(16u + k);
-#if ${boundary === 'constant'}
-    if (j < 0 || j >= ext) { inside = false; }
-#elif ${boundary === 'edge'}
-    j = clamp(j, 0, ext - 1);
-#else
-    if (j < 0) { j = -j; }
-    if (j >= ext) { j = 2 * (ext - 1) - j; }
-    j = clamp(j, 0, ext - 1);
-#endif
-    off += u32(j) * md(32u + k);
+    let ext = i32(u_extent(k));
+    var j = i32(c) * u_step(k) + u_begin(k);
+    ${BOUNDARY_WGSL[boundary]}
+    off += u32(j) * u_stride(k);
   }
-  if (inside) { Y[i] = X[off]; } else { Y[i] = u.fill; }
-}`,
-    bindings: ['read', 'write'],
-    uniforms: u.done(),
-    workgroups: grid(n / WG),
-  };
+  if (inside) { Y[i] = X[off]; } else { Y[i] = u.fill; }`,
+  });
+
+const GATHERS = {
+  transpose: gather('transpose', 'constant'),
+  slice: gather('slice', 'constant'),
+  pad: gather('pad', 'constant'),
+  pad_edge: gather('pad_edge', 'edge'),
+  pad_reflect: gather('pad_reflect', 'reflect'),
+};
+export type GatherOp = keyof typeof GATHERS;
+
+/** The gather of op `op` (which fixes the boundary rule); `fill` is the constant's bit pattern. */
+export function gatherKernel(op: GatherOp, full: GatherPlan, fill = 0): Kernel {
+  if (full.outShape.length > MAX_RANK) throw new Error(`${op}: rank ${full.outShape.length} > ${MAX_RANK}`);
+  const plan = mergeGather(full);
+  return GATHERS[op]({}, {
+    n: sizeOf(plan.outShape),
+    fill,
+    rank: plan.outShape.length,
+    dims: padLead(plan.outShape, 1),
+    step: padLead(plan.step, 0),
+    begin: padLead(plan.begin, 0),
+    extent: padLead(plan.extent, 1),
+    stride: padLead(plan.stride, 0),
+  });
 }
 
-// Uniform slots: input dims 0..7, step 8..15, begin 16..23, output stride 24..31.
-export function placeKernel(full: PlacePlan): Kernel {
-  if (full.inShape.length > MAX_RANK) throw new Error(`place: rank ${full.inShape.length} > ${MAX_RANK}`);
-  const plan = mergePlace(full);
-  const n = sizeOf(plan.inShape);
-  const u = new Uniforms(48)
-    .u32(n, 0, plan.inShape.length, 0)
-    .u32(...padLead(plan.inShape, 1))
-    .i32(...padLead(plan.step, 0))
-    .i32(...padLead(plan.begin, 0))
-    .u32(...padLead(plan.outStride, 0))
-    .u32(...new Array(MAX_RANK).fill(0));
-  return {
-    key: 'layout:place',
-    wgsl: () => /* wgsl */ `
-${COMMON}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
-  if (i >= u.n) { return; }
-  var rem = i;
+const place = (name: string) =>
+  defineKernel({
+    name,
+    bindings: WORDS,
+    // Per input axis (padded on the left to MAX_RANK): input dims, step, begin, output stride.
+    uniforms: { n: 'u32', rank: 'u32', dims: R, step: RI, begin: RI, outStride: R },
+    workgroupSize: WG,
+    dispatch: { flat: 'n' },
+    main: () => /* wgsl */ `var rem = i;
   var off = 0u;
   for (var kk = ${MAX_RANK - 1}; kk >= ${MAX_RANK} - i32(u.rank); kk--) { // real axes sit last
     let k = u32(kk);
-    let d = md(k);
+    let d = u_dims(k);
     let c = rem % d;
     rem = rem / d;
-    off += u32(i32(c) * mi(8u + k) + mi(16u + k)) * md(24u + k);
+    off += u32(i32(c) * u_step(k) + u_begin(k)) * u_outStride(k);
   }
-  Y[off] = X[i];
-}`,
-    bindings: ['read', 'write'],
-    uniforms: u.done(),
-    workgroups: grid(n / WG),
-  };
+  Y[off] = X[i];`,
+  });
+
+const PLACES = { concat: place('concat'), 'slice.grad': place('slice.grad') };
+export type PlaceOp = keyof typeof PLACES;
+
+export function placeKernel(op: PlaceOp, full: PlacePlan): Kernel {
+  if (full.inShape.length > MAX_RANK) throw new Error(`${op}: rank ${full.inShape.length} > ${MAX_RANK}`);
+  const plan = mergePlace(full);
+  return PLACES[op]({}, {
+    n: sizeOf(plan.inShape),
+    rank: plan.inShape.length,
+    dims: padLead(plan.inShape, 1),
+    step: padLead(plan.step, 0),
+    begin: padLead(plan.begin, 0),
+    outStride: padLead(plan.outStride, 0),
+  });
 }
 
-/**
- * Backward of an 'edge' or 'reflect' pad along ONE axis, as a gather: the tensor is seen as
- * [outer, L, inner] (L = padded length) and folded to [outer, len, inner]. Each input index j
- * sums the padded positions that copied it: j + before itself, plus for 'reflect' its mirror
- * images before − j and before + 2(len − 1) − j when they exist, and for 'edge' the whole
- * before-run (j = 0) or after-run (j = len − 1). Bindings: dy → dx.
- */
-export function padFoldKernel(mode: 'edge' | 'reflect', outer: number, L: number, len: number, inner: number, before: number, after: number): Kernel {
-  const n = outer * len * inner;
-  return {
-    key: `layout:pad_fold:${mode}`,
-    wgsl: () => wgsl`
-struct U { n: u32, L: u32, len: u32, inner: u32, b: u32, a: u32 };
-${FLAT_GROUP}
-${elementMain(['read DY', 'write DX'], WG)}
-  if (i >= u.n) { return; }
-  let k = i % u.inner;
+/** Adds to acc the padded positions of dy that copied input index j (see padFoldKernel). */
+const FOLD_WGSL: Record<'edge' | 'reflect', string> = {
+  reflect: `if (j >= 1u && j <= u.b) { acc += DY[base + (u.b - j) * u.inner]; }
+  if (j + u.a + 1u >= u.len && j + 2u <= u.len) { acc += DY[base + (u.b + 2u * (u.len - 1u) - j) * u.inner]; }`,
+  edge: `if (j == 0u) { for (var o = 0u; o < u.b; o++) { acc += DY[base + o * u.inner]; } }
+  if (j == u.len - 1u) { for (var o = u.b + u.len; o < u.L; o++) { acc += DY[base + o * u.inner]; } }`,
+};
+
+const padFold = (mode: 'edge' | 'reflect') =>
+  defineKernel({
+    name: `pad_${mode}.grad`,
+    bindings: [
+      { name: 'DY', access: 'read' },
+      { name: 'DX', access: 'write' },
+    ],
+    uniforms: { n: 'u32', L: 'u32', len: 'u32', inner: 'u32', b: 'u32', a: 'u32' },
+    workgroupSize: WG,
+    dispatch: { flat: 'n' },
+    main: () => /* wgsl */ `let k = i % u.inner;
   let t = i / u.inner;
   let j = t % u.len;
   let base = (t / u.len) * u.L * u.inner + k;
   var acc = DY[base + (j + u.b) * u.inner];
-#if ${mode === 'reflect'}
-  if (j >= 1u && j <= u.b) { acc += DY[base + (u.b - j) * u.inner]; }
-  if (j + u.a + 1u >= u.len && j + 2u <= u.len) { acc += DY[base + (u.b + 2u * (u.len - 1u) - j) * u.inner]; }
-#else
-  if (j == 0u) { for (var o = 0u; o < u.b; o++) { acc += DY[base + o * u.inner]; } }
-  if (j == u.len - 1u) { for (var o = u.b + u.len; o < u.L; o++) { acc += DY[base + o * u.inner]; } }
-#endif
-  DX[i] = acc;
-}`,
-    bindings: ['read', 'write'],
-    uniforms: new Uniforms().u32(n, L, len, inner, before, after).done(),
-    workgroups: grid(n / WG),
-  };
+  ${FOLD_WGSL[mode]}
+  DX[i] = acc;`,
+  });
+
+const PAD_FOLDS = { edge: padFold('edge'), reflect: padFold('reflect') };
+
+/**
+ * Backward of an 'edge' or 'reflect' pad along ONE axis (kernel and op 'pad_edge.grad' /
+ * 'pad_reflect.grad'), as a gather: the tensor is seen as [outer, L, inner] (L = padded length)
+ * and folded to [outer, len, inner]. Each input index j sums the padded positions that copied
+ * it: j + before itself, plus for 'reflect' its mirror images before − j and
+ * before + 2(len − 1) − j when they exist, and for 'edge' the whole before-run (j = 0) or
+ * after-run (j = len − 1). Bindings: dy → dx.
+ */
+export function padFoldKernel(mode: 'edge' | 'reflect', outer: number, L: number, len: number, inner: number, before: number, after: number): Kernel {
+  return PAD_FOLDS[mode]({}, { n: outer * len * inner, L, len, inner, b: before, a: after });
 }
 
 // ---- plans ----------------------------------------------------------------------------------

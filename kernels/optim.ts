@@ -10,7 +10,8 @@
 // SGD (Keras): plain p −= lr·g; with momentum v = μ·v − lr·g and p += v, or with Nesterov
 // p += μ·v − lr·g (using the new v).
 
-import { FLAT_GROUP, grid, type Kernel, Uniforms, elementMain } from './program.ts';
+import type { Kernel } from './program.ts';
+import { defineKernel } from './spec.ts';
 
 const WG = 256;
 
@@ -42,29 +43,34 @@ export function adamRef(p: Float64Array, g: ArrayLike<number>, m: Float64Array, 
   }
 }
 
-/** Bindings: P (write), G (read), M (write), V (write). */
-export function adamKernel(n: number, h: AdamHyper): Kernel {
-  // 1 − β is computed here in float64: in float32, 1 − 0.999f is off by 1.3e-5 relative.
-  const u = new Uniforms().u32(n).f32(h.lrT, h.beta1, 1 - h.beta1, h.beta2, 1 - h.beta2, h.epsilon, h.decay, 1 - h.decayPost);
-  return {
-    key: 'adam',
-    wgsl: () => /* wgsl */ `
-struct U { n: u32, lr: f32, b1: f32, c1: f32, b2: f32, c2: f32, eps: f32, decay: f32, keep: f32 };
-${FLAT_GROUP}
-${elementMain(['write P', 'read G', 'write M', 'write V'], WG)}
-  if (i >= u.n) { return; }
-  let p = P[i];
+/**
+ * Serves both Adam ops (adamStep, adamOnnxStep), so it keeps the optimiser's name.
+ * Bindings: P (write), G (read), M (write), V (write).
+ */
+const adam = defineKernel({
+  name: 'adam',
+  bindings: [
+    { name: 'P', access: 'write' },
+    { name: 'G', access: 'read' },
+    { name: 'M', access: 'write' },
+    { name: 'V', access: 'write' },
+  ],
+  // c1, c2 = 1 − β1, 1 − β2 and keep = 1 − λ_post, computed on the host in float64: in
+  // float32, 1 − 0.999f is off by 1.3e-5 relative.
+  uniforms: { n: 'u32', lr: 'f32', b1: 'f32', c1: 'f32', b2: 'f32', c2: 'f32', eps: 'f32', decay: 'f32', keep: 'f32' },
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: () => /* wgsl */ `let p = P[i];
   let g = G[i] + u.decay * p;
   let m = u.b1 * M[i] + u.c1 * g;
   let v = u.b2 * V[i] + u.c2 * g * g;
   M[i] = m;
   V[i] = v;
-  P[i] = (p - u.lr * m / (sqrt(v) + u.eps)) * u.keep;
-}`,
-    bindings: ['write', 'read', 'write', 'write'],
-    uniforms: u.done(),
-    workgroups: grid(n / WG),
-  };
+  P[i] = (p - u.lr * m / (sqrt(v) + u.eps)) * u.keep;`,
+});
+
+export function adamKernel(n: number, h: AdamHyper): Kernel {
+  return adam({}, { n, lr: h.lrT, b1: h.beta1, c1: 1 - h.beta1, b2: h.beta2, c2: 1 - h.beta2, eps: h.epsilon, decay: h.decay, keep: 1 - h.decayPost });
 }
 
 export interface SgdHyper {
@@ -86,26 +92,26 @@ export function sgdRef(p: Float64Array, g: ArrayLike<number>, velocity: Float64A
 }
 
 /** Bindings: P (write), G (read), and with momentum VEL (write). */
-export function sgdKernel(n: number, h: SgdHyper): Kernel {
-  const mom = h.momentum !== 0;
-  return {
-    key: `sgd:${mom ? 'momentum' : 'plain'}`,
-    wgsl: () => /* wgsl */ `
-struct U { n: u32, lr: f32, mu: f32, nesterov: u32 };
-${FLAT_GROUP}
-${elementMain(['write P', 'read G', ...(mom ? ['write VEL'] : [])], WG)}
-  if (i >= u.n) { return; }
-  let step = -u.lr * G[i];
+const sgd = defineKernel({
+  name: 'sgdStep',
+  bindings: (f: { momentum: boolean }) => [
+    { name: 'P', access: 'write' },
+    { name: 'G', access: 'read' },
+    ...(f.momentum ? [{ name: 'VEL', access: 'write' } as const] : []),
+  ],
+  uniforms: { n: 'u32', lr: 'f32', mu: 'f32', nesterov: 'u32' },
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: (f) => /* wgsl */ `let step = -u.lr * G[i];
 ${
-  mom
+  f.momentum
     ? `  let v = u.mu * VEL[i] + step;
   VEL[i] = v;
   P[i] += select(v, u.mu * v + step, u.nesterov != 0u);`
     : '  P[i] += step;'
-}
 }`,
-    bindings: mom ? ['write', 'read', 'write'] : ['write', 'read'],
-    uniforms: new Uniforms().u32(n).f32(h.lr, h.momentum).u32(h.nesterov ? 1 : 0).done(),
-    workgroups: grid(n / WG),
-  };
+});
+
+export function sgdKernel(n: number, h: SgdHyper): Kernel {
+  return sgd({ momentum: h.momentum !== 0 }, { n, lr: h.lr, mu: h.momentum, nesterov: h.nesterov ? 1 : 0 });
 }

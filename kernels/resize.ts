@@ -16,7 +16,8 @@
 // Backward is a gather, one thread per input element: it walks the outputs in its y and x
 // ranges and sums the weights of the taps that name it (no atomics).
 
-import { FLAT_GROUP, grid, type Kernel, Uniforms, elementMain } from './program.ts';
+import type { Kernel } from './program.ts';
+import { defineKernel } from './spec.ts';
 
 const WG = 256;
 
@@ -142,26 +143,29 @@ export function resizeTable(spec: ResizeSpec, H: number, W: number, OH: number, 
   return { data, K, off };
 }
 
-const U_STRUCT = /* wgsl */ `
-struct U { n: u32, H: u32, W: u32, C: u32, OH: u32, OW: u32, yi: u32, yw: u32, xi: u32, xw: u32, ry: u32, rx: u32 };
-${FLAT_GROUP}
-`;
+/** Sizes, and the offsets of the table's blocks (ResizeTable.off). */
+const UNIFORMS = {
+  n: 'u32', H: 'u32', W: 'u32', C: 'u32', OH: 'u32', OW: 'u32',
+  yi: 'u32', yw: 'u32', xi: 'u32', xw: 'u32', ry: 'u32', rx: 'u32',
+} as const;
 
-function uniforms(n: number, H: number, W: number, C: number, OH: number, OW: number, t: ResizeTable): ArrayBuffer {
-  return new Uniforms().u32(n, H, W, C, OH, OW, ...t.off).done();
+function uniforms(n: number, H: number, W: number, C: number, OH: number, OW: number, t: ResizeTable) {
+  const [yi, yw, xi, xw, ry, rx] = t.off;
+  return { n, H, W, C, OH, OW, yi, yw, xi, xw, ry, rx };
 }
 
-/** Bindings: x, table → y [N, OH, OW, C]. */
-export function resizeKernel(N: number, H: number, W: number, C: number, OH: number, OW: number, t: ResizeTable): Kernel {
-  const n = N * OH * OW * C;
-  const K = t.K;
-  return {
-    key: `resize:K${K}`,
-    wgsl: () => /* wgsl */ `
-${U_STRUCT}
-${elementMain(['read X', 'read T', 'write Y'], WG)}
-  if (i >= u.n) { return; }
-  let c = i % u.C;
+/** K (taps per axis) is the only compile-time fact. */
+const resize = defineKernel({
+  name: 'resize',
+  bindings: [
+    { name: 'X', access: 'read' },
+    { name: 'T', access: 'read' },
+    { name: 'Y', access: 'write' },
+  ],
+  uniforms: UNIFORMS,
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: ({ K }: { K: number }) => /* wgsl */ `let c = i % u.C;
   let p = i / u.C;
   let ox = p % u.OW;
   let q = p / u.OW;
@@ -178,26 +182,25 @@ ${elementMain(['read X', 'read T', 'write Y'], WG)}
     }
     acc += T[u.yw + oy * ${K}u + a] * s;
   }
-  Y[i] = acc;
-}`,
-    bindings: ['read', 'read', 'write'],
-    uniforms: uniforms(n, H, W, C, OH, OW, t),
-    workgroups: grid(n / WG),
-  };
+  Y[i] = acc;`,
+});
+
+/** Bindings: x, table → y [N, OH, OW, C]. */
+export function resizeKernel(N: number, H: number, W: number, C: number, OH: number, OW: number, t: ResizeTable): Kernel {
+  return resize({ K: t.K }, uniforms(N * OH * OW * C, H, W, C, OH, OW, t));
 }
 
-/** Bindings: dy [N, OH, OW, C], table → dx [N, H, W, C]. */
-export function resizeGradKernel(N: number, H: number, W: number, C: number, OH: number, OW: number, t: ResizeTable): Kernel {
-  const n = N * H * W * C;
-  const K = t.K;
-  return {
-    key: `resize_grad:K${K}`,
-    wgsl: () => /* wgsl */ `
-${U_STRUCT}
-@group(0) @binding(0) var<storage, read> DY: array<f32>;
-@group(0) @binding(1) var<storage, read> T: array<f32>;
-@group(0) @binding(2) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(3) var<uniform> u: U;
+const resizeGrad = defineKernel({
+  name: 'resize.grad',
+  bindings: [
+    { name: 'DY', access: 'read' },
+    { name: 'T', access: 'read' },
+    { name: 'DX', access: 'write' },
+  ],
+  uniforms: UNIFORMS,
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  decls: ({ K }: { K: number }) => /* wgsl */ `
 // Total weight that output index o (table block at wi, idx block at ii) gives input index me.
 fn weight(ii: u32, wi: u32, o: u32, me: u32) -> f32 {
   var w = 0.0;
@@ -205,12 +208,8 @@ fn weight(ii: u32, wi: u32, o: u32, me: u32) -> f32 {
     if (u32(T[ii + o * ${K}u + k]) == me) { w += T[wi + o * ${K}u + k]; }
   }
   return w;
-}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
-  if (i >= u.n) { return; }
-  let c = i % u.C;
+}`,
+  main: () => /* wgsl */ `let c = i % u.C;
   let p = i / u.C;
   let ix = p % u.W;
   let q = p / u.W;
@@ -230,12 +229,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     acc += wy * s;
   }
-  DX[i] = acc;
-}`,
-    bindings: ['read', 'read', 'write'],
-    uniforms: uniforms(n, H, W, C, OH, OW, t),
-    workgroups: grid(n / WG),
-  };
+  DX[i] = acc;`,
+});
+
+/** Bindings: dy [N, OH, OW, C], table → dx [N, H, W, C]. */
+export function resizeGradKernel(N: number, H: number, W: number, C: number, OH: number, OW: number, t: ResizeTable): Kernel {
+  return resizeGrad({ K: t.K }, uniforms(N * H * W * C, H, W, C, OH, OW, t));
 }
 
 // ---- float64 reference: a literal transcription of the ONNX reference (op_resize.py) --------

@@ -8,12 +8,12 @@ import { checkInputs, type Tensor } from '../tensor.ts';
 
 function dropoutGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const { rate, seed } = node.attrs as { rate: number; seed: number };
-  return [run('dropout.grad', dropoutKernel(dy.size, rate, seed), [dy], dy.shape)];
+  return [run('dropout.grad', dropoutKernel('dropout.grad', dy.size, rate, seed), [dy], dy.shape)];
 }
 
 export function dropout(x: Tensor, rate: number, seed: number): Tensor {
   checkInputs('dropout', [x]);
   if (!(rate >= 0 && rate < 1)) throw new ShapeError('dropout', `rate must be in [0, 1), got ${rate}`);
-  const y = run('dropout', dropoutKernel(x.size, rate, seed), [x], x.shape);
+  const y = run('dropout', dropoutKernel('dropout', x.size, rate, seed), [x], x.shape);
   return record('dropout', [x], y, dropoutGrad, { rate, seed });
 }

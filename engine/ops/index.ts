@@ -7,7 +7,7 @@ export * from './shape.ts';
 export * from './softmax.ts';
 export * from './dropout.ts';
 export * from './loss.ts';
-export * from './pool.ts';
+export * from './pooling.ts';
 export * from './resize.ts';
 export * from './layout.ts';
 export * from './optim.ts';

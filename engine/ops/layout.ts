@@ -1,6 +1,6 @@
 // Layout ops on row-major tensors of rank ≤ 8, float32 or int32: transpose, slice (strided,
 // negative steps), stridedSlice (Python/ONNX begin:end:step clamping), concat and pad
-// (constant, edge, reflect). All copy through the two kernels of kernels/layout.ts.
+// (constant, edge, reflect). All copy through the gather and place kernels of kernels/layout.ts.
 // Gradients: transpose → transpose by the inverse permutation; slice → the gradient placed
 // back into zeros; concat → one slice per input; constant pad → pad by the negated pads (a
 // slice that also zero-fills what negative pads cropped); edge / reflect pad → each padded axis
@@ -46,7 +46,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   if ([...p].sort((a, b) => a - b).some((v, i) => v !== i))
     throw new ShapeError('transpose', `perm [${p}] is not a permutation of the axes of ${x.describe()}`);
   const plan = transposePlan(x.shape, p);
-  const y = run('transpose', gatherKernel(plan), [x], plan.outShape, x.dtype);
+  const y = run('transpose', gatherKernel('transpose', plan), [x], plan.outShape, x.dtype);
   return record('transpose', [x], y, x.dtype === 'float32' ? transposeGrad : null, { perm: p });
 }
 
@@ -57,7 +57,7 @@ function sliceGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const { begin, step } = node.attrs as { begin: number[]; step: number[] };
   // Each dy element lands on a distinct x element: fill zeros, then place dy (no atomics).
   const dx = zeros(x.shape);
-  if (dy.size > 0) dispatch('slice.grad', placeKernel(placePlan(dy.shape, x.shape, begin, step)), [dy], [dx]);
+  if (dy.size > 0) dispatch('slice.grad', placeKernel('slice.grad', placePlan(dy.shape, x.shape, begin, step)), [dy], [dx]);
   return [dx];
 }
 
@@ -85,7 +85,7 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
     if (sz[d] < 0 || (sz[d] > 0 && (b[d] < 0 || b[d] >= n || last < 0 || last >= n)))
       throw new ShapeError(op, `begin [${begin}], size [${size ?? sz}], strides [${step}] reach outside ${x.describe()} on axis ${d}`);
   }
-  const y = run(op, gatherKernel(slicePlan(x.shape, b, sz, step)), [x], sz, x.dtype);
+  const y = run(op, gatherKernel(op, slicePlan(x.shape, b, sz, step)), [x], sz, x.dtype);
   return record(op, [x], y, x.dtype === 'float32' ? sliceGrad : null, { begin: b, size: sz, step });
 }
 
@@ -151,7 +151,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
     for (const t of xs) {
       offsets.push(off);
       const begin = t.shape.map((_, d) => (d === ax ? off : 0));
-      if (t.size > 0) dispatch(op, placeKernel(placePlan(t.shape, outShape, begin)), [t], [y]);
+      if (t.size > 0) dispatch(op, placeKernel(op, placePlan(t.shape, outShape, begin)), [t], [y]);
       off += t.shape[ax];
     }
   } catch (e) {
@@ -188,7 +188,7 @@ function padGrad(node: TapeNode, dy: Tensor): Tensor[] {
  * repeating it (pads ≤ size − 1), as NumPy and ONNX.
  */
 export function pad(x: Tensor, pads: readonly (readonly [number, number])[], value = 0, mode: PadMode = 'constant'): Tensor {
-  const op = mode === 'constant' ? 'pad' : `pad_${mode}`;
+  const op = mode === 'constant' ? 'pad' : (`pad_${mode}` as const);
   checkInputs(op, [x], null);
   checkRank(op, x);
   if (pads.length !== x.rank || pads.some((p) => p.length !== 2 || !Number.isInteger(p[0]) || !Number.isInteger(p[1])))
@@ -202,6 +202,6 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], val
       throw new ShapeError(op, `reflect pads [${b},${a}] must be at most ${n - 1} on axis ${d} of ${x.describe()}`);
   });
   const plan = padPlan(x.shape, pads);
-  const y = run(op, gatherKernel(plan, mode, fillBits(value, elemOf(x))), [x], plan.outShape, x.dtype);
+  const y = run(op, gatherKernel(op, plan, fillBits(value, elemOf(x))), [x], plan.outShape, x.dtype);
   return record(op, [x], y, x.dtype === 'float32' ? padGrad : null, { pads: pads.map((p) => [p[0], p[1]]), value, mode });
 }

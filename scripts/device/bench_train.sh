@@ -8,7 +8,7 @@ set -u
 source scripts/device/setup.sh > "$OUT/bench.log" 2>&1
 cd "$LROOT"
 fail=0
-for t in matmul conv2d reduce pool loss; do
+for t in matmul conv2d reduce pooling loss; do
   r=$(timeout 120 node dist/test/$t.test.js 2>&1 | grep -E "Total|Passed|FAIL" | tr '\n' ' ')
   echo "test $t: $r" >> "$OUT/bench.log"
   echo "$r" | grep -q "Passed" && ! echo "$r" | grep -q FAIL || fail=1

@@ -10,7 +10,7 @@ source scripts/device/setup.sh > "$OUT/checks.txt" 2>&1
 cd "$LROOT"
 out=/tmp/lanterna-models; mkdir -p $out
 ( lanterna info
-  for t in matmul conv2d elementwise reduce pool softmax loss; do
+  for t in matmul conv2d elementwise reduce pooling softmax loss; do
     [ -f dist/test/$t.test.js ] && timeout 90 node dist/test/$t.test.js 2>&1 | grep -E "Total|Passed|FAIL|✘" | head -8 | sed "s/^/$t: /"
   done ) >> "$OUT/checks.txt" 2>&1 &
 for p in cam1 cam2; do

@@ -6,13 +6,15 @@
 // when a gradient will be recorded, so inference and noGrad pay nothing for it.
 
 import {
+  avgPoolGradKernel,
+  avgPoolKernel,
   globalAvgPoolGradKernel,
+  maxPoolGradKernel,
+  maxPoolKernel,
   poolGeometry,
-  poolGradKernel,
-  poolKernel,
   type PoolGeom,
   type PoolPadding,
-} from '../../kernels/pool.ts';
+} from '../../kernels/pooling.ts';
 import { isGradEnabled, record, type TapeNode } from '../autograd.ts';
 import { ShapeError } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
@@ -20,7 +22,7 @@ import { checkInputs, empty, type Tensor } from '../tensor.ts';
 import { sumMiddle } from './reduce.ts';
 import { reshape } from './shape.ts';
 
-export type { PoolPadding } from '../../kernels/pool.ts';
+export type { PoolPadding } from '../../kernels/pooling.ts';
 type Pair = number | readonly [number, number];
 
 export interface PoolOptions {
@@ -78,17 +80,17 @@ const outShape = (g: PoolGeom) => [g.N, g.OH, g.OW, g.C];
 
 function maxPoolGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const { geom } = node.attrs as { geom: PoolGeom };
-  return [run('maxPool2d.grad', poolGradKernel('max', geom), [dy, node.saved[0]], node.inputs[0].shape)];
+  return [run('maxPool2d.grad', maxPoolGradKernel(geom), [dy, node.saved[0]], node.inputs[0].shape)];
 }
 
 export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
   const op = 'maxPool2d';
   const g = geometry(op, x, opts);
-  if (!(isGradEnabled() && x.requiresGrad)) return run(op, poolKernel('max', g), [x], outShape(g));
+  if (!(isGradEnabled() && x.requiresGrad)) return run(op, maxPoolKernel(g), [x], outShape(g));
   const y = empty(outShape(g));
   const argmax = empty(outShape(g), 'int32');
   try {
-    dispatch(op, poolKernel('max', g, { withArgmax: true }), [x], [y, argmax]);
+    dispatch(op, maxPoolKernel(g, true), [x], [y, argmax]);
   } catch (e) {
     y.dispose();
     argmax.dispose();
@@ -101,14 +103,14 @@ export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
 
 function avgPoolGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const { geom, includePad } = node.attrs as { geom: PoolGeom; includePad: boolean };
-  return [run('avgPool2d.grad', poolGradKernel('avg', geom, { includePad }), [dy], node.inputs[0].shape)];
+  return [run('avgPool2d.grad', avgPoolGradKernel(geom, includePad), [dy], node.inputs[0].shape)];
 }
 
 export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
   const op = 'avgPool2d';
   const g = geometry(op, x, opts);
   const includePad = !!opts.countIncludePad;
-  const y = run(op, poolKernel('avg', g, { includePad }), [x], outShape(g));
+  const y = run(op, avgPoolKernel(g, includePad), [x], outShape(g));
   return record(op, [x], y, avgPoolGrad, { geom: g, includePad });
 }
 

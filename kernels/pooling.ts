@@ -10,8 +10,11 @@
 // Backward is a gather, one thread per INPUT element: for each tap offset (kh, kw) the window
 // that would read this element through that tap is oh = (ih + padT − kh·dh) / sh when exact;
 // max adds dy where the saved argmax names this element, avg adds dy / count. No atomics.
+// Each kernel is named by the op that dispatches it (engine/ops/pooling.ts): maxPool2d,
+// maxPool2d.grad, avgPool2d, avgPool2d.grad, globalAvgPool.grad.
 
-import { FLAT_GROUP, grid, type Kernel, Uniforms, elementMain } from './program.ts';
+import type { Kernel } from './program.ts';
+import { defineKernel } from './spec.ts';
 
 const WG = 256;
 const LOWEST = -3.4028234663852886e38; // −FLT_MAX (bits 0xff7fffff): the max of a window with no valid tap
@@ -83,23 +86,19 @@ export function poolGeometry(
   return { N, H, W, C, OH, OW, ph, pw, sh, sw, dh, dw, padT: pads[0], padB: pads[1], padL: pads[2], padR: pads[3] };
 }
 
-const U_STRUCT = /* wgsl */ `
-struct U {
-  n: u32, N: u32, H: i32, W: i32, C: u32, OH: i32, OW: i32,
-  ph: i32, pw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
-  padT: i32, padB: i32, padL: i32, padR: i32, incl: u32,
-};
-${FLAT_GROUP}
-`;
+/** Sizes every pooling kernel reads (signed where padded coordinates can go negative). */
+const GEOM = {
+  n: 'u32', H: 'i32', W: 'i32', C: 'u32', OH: 'i32', OW: 'i32',
+  ph: 'i32', pw: 'i32', sh: 'i32', sw: 'i32', dh: 'i32', dw: 'i32',
+  padT: 'i32', padB: 'i32', padL: 'i32', padR: 'i32',
+} as const;
+/** Average pooling also reads whether the padding counts (ONNX count_include_pad). */
+const AVG_GEOM = { ...GEOM, incl: 'u32' } as const;
 
-function poolUniforms(n: number, g: PoolGeom, includePad: boolean): ArrayBuffer {
-  return new Uniforms()
-    .u32(n, g.N)
-    .i32(g.H, g.W)
-    .u32(g.C)
-    .i32(g.OH, g.OW, g.ph, g.pw, g.sh, g.sw, g.dh, g.dw, g.padT, g.padB, g.padL, g.padR)
-    .u32(includePad ? 1 : 0)
-    .done();
+/** `n` threads over geometry g. */
+function geom(n: number, g: PoolGeom) {
+  const { H, W, C, OH, OW, ph, pw, sh, sw, dh, dw, padT, padB, padL, padR } = g;
+  return { n, H, W, C, OH, OW, ph, pw, sh, sw, dh, dw, padT, padB, padL, padR };
 }
 
 /** Taps of window (oh, ow) counted by average pooling (valid ones, or those inside the padding). */
@@ -121,11 +120,10 @@ fn window_count(oh: i32, ow: i32) -> f32 {
 /** Keras' default pool (window = stride, no padding or dilation): the windows are disjoint. */
 const disjoint = (g: PoolGeom) => g.ph === g.sh && g.pw === g.sw && g.padT === 0 && g.padL === 0 && g.dh === 1 && g.dw === 1;
 
-/** Four channels per thread as one vec4 when C % 4 == 0. */
-function lanesOf(C: number) {
-  const lanes = C % 4 === 0 ? 4 : 1;
-  return { lanes, f: lanes === 4 ? 'vec4<f32>' : 'f32', iv: lanes === 4 ? 'vec4<i32>' : 'i32' };
-}
+/** Four channels per thread as one vec4 when C % 4 == 0 (disjoint windows only). */
+const lanesOf = (C: number) => (C % 4 === 0 ? 4 : 1);
+const vecF = (lanes: number) => (lanes === 4 ? 'vec4<f32>' : 'f32');
+const vecI = (lanes: number) => (lanes === 4 ? 'vec4<i32>' : 'i32');
 
 /** WGSL: thread i's channel group c (CL per pixel) and its pixel (x, y) of image nb on a w×h grid. */
 const pixelOf = (lanes: number, x: string, y: string, w: string, h: string) => `let CL = u.C / ${lanes}u;
@@ -136,60 +134,14 @@ const pixelOf = (lanes: number, x: string, y: string, w: string, h: string) => `
   let ${y} = i32(q % u32(${h}));
   let nb = q / u32(${h});`;
 
-/** Bindings: x → y, plus argmax (int32, same shape as y) when `withArgmax` (max only). */
-export function poolKernel(kind: PoolKind, g: PoolGeom, opts: { withArgmax?: boolean; includePad?: boolean } = {}): Kernel {
-  const arg = kind === 'max' && !!opts.withArgmax;
-  const n = g.N * g.OH * g.OW * g.C;
-  const body =
-    kind === 'max'
-      ? `if (v > acc || arg < 0) { acc = v; arg = ih * u.W + iw; }`
-      : `acc += v;`;
+/** One thread per output element walks its window, skipping taps in the padding. */
+function windowMain(kind: PoolKind, arg: boolean): string {
+  const body = kind === 'max' ? `if (v > acc || arg < 0) { acc = v; arg = ih * u.W + iw; }` : `acc += v;`;
   const finish =
     kind === 'max'
       ? `Y[i] = acc;${arg ? '\n  A[i] = arg;' : ''}`
       : `let cnt = window_count(oh, ow);\n  Y[i] = select(0.0, acc / cnt, cnt > 0.0);`;
-  // Disjoint windows inside the input (Keras' 2×2/2 'valid' pool): no padding or bounds checks,
-  // the taps' addresses follow from the first one, and with C % 4 == 0 each thread takes four
-  // channels as one vec4 (a quarter of the index arithmetic, which is most of the cost).
-  const inside = (g.OH - 1) * g.sh + g.ph <= g.H && (g.OW - 1) * g.sw + g.pw <= g.W;
-  if (kind === 'max' && disjoint(g) && inside) {
-    const { lanes, f, iv } = lanesOf(g.C);
-    return {
-      key: `pool:max:disjoint:${lanes}${arg ? ':arg' : ''}`,
-      wgsl: () => /* wgsl */ `
-${U_STRUCT}
-${elementMain([`read X: array<${f}>`, `write Y: array<${f}>`, ...(arg ? [`write A: array<${iv}>`] : [])], WG)}
-  if (i >= u.n) { return; }
-  ${pixelOf(lanes, 'ow', 'oh', 'u.OW', 'u.OH')}
-  let ih0 = oh * u.sh;
-  let iw0 = ow * u.sw;
-  let row = u32(u.W) * CL;
-  let base = ((nb * u32(u.H) + u32(ih0)) * u32(u.W) + u32(iw0)) * CL + c;
-  var acc = X[base];
-  var arg = ${iv}(ih0 * u.W + iw0);
-  for (var kh = 0; kh < u.ph; kh++) {
-    for (var kw = 0; kw < u.pw; kw++) {
-      let v = X[base + u32(kh) * row + u32(kw) * CL];
-      let gt = v > acc;
-      acc = select(acc, v, gt);
-      arg = select(arg, ${iv}((ih0 + kh) * u.W + iw0 + kw), gt);
-    }
-  }
-  Y[i] = acc;${arg ? '\n  A[i] = arg;' : ''}
-}`,
-      bindings: arg ? ['read', 'write', 'write'] : ['read', 'write'],
-      uniforms: poolUniforms(n / lanes, g, false),
-      workgroups: grid(n / lanes / WG),
-    };
-  }
-  return {
-    key: `pool:${kind}${arg ? ':arg' : ''}`,
-    wgsl: () => /* wgsl */ `
-${U_STRUCT}
-${kind === 'avg' ? COUNT_FN : ''}
-${elementMain(['read X', 'write Y', ...(arg ? ['write A: array<i32>'] : [])], WG)}
-  if (i >= u.n) { return; }
-  let c = i % u.C;
+  return /* wgsl */ `let c = i % u.C;
   let p = i / u.C;
   let ow = i32(p % u32(u.OW));
   let q = p / u32(u.OW);
@@ -207,51 +159,80 @@ ${elementMain(['read X', 'write Y', ...(arg ? ['write A: array<i32>'] : [])], WG
       ${body}
     }
   }
-  ${finish}
-}`,
-    bindings: arg ? ['read', 'write', 'write'] : ['read', 'write'],
-    uniforms: poolUniforms(n, g, !!opts.includePad),
-    workgroups: grid(n / WG),
-  };
+  ${finish}`;
 }
 
-/** Bindings: max: dy, argmax → dx; avg: dy → dx. One thread per input element. */
-export function poolGradKernel(kind: PoolKind, g: PoolGeom, opts: { includePad?: boolean } = {}): Kernel {
-  const n = g.N * g.H * g.W * g.C;
-  const max = kind === 'max';
-  // Disjoint windows (Keras' default 2×2/2 pool): each input lies in at most one window, found
-  // with one division per axis instead of a loop of signed divisions (slow on CPU drivers).
-  if (max && disjoint(g)) {
-    const { lanes, f, iv } = lanesOf(g.C);
-    return {
-      key: `pool_grad:max:disjoint:${lanes}`,
-      wgsl: () => /* wgsl */ `
-${U_STRUCT}
-${elementMain([`read DY: array<${f}>`, `read A: array<${iv}>`, `write DX: array<${f}>`], WG)}
-  if (i >= u.n) { return; }
-  ${pixelOf(lanes, 'iw', 'ih', 'u.W', 'u.H')}
-  let oh = ih / u.sh;
-  let ow = iw / u.sw;
-  var v = ${f}(0.0);
-  if (oh < u.OH && ow < u.OW) {
-    let o = ((nb * u32(u.OH) + u32(oh)) * u32(u.OW) + u32(ow)) * CL + c;
-    v = select(${f}(0.0), DY[o], A[o] == ${iv}(ih * u.W + iw));
+/**
+ * Disjoint windows inside the input (Keras' 2×2/2 'valid' pool): no padding or bounds checks,
+ * the taps' addresses follow from the first one, and with C % 4 == 0 each thread takes four
+ * channels as one vec4 (a quarter of the index arithmetic, which is most of the cost).
+ */
+function disjointMaxMain(lanes: number, arg: boolean): string {
+  return /* wgsl */ `${pixelOf(lanes, 'ow', 'oh', 'u.OW', 'u.OH')}
+  let ih0 = oh * u.sh;
+  let iw0 = ow * u.sw;
+  let row = u32(u.W) * CL;
+  let base = ((nb * u32(u.H) + u32(ih0)) * u32(u.W) + u32(iw0)) * CL + c;
+  var acc = X[base];
+  var arg = ${vecI(lanes)}(ih0 * u.W + iw0);
+  for (var kh = 0; kh < u.ph; kh++) {
+    for (var kw = 0; kw < u.pw; kw++) {
+      let v = X[base + u32(kh) * row + u32(kw) * CL];
+      let gt = v > acc;
+      acc = select(acc, v, gt);
+      arg = select(arg, ${vecI(lanes)}((ih0 + kh) * u.W + iw0 + kw), gt);
+    }
   }
-  DX[i] = v;
-}`,
-      bindings: ['read', 'read', 'write'],
-      uniforms: poolUniforms(n / lanes, g, false),
-      workgroups: grid(n / lanes / WG),
-    };
-  }
-  return {
-    key: `pool_grad:${kind}`,
-    wgsl: () => /* wgsl */ `
-${U_STRUCT}
-${max ? '' : COUNT_FN}
-${elementMain(['read DY', ...(max ? ['read A: array<i32>'] : []), 'write DX'], WG)}
-  if (i >= u.n) { return; }
-  let c = i % u.C;
+  Y[i] = acc;${arg ? '\n  A[i] = arg;' : ''}`;
+}
+
+/** x → y, plus the argmax (int32, y's shape) when `arg`. `lanes` > 1 only when `disjoint`. */
+const maxPool = defineKernel({
+  name: 'maxPool2d',
+  bindings: (f: { disjoint: boolean; lanes: number; arg: boolean }) => [
+    { name: 'X', access: 'read', type: vecF(f.lanes) },
+    { name: 'Y', access: 'write', type: vecF(f.lanes) },
+    ...(f.arg ? [{ name: 'A', access: 'write', type: vecI(f.lanes) } as const] : []),
+  ],
+  uniforms: GEOM,
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: (f) => (f.disjoint ? disjointMaxMain(f.lanes, f.arg) : windowMain('max', f.arg)),
+});
+
+const avgPool = defineKernel({
+  name: 'avgPool2d',
+  bindings: [
+    { name: 'X', access: 'read' },
+    { name: 'Y', access: 'write' },
+  ],
+  uniforms: AVG_GEOM,
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  decls: () => COUNT_FN,
+  main: () => windowMain('avg', false),
+});
+
+/** Bindings: x → y, and → argmax (int32, same shape as y) when `withArgmax`. */
+export function maxPoolKernel(g: PoolGeom, withArgmax = false): Kernel {
+  const n = g.N * g.OH * g.OW * g.C;
+  const inside = (g.OH - 1) * g.sh + g.ph <= g.H && (g.OW - 1) * g.sw + g.pw <= g.W;
+  const fast = disjoint(g) && inside;
+  const lanes = fast ? lanesOf(g.C) : 1;
+  return maxPool({ disjoint: fast, lanes, arg: withArgmax }, geom(n / lanes, g));
+}
+
+/** Bindings: x → y. */
+export function avgPoolKernel(g: PoolGeom, includePad = false): Kernel {
+  return avgPool({}, { ...geom(g.N * g.OH * g.OW * g.C, g), incl: includePad ? 1 : 0 });
+}
+
+/**
+ * Backward, one thread per input element, summing over the windows that read it: max adds dy
+ * where the saved argmax names this element, avg adds dy / count.
+ */
+function gatherMain(max: boolean): string {
+  return /* wgsl */ `let c = i % u.C;
   let p = i / u.C;
   let iw = i32(p % u32(u.W));
   let q = p / u32(u.W);
@@ -271,32 +252,82 @@ ${elementMain(['read DY', ...(max ? ['read A: array<i32>'] : []), 'write DX'], W
 ${max ? '      if (A[o] == me) { acc += DY[o]; }' : '      acc += DY[o] / window_count(oh, ow);'}
     }
   }
-  DX[i] = acc;
-}`,
-    bindings: max ? ['read', 'read', 'write'] : ['read', 'write'],
-    uniforms: poolUniforms(n, g, !!opts.includePad),
-    workgroups: grid(n / WG),
-  };
+  DX[i] = acc;`;
+}
+
+/**
+ * Disjoint windows (Keras' default 2×2/2 pool): each input lies in at most one window, found
+ * with one division per axis instead of a loop of signed divisions (slow on CPU drivers).
+ */
+function disjointMaxGradMain(lanes: number): string {
+  const f = vecF(lanes);
+  return /* wgsl */ `${pixelOf(lanes, 'iw', 'ih', 'u.W', 'u.H')}
+  let oh = ih / u.sh;
+  let ow = iw / u.sw;
+  var v = ${f}(0.0);
+  if (oh < u.OH && ow < u.OW) {
+    let o = ((nb * u32(u.OH) + u32(oh)) * u32(u.OW) + u32(ow)) * CL + c;
+    v = select(${f}(0.0), DY[o], A[o] == ${vecI(lanes)}(ih * u.W + iw));
+  }
+  DX[i] = v;`;
+}
+
+const maxPoolGrad = defineKernel({
+  name: 'maxPool2d.grad',
+  bindings: (f: { disjoint: boolean; lanes: number }) => [
+    { name: 'DY', access: 'read', type: vecF(f.lanes) },
+    { name: 'A', access: 'read', type: vecI(f.lanes) },
+    { name: 'DX', access: 'write', type: vecF(f.lanes) },
+  ],
+  uniforms: GEOM,
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: (f) => (f.disjoint ? disjointMaxGradMain(f.lanes) : gatherMain(true)),
+});
+
+const avgPoolGrad = defineKernel({
+  name: 'avgPool2d.grad',
+  bindings: [
+    { name: 'DY', access: 'read' },
+    { name: 'DX', access: 'write' },
+  ],
+  uniforms: AVG_GEOM,
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  decls: () => COUNT_FN,
+  main: () => gatherMain(false),
+});
+
+/** Bindings: dy, argmax → dx. */
+export function maxPoolGradKernel(g: PoolGeom): Kernel {
+  const n = g.N * g.H * g.W * g.C;
+  const lanes = disjoint(g) ? lanesOf(g.C) : 1;
+  return maxPoolGrad({ disjoint: disjoint(g), lanes }, geom(n / lanes, g));
+}
+
+/** Bindings: dy → dx. */
+export function avgPoolGradKernel(g: PoolGeom, includePad = false): Kernel {
+  return avgPoolGrad({}, { ...geom(g.N * g.H * g.W * g.C, g), incl: includePad ? 1 : 0 });
 }
 
 /** dx[n, h, w, c] = dy[n, c] / (H·W): one thread per input element. */
-export function globalAvgPoolGradKernel(N: number, HW: number, C: number): Kernel {
-  const n = N * HW * C;
-  return {
-    key: 'pool_grad:global_avg',
-    wgsl: () => /* wgsl */ `
-struct U { n: u32, hw: u32, C: u32, p: u32 };
-${FLAT_GROUP}
-${elementMain(['read DY', 'write DX'], WG)}
-  if (i >= u.n) { return; }
-  let c = i % u.C;
+const globalAvgPoolGrad = defineKernel({
+  name: 'globalAvgPool.grad',
+  bindings: [
+    { name: 'DY', access: 'read' },
+    { name: 'DX', access: 'write' },
+  ],
+  uniforms: { n: 'u32', hw: 'u32', C: 'u32' },
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: () => /* wgsl */ `let c = i % u.C;
   let nb = i / (u.hw * u.C);
-  DX[i] = DY[nb * u.C + c] / f32(u.hw);
-}`,
-    bindings: ['read', 'write'],
-    uniforms: new Uniforms().u32(n, HW, C, 0).done(),
-    workgroups: grid(n / WG),
-  };
+  DX[i] = DY[nb * u.C + c] / f32(u.hw);`,
+});
+
+/** Bindings: dy [N, C] → dx [N, H, W, C]. */
+export function globalAvgPoolGradKernel(N: number, HW: number, C: number): Kernel {
+  return globalAvgPoolGrad({}, { n: N * HW * C, hw: HW, C });
 }
 
 // ---- float64 references (plain loops) -------------------------------------------------------

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
-import { globalAvgPoolRef, poolGeometry, poolRef, type PoolPadding } from '../kernels/pool.ts';
+import { globalAvgPoolRef, poolGeometry, poolRef, type PoolPadding } from '../kernels/pooling.ts';
 import { assertClose, assertEqualArrays, checkGrad, ready, rng, throwsNaming } from './helpers.ts';
 
 await ready;
