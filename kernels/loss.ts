@@ -14,9 +14,22 @@
 // A label outside [0, C) that is not ignoreIndex makes its row's loss and gradient NaN (as
 // TensorFlow does on GPUs): an error cannot be raised without a readback.
 
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { FLAT_GROUP, grid, type Kernel, Uniforms, elementMain } from './program.ts';
-import { ENTRY, ROW_WGSL, rowBase, rowGrid, rowHeader, rowLoop, treeDecls, treeReduce, type RowPlan, type RowVariant } from './softmax.ts';
+import type { Kernel } from './program.ts';
+import { defineKernel } from './spec.ts';
+import {
+  ROW_UNIFORMS,
+  ROW_WG,
+  rowBase,
+  rowDecls,
+  rowDispatch,
+  rowHeader,
+  rowLoop,
+  rowUniforms,
+  treeReduce,
+  type RowFacts,
+  type RowPlan,
+  type RowVariant,
+} from './softmax.ts';
 
 export type LabelKind = 'index' | 'soft';
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -30,18 +43,9 @@ export interface LossAttrs {
 }
 
 const WG = 256;
-const ROW_U = /* wgsl */ `struct U { rows: u32, c: u32, inner: u32, ignore: i32, has_ignore: u32, nan: f32, eps: f32, pad: u32 };`;
-
-function rowUniforms(p: RowPlan, a: LossAttrs): ArrayBuffer {
-  return new Uniforms()
-    .u32(p.rows, p.c, p.inner)
-    .i32(a.ignoreIndex ?? 0)
-    .u32(a.ignoreIndex === undefined ? 0 : 1)
-    .f32(NaN, a.epsilon ?? 1e-7)
-    .done();
-}
-
-const labelDecl = (k: LabelKind) => `array<${k === 'index' ? 'i32' : 'f32'}>`;
+const labelType = (k: LabelKind) => (k === 'index' ? 'i32' : 'f32');
+/** Gradients take g = dy / DEN[0] after a reduction, dy[r] per row without one. */
+const gradScale = (reduced: boolean) => (reduced ? 'DY[0] / DEN[0]' : 'DY[r]');
 
 // ---------------------------------------------------------------- references (float64)
 
@@ -135,56 +139,57 @@ fn soft_merge(p: Soft, q: Soft) -> Soft {
   return Soft(m, p.s * exp(p.m - m) + q.s * exp(q.m - m), p.a + p.sy * (m - p.m) + q.a + q.sy * (m - q.m), p.sy + q.sy);
 }`;
 
+type SceFacts = RowFacts & { kind: LabelKind; weighted: boolean };
+
 /**
- * Fused forward. Bindings: X, labels, [class weights] → L, WR, LSE (one value per row).
+ * Fused forward: logits X and labels → per row the loss L, the row weight WR and lse. CW (class
+ * weights) is read only when `weighted`.
  */
-export function sceKernel(p: RowPlan, kind: LabelKind, weighted: boolean, a: LossAttrs, v: RowVariant): Kernel {
-  const tree = v === 'tree';
-  const soft = kind === 'soft';
-  const n = weighted ? 3 : 2;
-  const stats = soft ? ['m', 's', 'a', 'sy'] : ['m', 's'];
-  const merge = soft
-    ? 'let t = soft_merge(Soft(a_m, a_s, a_a, a_sy), Soft(b_m, b_s, b_a, b_sy)); tree_m[li] = t.m; tree_s[li] = t.s; tree_a[li] = t.a; tree_sy[li] = t.sy;'
-    : 'let t = lse_merge(Lse(a_m, a_s), Lse(b_m, b_s)); tree_m[li] = t.m; tree_s[li] = t.s;';
-  return {
-    key: `sce:${kind}:${weighted ? 'w' : 'nw'}:${v}`,
-    wgsl: () => wgsl`
-${ROW_U}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read> LBL: ${labelDecl(kind)};
-#if ${weighted}
-@group(0) @binding(2) var<storage, read> CW: array<f32>;
-#endif
-@group(0) @binding(${n}) var<storage, read_write> L: array<f32>;
-@group(0) @binding(${n + 1}) var<storage, read_write> WR: array<f32>;
-@group(0) @binding(${n + 2}) var<storage, read_write> LSE: array<f32>;
-@group(0) @binding(${n + 3}) var<uniform> u: U;
-${ROW_WGSL}
-${SOFT_WGSL}
-${tree ? treeDecls(stats) : ''}
-${ENTRY} {
-  ${rowHeader(v)}
+const sce = defineKernel({
+  name: 'softmaxCrossEntropy',
+  bindings: (f: SceFacts) => [
+    { name: 'X', access: 'read' },
+    { name: 'LBL', access: 'read', type: labelType(f.kind) },
+    { name: 'CW', access: 'read', optional: true },
+    { name: 'L', access: 'write' },
+    { name: 'WR', access: 'write' },
+    { name: 'LSE', access: 'write' },
+  ],
+  // `nan` travels as a uniform so that the compiler cannot fold it away.
+  uniforms: { ...ROW_UNIFORMS, ignore: 'i32', has_ignore: 'u32', nan: 'f32' },
+  workgroupSize: ROW_WG,
+  dispatch: rowDispatch,
+  decls: (f) => (f.kind === 'soft' ? `${rowDecls(f.variant, ['m', 's', 'a', 'sy'])}\n${SOFT_WGSL}` : rowDecls(f.variant, ['m', 's'])),
+  main: (f) => {
+    const soft = f.kind === 'soft';
+    const stats = soft ? ['m', 's', 'a', 'sy'] : ['m', 's'];
+    const merge = soft
+      ? 'let t = soft_merge(Soft(a_m, a_s, a_a, a_sy), Soft(b_m, b_s, b_a, b_sy)); tree_m[li] = t.m; tree_s[li] = t.s; tree_a[li] = t.a; tree_sy[li] = t.sy;'
+      : 'let t = lse_merge(Lse(a_m, a_s), Lse(b_m, b_s)); tree_m[li] = t.m; tree_s[li] = t.s;';
+    return `${rowHeader(f.variant)}
   let base = row_base(r);
-#if ${soft}
-  var t = Soft(LOWEST, 0.0, 0.0, 0.0);
-  for (${rowLoop(v)}) { let k = base + j * u.inner; t = soft_push(t, X[k], LBL[k]); }
-#else
-  var t = Lse(LOWEST, 0.0);
-  for (${rowLoop(v)}) { t = lse_push(t, X[base + j * u.inner]); }
-#endif
-#if ${tree}
-  ${stats.map((s) => `tree_${s}[li] = t.${s};`).join(' ')}
+  ${
+    soft
+      ? `var t = Soft(LOWEST, 0.0, 0.0, 0.0);
+  for (${rowLoop(f.variant)}) { let k = base + j * u.inner; t = soft_push(t, X[k], LBL[k]); }`
+      : `var t = Lse(LOWEST, 0.0);
+  for (${rowLoop(f.variant)}) { t = lse_push(t, X[base + j * u.inner]); }`
+  }
+  ${
+    f.variant === 'tree'
+      ? `${stats.map((s) => `tree_${s}[li] = t.${s};`).join(' ')}
   ${treeReduce(stats, merge)}
   if (li != 0u) { return; }
-  t = ${soft ? 'Soft(tree_m[0], tree_s[0], tree_a[0], tree_sy[0])' : 'Lse(tree_m[0], tree_s[0])'};
-#endif
+  t = ${soft ? 'Soft(tree_m[0], tree_s[0], tree_a[0], tree_sy[0])' : 'Lse(tree_m[0], tree_s[0])'};`
+      : ''
+  }
   let log_s = log(t.s);
   LSE[r] = t.m + log_s;
-#if ${soft}
-  L[r] = t.a + t.sy * log_s;
-  WR[r] = t.sy;
-#else
-  let c = LBL[r];
+  ${
+    soft
+      ? `L[r] = t.a + t.sy * log_s;
+  WR[r] = t.sy;`
+      : `let c = LBL[r];
   if (u.has_ignore != 0u && c == u.ignore) {
     L[r] = 0.0;
     WR[r] = 0.0;
@@ -192,108 +197,97 @@ ${ENTRY} {
     L[r] = u.nan;
     WR[r] = u.nan;
   } else {
-    let w = ${weighted ? 'CW[c]' : '1.0'};
+    let w = ${f.weighted ? 'CW[c]' : '1.0'};
     L[r] = w * ((t.m - X[base + u32(c) * u.inner]) + log_s); // (m − x) + log s: no cancellation against a large lse
     WR[r] = w;
-  }
-#endif
-}`,
-    bindings: [...new Array(n).fill('read'), 'write', 'write', 'write'],
-    uniforms: rowUniforms(p, a),
-    workgroups: rowGrid(v, p.rows),
-  };
+  }`
+  }`;
+  },
+});
+
+/** Bindings: X, labels, class weights (null when unweighted) → L, WR, LSE. */
+export function sceKernel(p: RowPlan, kind: LabelKind, weighted: boolean, a: LossAttrs, variant: RowVariant): Kernel {
+  const has_ignore = a.ignoreIndex === undefined ? 0 : 1;
+  return sce({ variant, kind, weighted }, { ...rowUniforms(p), ignore: a.ignoreIndex ?? 0, has_ignore, nan: NaN });
 }
 
 /**
  * dlogits = g·WR·(softmax − onehot) (index labels) or g·(softmax·Σy − y) (soft labels), with
- * g = dy[r] ('none') or dy / DEN. One thread per logit. Bindings: X, labels, LSE, WR, DY, [DEN] → DX.
+ * g = dy[r] ('none') or dy / DEN. One thread per logit.
  */
-export function sceGradKernel(p: RowPlan, kind: LabelKind, reduced: boolean): Kernel {
-  const n = p.rows * p.c;
-  return {
-    key: `sce_grad:${kind}:${reduced ? 'reduced' : 'none'}`,
-    wgsl: () => wgsl`
-struct U { n: u32, c: u32, inner: u32, pad: u32 };
-${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read> LBL: ${labelDecl(kind)};
-@group(0) @binding(2) var<storage, read> LSE: array<f32>;
-@group(0) @binding(3) var<storage, read> WR: array<f32>;
-@group(0) @binding(4) var<storage, read> DY: array<f32>;
-#if ${reduced}
-@group(0) @binding(5) var<storage, read> DEN: array<f32>;
-@group(0) @binding(6) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(7) var<uniform> u: U;
-#else
-@group(0) @binding(5) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(6) var<uniform> u: U;
-#endif
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let e = flat_group(wid, nwg) * ${WG}u + li;
-  if (e >= u.n) { return; }
-  let ci = u.c * u.inner;
+const sceGrad = defineKernel({
+  name: 'softmaxCrossEntropy.grad',
+  bindings: (f: { kind: LabelKind; reduced: boolean }) => [
+    { name: 'X', access: 'read' },
+    { name: 'LBL', access: 'read', type: labelType(f.kind) },
+    { name: 'LSE', access: 'read' },
+    { name: 'WR', access: 'read' },
+    { name: 'DY', access: 'read' },
+    { name: 'DEN', access: 'read', optional: true },
+    { name: 'DX', access: 'write' },
+  ],
+  uniforms: { n: 'u32', c: 'u32', inner: 'u32' },
+  workgroupSize: WG,
+  dispatch: { flat: 'n', index: 'e' },
+  main: (f) => `let ci = u.c * u.inner;
   let j = (e % ci) / u.inner;
   let r = (e / ci) * u.inner + e % u.inner;
   let sm = exp(X[e] - LSE[r]);
-  let g = ${reduced ? 'DY[0] / DEN[0]' : 'DY[r]'};
-#if ${kind === 'soft'}
-  DX[e] = g * (sm * WR[r] - LBL[e]);
-#else
-  DX[e] = g * WR[r] * (sm - select(0.0, 1.0, i32(j) == LBL[r]));
-#endif
-}`,
-    bindings: reduced ? ['read', 'read', 'read', 'read', 'read', 'read', 'write'] : ['read', 'read', 'read', 'read', 'read', 'write'],
-    uniforms: new Uniforms().u32(n, p.c, p.inner, 0).done(),
-    workgroups: grid(n / WG),
-  };
+  let g = ${gradScale(f.reduced)};
+  ${f.kind === 'soft' ? 'DX[e] = g * (sm * WR[r] - LBL[e]);' : 'DX[e] = g * WR[r] * (sm - select(0.0, 1.0, i32(j) == LBL[r]));'}`,
+});
+
+/** Bindings: X, labels, LSE, WR, DY, DEN (null unless `reduced`) → DX. */
+export function sceGradKernel(p: RowPlan, kind: LabelKind, reduced: boolean): Kernel {
+  return sceGrad({ kind, reduced }, { n: p.rows * p.c, c: p.c, inner: p.inner });
 }
 
 /**
- * Sum or mean of per-row losses in one workgroup. Bindings: L, WR → Y (scalar), DEN (the
- * denominator, kept for backward).
+ * Sum or mean of per-row losses in one workgroup: L (and WR, read only for the 'weights'
+ * denominator) → Y (scalar) and DEN (the denominator, kept for backward).
  */
-export function lossReduceKernel(rows: number, den: Denominator): Kernel {
-  const code = { one: 0, weights: 1, rows: 2 }[den];
-  return {
-    key: 'loss_reduce',
-    wgsl: () => /* wgsl */ `
-struct U { rows: u32, den: u32, pad0: u32, pad1: u32 };
-@group(0) @binding(0) var<storage, read> L: array<f32>;
-@group(0) @binding(1) var<storage, read> WR: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> DEN: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
-var<workgroup> sl: array<f32, ${WG}>;
-var<workgroup> sw: array<f32, ${WG}>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(local_invocation_index) li: u32) {
-  var l = 0.0;
-  var w = 0.0;
+const lossReduce = defineKernel({
+  name: 'lossReduce',
+  bindings: [
+    { name: 'L', access: 'read' },
+    { name: 'WR', access: 'read', optional: true },
+    { name: 'Y', access: 'write' },
+    { name: 'DEN', access: 'write' },
+  ],
+  uniforms: { rows: 'u32' },
+  workgroupSize: WG,
+  dispatch: () => [1, 1, 1],
+  decls: (f: { den: Denominator }) => `var<workgroup> sl: array<f32, ${WG}>;
+${f.den === 'weights' ? `var<workgroup> sw: array<f32, ${WG}>;` : ''}`,
+  main: (f) => {
+    const w = f.den === 'weights';
+    return `var l = 0.0;
+  ${w ? 'var w = 0.0;' : ''}
   for (var i = li; i < u.rows; i += ${WG}u) {
     l += L[i];
-    w += WR[i];
+    ${w ? 'w += WR[i];' : ''}
   }
   sl[li] = l;
-  sw[li] = w;
+  ${w ? 'sw[li] = w;' : ''}
   workgroupBarrier();
   for (var k = ${WG / 2}u; k > 0u; k = k >> 1u) {
     if (li < k) {
       sl[li] += sl[li + k];
-      sw[li] += sw[li + k];
+      ${w ? 'sw[li] += sw[li + k];' : ''}
     }
     workgroupBarrier();
   }
   if (li == 0u) {
-    let d = select(select(1.0, sw[0], u.den == 1u), f32(u.rows), u.den == 2u);
+    let d = ${{ one: '1.0', weights: 'sw[0]', rows: 'f32(u.rows)' }[f.den]};
     Y[0] = sl[0] / d;
     DEN[0] = d;
-  }
-}`,
-    bindings: ['read', 'read', 'write', 'write'],
-    uniforms: new Uniforms().u32(rows, code, 0, 0).done(),
-    workgroups: [1, 1, 1],
-  };
+  }`;
+  },
+});
+
+/** Bindings: L, WR (null unless den is 'weights') → Y, DEN. */
+export function lossReduceKernel(rows: number, den: Denominator): Kernel {
+  return lossReduce({ den }, { rows });
 }
 
 // ---------------------------------------------------------------- categorical cross-entropy
@@ -301,125 +295,113 @@ fn main(@builtin(local_invocation_index) li: u32) {
 /**
  * Keras categorical cross-entropy from probabilities (classes last: inner = 1). Per row:
  * S = Σp, L = −Σ y·log clip(p/S), T = Σ y over classes inside the clip range (the backward's row
- * term). Bindings: P, labels → L, S, T.
+ * term).
  */
-export function cceKernel(p: RowPlan, kind: LabelKind, a: LossAttrs, v: RowVariant): Kernel {
-  const tree = v === 'tree';
-  const y = kind === 'index' ? 'select(0.0, 1.0, i32(j) == c)' : 'LBL[k]';
-  return {
-    key: `cce:${kind}:${v}`,
-    wgsl: () => wgsl`
-${ROW_U}
-@group(0) @binding(0) var<storage, read> P: array<f32>;
-@group(0) @binding(1) var<storage, read> LBL: ${labelDecl(kind)};
-@group(0) @binding(2) var<storage, read_write> L: array<f32>;
-@group(0) @binding(3) var<storage, read_write> S: array<f32>;
-@group(0) @binding(4) var<storage, read_write> T: array<f32>;
-@group(0) @binding(5) var<uniform> u: U;
-${ROW_WGSL}
-${tree ? treeDecls(['s', 'l', 't']) : ''}
-${ENTRY} {
-  ${rowHeader(v)}
+const cce = defineKernel({
+  name: 'categoricalCrossEntropy',
+  bindings: (f: RowFacts & { kind: LabelKind }) => [
+    { name: 'P', access: 'read' },
+    { name: 'LBL', access: 'read', type: labelType(f.kind) },
+    { name: 'L', access: 'write' },
+    { name: 'S', access: 'write' },
+    { name: 'T', access: 'write' },
+  ],
+  uniforms: { ...ROW_UNIFORMS, nan: 'f32', eps: 'f32' },
+  workgroupSize: ROW_WG,
+  dispatch: rowDispatch,
+  decls: (f) => rowDecls(f.variant, ['s', 'l', 't']),
+  main: (f) => {
+    const tree = f.variant === 'tree';
+    const index = f.kind === 'index';
+    return `${rowHeader(f.variant)}
   let base = r * u.c;
   var s = 0.0;
-  for (${rowLoop(v)}) { s += P[base + j]; }
-#if ${tree}
-  tree_s[li] = s;
+  for (${rowLoop(f.variant)}) { s += P[base + j]; }
+  ${
+    tree
+      ? `tree_s[li] = s;
   ${treeReduce(['s'], 'tree_s[li] = a_s + b_s;')}
-  s = tree_s[0];
-#endif
-#if ${kind === 'index'}
-  let c = LBL[r];
-#endif
+  s = tree_s[0];`
+      : ''
+  }
+  ${index ? 'let c = LBL[r];' : ''}
   var l = 0.0;
   var t = 0.0;
-  for (${rowLoop(v)}) {
+  for (${rowLoop(f.variant)}) {
     let k = base + j;
-    let y = ${y};
+    let y = ${index ? 'select(0.0, 1.0, i32(j) == c)' : 'LBL[k]'};
     let q = P[k] / s;
     l -= y * log(clamp(q, u.eps, 1.0 - u.eps));
     t += select(0.0, y, q >= u.eps && q <= 1.0 - u.eps);
   }
-#if ${tree}
-  tree_l[li] = l;
+  ${
+    tree
+      ? `tree_l[li] = l;
   tree_t[li] = t;
   ${treeReduce(['l', 't'], 'tree_l[li] = a_l + b_l; tree_t[li] = a_t + b_t;')}
   if (li != 0u) { return; }
   l = tree_l[0];
-  t = tree_t[0];
-#endif
-#if ${kind === 'index'}
-  if (c < 0 || c >= i32(u.c)) { l = u.nan; t = u.nan; }
-#endif
+  t = tree_t[0];`
+      : ''
+  }
+  ${index ? 'if (c < 0 || c >= i32(u.c)) { l = u.nan; t = u.nan; }' : ''}
   L[r] = l;
   S[r] = s;
-  T[r] = t;
-}`,
-    bindings: ['read', 'read', 'write', 'write', 'write'],
-    uniforms: rowUniforms(p, a),
-    workgroups: rowGrid(v, p.rows),
-  };
+  T[r] = t;`;
+  },
+});
+
+/** Bindings: P, labels → L, S, T. */
+export function cceKernel(p: RowPlan, kind: LabelKind, a: LossAttrs, variant: RowVariant): Kernel {
+  return cce({ variant, kind }, { ...rowUniforms(p), nan: NaN, eps: a.epsilon ?? 1e-7 });
 }
 
 /**
  * dp = g·(T − y·[q inside the clip]/q) / S, with q = p/S (the clip's gradient passes inside
  * [ε, 1 − ε], bounds included, as TensorFlow's). One thread per probability.
- * Bindings: P, labels, S, T, DY, [DEN] → DX.
  */
-export function cceGradKernel(p: RowPlan, kind: LabelKind, reduced: boolean, a: LossAttrs): Kernel {
-  const n = p.rows * p.c;
-  const u = new Uniforms().u32(n, p.c).f32(a.epsilon ?? 1e-7).u32(0);
-  return {
-    key: `cce_grad:${kind}:${reduced ? 'reduced' : 'none'}`,
-    wgsl: () => wgsl`
-struct U { n: u32, c: u32, eps: f32, pad: u32 };
-${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read> P: array<f32>;
-@group(0) @binding(1) var<storage, read> LBL: ${labelDecl(kind)};
-@group(0) @binding(2) var<storage, read> S: array<f32>;
-@group(0) @binding(3) var<storage, read> T: array<f32>;
-@group(0) @binding(4) var<storage, read> DY: array<f32>;
-#if ${reduced}
-@group(0) @binding(5) var<storage, read> DEN: array<f32>;
-@group(0) @binding(6) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(7) var<uniform> u: U;
-#else
-@group(0) @binding(5) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(6) var<uniform> u: U;
-#endif
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let e = flat_group(wid, nwg) * ${WG}u + li;
-  if (e >= u.n) { return; }
-  let r = e / u.c;
-  let y = ${kind === 'index' ? 'select(0.0, 1.0, i32(e % u.c) == LBL[r])' : 'LBL[e]'};
+const cceGrad = defineKernel({
+  name: 'categoricalCrossEntropy.grad',
+  bindings: (f: { kind: LabelKind; reduced: boolean }) => [
+    { name: 'P', access: 'read' },
+    { name: 'LBL', access: 'read', type: labelType(f.kind) },
+    { name: 'S', access: 'read' },
+    { name: 'T', access: 'read' },
+    { name: 'DY', access: 'read' },
+    { name: 'DEN', access: 'read', optional: true },
+    { name: 'DX', access: 'write' },
+  ],
+  uniforms: { n: 'u32', c: 'u32', eps: 'f32' },
+  workgroupSize: WG,
+  dispatch: { flat: 'n', index: 'e' },
+  main: (f) => `let r = e / u.c;
+  let y = ${f.kind === 'index' ? 'select(0.0, 1.0, i32(e % u.c) == LBL[r])' : 'LBL[e]'};
   let q = P[e] / S[r];
   let inside = q >= u.eps && q <= 1.0 - u.eps;
-  let g = ${reduced ? 'DY[0] / DEN[0]' : 'DY[r]'};
-  DX[e] = g * (T[r] - select(0.0, y / q, inside)) / S[r];
-}`,
-    bindings: reduced ? ['read', 'read', 'read', 'read', 'read', 'read', 'write'] : ['read', 'read', 'read', 'read', 'read', 'write'],
-    uniforms: u.done(),
-    workgroups: grid(n / WG),
-  };
+  let g = ${gradScale(f.reduced)};
+  DX[e] = g * (T[r] - select(0.0, y / q, inside)) / S[r];`,
+});
+
+/** Bindings: P, labels, S, T, DY, DEN (null unless `reduced`) → DX. */
+export function cceGradKernel(p: RowPlan, kind: LabelKind, reduced: boolean, a: LossAttrs): Kernel {
+  return cceGrad({ kind, reduced }, { n: p.rows * p.c, c: p.c, eps: a.epsilon ?? 1e-7 });
 }
 
 // ---------------------------------------------------------------- one-hot
 
+const oneHot = defineKernel({
+  name: 'oneHot',
+  bindings: [
+    { name: 'LBL', access: 'read', type: 'i32' },
+    { name: 'Y', access: 'write' },
+  ],
+  uniforms: { n: 'u32', depth: 'u32' },
+  workgroupSize: WG,
+  dispatch: { flat: 'n', index: 'e' },
+  main: () => 'Y[e] = select(0.0, 1.0, LBL[e / u.depth] == i32(e % u.depth));',
+});
+
 /** Labels (int32, n values) → float32 [n, depth]; a label outside [0, depth) gives a zero row (as tf.one_hot). */
 export function oneHotKernel(n: number, depth: number): Kernel {
-  const total = n * depth;
-  return {
-    key: 'one_hot',
-    wgsl: () => /* wgsl */ `
-struct U { n: u32, depth: u32, pad0: u32, pad1: u32 };
-${FLAT_GROUP}
-${elementMain(['read LBL: array<i32>', 'write Y'], WG, 'e')}
-  if (e >= u.n) { return; }
-  Y[e] = select(0.0, 1.0, LBL[e / u.depth] == i32(e % u.depth));
-}`,
-    bindings: ['read', 'write'],
-    uniforms: new Uniforms().u32(total, depth, 0, 0).done(),
-    workgroups: grid(total / WG),
-  };
+  return oneHot({}, { n: n * depth, depth });
 }

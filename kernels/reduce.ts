@@ -4,8 +4,8 @@
 // Large reductions use one workgroup per output with a shared-memory tree; small ones one
 // thread per output (CPU drivers pay dearly for barriers, so the tree is kept for R ≥ 256).
 
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { FLAT_GROUP, grid, type Kernel, sizeOf, stridesOf, Uniforms } from './program.ts';
+import { grid, type Kernel, sizeOf, stridesOf } from './program.ts';
+import { defineKernel } from './spec.ts';
 
 export type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'argmax';
 const R_MAX = 8;
@@ -70,50 +70,33 @@ export function reduceRef(op: ReduceOp, x: ArrayLike<number>, shape: readonly nu
 // ±FLT_MAX by bit pattern: Tint rejects decimal literals that round past the f32 range.
 const INIT: Record<ReduceOp, string> = { sum: '0.0', mean: '0.0', max: 'bitcast<f32>(0xff7fffffu)', min: 'bitcast<f32>(0x7f7fffffu)', argmax: 'bitcast<f32>(0xff7fffffu)' };
 
-export function reduceKernel(op: ReduceOp, plan: ReducePlan): Kernel {
-  const pad = (v: number[], fill: number) => [...new Array(R_MAX - v.length).fill(fill), ...v];
-  const u = new Uniforms()
-    .u32(plan.nOut, plan.r, 0, 0)
-    .u32(...pad(plan.keptDims, 1), ...pad(plan.keptStrides, 0), ...pad(plan.redDims, 1), ...pad(plan.redStrides, 0));
-  const tree = plan.r >= TREE_FROM;
-  const isArg = op === 'argmax';
-  const combine = op === 'sum' || op === 'mean' ? 'acc = acc + v;' : op === 'min' ? 'acc = min(acc, v);' : 'if (v > acc) { acc = v; arg = j; }';
-  const scale = op === 'mean' ? ' / f32(u.r)' : '';
-  const outT = isArg ? 'i32' : 'f32';
-  return {
-    key: `reduce:${op}:${tree ? 'tree' : 'thread'}`,
-    wgsl: () => wgsl`
-struct U { n: u32, r: u32, p0: u32, p1: u32, m: array<vec4<u32>, 8> };
-${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<${outT}>;
-@group(0) @binding(2) var<uniform> u: U;
-fn md(k: u32) -> u32 { return u.m[k / 4u][k % 4u]; }
-// kept dims 0..7, kept strides 8..15, reduced dims 16..23, reduced strides 24..31
-fn offset(i0: u32, dims: u32, strides: u32) -> u32 {
+type Variant = 'thread' | 'tree';
+
+/** `fn <name>(i)`: the offset of flat index i over dims `u_<dims>` walked with strides `u_<strides>`. */
+const offsetFn = (name: string, dims: string, strides: string) => /* wgsl */ `fn ${name}(i0: u32) -> u32 {
   var i = i0;
   var off = 0u;
-  for (var k = 7; k >= 0; k--) {
-    let d = md(dims + u32(k));
-    off += (i % d) * md(strides + u32(k));
+  for (var k = ${R_MAX - 1}; k >= 0; k--) {
+    let d = u_${dims}(u32(k));
+    off += (i % d) * u_${strides}(u32(k));
     i = i / d;
   }
   return off;
-}
-#if ${tree}
-var<workgroup> sv: array<f32, ${WG}>;
-var<workgroup> si: array<u32, ${WG}>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let o = flat_group(wid, nwg);
+}`;
+
+const combineOf = (op: ReduceOp) =>
+  op === 'sum' || op === 'mean' ? 'acc = acc + v;' : op === 'min' ? 'acc = min(acc, v);' : 'if (v > acc) { acc = v; arg = j; }';
+
+/** The tree variant: one workgroup per output. */
+const treeMain = (op: ReduceOp, scale: string) => /* wgsl */ `let o = flat_group(wid, nwg);
   let valid = o < u.n;
   var acc = ${INIT[op]};
   var arg = 0u;
   if (valid) {
-    let base = offset(o, 0u, 8u);
+    let base = kept_offset(o);
     for (var j = li; j < u.r; j += ${WG}u) {
-      let v = X[base + offset(j, 16u, 24u)];
-      ${combine}
+      let v = X[base + red_offset(j)];
+      ${combineOf(op)}
     }
   }
   sv[li] = acc;
@@ -125,46 +108,62 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let j = si[li + s];
       acc = sv[li];
       arg = si[li];
-#if ${isArg}
-      if (v > acc || (v == acc && j < arg)) { acc = v; arg = j; }
-#else
-      ${combine}
-#endif
+      ${op === 'argmax' ? 'if (v > acc || (v == acc && j < arg)) { acc = v; arg = j; }' : combineOf(op)}
       sv[li] = acc;
       si[li] = arg;
     }
     workgroupBarrier();
   }
   if (li == 0u && valid) {
-#if ${isArg}
-    Y[o] = i32(si[0]);
-#else
-    Y[o] = sv[0]${scale};
-#endif
-  }
-}
-#else
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let o = flat_group(wid, nwg) * ${WG}u + li;
+    ${op === 'argmax' ? 'Y[o] = i32(si[0]);' : `Y[o] = sv[0]${scale};`}
+  }`;
+
+/** The thread variant: one thread per output. */
+const threadMain = (op: ReduceOp, scale: string) => /* wgsl */ `let o = flat_group(wid, nwg) * ${WG}u + li;
   if (o >= u.n) { return; }
-  let base = offset(o, 0u, 8u);
+  let base = kept_offset(o);
   var acc = ${INIT[op]};
   var arg = 0u;
   for (var j = 0u; j < u.r; j++) {
-    let v = X[base + offset(j, 16u, 24u)];
-    ${combine}
+    let v = X[base + red_offset(j)];
+    ${combineOf(op)}
   }
-#if ${isArg}
-  Y[o] = i32(arg);
-#else
-  Y[o] = acc${scale};
-#endif
-}
-#endif
-`,
-    bindings: ['read', 'write'],
-    uniforms: u.done(),
-    workgroups: grid(tree ? plan.nOut : plan.nOut / WG),
-  };
+  ${op === 'argmax' ? 'Y[o] = i32(arg);' : `Y[o] = acc${scale};`}`;
+
+const reduce = defineKernel({
+  name: 'reduce',
+  bindings: (f: { op: ReduceOp; variant: Variant }) => [
+    { name: 'X', access: 'read' },
+    { name: 'Y', access: 'write', type: f.op === 'argmax' ? 'i32' : 'f32' },
+  ],
+  // Kept and reduced dims with their strides in X, padded on the left to R_MAX.
+  uniforms: {
+    n: 'u32',
+    r: 'u32',
+    kept_dims: `array<u32, ${R_MAX}>`,
+    kept_strides: `array<u32, ${R_MAX}>`,
+    red_dims: `array<u32, ${R_MAX}>`,
+    red_strides: `array<u32, ${R_MAX}>`,
+  },
+  workgroupSize: WG,
+  dispatch: (u, f) => grid(f.variant === 'tree' ? u.n : u.n / WG),
+  decls: (f) => `${offsetFn('kept_offset', 'kept_dims', 'kept_strides')}
+${offsetFn('red_offset', 'red_dims', 'red_strides')}
+${f.variant === 'tree' ? `var<workgroup> sv: array<f32, ${WG}>;\nvar<workgroup> si: array<u32, ${WG}>;` : ''}`,
+  main: (f) => (f.variant === 'tree' ? treeMain : threadMain)(f.op, f.op === 'mean' ? ' / f32(u.r)' : ''),
+});
+
+export function reduceKernel(op: ReduceOp, plan: ReducePlan): Kernel {
+  const pad = (v: number[], fill: number) => [...new Array(R_MAX - v.length).fill(fill), ...v];
+  return reduce(
+    { op, variant: plan.r >= TREE_FROM ? 'tree' : 'thread' },
+    {
+      n: plan.nOut,
+      r: plan.r,
+      kept_dims: pad(plan.keptDims, 1),
+      kept_strides: pad(plan.keptStrides, 0),
+      red_dims: pad(plan.redDims, 1),
+      red_strides: pad(plan.redStrides, 0),
+    },
+  );
 }

@@ -14,8 +14,8 @@
 // batch of 100 rows still fills the device and neighbouring threads read neighbouring words.
 
 import type { DevicePlan, RowVariant } from './plan.ts';
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { FLAT_GROUP, grid, type Kernel, sizeOf, Uniforms } from './program.ts';
+import { grid, type Kernel, sizeOf } from './program.ts';
+import { defineKernel } from './spec.ts';
 
 /** Threads per workgroup in both variants. */
 export const ROW_WG = 64;
@@ -53,12 +53,23 @@ export function planRows(shape: readonly number[], axis: number): RowPlan {
 /** Offset of row r's first element in the reference's float64 arrays. */
 export const rowBase = (p: RowPlan, r: number) => Math.floor(r / p.inner) * p.c * p.inner + (r % p.inner);
 
-/**
- * WGSL shared by every row kernel: `row_base`, and the online log-sum-exp state. Needs a
- * `u` whose struct starts with `rows, c, inner` (u32).
- */
-export const ROW_WGSL = /* wgsl */ `
-${FLAT_GROUP}
+/** The facts of every row kernel: its variant fixes the rows per workgroup and the grid. */
+export type RowFacts = { variant: RowVariant };
+
+/** Uniforms every row kernel declares first (row_base reads c and inner). */
+export const ROW_UNIFORMS = { rows: 'u32', c: 'u32', inner: 'u32' } as const;
+
+/** Rows one workgroup handles: one (tree) or one per thread (thread). */
+const rowsPerWorkgroup = (v: RowVariant) => (v === 'tree' ? 1 : ROW_WG);
+
+/** The grid of a row kernel: `rows` over rowsPerWorkgroup(variant). */
+export const rowDispatch = (u: { rows: number }, f: RowFacts) => grid(u.rows / rowsPerWorkgroup(f.variant));
+
+/** The uniform values of ROW_UNIFORMS for a plan. */
+export const rowUniforms = (p: RowPlan) => ({ rows: p.rows, c: p.c, inner: p.inner });
+
+/** WGSL shared by every row kernel: `row_base`, and the online log-sum-exp state. */
+const ROW_WGSL = /* wgsl */ `
 const LOWEST: f32 = -3.4028234e38; // finite: -inf − -inf would give NaN in the rescaling
 fn row_base(r: u32) -> u32 { return (r / u.inner) * u.c * u.inner + r % u.inner; }
 struct Lse { m: f32, s: f32 };
@@ -100,12 +111,9 @@ export function treeReduce(names: string[], merge: string): string {
   }`;
 }
 
-export const treeDecls = (names: string[]) => names.map((n) => `var<workgroup> tree_${n}: array<f32, ${ROW_WG}>;`).join('\n');
-
-export const ENTRY = `@compute @workgroup_size(${ROW_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32)`;
-
-export const rowGrid = (v: RowVariant, rows: number) => grid(v === 'tree' ? rows : rows / ROW_WG);
+/** ROW_WGSL and, for the tree variant, a workgroup array per partial in `names`. */
+export const rowDecls = (v: RowVariant, names: string[]) =>
+  `${ROW_WGSL}\n${v === 'tree' ? names.map((n) => `var<workgroup> tree_${n}: array<f32, ${ROW_WG}>;`).join('\n') : ''}`;
 
 export type SoftmaxMode = 'softmax' | 'logsoftmax';
 
@@ -126,86 +134,80 @@ export function softmaxRef(mode: SoftmaxMode, x: ArrayLike<number>, shape: reado
   return y;
 }
 
-function rowUniforms(p: RowPlan): ArrayBuffer {
-  return new Uniforms().u32(p.rows, p.c, p.inner, 0).done();
-}
+type SoftmaxFacts = RowFacts & { mode: SoftmaxMode };
 
-/** Forward: X → Y along the plan's axis. */
-export function softmaxKernel(mode: SoftmaxMode, p: RowPlan, v: RowVariant): Kernel {
-  const tree = v === 'tree';
-  const out = mode === 'softmax' ? 'exp(X[k] - m) * inv' : 'X[k] - m - log_s';
-  return {
-    key: `${mode}:${v}`,
-    wgsl: () => wgsl`
-struct U { rows: u32, c: u32, inner: u32, pad: u32 };
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
-${ROW_WGSL}
-${tree ? treeDecls(['m', 's']) : ''}
-${ENTRY} {
-  ${rowHeader(v)}
+const softmax = defineKernel({
+  name: 'softmax',
+  bindings: [
+    { name: 'X', access: 'read' },
+    { name: 'Y', access: 'write' },
+  ],
+  uniforms: ROW_UNIFORMS,
+  workgroupSize: ROW_WG,
+  dispatch: rowDispatch,
+  decls: (f: SoftmaxFacts) => rowDecls(f.variant, ['m', 's']),
+  main: (f) => `${rowHeader(f.variant)}
   let base = row_base(r);
   var a = Lse(LOWEST, 0.0);
-  for (${rowLoop(v)}) { a = lse_push(a, X[base + j * u.inner]); }
-#if ${tree}
-  tree_m[li] = a.m;
+  for (${rowLoop(f.variant)}) { a = lse_push(a, X[base + j * u.inner]); }
+  ${
+    f.variant === 'tree'
+      ? `tree_m[li] = a.m;
   tree_s[li] = a.s;
   ${treeReduce(['m', 's'], 'let c = lse_merge(Lse(a_m, a_s), Lse(b_m, b_s)); tree_m[li] = c.m; tree_s[li] = c.s;')}
-  a = Lse(tree_m[0], tree_s[0]);
-#endif
+  a = Lse(tree_m[0], tree_s[0]);`
+      : ''
+  }
   let m = a.m;
   let inv = 1.0 / a.s;
   let log_s = log(a.s);
-  for (${rowLoop(v)}) {
+  for (${rowLoop(f.variant)}) {
     let k = base + j * u.inner;
-    Y[k] = ${out};
-  }
-}`,
-    bindings: ['read', 'write'],
-    uniforms: rowUniforms(p),
-    workgroups: rowGrid(v, p.rows),
-  };
+    Y[k] = ${f.mode === 'softmax' ? 'exp(X[k] - m) * inv' : 'X[k] - m - log_s'};
+  }`,
+});
+
+/** Forward: X → Y along the plan's axis. */
+export function softmaxKernel(mode: SoftmaxMode, p: RowPlan, variant: RowVariant): Kernel {
+  return softmax({ mode, variant }, rowUniforms(p));
 }
 
 /**
  * Backward from the forward's output Y and dy: softmax dx = y·(dy − Σ dy·y);
- * log-softmax dx = dy − exp(y)·Σ dy. Bindings: Y, DY → DX.
+ * log-softmax dx = dy − exp(y)·Σ dy.
  */
-export function softmaxGradKernel(mode: SoftmaxMode, p: RowPlan, v: RowVariant): Kernel {
-  const tree = v === 'tree';
-  const term = mode === 'softmax' ? 'DY[k] * Yv[k]' : 'DY[k]';
-  const out = mode === 'softmax' ? 'Yv[k] * (DY[k] - t)' : 'DY[k] - exp(Yv[k]) * t';
-  return {
-    key: `${mode}_grad:${v}`,
-    wgsl: () => wgsl`
-struct U { rows: u32, c: u32, inner: u32, pad: u32 };
-@group(0) @binding(0) var<storage, read> Yv: array<f32>;
-@group(0) @binding(1) var<storage, read> DY: array<f32>;
-@group(0) @binding(2) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(3) var<uniform> u: U;
-${ROW_WGSL}
-${tree ? treeDecls(['t']) : ''}
-${ENTRY} {
-  ${rowHeader(v)}
+const softmaxGrad = defineKernel({
+  name: 'softmax.grad',
+  bindings: [
+    { name: 'Yv', access: 'read' },
+    { name: 'DY', access: 'read' },
+    { name: 'DX', access: 'write' },
+  ],
+  uniforms: ROW_UNIFORMS,
+  workgroupSize: ROW_WG,
+  dispatch: rowDispatch,
+  decls: (f: SoftmaxFacts) => rowDecls(f.variant, ['t']),
+  main: (f) => `${rowHeader(f.variant)}
   let base = row_base(r);
   var t = 0.0;
-  for (${rowLoop(v)}) {
+  for (${rowLoop(f.variant)}) {
     let k = base + j * u.inner;
-    t += ${term};
+    t += ${f.mode === 'softmax' ? 'DY[k] * Yv[k]' : 'DY[k]'};
   }
-#if ${tree}
-  tree_t[li] = t;
+  ${
+    f.variant === 'tree'
+      ? `tree_t[li] = t;
   ${treeReduce(['t'], 'tree_t[li] = a_t + b_t;')}
-  t = tree_t[0];
-#endif
-  for (${rowLoop(v)}) {
-    let k = base + j * u.inner;
-    DX[k] = ${out};
+  t = tree_t[0];`
+      : ''
   }
-}`,
-    bindings: ['read', 'read', 'write'],
-    uniforms: rowUniforms(p),
-    workgroups: rowGrid(v, p.rows),
-  };
+  for (${rowLoop(f.variant)}) {
+    let k = base + j * u.inner;
+    DX[k] = ${f.mode === 'softmax' ? 'Yv[k] * (DY[k] - t)' : 'DY[k] - exp(Yv[k]) * t'};
+  }`,
+});
+
+/** Bindings: Y, DY → DX. */
+export function softmaxGradKernel(mode: SoftmaxMode, p: RowPlan, variant: RowVariant): Kernel {
+  return softmaxGrad({ mode, variant }, rowUniforms(p));
 }

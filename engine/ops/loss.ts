@@ -15,6 +15,7 @@ import {
   type LabelKind,
   type Reduction,
 } from '../../kernels/loss.ts';
+import type { Kernel } from '../../kernels/program.ts';
 import { record, type GradRule, type TapeNode } from '../autograd.ts';
 import { LanternaError, ShapeError, fmtShape } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
@@ -57,12 +58,15 @@ function onlyFirstGrad(node: TapeNode, needs: boolean[]): void {
     throw new LanternaError(`${node.op}: no gradient is defined with respect to labels or class weights; compute them under noGrad()`);
 }
 
-/** Reduces per-row losses L (freed here) and records the op. `aux` are the tensors backward needs. */
+/**
+ * Reduces per-row losses L (freed here) and records the op. WR: the row weights, where the loss
+ * has them. `aux` are the tensors backward needs.
+ */
 function finish(
   op: string,
   inputs: Tensor[],
   L: Tensor,
-  WR: Tensor,
+  WR: Tensor | null,
   aux: Tensor[],
   reduction: Reduction,
   den: Denominator,
@@ -85,6 +89,18 @@ function finish(
   return out;
 }
 
+/** run() for the gradient kernels, whose DEN binding is null when nothing was reduced. */
+function runGrad(op: string, kernel: Kernel, inputs: (Tensor | null)[], shape: Shape): Tensor {
+  const dx = empty(shape);
+  try {
+    dispatch(op, kernel, inputs, [dx]);
+  } catch (e) {
+    dx.dispose();
+    throw e;
+  }
+  return dx;
+}
+
 function sceGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
   onlyFirstGrad(node, needs);
   const [x, labels] = node.inputs;
@@ -92,7 +108,7 @@ function sceGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[
   const { kind, reduction } = node.attrs as { kind: LabelKind; reduction: Reduction };
   const reduced = reduction !== 'none';
   const k = sceGradKernel(planRows(x.shape, 1), kind, reduced);
-  const dx = run('softmaxCrossEntropy.grad', k, [x, labels, lse, wr, dy, ...(reduced ? [den] : [])], x.shape);
+  const dx = runGrad('softmaxCrossEntropy.grad', k, [x, labels, lse, wr, dy, reduced ? den : null], x.shape);
   return node.inputs.map((_, i) => (i === 0 ? dx : null));
 }
 
@@ -122,7 +138,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, opts: Softma
   const inputs = weights ? [logits, labels, weights] : [logits, labels];
   const [L, WR, LSE] = [empty([plan.rows]), empty([plan.rows]), empty([plan.rows])];
   const v = rowVariant(C, logits.storage.gpu.plan);
-  dispatch(op, sceKernel(plan, kind, !!weights, { ignoreIndex }, v), inputs, [L, WR, LSE]);
+  dispatch(op, sceKernel(plan, kind, !!weights, { ignoreIndex }, v), [logits, labels, weights ?? null], [L, WR, LSE]);
   const den: Denominator = reduction === 'sum' ? 'one' : kind === 'index' ? 'weights' : 'rows';
   return finish(op, inputs, L, WR, [LSE, WR], reduction, den, rowShape, sceGrad, { kind, reduction, ignoreIndex });
 }
@@ -135,7 +151,7 @@ function cceGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[
   const reduced = reduction !== 'none';
   const C = p.shape[p.rank - 1];
   const k = cceGradKernel({ rows: p.size / C, c: C, inner: 1 }, kind, reduced, { epsilon });
-  return [run('categoricalCrossEntropy.grad', k, [p, labels, S, T, dy, ...(reduced ? [den] : [])], p.shape), null];
+  return [runGrad('categoricalCrossEntropy.grad', k, [p, labels, S, T, dy, reduced ? den : null], p.shape), null];
 }
 
 /**
@@ -158,8 +174,7 @@ export function categoricalCrossEntropy(probs: Tensor, labels: Tensor, opts: Cat
   const [L, S, T] = [empty([plan.rows]), empty([plan.rows]), empty([plan.rows])];
   const v = rowVariant(C, probs.storage.gpu.plan);
   dispatch(op, cceKernel(plan, kind, { epsilon }, v), [probs, labels], [L, S, T]);
-  // The reduction reads L in place of row weights: 'rows' and 'one' never use them.
-  return finish(op, [probs, labels], L, L, [S, T], reduction, reduction === 'sum' ? 'one' : 'rows', rowShape, cceGrad, { kind, reduction, epsilon });
+  return finish(op, [probs, labels], L, null, [S, T], reduction, reduction === 'sum' ? 'one' : 'rows', rowShape, cceGrad, { kind, reduction, epsilon });
 }
 
 /** int32 labels [...] → float32 [..., depth]; a label outside [0, depth) gives a row of zeros (as tf.one_hot). */
