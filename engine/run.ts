@@ -50,7 +50,7 @@ export function dispatch(op: string, kernel: Kernel, inputs: (Arg | null)[], out
 }
 
 /** Allocates one output and dispatches. */
-export function run(op: string, kernel: Kernel, inputs: Arg[], outShape: Shape, outDtype: DType = 'float32'): Tensor {
+export function run(op: string, kernel: Kernel, inputs: (Arg | null)[], outShape: Shape, outDtype: DType = 'float32'): Tensor {
   const out = empty(outShape, outDtype);
   try {
     dispatch(op, kernel, inputs, [out]);

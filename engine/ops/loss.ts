@@ -15,7 +15,6 @@ import {
   type LabelKind,
   type Reduction,
 } from '../../kernels/loss.ts';
-import type { Kernel } from '../../kernels/program.ts';
 import { record, type GradRule, type TapeNode } from '../autograd.ts';
 import { LanternaError, ShapeError, fmtShape } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
@@ -89,18 +88,6 @@ function finish(
   return out;
 }
 
-/** run() for the gradient kernels, whose DEN binding is null when nothing was reduced. */
-function runGrad(op: string, kernel: Kernel, inputs: (Tensor | null)[], shape: Shape): Tensor {
-  const dx = empty(shape);
-  try {
-    dispatch(op, kernel, inputs, [dx]);
-  } catch (e) {
-    dx.dispose();
-    throw e;
-  }
-  return dx;
-}
-
 function sceGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
   onlyFirstGrad(node, needs);
   const [x, labels] = node.inputs;
@@ -108,7 +95,7 @@ function sceGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[
   const { kind, reduction } = node.attrs as { kind: LabelKind; reduction: Reduction };
   const reduced = reduction !== 'none';
   const k = sceGradKernel(planRows(x.shape, 1), kind, reduced);
-  const dx = runGrad('softmaxCrossEntropy.grad', k, [x, labels, lse, wr, dy, reduced ? den : null], x.shape);
+  const dx = run('softmaxCrossEntropy.grad', k, [x, labels, lse, wr, dy, reduced ? den : null], x.shape);
   return node.inputs.map((_, i) => (i === 0 ? dx : null));
 }
 
@@ -151,7 +138,7 @@ function cceGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[
   const reduced = reduction !== 'none';
   const C = p.shape[p.rank - 1];
   const k = cceGradKernel({ rows: p.size / C, c: C, inner: 1 }, kind, reduced, { epsilon });
-  return [runGrad('categoricalCrossEntropy.grad', k, [p, labels, S, T, dy, reduced ? den : null], p.shape), null];
+  return [run('categoricalCrossEntropy.grad', k, [p, labels, S, T, dy, reduced ? den : null], p.shape), null];
 }
 
 /**
