@@ -4,16 +4,17 @@
 //
 //   node dist/bench/ab.js --base-root DIR [--head-root DIR] [options]   (ab_compare.ts AB_USAGE)
 //
-// Each build runs in its own Node process (ab_worker.ts), which loads that build's dist/ — its
-// engine and its own bench/ workload definitions — and owns its own GPU device, on the adapter
-// the engine picks (lavapipe on a machine without a GPU; LANTERNA_VULKAN as everywhere). This
-// process drives both through the suite's own harness (harness.ts runWorkload): base in the
-// place of "ours", head in the place of TF.js WebGPU. So per workload: set-up and a probe of
-// each (outputs compared), a warm-up, counted runs alternating base/head run by run (base
-// first on even rounds, head first on odd ones), the time budget. Each run is timed inside
-// its worker (the run, then the GPU sync), without the IPC round trip. ab_compare.ts turns the
-// runs into a ratio, a noise band and a verdict, and writes the report:
-// <out>/ab-<adapter>-<date>-<base>-vs-<head>.md and .json (rewritten after each workload).
+// Each build runs in its own Node processes (ab_worker.ts; --processes, default 2 per build),
+// each of which loads that build's dist/ — its engine and its own bench/ workload definitions —
+// and owns its own GPU device, on the adapter the engine picks (lavapipe on a machine without a
+// GPU; LANTERNA_VULKAN as everywhere). This process drives them all through the suite's own
+// harness (harness.ts runWorkload): base#1 in the place of "ours", head#1, base#2, head#2 … in
+// the place of TF.js's backends. So per workload: set-up and a probe in each (outputs compared),
+// a warm-up, counted runs alternating process by process and round by round (the order
+// reversed every other round), the time budget. Each run is timed inside its worker (the run,
+// then the GPU sync), without the IPC round trip. ab_compare.ts turns the runs into a ratio, a
+// noise band, an A/A spread and a verdict (why several processes: see there), and writes the
+// report: <out>/ab-<adapter>-<date>-<base>-vs-<head>.md and .json (rewritten after each workload).
 
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -21,9 +22,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { fmtMs, runWorkload, stats, type Engine, type Instance, type SuiteOptions, type Workload } from './harness.ts';
+import { fmtMs, runWorkload, stats, type Agreement, type Engine, type Instance, type SuiteOptions, type Workload } from './harness.ts';
 import {
-  compareRuns, parseAbArgs, renderAbMarkdown, reportBase, withSamples,
+  compareBuilds, parseAbArgs, pooled, renderAbMarkdown, reportBase, withSamples,
   type AbArgs, type AbBuild, type AbReport, type AbRow,
 } from './ab_compare.ts';
 import type { InitReply, WorkloadMeta } from './ab_worker.ts';
@@ -76,7 +77,9 @@ class Worker {
   info?: InitReply;
 
   constructor(
-    readonly role: 'base' | 'head',
+    /** 'base', 'head', or with several processes per build 'base#1', 'head#2' … */
+    readonly id: string,
+    readonly build: 'base' | 'head',
     readonly dist: string,
     private readonly init: { sizes: Record<string, unknown>; only: string[] },
     private readonly log: (s: string) => void,
@@ -98,7 +101,7 @@ class Worker {
       else w.resolve(m.value);
     });
     p.on('exit', (code, signal) => {
-      this.exited = `the ${this.role} worker exited (${signal ?? `code ${code}`})`;
+      this.exited = `${this.id}'s process exited (${signal ?? `code ${code}`})`;
       for (const w of this.waiting.values()) w.reject(new Error(this.exited));
       this.waiting.clear();
     });
@@ -108,7 +111,7 @@ class Worker {
   }
 
   call<T>(op: string, payload: Record<string, unknown> = {}): Promise<T> {
-    if (!this.proc || this.exited) return Promise.reject(new Error(this.exited ?? `the ${this.role} worker is not running`));
+    if (!this.proc || this.exited) return Promise.reject(new Error(this.exited ?? `${this.id}'s process is not running`));
     const seq = ++this.seq;
     const pr = new Promise<T>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
     this.proc.send({ seq, op, ...payload });
@@ -131,13 +134,13 @@ class Worker {
       },
       probe: () => this.call<Float32Array>('probe'),
       dispose: () => {
-        this.last = this.call('dispose').catch((e: Error) => this.log(`  ${this.role}: dispose failed: ${e.message}`));
+        this.last = this.call('dispose').catch((e: Error) => this.log(`  ${this.id}: dispose failed: ${e.message}`));
       },
     };
   }
 
   engine(): Engine {
-    return { id: this.role, label: this.role, sync: () => this.idle(), counters: () => ({ ...this.counters }) };
+    return { id: this.id, label: this.id, sync: () => this.idle(), counters: () => ({ ...this.counters }) };
   }
 
   async stop(): Promise<void> {
@@ -168,7 +171,13 @@ export async function abMain(argv: string[], log: (s: string) => void = (s) => c
   const base = buildOf('base', args.baseRoot && resolve(args.baseRoot), baseDist);
   const head = buildOf('head', headRoot, headDist);
   const init = { sizes: { large: args.large, tiny: args.tiny, batch: args.batch, epochLimit: args.epochLimit }, only: args.only };
-  const workers = { base: new Worker('base', baseDist, init, log), head: new Worker('head', headDist, init, log) };
+  const P = args.processes;
+  const name = (role: string, j: number) => (P === 1 ? role : `${role}#${j + 1}`);
+  // base#1, head#1, base#2, head#2, …: the harness alternates in this order (reversed every other round).
+  const workers: Worker[] = [];
+  for (let j = 0; j < P; j++) workers.push(new Worker(name('base', j), 'base', baseDist, init, log), new Worker(name('head', j), 'head', headDist, init, log));
+  const bases = workers.filter((w) => w.build === 'base');
+  const heads = workers.filter((w) => w.build === 'head');
   const host: Record<string, unknown> = {
     runtime: 'node', runtimeVersion: process.version, platform: `${process.platform}-${process.arch}`,
     cpus: cpus().length, cpuModel: cpus()[0]?.model?.trim(), loadBefore: +loadavg()[0].toFixed(2),
@@ -176,14 +185,16 @@ export async function abMain(argv: string[], log: (s: string) => void = (s) => c
   const date = new Date().toISOString();
   const files: string[] = [];
   try {
-    const bi = await workers.base.start();
-    const hi = await workers.head.start();
+    for (const w of workers) await w.start();
+    const bi = bases[0].info!;
+    const hi = heads[0].info!;
     base.adapter = bi.adapter.text;
     head.adapter = hi.adapter.text;
     const notes: string[] = [];
-    if (bi.adapter.text !== hi.adapter.text) notes.push(`⚠ The builds got different adapters (base: ${bi.adapter.text}; head: ${hi.adapter.text}): their times compare different hardware.`);
+    const adapters = new Set(workers.map((w) => w.info!.adapter.text));
+    if (adapters.size > 1) notes.push(`⚠ The processes got different adapters (${workers.map((w) => `${w.id}: ${w.info!.adapter.text}`).join('; ')}): their times compare different hardware.`);
     if (bi.adapter.cpuAdapter)
-      notes.push(`The adapter is a software driver on the CPU (${host.cpus} cores${(host.cpus as number) <= 4 ? ', shared with other work' : ''}): both builds share those cores, one at a time.`);
+      notes.push(`The adapter is a software driver on the CPU (${host.cpus} cores${(host.cpus as number) <= 4 ? ', shared with other work' : ''}): the processes take turns on those cores, one run at a time.`);
     // Base's order, then anything only head has.
     const metas = new Map<string, { meta: WorkloadMeta; in: Set<string> }>();
     for (const [role, info] of [['base', bi], ['head', hi]] as const)
@@ -195,10 +206,10 @@ export async function abMain(argv: string[], log: (s: string) => void = (s) => c
     log(`adapter: ${bi.adapter.text}`);
     log(`base: ${base.commit?.slice(0, 7) ?? '?'}${base.dirty ? ' (uncommitted changes)' : ''} ${baseDist}`);
     log(`head: ${head.commit?.slice(0, 7) ?? '?'}${head.dirty ? ' (uncommitted changes)' : ''} ${headDist}`);
-    log(`${metas.size} workloads, ${args.runs} counted runs each after a probe and a warm-up, base and head alternating\n`);
+    log(`${metas.size} workloads; ${P} process${P > 1 ? 'es' : ''} per build; ${args.runs} counted runs per process after a probe and a warm-up, all alternating\n`);
 
     const rows: AbRow[] = [];
-    let name: string | null = null;
+    let fileBase: string | null = null;
     const makeReport = (final: boolean): AbReport => ({
       schema: 1, kind: 'lanterna-ab', date, adapter: bi.adapter.text, base, head,
       host: { ...host, loadAfter: +loadavg()[0].toFixed(2), seconds: +((performance.now() - t0) / 1000).toFixed(1) },
@@ -211,13 +222,13 @@ export async function abMain(argv: string[], log: (s: string) => void = (s) => c
       if (!args.save) return;
       const dir = resolve(args.out ?? join(ROOT, 'bench', 'results'));
       mkdirSync(dir, { recursive: true });
-      if (name === null) {
+      if (fileBase === null) {
         const b = reportBase(rep, bi.adapter.slug, args.tiny);
-        name = b;
-        for (let k = 2; existsSync(join(dir, name + '.md')); k++) name = `${b}-${k}`;
+        fileBase = b;
+        for (let k = 2; existsSync(join(dir, fileBase + '.md')); k++) fileBase = `${b}-${k}`;
       }
-      const md = join(dir, name + '.md');
-      const js = join(dir, name + '.json');
+      const md = join(dir, fileBase + '.md');
+      const js = join(dir, fileBase + '.json');
       writeFileSync(md, renderAbMarkdown(rep));
       writeFileSync(js, JSON.stringify(rep, (_k, v) => (v === Infinity ? 'Infinity' : v), 2) + '\n');
       files.splice(0, files.length, md, js);
@@ -234,29 +245,42 @@ export async function abMain(argv: string[], log: (s: string) => void = (s) => c
         save(makeReport(false));
         continue;
       }
-      for (const w of Object.values(workers))
+      for (const w of workers)
         if (!w.alive) {
-          log(`restarting the ${w.role} worker`);
-          await w.start().catch((e: Error) => log(`  ${w.role}: restart failed: ${e.message}`));
+          log(`restarting ${w.id}`);
+          await w.start().catch((e: Error) => log(`  ${w.id}: restart failed: ${e.message}`));
         }
       log(`${meta.title} …`);
-      const proxy: Workload = { ...meta, ours: () => workers.base.setup(meta.id), tfjs: () => workers.head.setup(meta.id) };
-      const r = await runWorkload(proxy, workers.base.engine(), [{ engine: workers.head.engine(), tf: null }], opts);
+      // The harness's "ours" is base#1, its TF.js sides the other processes (`tf` is the worker).
+      const proxy: Workload = { ...meta, ours: () => workers[0].setup(meta.id), tfjs: (w: Worker) => w.setup(meta.id) };
+      const r = await runWorkload(proxy, workers[0].engine(), workers.slice(1).map((w) => ({ engine: w.engine(), tf: w })), opts);
       const size = r.flops ?? r.bytes;
-      const b = withSamples(r.ours, workers.base.samples, size, stats);
-      const h = withSamples(r.tfjs, workers.head.samples, size, stats);
+      const results = [r.ours, r.tfjs, ...(r.others ?? [])].map((s, i) => withSamples(s, workers[i].samples, size, stats));
+      const per = { base: results.filter((_, i) => workers[i].build === 'base'), head: results.filter((_, i) => workers[i].build === 'head') };
+      const b = pooled(per.base, 'base', stats);
+      const h = pooled(per.head, 'head', stats);
+      // Agreement: the head processes' probes against base#1's (the worst); another base process
+      // that differs from base#1 (nondeterminism) is noted.
+      const agreements = [r.agreement, ...(r.others ?? []).map((o) => o.agreement)];
+      const headAgree = agreements.filter((a, i) => a && workers[i + 1].build === 'head') as Agreement[];
+      const agreement = headAgree.length === heads.length ? headAgree.reduce((x, y) => (y.maxRelDiff > x.maxRelDiff ? y : x)) : undefined;
+      const notes = r.note ? [r.note] : [];
+      agreements.forEach((a, i) => {
+        if (a && a.maxRelDiff > 0 && workers[i + 1].build === 'base') notes.push(`${workers[i + 1].id}'s probe differs from base#1's by ${a.maxRelDiff.toExponential(1)} (same build: nondeterministic)`);
+      });
       const row: AbRow = {
-        id: r.id, family: r.family, title: r.title, params: r.params, flops: r.flops, bytes: r.bytes, unit: r.unit, base: b, head: h,
-        ...(r.agreement ? { agreement: r.agreement } : {}),
-        ...(b.ms && h.ms ? { comparison: compareRuns(b.ms.samples, h.ms.samples, args) } : {}),
-        ...(r.note ? { note: r.note } : {}),
+        id: r.id, family: r.family, title: r.title, params: r.params, flops: r.flops, bytes: r.bytes, unit: r.unit, base: b, head: h, processes: per,
+        ...(agreement ? { agreement } : {}),
+        ...(b.ms && h.ms ? { comparison: compareBuilds(per.base.map((s) => s.ms!.samples), per.head.map((s) => s.ms!.samples), args) } : {}),
+        ...(notes.length ? { note: notes.join('; ') } : {}),
       };
       if (meta.extrapolate)
         row.extrapolated = { ...meta.extrapolate, baseMs: b.ms && +(b.ms.median * meta.extrapolate.factor).toFixed(1), headMs: h.ms && +(h.ms.median * meta.extrapolate.factor).toFixed(1) };
       const c = row.comparison;
       const ms = (x: typeof b) => (x.ms ? `${fmtMs(x.ms.median)} ms` : `failed (${x.error ?? 'no result'})`);
       const band = c?.band ? `, band ${c.band.lo.toFixed(3)}–${c.band.hi.toFixed(3)}` : '';
-      log(`  base ${ms(b)}, head ${ms(h)}${c ? `, head/base ×${c.ratio.toFixed(3)}${band}: ${c.verdict}` : ': no comparison'}`);
+      const aa = c?.aa !== undefined ? `, A/A ${(c.aa * 100).toFixed(1)}%` : '';
+      log(`  base ${ms(b)}, head ${ms(h)}${c ? `, head/base ×${c.ratio.toFixed(3)}${band}${aa}: ${c.verdict}` : ': no comparison'}`);
       rows.push(row);
       save(makeReport(false));
     }
@@ -266,7 +290,7 @@ export async function abMain(argv: string[], log: (s: string) => void = (s) => c
     if (files.length) log(`wrote ${files.join(', ')}`);
     return { report, files };
   } finally {
-    await Promise.all(Object.values(workers).map((w) => w.stop()));
+    await Promise.all(workers.map((w) => w.stop()));
   }
 }
 

@@ -4,8 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AB_DEFAULTS, binomialCdfHalf, compareRuns, medianInterval, pairedRatios, parseAbArgs, quantile, renderAbMarkdown, reportBase, summary, withSamples,
-  type AbBuild, type AbReport, type AbRow,
+  AB_DEFAULTS, binomialCdfHalf, compareBuilds, compareRuns, medianInterval, pairedRatios, parseAbArgs, pooled, quantile, renderAbMarkdown, reportBase,
+  studentCdf, studentCritical, summary, withSamples, type AbBuild, type AbReport, type AbRow,
 } from '../bench/ab_compare.ts';
 import { stats, type SideResult } from '../bench/harness.ts';
 
@@ -60,13 +60,25 @@ test('medianInterval: order statistics with at least the asked coverage, or [min
   assert.equal(medianInterval([3], 0.95), { lo: 3, hi: 3, level: 0 });
 });
 
-test('compareRuns: identical, slower, faster, a negligible change, too few runs', () => {
+test('Student t: distribution and two-sided critical values', () => {
+  assert.ok(near(studentCritical(0.95, 2), 4.302653, 1e-5));
+  assert.ok(near(studentCritical(0.95, 4), 2.776445, 1e-5));
+  assert.ok(near(studentCritical(0.9, 10), 1.812461, 1e-5));
+  assert.ok(near(studentCritical(0.99, 1), 63.65674, 1e-3));
+  assert.ok(near(studentCritical(0.95, 1000), 1.962339, 1e-4), 'towards the normal');
+  assert.is(studentCdf(0, 3), 0.5);
+  assert.ok(near(studentCdf(-2.776445, 4), 0.025, 1e-6));
+});
+
+test('compareRuns (one process per build): identical, slower, faster, a negligible change, too few runs', () => {
   const base = [100, 104, 98, 130, 101, 99, 103, 97, 102];
   const same = compareRuns(base, base, o);
   assert.is(same.ratio, 1);
+  assert.is(same.method, 'rounds');
   assert.is(same.verdict, 'within noise');
   assert.is(same.pairs, 9);
   assert.equal([same.band!.lo, same.band!.hi], [1, 1]);
+  assert.is(same.aa, undefined, 'no A/A with one process');
 
   const slow = compareRuns(base, base.map((v, i) => v * (1.2 + (i % 3) * 0.02)), o);
   assert.is(slow.verdict, 'slower');
@@ -81,7 +93,7 @@ test('compareRuns: identical, slower, faster, a negligible change, too few runs'
   assert.is(tiny.verdict, 'within noise');
   assert.is(compareRuns(base, base.map((v) => v * 1.01), { ...o, threshold: 0 }).verdict, 'slower', 'threshold 0: any consistent change counts');
 
-  // 25% slower on the median, but one round in four the other way: the band straddles 1.
+  // 25% slower on the median, but one round in three the other way: the band straddles 1.
   const mixed = compareRuns([100, 100, 100, 100, 100, 100, 100, 100, 100], [125, 80, 125, 125, 80, 125, 125, 80, 125], o);
   assert.is(mixed.ratio, 1.25);
   assert.is(mixed.verdict, 'within noise');
@@ -94,48 +106,87 @@ test('compareRuns: identical, slower, faster, a negligible change, too few runs'
   assert.is(s.headSpread, 0);
 });
 
-test('compareRuns on identical builds under heavy noise: few false verdicts', () => {
-  // Both builds' runs drawn from one distribution (±40% load noise shared by a round, ±15% each):
-  // the fraction of workloads called slower or faster stays near 1 − confidence, or below.
+test('compareBuilds (several processes): t interval over the processes\' medians, A/A', () => {
+  const b = [[100, 101, 99], [110, 111, 109], [90, 91, 89]];
+  const same = compareBuilds(b, b, o);
+  assert.is(same.method, 'processes');
+  assert.is(same.processes, 3);
+  assert.ok(near(same.ratio, 1));
+  assert.ok(near(same.baseMs, Math.cbrt(100 * 110 * 90)), 'geometric mean of the medians');
+  assert.ok(same.band!.lo < 1 && same.band!.hi > 1);
+  assert.ok(near(same.aa!, 110 / 90 - 1), `A/A: ${same.aa}`);
+  assert.is(same.verdict, 'within noise');
+  // 30% slower in every process, processes ±10% apart: beyond the process noise.
+  const slow = compareBuilds(b, b.map((r) => r.map((v) => v * 1.3)), o);
+  assert.ok(near(slow.ratio, 1.3));
+  assert.ok(slow.band!.lo > 1, `band ${slow.band!.lo}–${slow.band!.hi}`);
+  assert.is(slow.verdict, 'slower');
+  assert.is(compareBuilds(b, b.map((r) => r.map((v) => v * 0.7)), o).verdict, 'faster');
+  // 8% slower, but processes of one build differ by 20%: within noise.
+  assert.is(compareBuilds(b, b.map((r) => r.map((v) => v * 1.08)), o).verdict, 'within noise');
+  // The band's half-width follows the t critical value at 2P − 2 = 4 degrees of freedom.
+  const l = b.map((r) => Math.log(r[0]));
+  const m = l.reduce((x, y) => x + y) / 3;
+  const se = Math.sqrt(((2 * l.reduce((a, v) => a + (v - m) ** 2, 0)) / 4) * (2 / 3));
+  assert.ok(near(Math.log(slow.band!.hi / slow.ratio), studentCritical(0.95, 4) * se, 1e-9));
+});
+
+/** Runs of P processes per build: shared load per round, a constant bias per process, run noise. */
+function simulate(r: () => number, P: number, n: number, effect: number, processBias: number) {
+  const base: number[][] = [];
+  const head: number[][] = [];
+  for (let j = 0; j < P; j++) {
+    const bb = 1 + processBias * (2 * r() - 1);
+    const hb = 1 + processBias * (2 * r() - 1);
+    const b: number[] = [];
+    const h: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const load = 1 + 0.4 * r();
+      b.push(100 * bb * load * (1 + 0.15 * r()));
+      h.push(100 * effect * hb * load * (1 + 0.15 * r()));
+    }
+    base.push(b);
+    head.push(h);
+  }
+  return { base, head };
+}
+
+test('identical builds under load and process noise: few false verdicts with several processes, many with one', () => {
   const r = rng(7);
-  let flagged = 0;
-  const trials = 2000;
-  for (let t = 0; t < trials; t++) {
-    const base: number[] = [];
-    const head: number[] = [];
-    for (let i = 0; i < AB_DEFAULTS.runs; i++) {
-      const load = 1 + 0.4 * r();
-      base.push(100 * load * (1 + 0.15 * r()));
-      head.push(100 * load * (1 + 0.15 * r()));
+  const trials = 1000;
+  const rate = (P: number, n: number, effect: number, bias: number, v: string) => {
+    let k = 0;
+    for (let t = 0; t < trials; t++) {
+      const { base, head } = simulate(r, P, n, effect, bias);
+      if ((compareBuilds(base, head, o).verdict === 'within noise') === (v === 'within noise')) k++;
     }
-    if (compareRuns(base, head, o).verdict !== 'within noise') flagged++;
-  }
-  assert.ok(flagged / trials <= 0.05, `${flagged} of ${trials} flagged`);
-  // … and a real 20% slowdown under the same noise is seen nearly always.
-  let seen = 0;
-  for (let t = 0; t < 500; t++) {
-    const base: number[] = [];
-    const head: number[] = [];
-    for (let i = 0; i < AB_DEFAULTS.runs; i++) {
-      const load = 1 + 0.4 * r();
-      base.push(100 * load * (1 + 0.15 * r()));
-      head.push(120 * load * (1 + 0.15 * r()));
-    }
-    if (compareRuns(base, head, o).verdict === 'slower') seen++;
-  }
-  assert.ok(seen / 500 >= 0.8, `20% slower seen in ${seen} of 500`);
+    return k / trials;
+  };
+  const P = AB_DEFAULTS.processes;
+  const n = AB_DEFAULTS.runs;
+  const flagged = (p: number, bias: number) => 1 - rate(p, n, 1, bias, 'within noise');
+  // Processes ±10% apart (as lavapipe's tiny workloads were): 3 processes stay near 1 − confidence…
+  assert.ok(flagged(P, 0.1) <= 0.05, `default: ${flagged(P, 0.1)}`);
+  assert.ok(flagged(P, 0.3) <= 0.08, `±30% apart: ${flagged(P, 0.3)}`);
+  assert.ok(flagged(P, 0) <= 0.03, `no process noise: ${flagged(P, 0)}`);
+  // … one process per build cannot see that noise and calls identical code slower or faster often.
+  assert.ok(flagged(1, 0.1) >= 0.25, `one process: ${flagged(1, 0.1)}`);
+  // A real 50% slowdown is seen under the same noise.
+  assert.ok(rate(P, n, 1.5, 0.1, 'slower') >= 0.95, `50% slower seen: ${rate(P, n, 1.5, 0.1, 'slower')}`);
 });
 
 test('parseAbArgs: defaults, the suite\'s options, checks', () => {
   const d = parseAbArgs([]);
-  assert.is(d.runs, 9);
-  assert.is(d.minRuns, 5);
+  assert.is(d.runs, 7);
+  assert.is(d.minRuns, 2);
+  assert.is(d.processes, 3);
   assert.is(d.maxSeconds, 60);
   assert.is(d.confidence, 0.95);
   assert.is(d.save, true);
-  const a = parseAbArgs(['--runs', '3', '--tiny', '--only', 'matmul,conv', '--threshold', '0.05', '--base-root', '/tmp/x', '--no-save', '--max-seconds', '0']);
-  assert.is(a.runs, 3);
-  assert.is(a.minRuns, 3, '--runs 3 alone: 3 runs');
+  const a = parseAbArgs(['--runs', '1', '--processes', '2', '--tiny', '--only', 'matmul,conv', '--threshold', '0.05', '--base-root', '/tmp/x', '--no-save', '--max-seconds', '0']);
+  assert.is(a.runs, 1);
+  assert.is(a.minRuns, 1, '--runs 1 alone: 1 run');
+  assert.is(a.processes, 2);
   assert.is(a.tiny, true);
   assert.equal(a.only, ['matmul', 'conv']);
   assert.is(a.threshold, 0.05);
@@ -144,6 +195,7 @@ test('parseAbArgs: defaults, the suite\'s options, checks', () => {
   assert.is(a.maxSeconds, Infinity, '0: no budget');
   assert.throws(() => parseAbArgs(['--runs', '0']), /--runs/);
   assert.throws(() => parseAbArgs(['--confidence', '1']), /--confidence/);
+  assert.throws(() => parseAbArgs(['--processes', '0']), /--processes/);
   assert.throws(() => parseAbArgs(['--base-root']), /needs a value/);
   assert.throws(() => parseAbArgs(['--profile']), /unknown option --profile/);
 });
@@ -162,18 +214,35 @@ function build(role: string, commit: string, dirty = false): AbBuild {
   return { role, commit, dirty, subject: 'a | subject', source: role === 'head' ? 'worktree' : 'checkout', dist: `/x/${role}/dist`, sourceHash: 'abcdef123456' };
 }
 
+test('pooled: a build over its processes', () => {
+  const a: SideResult = { engine: 'base#1', ms: stats([3, 1]), runs: 2, perRun: { dispatches: 4 } };
+  const b: SideResult = { engine: 'base#2', ms: stats([2]), runs: 1 };
+  const p = pooled([a, b], 'base', stats);
+  assert.equal(p.ms!.samples, [3, 1, 2]);
+  assert.is(p.runs, 3);
+  assert.equal(p.perRun, { dispatches: 4 });
+  const f = pooled([a, { engine: 'base#2', error: 'lost' }], 'base', stats);
+  assert.is(f.ms, undefined, 'one process failed: no comparison');
+  assert.is(f.error, 'base#2: lost');
+});
+
 test('the report: file name, table, verdicts, summary', () => {
   const side = (engine: string, samples: number[], dispatches: number): SideResult => ({ engine, ms: stats(samples), runs: samples.length, perRun: { dispatches } });
-  const b = [10, 11, 10, 12, 10];
-  const row = (id: string, head: number[], extra: Partial<AbRow> = {}): AbRow => ({
-    id, family: 'matmul', title: `w ${id}`, base: side('base', b, 3), head: side('head', head, 3),
-    agreement: { maxRelDiff: 0, tolerance: 1e-3, ok: true, what: '4 values' }, comparison: compareRuns(b, head, o), ...extra,
-  });
+  const procs = [[10, 11, 10, 12, 10], [10.5, 10.2, 10.4, 10.9, 10.3], [9.6, 9.9, 9.7, 9.8, 10]];
+  const times = (f: number) => procs.map((r) => r.map((v) => v * f));
+  const row = (id: string, f: number, extra: Partial<AbRow> = {}, dispatches = 3): AbRow => {
+    const base = procs.map((r, j) => side(`base#${j + 1}`, r, 3));
+    const head = times(f).map((r, j) => side(`head#${j + 1}`, r, dispatches));
+    return {
+      id, family: 'matmul', title: `w ${id}`, base: pooled(base, 'base', stats), head: pooled(head, 'head', stats), processes: { base, head },
+      agreement: { maxRelDiff: 0, tolerance: 1e-3, ok: true, what: '4 values' }, comparison: compareBuilds(procs, times(f), o), ...extra,
+    };
+  };
   const rows: AbRow[] = [
-    row('same', b),
-    row('slow', b.map((v) => v * 1.5), { head: side('head', b.map((v) => v * 1.5), 5), agreement: { maxRelDiff: 2e-6, tolerance: 1e-3, ok: true, what: '4 values' } }),
+    row('same', 1),
+    row('slow', 1.5, { agreement: { maxRelDiff: 2e-6, tolerance: 1e-3, ok: true, what: '4 values' } }, 5),
     { id: 'gone', family: 'conv', title: 'w gone', only: 'base' },
-    { id: 'broke', family: 'conv', title: 'w broke', base: side('base', b, 3), head: { engine: 'head', error: 'GPU | lost' } },
+    { id: 'broke', family: 'conv', title: 'w broke', base: side('base', procs[0], 3), head: { engine: 'head', error: 'head#2: GPU | lost' } },
   ];
   const rep: AbReport = {
     schema: 1, kind: 'lanterna-ab', date: '2026-12-06T20:00:00.000Z', adapter: 'lavapipe (Mesa)', base: build('base', '28b3943aaaa'), head: build('head', '1234567bbbb', true),
@@ -187,18 +256,21 @@ test('the report: file name, table, verdicts, summary', () => {
   assert.match(md, 'working tree at `1234567` **with uncommitted changes** — a \\| subject');
   assert.match(md, 'checkout of `28b3943` (clean)');
   assert.match(md, 'kernels/ and engine/ sources: **identical**');
-  assert.match(md, '| w same | 10.0 (10.0–12.0) | 10.0 (10.0–12.0) | 1.000× | 1.000–1.000 (93.7%) |');
-  assert.match(md, '| **slower** | 2e-6 | 3 → 5 | 5 |');
-  assert.match(md, '| w gone | — | — | — | — | — | only in base |');
-  assert.match(md, 'failed: GPU \\| lost');
+  assert.match(md, '3 Node processes of its own');
+  assert.match(md, '4 degrees of freedom');
+  assert.match(md, '| w same | 10.1 (9.60–12.0) | 10.1 (9.60–12.0) | 1.000× | 0.934–1.071 | 6.1% | 5.0% / 5.0% | within noise | identical | 3 | 3 × 5 |');
+  assert.match(md, '| w slow | 10.1 (9.60–12.0) | 15.1 (14.4–18.0) | 1.500× | 1.401–1.606 | 6.1% | 5.0% / 5.0% | **slower** | 2e-6 | 3 → 5 | 3 × 5 |');
+  assert.match(md, '| w gone | — | — | — | — | — | — | only in base |');
+  assert.match(md, 'failed: head#2: GPU \\| lost');
   assert.match(md, 'Head slower on: w slow (1.500×).');
+  assert.match(md, 'identical builds get a false "slower" or "faster" on at most ~5% of workloads: up to ~0.1 of these 2');
   assert.match(md, '\na note\n');
   const s = summary(rows);
   assert.match(s, '1 of 2 workloads compared are within noise.');
   assert.match(s, 'No comparison (a side failed): w broke.');
   assert.match(s, 'In one build\'s suite only: gone (base).');
   assert.match(s, 'Probes differ between the builds on: w slow (2.0e-6)');
-  assert.is(summary([row('a', b), row('b', b)]), 'All 2 workloads compared are within noise. Every probe is bit-identical between the builds.');
+  assert.is(summary([row('a', 1), row('b', 1)]), 'All 2 workloads compared are within noise. Every probe is bit-identical between the builds.');
 });
 
 test.run();
