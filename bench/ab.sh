@@ -21,12 +21,14 @@ die() {
   exit 1
 }
 usage() {
-  sed -n '4,7p' "$ROOT/bench/ab.sh" | sed 's/^#  //' >&2
-  exit 2
+  sed -n '4,7p' "$ROOT/bench/ab.sh" | sed 's/^#   //' >&2
+  if [ -f "$ROOT/dist/bench/ab.js" ]; then node "$ROOT/dist/bench/ab.js" --help 2>&1 | sed -n '3,$p' >&2 || true; fi
+  exit "$1"
 }
 
-[ $# -ge 1 ] || usage
-case $1 in -h | --help | -*) usage ;; esac
+for a in "$@"; do case $a in -h | --help) usage 0 ;; esac; done
+[ $# -ge 1 ] || usage 2
+case $1 in -*) usage 2 ;; esac
 BASE=$1
 shift
 HEAD=

@@ -185,7 +185,7 @@ export async function abMain(argv: string[], log: (s: string) => void = (s) => c
   const date = new Date().toISOString();
   const files: string[] = [];
   try {
-    for (const w of workers) await w.start();
+    await Promise.all(workers.map((w) => w.start())); // not timed: start-up in parallel
     const bi = bases[0].info!;
     const hi = heads[0].info!;
     base.adapter = bi.adapter.text;
@@ -275,12 +275,15 @@ export async function abMain(argv: string[], log: (s: string) => void = (s) => c
         ...(notes.length ? { note: notes.join('; ') } : {}),
       };
       if (meta.extrapolate)
-        row.extrapolated = { ...meta.extrapolate, baseMs: b.ms && +(b.ms.median * meta.extrapolate.factor).toFixed(1), headMs: h.ms && +(h.ms.median * meta.extrapolate.factor).toFixed(1) };
+        row.extrapolated = {
+          ...meta.extrapolate,
+          ...(row.comparison ? { baseMs: +(row.comparison.baseMs * meta.extrapolate.factor).toFixed(1), headMs: +(row.comparison.headMs * meta.extrapolate.factor).toFixed(1) } : {}),
+        };
       const c = row.comparison;
-      const ms = (x: typeof b) => (x.ms ? `${fmtMs(x.ms.median)} ms` : `failed (${x.error ?? 'no result'})`);
+      const ms = (x: typeof b, geo?: number) => (x.ms ? `${fmtMs(geo ?? x.ms.median)} ms` : `failed (${x.error ?? 'no result'})`);
       const band = c?.band ? `, band ${c.band.lo.toFixed(3)}–${c.band.hi.toFixed(3)}` : '';
       const aa = c?.aa !== undefined ? `, A/A ${(c.aa * 100).toFixed(1)}%` : '';
-      log(`  base ${ms(b)}, head ${ms(h)}${c ? `, head/base ×${c.ratio.toFixed(3)}${band}${aa}: ${c.verdict}` : ': no comparison'}`);
+      log(`  base ${ms(b, c?.baseMs)}, head ${ms(h, c?.headMs)}${c ? `, head/base ×${c.ratio.toFixed(3)}${band}${aa}: ${c.verdict}` : ': no comparison'}`);
       rows.push(row);
       save(makeReport(false));
     }
