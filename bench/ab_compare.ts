@@ -468,7 +468,7 @@ export function renderAbMarkdown(rep: AbReport): string {
   const P = (o.processes ?? 1) as number;
   const conf = `${+((o.confidence ?? 0.95) * 100).toFixed(1)}%`;
   lines.push(
-    `Each build runs in ${P === 1 ? 'one Node process of its own' : `${P} Node processes of its own (base#1 … base#${P}, head#1 … head#${P})`} (${h.runtimeVersion ?? 'node'}) on the same adapter, ` +
+    `Each build runs in ${P === 1 ? 'one process of its own' : `${P} processes of its own (base#1 … base#${P}, head#1 … head#${P})`}, Node ${h.runtimeVersion ?? ''}, on the same adapter, ` +
       `loading its own dist/ and its own bench/ workloads. Per workload, every process sets up and probes it (outputs compared with base#1's: Agree), ` +
       `warms up (≥ ${o.warmup} run${o.warmup === 1 ? '' : 's'} and ≥ ${o.warmupMs} ms each), then all run alternately, one run each per round ` +
       `(${P === 1 ? 'base, head; head, base; …' : 'base#1, head#1, base#2, head#2 …; the next round in reverse'}): ${o.runs} counted runs each, ` +

@@ -256,7 +256,7 @@ test('the report: file name, table, verdicts, summary', () => {
   assert.match(md, 'working tree at `1234567` **with uncommitted changes** — a \\| subject');
   assert.match(md, 'checkout of `28b3943` (clean)');
   assert.match(md, 'kernels/ and engine/ sources: **identical**');
-  assert.match(md, '3 Node processes of its own');
+  assert.match(md, '3 processes of its own (base#1 … base#3, head#1 … head#3), Node v20, on the same adapter');
   assert.match(md, '4 degrees of freedom');
   assert.match(md, '| w same | 10.1 (9.60–12.0) | 10.1 (9.60–12.0) | 1.000× | 0.934–1.071 | 6.1% | 5.0% / 5.0% | within noise | identical | 3 | 3 × 5 |');
   assert.match(md, '| w slow | 10.1 (9.60–12.0) | 15.1 (14.4–18.0) | 1.500× | 1.401–1.606 | 6.1% | 5.0% / 5.0% | **slower** | 2e-6 | 3 → 5 | 3 × 5 |');
