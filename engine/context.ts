@@ -2,6 +2,7 @@
 
 import { createGpu, type Gpu, type InitOptions } from './gpu.ts';
 import { LanternaError } from './errors.ts';
+import { loadAsyncContext } from './scope.ts';
 
 let current: Gpu | null = null;
 let pending: Promise<Gpu> | null = null;
@@ -9,6 +10,7 @@ let pending: Promise<Gpu> | null = null;
 /** Creates (once) and returns the device used by all ops. */
 export async function init(opts: InitOptions = {}): Promise<Gpu> {
   if (current && !current.lost) return current;
+  await loadAsyncContext(); // Deno: AsyncLocalStorage comes by import (see scope.ts)
   pending ??= createGpu(opts).finally(() => (pending = null));
   current = await pending;
   return current;

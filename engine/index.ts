@@ -10,7 +10,7 @@ export { init, gpu, shutdown } from './context.ts';
 export { Gpu, type AdapterDescription, type Limits, type Counters } from './gpu.ts';
 export type { Profile, KernelTime } from './profile.ts';
 export { Tensor, tensor, scalar, empty, view, readAll, type DType, type Shape } from './tensor.ts';
-export { tidy, keep } from './scope.ts';
+export { tidy, keep, scope, asyncTidy, followsAwait, Scope } from './scope.ts';
 export { backward, grad, noGrad, isGradEnabled, listGraph, formatGraph, type TapeNode, type GraphEntry } from './autograd.ts';
 export { LanternaError, ShapeError, GpuError } from './errors.ts';
 export * from './ops/index.ts';

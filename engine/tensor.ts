@@ -6,7 +6,7 @@ import { sizeOf } from '../kernels/program.ts';
 import { gpu } from './context.ts';
 import { LanternaError, ShapeError, fmtShape } from './errors.ts';
 import { STORAGE, type Gpu } from './gpu.ts';
-import { track } from './scope.ts';
+import { track, untrack } from './scope.ts';
 import type { TapeNode } from './autograd.ts';
 
 export type DType = 'float32' | 'int32';
@@ -75,6 +75,7 @@ export class Tensor {
     if (!this._storage) return;
     this._storage.release();
     this._storage = null;
+    untrack(this);
     if (this.grad && this.grad !== this) {
       this.grad.dispose();
       this.grad = null;

@@ -81,8 +81,11 @@ export abstract class CamMethod {
     const shape = this.model.getLayer(layer).outputShape;
     if (!shape || shape.length !== 3) throw new Error(`layer '${layer}' has output [${shape}], not a spatial map [H, W, K]`);
     const t0 = performance.now();
-    return E.tidy(async () => {
-      const fwd = this.model.forward(x, { training: false, watch: true }, [layer]);
+    // An explicit scope, not tidy(async …): the tensors are made in s.run (synchronous parts),
+    // so work that runs while this one awaits (another explanation, training) never lands in
+    // it, in any runtime.
+    return E.asyncTidy(async (s) => {
+      const fwd = s.run(() => this.model.forward(x, { training: false, watch: true }, [layer]));
       const probs = (await fwd.output.data()) as Float32Array;
       if (req.timings) req.timings.forwardMs = performance.now() - t0;
       const n = x.shape[0];
@@ -97,29 +100,31 @@ export abstract class CamMethod {
       const [, h, w, k] = A.shape;
       const up = req.upsample;
       // One backward pass per round r, for the r-th class of every image.
-      const perRound = Array.from({ length: rounds }, (_, r) => {
-        const classes = lists.map((l) => l[r]);
-        const targets = E.oneHot(E.tensor(Int32Array.from(classes), [n], 'int32'), c);
-        const ctx: CamContext = {
-          model: this.model,
-          activations: A,
-          output: fwd.output,
-          logits: fwd.logits,
-          targets,
-          gradients: () => {
-            const y = score === 'logit' ? fwd.logits : fwd.output;
-            if (!y) throw new Error(`${this.name}: score 'logit' needs a model ending in Dense(softmax)`);
-            return E.grad(y, [A], targets)[0];
-          },
-        };
-        const alpha = this.channelWeights(ctx);
-        let cam = E.sum(E.mul(A, E.reshape(alpha, [n, 1, 1, k])), 3);
-        if (this.relu) cam = E.relu(cam);
-        const big = up
-          ? E.resize(E.reshape(cam, [n, h, w, 1]), up.size, up.mode === 'nearest' ? { mode: 'nearest', coord: 'asymmetric', nearestMode: 'floor' } : { mode: 'bilinear', coord: 'half_pixel' })
-          : null;
-        return { cam, big };
-      });
+      const perRound = s.run(() =>
+        Array.from({ length: rounds }, (_, r) => {
+          const classes = lists.map((l) => l[r]);
+          const targets = E.oneHot(E.tensor(Int32Array.from(classes), [n], 'int32'), c);
+          const ctx: CamContext = {
+            model: this.model,
+            activations: A,
+            output: fwd.output,
+            logits: fwd.logits,
+            targets,
+            gradients: () => {
+              const y = score === 'logit' ? fwd.logits : fwd.output;
+              if (!y) throw new Error(`${this.name}: score 'logit' needs a model ending in Dense(softmax)`);
+              return E.grad(y, [A], targets)[0];
+            },
+          };
+          const alpha = this.channelWeights(ctx);
+          let cam = E.sum(E.mul(A, E.reshape(alpha, [n, 1, 1, k])), 3);
+          if (this.relu) cam = E.relu(cam);
+          const big = up
+            ? E.resize(E.reshape(cam, [n, h, w, 1]), up.size, up.mode === 'nearest' ? { mode: 'nearest', coord: 'asymmetric', nearestMode: 'floor' } : { mode: 'bilinear', coord: 'half_pixel' })
+            : null;
+          return { cam, big };
+        }),
+      );
       const read = await Promise.all(perRound.map(async ({ cam, big }) => [(await cam.data()) as Float32Array, big ? ((await big.data()) as Float32Array) : undefined] as const));
       const hw = up ? up.size[0] * up.size[1] : 0;
       const maps: CamMap[] = [];

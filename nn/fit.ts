@@ -113,58 +113,70 @@ export class Trainer {
     const history: EpochInfo[] = [];
     const xb = new Float32Array(batch * per);
     const yb = new Int32Array(batch);
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const order = o.shuffle === false ? Int32Array.from({ length: nTrain }, (_, i) => i) : rng.permutation(nTrain);
-      const t0 = performance.now();
-      let lossSum = 0;
-      let correctSum = 0;
-      let seen = 0;
-      const pending: { read: Promise<[number, number]>; b: number; step: number }[] = [];
-      const settle = async () => {
-        const done = pending.shift();
-        if (!done) return;
-        const [l, c] = await done.read;
-        lossSum += l * done.b;
-        correctSum += c;
-        seen += done.b;
-        const secs = (performance.now() - t0) / 1000;
-        await o.onBatchEnd?.({
-          epoch, step: done.step, steps, loss: lossSum / seen, accuracy: correctSum / seen, imagesPerSecond: seen / secs,
-          batchLoss: l, batchAccuracy: c / done.b, batchSize: done.b,
-        });
-      };
-      for (let s = 0; s < steps; s++) {
-        const b = Math.min(batch, nTrain - s * batch);
-        for (let i = 0; i < b; i++) {
-          const j = order[s * batch + i];
-          xb.set(data.x.subarray(j * per, (j + 1) * per), i * per);
-          yb[i] = data.y[j];
+    // fit awaits between steps, so its tensors are made in an explicit scope (sc.run): work that
+    // runs meanwhile (an explanation) never lands in it, and an error leaves nothing behind.
+    const sc = E.scope();
+    try {
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        const order = o.shuffle === false ? Int32Array.from({ length: nTrain }, (_, i) => i) : rng.permutation(nTrain);
+        const t0 = performance.now();
+        let lossSum = 0;
+        let correctSum = 0;
+        let seen = 0;
+        const pending: { read: Promise<[number, number]>; b: number; step: number }[] = [];
+        const settle = async () => {
+          const done = pending.shift();
+          if (!done) return;
+          const [l, c] = await done.read;
+          lossSum += l * done.b;
+          correctSum += c;
+          seen += done.b;
+          const secs = (performance.now() - t0) / 1000;
+          await o.onBatchEnd?.({
+            epoch, step: done.step, steps, loss: lossSum / seen, accuracy: correctSum / seen, imagesPerSecond: seen / secs,
+            batchLoss: l, batchAccuracy: c / done.b, batchSize: done.b,
+          });
+        };
+        for (let s = 0; s < steps; s++) {
+          const b = Math.min(batch, nTrain - s * batch);
+          for (let i = 0; i < b; i++) {
+            const j = order[s * batch + i];
+            xb.set(data.x.subarray(j * per, (j + 1) * per), i * per);
+            yb[i] = data.y[j];
+          }
+          const { loss, correct } = sc.run(() => {
+            const x = E.tensor(xb.subarray(0, b * per), [b, ...model.inputShape!]);
+            const y = E.tensor(yb.subarray(0, b), [b], 'int32');
+            try {
+              return this.step(x, y, rng);
+            } finally {
+              x.dispose();
+              y.dispose();
+            }
+          });
+          const read = E.readAll([loss, correct]).then(([l, c]) => {
+            loss.dispose();
+            correct.dispose();
+            return [l[0], c[0]] as [number, number];
+          });
+          read.catch(() => {}); // awaited by settle; this keeps a failure behind an earlier one from going unhandled
+          pending.push({ read, b, step: s + 1 });
+          while (pending.length > inFlight) await settle();
+          if (o.shouldStop?.()) break;
         }
-        const x = E.tensor(xb.subarray(0, b * per), [b, ...model.inputShape!]);
-        const y = E.tensor(yb.subarray(0, b), [b], 'int32');
-        const { loss, correct } = this.step(x, y, rng);
-        x.dispose();
-        y.dispose();
-        const read = E.readAll([loss, correct]).then(([l, c]) => {
-          loss.dispose();
-          correct.dispose();
-          return [l[0], c[0]] as [number, number];
-        });
-        read.catch(() => {}); // awaited by settle; this keeps a failure behind an earlier one from going unhandled
-        pending.push({ read, b, step: s + 1 });
-        while (pending.length > inFlight) await settle();
+        while (pending.length) await settle();
+        const info: EpochInfo = { epoch, loss: lossSum / seen, accuracy: correctSum / seen, seconds: (performance.now() - t0) / 1000 };
+        if (nVal > 0) {
+          const v = await this.evaluate({ x: data.x.subarray(nTrain * per), y: Array.prototype.slice.call(data.y, nTrain) });
+          info.valLoss = v.loss;
+          info.valAccuracy = v.accuracy;
+        }
+        history.push(info);
+        await o.onEpochEnd?.(info);
         if (o.shouldStop?.()) break;
       }
-      while (pending.length) await settle();
-      const info: EpochInfo = { epoch, loss: lossSum / seen, accuracy: correctSum / seen, seconds: (performance.now() - t0) / 1000 };
-      if (nVal > 0) {
-        const v = await this.evaluate({ x: data.x.subarray(nTrain * per), y: Array.prototype.slice.call(data.y, nTrain) });
-        info.valLoss = v.loss;
-        info.valAccuracy = v.accuracy;
-      }
-      history.push(info);
-      await o.onEpochEnd?.(info);
-      if (o.shouldStop?.()) break;
+    } finally {
+      sc.close();
     }
     return history;
   }
@@ -179,28 +191,31 @@ export async function evaluate(model: Sequential, data: Dataset, batchSize = 500
   batchSize = model.safeBatch(batchSize);
   const per = model.inputShape!.reduce((a, b) => a * b, 1);
   const n = data.x.length / per;
-  let lossSum = E.keep(E.zeros([]));
-  let correct = E.keep(E.zeros([]));
   const yAll = Int32Array.from(data.y);
-  for (let s = 0; s < n; s += batchSize) {
-    const b = Math.min(batchSize, n - s);
-    E.tidy(() =>
-      E.noGrad(() => {
-        const x = E.tensor(data.x.subarray(s * per, (s + b) * per), [b, ...model.inputShape!]);
-        const y = E.tensor(yAll.subarray(s, s + b), [b], 'int32');
-        const fwd = model.forward(x, { training: false });
-        const l = E.scale(lossOf(loss, fwd, y), b);
-        const nl = E.keep(E.add(lossSum, l));
-        const nc = E.keep(E.add(correct, correctCount(fwd.output, y)));
-        lossSum.dispose();
-        correct.dispose();
-        lossSum = nl;
-        correct = nc;
-      }),
-    );
+  // The running sums live in an explicit scope: evaluate awaits, and may overlap other work.
+  const sc = E.scope();
+  try {
+    let [lossSum, correct] = sc.run(() => [E.zeros([]), E.zeros([])]);
+    for (let s = 0; s < n; s += batchSize) {
+      const b = Math.min(batchSize, n - s);
+      [lossSum, correct] = sc.run(() =>
+        E.tidy(() =>
+          E.noGrad(() => {
+            const x = E.tensor(data.x.subarray(s * per, (s + b) * per), [b, ...model.inputShape!]);
+            const y = E.tensor(yAll.subarray(s, s + b), [b], 'int32');
+            const fwd = model.forward(x, { training: false });
+            const l = E.scale(lossOf(loss, fwd, y), b);
+            const sums = [E.add(lossSum, l), E.add(correct, correctCount(fwd.output, y))];
+            lossSum.dispose();
+            correct.dispose();
+            return sums;
+          }),
+        ),
+      );
+    }
+    const [l, c] = await Promise.all([lossSum.data(), correct.data()]);
+    return { loss: l[0] / n, accuracy: c[0] / n, n };
+  } finally {
+    sc.close();
   }
-  const [l, c] = await Promise.all([lossSum.data(), correct.data()]);
-  lossSum.dispose();
-  correct.dispose();
-  return { loss: l[0] / n, accuracy: c[0] / n, n };
 }

@@ -8,9 +8,9 @@ const r = rng(3);
 
 test('a tensor used twice accumulates both gradients: d/dx (x·x + x) = 2x + 1', async () => {
   const x0 = r.uniform(10);
-  const g = await E.tidy(async () => {
-    const x = E.tensor(x0, [10]).requireGrad();
-    E.backward(E.sum(E.add(E.mul(x, x), x)));
+  const g = await E.asyncTidy(async (s) => {
+    const x = s.run(() => E.tensor(x0, [10]).requireGrad());
+    s.run(() => E.backward(E.sum(E.add(E.mul(x, x), x))));
     const out = await x.grad!.data();
     x.dispose();
     return out;
@@ -21,9 +21,9 @@ test('a tensor used twice accumulates both gradients: d/dx (x·x + x) = 2x + 1',
 test('diamond graph: each path counted once', async () => {
   // y = sum(relu(x)·exp(x)) — x feeds two branches that meet again.
   const x0 = r.uniform(7, 0.1, 1);
-  const g = await E.tidy(async () => {
-    const x = E.tensor(x0, [7]).requireGrad();
-    E.backward(E.sum(E.mul(E.relu(x), E.exp(x))));
+  const g = await E.asyncTidy(async (s) => {
+    const x = s.run(() => E.tensor(x0, [7]).requireGrad());
+    s.run(() => E.backward(E.sum(E.mul(E.relu(x), E.exp(x)))));
     const out = await x.grad!.data();
     x.dispose();
     return out;
@@ -32,10 +32,9 @@ test('diamond graph: each path counted once', async () => {
 });
 
 test('gradients are computed only for inputs that need them', async () => {
-  await E.tidy(async () => {
-    const a = E.tensor(r.uniform(4), [4]).requireGrad();
-    const b = E.tensor(r.uniform(4), [4]);
-    E.backward(E.sum(E.mul(a, b)));
+  await E.asyncTidy(async (s) => {
+    const [a, b] = s.run(() => [E.tensor(r.uniform(4), [4]).requireGrad(), E.tensor(r.uniform(4), [4])]);
+    s.run(() => E.backward(E.sum(E.mul(a, b))));
     if (!a.grad || b.grad) throw new Error('only a should receive a gradient');
     assertClose(await a.grad.data(), await b.data(), { atol: 0, rtol: 0 }, 'da = b');
     a.dispose();
@@ -62,16 +61,16 @@ test('overlapping async noGrad calls restore recording when the last one ends', 
 });
 
 test('grad() of an intermediate tensor, hooks and retainGrad observe it', async () => {
-  await E.tidy(async () => {
-    const x = E.tensor([1, -2, 3], [3]).requireGrad();
-    const h = E.mul(x, E.tensor([2, 2, 2], [3])).retainGrad();
+  await E.asyncTidy(async (s) => {
+    const x = s.run(() => E.tensor([1, -2, 3], [3]).requireGrad());
+    const h = s.run(() => E.mul(x, E.tensor([2, 2, 2], [3])).retainGrad());
     const hooked: Promise<ArrayLike<number>>[] = [];
     h.onGrad((g) => void hooked.push(g.data()));
-    const y = E.sum(E.square(h));
-    const [gh] = E.grad(y, [h]);
+    const y = s.run(() => E.sum(E.square(h)));
+    const [gh] = s.run(() => E.grad(y, [h]));
     assertClose(await gh.data(), [4, -8, 12], { atol: 1e-6, rtol: 0 }, 'dy/dh = 2h');
     assertClose(await hooked[0], [4, -8, 12], { atol: 1e-6, rtol: 0 }, 'hook');
-    E.backward(y);
+    s.run(() => E.backward(y));
     assertClose(await h.grad!.data(), [4, -8, 12], { atol: 1e-6, rtol: 0 }, 'retained');
     assertClose(await x.grad!.data(), [8, -16, 24], { atol: 1e-6, rtol: 0 }, 'dy/dx');
     x.dispose();
@@ -79,21 +78,22 @@ test('grad() of an intermediate tensor, hooks and retainGrad observe it', async 
 });
 
 test('a hook can replace a gradient (e.g. to clip or inspect it)', async () => {
-  await E.tidy(async () => {
-    const x = E.tensor([1, 2], [2]).requireGrad();
-    const h = E.mul(x, x).onGrad((g) => E.scale(g, 0));
-    E.backward(E.sum(h));
+  await E.asyncTidy(async (s) => {
+    const x = s.run(() => E.tensor([1, 2], [2]).requireGrad());
+    s.run(() => E.backward(E.sum(E.mul(x, x).onGrad((g) => E.scale(g, 0)))));
     assertClose(await x.grad!.data(), [0, 0], { atol: 0, rtol: 0 }, 'zeroed');
     x.dispose();
   });
 });
 
 test('backward on a 20 000-node chain uses no recursion', async () => {
-  await E.tidy(async () => {
-    const x = E.tensor([0.5], [1]).requireGrad();
-    let y = x;
-    for (let i = 0; i < 20000; i++) y = E.affine(y, 1, 0.001);
-    E.backward(E.sum(y));
+  await E.asyncTidy(async (s) => {
+    const x = s.run(() => E.tensor([0.5], [1]).requireGrad());
+    s.run(() => {
+      let y = x;
+      for (let i = 0; i < 20000; i++) y = E.affine(y, 1, 0.001);
+      E.backward(E.sum(y));
+    });
     assertClose(await x.grad!.data(), [1], { atol: 1e-6, rtol: 0 }, 'grad');
     x.dispose();
   });

@@ -75,11 +75,14 @@ for (const v of VARIANTS) {
       for (const c of CASES) {
         const { g, x, w } = data(c);
         const dy = r.uniform(g.N * g.HO * g.WO * g.O);
-        const [dx, dw] = await E.tidy(async () => {
-          const tx = E.tensor(x, c.x).requireGrad();
-          const tw = E.tensor(w, c.w).requireGrad();
-          const y = E.conv2d(tx, tw, null, { strides: c.strides, padding: c.padding });
-          E.backward(y, E.tensor(dy, y.shape));
+        const [dx, dw] = await E.asyncTidy(async (s) => {
+          const [tx, tw] = s.run(() => {
+            const tx = E.tensor(x, c.x).requireGrad();
+            const tw = E.tensor(w, c.w).requireGrad();
+            const y = E.conv2d(tx, tw, null, { strides: c.strides, padding: c.padding });
+            E.backward(y, E.tensor(dy, y.shape));
+            return [tx, tw];
+          });
           return [await tx.grad!.data(), await tw.grad!.data()];
         });
         assertClose(dx, conv2dInputGradRef(dy, w, g), TOL, `${v} dx ${describe(c)}`);
@@ -123,11 +126,14 @@ for (const v of VARIANTS) {
         const { g, x, w, b } = data(c);
         const dy = r.uniform(g.N * g.HO * g.WO * g.O);
         const run = (fused: boolean) =>
-          E.tidy(async () => {
-            const [tx, tw, tb] = [E.tensor(x, c.x).requireGrad(), E.tensor(w, c.w).requireGrad(), E.tensor(b!, [c.w[3]]).requireGrad()];
-            const o = { strides: c.strides, padding: c.padding };
-            const y = fused ? E.conv2d(tx, tw, tb, { ...o, activation: 'relu' }) : E.relu(E.conv2d(tx, tw, tb, o));
-            E.backward(y, E.tensor(dy, y.shape));
+          E.asyncTidy(async (s) => {
+            const [y, tx, tw, tb] = s.run(() => {
+              const [tx, tw, tb] = [E.tensor(x, c.x).requireGrad(), E.tensor(w, c.w).requireGrad(), E.tensor(b!, [c.w[3]]).requireGrad()];
+              const o = { strides: c.strides, padding: c.padding };
+              const y = fused ? E.conv2d(tx, tw, tb, { ...o, activation: 'relu' }) : E.relu(E.conv2d(tx, tw, tb, o));
+              E.backward(y, E.tensor(dy, y.shape));
+              return [y, tx, tw, tb];
+            });
             return [await y.data(), await tx.grad!.data(), await tw.grad!.data(), await tb.grad!.data()];
           });
         const fused = await run(true);
@@ -155,11 +161,14 @@ for (const v of VARIANTS) {
       await withBindingLimit(limit, async () => {
         const { g, x, w, b } = data(c);
         const dy = r.uniform(g.N * g.HO * g.WO * g.O);
-        const [y, dx, dw] = await E.tidy(async () => {
-          const tx = E.tensor(x, c.x).requireGrad();
-          const tw = E.tensor(w, c.w).requireGrad();
-          const out = E.conv2d(tx, tw, E.tensor(b!, [c.w[3]]), { padding: 'same' });
-          E.backward(out, E.tensor(dy, out.shape));
+        const [y, dx, dw] = await E.asyncTidy(async (s) => {
+          const [out, tx, tw] = s.run(() => {
+            const tx = E.tensor(x, c.x).requireGrad();
+            const tw = E.tensor(w, c.w).requireGrad();
+            const out = E.conv2d(tx, tw, E.tensor(b!, [c.w[3]]), { padding: 'same' });
+            E.backward(out, E.tensor(dy, out.shape));
+            return [out, tx, tw];
+          });
           return [await out.data(), await tx.grad!.data(), await tw.grad!.data()];
         });
         assertClose(y, conv2dRef(x, w, g, b), TOL, `${v} pieces forward`);

@@ -1,7 +1,7 @@
 // Shared test tools: a seeded RNG, closeness checks that report the worst element, and
 // central finite differences in float64 on the plain-TypeScript references.
 
-import { init, gpu, tensor, type Tensor, backward, tidy } from '../engine/index.ts';
+import { init, gpu, tensor, type Tensor, backward, tidy, asyncTidy } from '../engine/index.ts';
 import type { Tiles } from '../kernels/tiled.ts';
 
 export const ready = init();
@@ -106,10 +106,13 @@ export async function checkGrad(
     }
     return g;
   });
-  const grads = await tidy(async () => {
-    const ts = inputs.map((i, k) => tensor(i.data, i.shape).requireGrad(which.includes(k)));
-    const y = op(ts);
-    backward(y, tensor(Float32Array.from(w), y.shape));
+  const grads = await asyncTidy(async (s) => {
+    const ts = s.run(() => {
+      const ts = inputs.map((i, k) => tensor(i.data, i.shape).requireGrad(which.includes(k)));
+      const y = op(ts);
+      backward(y, tensor(Float32Array.from(w), y.shape));
+      return ts;
+    });
     const out = await Promise.all(which.map((k) => ts[k].grad!.data()));
     ts.forEach((t) => t.dispose());
     return out;

@@ -14,7 +14,7 @@ async function bothDtypes(shape: number[], fn: (t: E.Tensor) => E.Tensor, ref: (
   const yf = await E.tidy(() => fn(E.tensor(xf, shape)).data());
   assertEqualArrays(yf, Float32Array.from(ref(xf)), `${what} float32`);
   const xi = ints(size(shape));
-  const ti = await E.tidy(async () => {
+  const ti = await E.tidy(() => {
     const y = fn(E.tensor(xi, shape, 'int32'));
     if (y.dtype !== 'int32') throw new Error(`${what}: int32 input gave ${y.dtype}`);
     return y.data();

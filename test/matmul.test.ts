@@ -197,11 +197,14 @@ test('a dense weight larger than one binding (x [2, 33000] · w [33000, 1100], 1
     for (let i = 0; i < w.length; i++) w[i] = ((i * 7919) % 2001) / 1000 - 1; // cheap and deterministic
     const bias = r.uniform(N);
     const dyv = r.uniform(M * N);
-    const [y, dx, dw] = await E.tidy(async () => {
-      const tx = E.tensor(x, [M, K]).requireGrad();
-      const tw = E.tensor(w, [K, N]).requireGrad();
-      const out = E.dense(tx, tw, E.tensor(bias, [N]));
-      E.backward(out, E.tensor(dyv, [M, N]));
+    const [y, dx, dw] = await E.asyncTidy(async (s) => {
+      const [out, tx, tw] = s.run(() => {
+        const tx = E.tensor(x, [M, K]).requireGrad();
+        const tw = E.tensor(w, [K, N]).requireGrad();
+        const out = E.dense(tx, tw, E.tensor(bias, [N]));
+        E.backward(out, E.tensor(dyv, [M, N]));
+        return [out, tx, tw];
+      });
       return [await out.data(), await tx.grad!.data(), await tw.grad!.data()];
     });
     assertClose(y, matmulRef(x, w, { M, N, K, bias }), { atol: 1e-3, rtol: 1e-4 }, 'fc forward');

@@ -19,4 +19,5 @@ export const PORTABLE_SUITES: readonly string[] = [
   'test/autograd.test.ts',
   'test/dropout.test.ts',
   'test/device.test.ts',
+  'test/scope_concurrency.test.ts',
 ];

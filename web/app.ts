@@ -1,7 +1,8 @@
-// What the views share: one GPU work queue. Engine scopes (E.tidy) are a process-wide stack, so
-// two async computations must not interleave their scopes: every view runs its GPU work through
-// `app.gpu(fn)`, one at a time. Training runs outside the queue between its steps; work that
-// holds a scope open across awaits (Grad-CAM) asks training to pause first (`pauseTraining`).
+// What the views share: one GPU work queue. Every view runs its GPU work through `app.gpu(fn)`,
+// one at a time in the order of the clicks, so that one result is not slowed by another view's
+// work. (Overlapping would still be correct: engine scopes never mix across awaits, see
+// engine/scope.ts.) Training runs outside the queue between its steps; a Grad-CAM asks training
+// to pause first (`pauseTraining`) so that it does not share the GPU with training steps.
 
 export interface TrainingHandle {
   running(): boolean;

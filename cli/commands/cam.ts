@@ -64,8 +64,8 @@ export function register(program: Command): void {
         const cls = o.class !== undefined ? intOption('--class', o.class, 0) : null;
         const cam = new Cam(model);
         const layer = o.layer ?? cam.defaultLayer();
-        const maps = await E.tidy(async () =>
-          cam.explain(E.tensor(x, [idx.length, ...shape]), {
+        const maps = await E.asyncTidy((s) =>
+          cam.explain(s.run(() => E.tensor(x, [idx.length, ...shape])), {
             layer,
             classes: cls === null ? null : idx.map(() => cls),
             upsample: upsample === 'none' ? undefined : { size: [28, 28], mode: upsample as 'nearest' | 'bilinear' },

@@ -201,8 +201,8 @@ export function register(program: Command): void {
           const prepMs = performance.now() - tp;
           const timings: { forwardMs?: number; totalMs?: number } = {};
           const targets = classes;
-          const maps = await E.tidy(async () =>
-            gradcam.explain(E.tensor(x, [1, ...shape]), { layer, score, classes: targets ? [targets] : null, timings }),
+          const maps = await E.asyncTidy((s) =>
+            gradcam.explain(s.run(() => E.tensor(x, [1, ...shape])), { layer, score, classes: targets ? [targets] : null, timings }),
           );
           const stats = g.pool.stats();
           peak = Math.max(peak, stats.peakLiveBytes);

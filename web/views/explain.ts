@@ -227,7 +227,7 @@ export function mount(root: HTMLElement, app: App) {
         async () => {
           const x = E.tensor(x0, [1, ...model.inputShape!]);
           try {
-            const probs = (await E.tidy(async () => E.noGrad(() => model.forward(x).output).data())) as Float32Array;
+            const probs = (await E.tidy(() => E.noGrad(() => model.forward(x).output).data())) as Float32Array;
             const best = topK(probs, 5);
             const targets = [targetClass(0, best[0].index), targetClass(1, best[Math.min(1, best.length - 1)].index)];
             const m = await new GradCam(model).explain(x, { layer, score, classes: [targets], timings });
