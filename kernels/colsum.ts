@@ -8,8 +8,8 @@
 // waits on one load after another (on an H100 the thread-per-column sums took a quarter of a cam2
 // training step's GPU time).
 
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { FLAT_GROUP, grid, type Kernel, Uniforms } from './program.ts';
+import { grid, type Kernel } from './program.ts';
+import { type BindingDecl, defineKernel } from './spec.ts';
 
 export interface ColSumOpts {
   /** Adds bias[c % nBias] to the sums (the last pass of a split-K GEMM); 0: no bias. */
@@ -43,32 +43,29 @@ export function colSumChunks(R: number, C: number, groups: number, tree: boolean
 
 const WG = 64;
 
-function threadKernel(R: number, C: number, P: number, scale: number, o: ColSumOpts): Kernel {
-  const { nBias, bias, relu, G } = flags(o);
-  return {
-    key: `reduce:sum:cols${bias ? ':bias' : ''}${relu ? ':relu' : ''}`,
-    wgsl: () => wgsl`
-struct U { R: u32, C: u32, P: u32, chunk: u32, scale: f32, nBias: u32, n: u32, pad: u32 };
-${FLAT_GROUP}
-${BINDINGS(bias)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * ${WG}u + li;
-  if (i >= u.n) { return; }
-  let c = i % u.C;
+/** Facts of both kernels: a bias binding and relu in the last pass. */
+type Finish = { bias: boolean; relu: boolean };
+
+const threadSum = defineKernel({
+  name: 'colsum',
+  bindings: (f: Finish) => BINDINGS(f.bias),
+  uniforms: { R: 'u32', C: 'u32', P: 'u32', chunk: 'u32', scale: 'f32', nBias: 'u32', n: 'u32' },
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  decls: (f) => FINISH(f.bias, f.relu),
+  main: () => `let c = i % u.C;
   let gp = i / u.C;
   let p = gp % u.P;
   let base = (gp / u.P) * u.R;
   let r1 = base + min(p * u.chunk + u.chunk, u.R);
   var acc = 0.0;
   for (var r = base + p * u.chunk; r < r1; r++) { acc += X[r * u.C + c]; }
-  Y[i] = finish(u.scale * acc, c);
-}
-${FINISH(bias, relu)}`,
-    bindings: bias ? ['read', 'read', 'write'] : ['read', 'write'],
-    uniforms: new Uniforms().u32(R, C, P, Math.ceil(R / P)).f32(scale).u32(nBias, G * P * C, 0).done(),
-    workgroups: grid((G * P * C) / WG),
-  };
+  Y[i] = finish(u.scale * acc, c);`,
+});
+
+function threadKernel(R: number, C: number, P: number, scale: number, o: ColSumOpts): Kernel {
+  const { nBias, bias, relu, G } = flags(o);
+  return threadSum({ bias, relu }, { R, C, P, chunk: Math.ceil(R / P), scale, nBias, n: G * P * C });
 }
 
 const TWG = 256;
@@ -79,21 +76,18 @@ function treeTile(C: number): { TX: number; TY: number } {
   return { TX, TY: TWG / TX };
 }
 
-function treeKernel(R: number, C: number, P: number, scale: number, o: ColSumOpts): Kernel {
-  const { nBias, bias, relu, G } = flags(o);
-  const { TX, TY } = treeTile(C);
-  const tiles = Math.ceil(C / TX);
-  // Four rows in flight per thread (independent sums), then a tree over the TY rows in shared memory.
-  return {
-    key: `reduce:sum:cols:tree${TX}${bias ? ':bias' : ''}${relu ? ':relu' : ''}`,
-    wgsl: () => wgsl`
-struct U { R: u32, C: u32, P: u32, chunk: u32, scale: f32, nBias: u32, tiles: u32, total: u32 };
-${FLAT_GROUP}
-${BINDINGS(bias)}
-var<workgroup> sh: array<f32, ${TWG}>;
-@compute @workgroup_size(${TWG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let w = flat_group(wid, nwg);
+// Four rows in flight per thread (independent sums), then a tree over the TY rows in shared memory.
+const treeSum = defineKernel({
+  name: 'colsum_tree',
+  bindings: (f: Finish & { TX: number }) => BINDINGS(f.bias),
+  uniforms: { R: 'u32', C: 'u32', P: 'u32', chunk: 'u32', scale: 'f32', nBias: 'u32', tiles: 'u32', total: 'u32' },
+  workgroupSize: TWG,
+  dispatch: (u) => grid(u.total),
+  decls: (f) => `var<workgroup> sh: array<f32, ${TWG}>;
+${FINISH(f.bias, f.relu)}`,
+  main: ({ TX }) => {
+    const TY = TWG / TX;
+    return `let w = flat_group(wid, nwg);
   if (w >= u.total) { return; }
   let gp = w / u.tiles;
   let tx = li % ${TX}u;
@@ -116,13 +110,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (ty < s) { sh[li] += sh[li + s * ${TX}u]; }
     workgroupBarrier();
   }
-  if (ty == 0u && c < u.C) { Y[gp * u.C + c] = finish(u.scale * sh[tx], c); }
-}
-${FINISH(bias, relu)}`,
-    bindings: bias ? ['read', 'read', 'write'] : ['read', 'write'],
-    uniforms: new Uniforms().u32(R, C, P, Math.ceil(R / P)).f32(scale).u32(nBias, tiles, G * P * tiles).done(),
-    workgroups: grid(G * P * tiles),
-  };
+  if (ty == 0u && c < u.C) { Y[gp * u.C + c] = finish(u.scale * sh[tx], c); }`;
+  },
+});
+
+function treeKernel(R: number, C: number, P: number, scale: number, o: ColSumOpts): Kernel {
+  const { nBias, bias, relu, G } = flags(o);
+  const { TX } = treeTile(C);
+  const tiles = Math.ceil(C / TX);
+  return treeSum({ TX, bias, relu }, { R, C, P, chunk: Math.ceil(R / P), scale, nBias, tiles, total: G * P * tiles });
 }
 
 function flags(o: ColSumOpts) {
@@ -130,10 +126,11 @@ function flags(o: ColSumOpts) {
   return { nBias, bias: nBias > 0, relu: !!o.relu, G: o.groups ?? 1 };
 }
 
-const BINDINGS = (bias: boolean) => `@group(0) @binding(0) var<storage, read> X: array<f32>;
-${bias ? '@group(0) @binding(1) var<storage, read> Bias: array<f32>;' : ''}
-@group(0) @binding(${bias ? 2 : 1}) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(${bias ? 3 : 2}) var<uniform> u: U;`;
+const BINDINGS = (bias: boolean): BindingDecl[] => [
+  { name: 'X', access: 'read' },
+  ...(bias ? [{ name: 'Bias', access: 'read' } as const] : []),
+  { name: 'Y', access: 'write' },
+];
 
 const FINISH = (bias: boolean, relu: boolean) => `fn finish(s: f32, c: u32) -> f32 {
   var v = s;

@@ -16,23 +16,27 @@
 // in vec4. Forward and dx loop over taps outside and channels inside, so the bounds test of a tap
 // is paid once per tap; their gathered rows are read one value per pixel (channels are the
 // reduction axis there). dW reads x along channels, its free axis, in vec4 too.
+//
+// Each kernel is declared once per variant (kernels/spec.ts) under the label of the op that
+// dispatches it: 'conv2d', 'conv2d.dx', 'conv2d.dW'.
 
 import type { DevicePlan } from './plan.ts';
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import {
+  REG_WG,
   type RegBlock,
   regAccDecl,
   regAccStep,
   regBlock,
   regEpilogue,
   regLoads,
-  regMain,
+  regPrelude,
   regTilesN,
   regWorkgroups,
 } from './matmul.ts';
-import { type Kernel, Uniforms } from './program.ts';
-import { forwardSlots, GATHERS, gatherDy, inputGradSlots, type Slots, WEIGHT_GRAD_SLOTS } from './conv2d_tiled.ts';
-import { kSplitOf, tiledGemmWgsl, tiledWorkgroups, tilesFor, TK } from './tiled.ts';
+import type { Kernel } from './program.ts';
+import { type BindingDecl, defineKernel, type UniformValues } from './spec.ts';
+import { forwardSlots, GATHERS, gatherDy, inputGradSlots, WEIGHT_GRAD_SLOTS } from './conv2d_tiled.ts';
+import { kSplitOf, type TiledSource, type TileFacts, tiledParts, tiledWorkgroups, tilesFor, TK } from './tiled.ts';
 
 export type Padding = 'same' | 'valid' | readonly [number, number, number, number];
 
@@ -91,44 +95,78 @@ export interface ConvChunk {
   offBias: number;
   /** Adds beta·(old output): the weight gradient accumulates over batch chunks. */
   beta: number;
-  /** Forward only: add bias[offBias + o]. Its binding is always there (any buffer when false). */
+  /** Forward only: add bias[offBias + o]. Its binding is optional (null when false). */
   bias: boolean;
   /** Forward only: relu(conv + bias) in the store, sparing a dispatch and a pass over y. */
   relu?: boolean;
 }
 
-const CONV_U = /* wgsl */ `struct U {
-  M: u32, N: u32, K: u32, NB: u32,
-  H: u32, W: u32, C: u32, O: u32,
-  KH: u32, KW: u32, SH: u32, SW: u32,
-  PT: u32, PL: u32, HO: u32, WO: u32,
-  off0: u32, off1: u32, offC: u32, offBias: u32,
-  alpha: f32, beta: f32, hasBias: u32, tilesN: u32,
-  kSplit: u32, p1: u32, p2: u32, p3: u32,
-};`;
+const CONV_UNIFORMS = {
+  M: 'u32', N: 'u32', K: 'u32', NB: 'u32',
+  H: 'u32', W: 'u32', C: 'u32', O: 'u32',
+  KH: 'u32', KW: 'u32', SH: 'u32', SW: 'u32',
+  PT: 'u32', PL: 'u32', HO: 'u32', WO: 'u32',
+  off0: 'u32', off1: 'u32', offC: 'u32', offBias: 'u32',
+  alpha: 'f32', beta: 'f32', hasBias: 'u32', tilesN: 'u32',
+  kSplit: 'u32',
+  /** Partial outputs written (split-K; 1 otherwise): the grid's z. */
+  splits: 'u32',
+} as const;
 
-function convUniforms(g: ConvGeom, c: ConvChunk, d: { M: number; N: number; K: number }, tilesN = 0, kSplit = 0): ArrayBuffer {
-  return new Uniforms()
-    .u32(d.M, d.N, d.K, c.NB, g.H, g.W, g.C, g.O, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.HO, g.WO, c.off0, c.off1, c.offC, c.offBias)
-    .f32(1, c.beta)
-    .u32(c.bias ? 1 : 0, tilesN, kSplit, 0, 0, 0)
-    .done();
+type GemmDims = { M: number; N: number; K: number };
+
+type ConvValues = UniformValues<typeof CONV_UNIFORMS>;
+
+function convUniforms(g: ConvGeom, c: ConvChunk, d: GemmDims, v: Pick<ConvValues, 'tilesN' | 'kSplit' | 'splits'>): ConvValues {
+  return {
+    M: d.M, N: d.N, K: d.K, NB: c.NB,
+    H: g.H, W: g.W, C: g.C, O: g.O,
+    KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW,
+    PT: g.PT, PL: g.PL, HO: g.HO, WO: g.WO,
+    off0: c.off0, off1: c.off1, offC: c.offC, offBias: c.offBias,
+    alpha: 1, beta: c.beta, hasBias: c.bias ? 1 : 0,
+    ...v,
+  };
 }
+
+const tiledUniforms = (g: ConvGeom, c: ConvChunk, d: GemmDims, splits: number) =>
+  convUniforms(g, c, d, { tilesN: 0, kSplit: kSplitOf(d.K, splits).kSplit, splits });
+const regUniforms = (g: ConvGeom, c: ConvChunk, d: GemmDims, blk: RegBlock) => convUniforms(g, c, d, { tilesN: regTilesN(d.N, blk), kSplit: 0, splits: 1 });
 
 const range = (n: number) => [...Array(n).keys()];
 const el = (vec: boolean) => (vec ? 'vec4<f32>' : 'f32');
 
-function bindings(in0: string, in1: string, vec0: boolean, vec1: boolean, cVec: boolean, bias: boolean): string {
-  const nb = bias ? 3 : 2;
-  return wgsl`
-${CONV_U}
-@group(0) @binding(0) var<storage, read> ${in0}: array<${el(vec0)}>;
-@group(0) @binding(1) var<storage, read> ${in1}: array<${el(vec1)}>;
-#if ${bias}
-@group(0) @binding(2) var<storage, read> Bias: array<f32>;
-#endif
-@group(0) @binding(${nb}) var<storage, read_write> C: array<${el(cVec)}>;
-@group(0) @binding(${nb + 1}) var<uniform> u: U;`;
+/** The two inputs, the forward's optional bias, the output C. */
+function convBindings(in0: string, in1: string, vec0: boolean, vec1: boolean, cVec: boolean, bias: boolean): BindingDecl[] {
+  return [
+    { name: in0, access: 'read', type: el(vec0) },
+    { name: in1, access: 'read', type: el(vec1) },
+    ...(bias ? [{ name: 'Bias', access: 'read', optional: true } as const] : []),
+    { name: 'C', access: 'write', type: el(cVec) },
+  ];
+}
+
+/** A register-variant conv kernel (workgroup REG_WG, one dispatch per batch chunk). */
+function regConv<F extends RegBlock>(name: string, bindings: (f: F) => BindingDecl[], main: (f: F) => string) {
+  return defineKernel({
+    name,
+    bindings,
+    uniforms: CONV_UNIFORMS,
+    workgroupSize: REG_WG,
+    dispatch: (u, f: F) => regWorkgroups(u.M, u.N, 1, f, name),
+    main,
+  });
+}
+
+/** A tiled-variant conv kernel; every one of u.splits partials is written (a split past K writes zeros + beta·old). */
+function tiledConv<F extends TileFacts>(name: string, bindings: BindingDecl[], source: (f: F) => TiledSource) {
+  return defineKernel({
+    name,
+    bindings,
+    uniforms: CONV_UNIFORMS,
+    dispatch: (u, f: F) => tiledWorkgroups(u.M, u.N, u.splits, name, f),
+    ...tiledParts(source),
+  });
 }
 
 /** B = a row-major [K, N] matrix at off1 (W in the forward, Wᵗ in dx, dy in dW). */
@@ -156,12 +194,11 @@ interface TapGemm {
   bRow0: string;
 }
 
-function regTapWgsl(t: TapGemm, bVec: boolean, cVec: boolean, bias: boolean, blk: RegBlock, relu = false): string {
+function regTapMain(t: TapGemm, bVec: boolean, cVec: boolean, bias: boolean, blk: RegBlock, relu = false): string {
   const TM = 4 * blk.RM;
   const B = bRows(blk, bVec, 'Wt', 'wr + c');
   const A = regLoads(blk.RM, false, 'a', (q) => `select(0.0, ${t.in0}[xr${q} + c], ok${q})`);
-  return `${bindings(t.in0, 'Wt', false, bVec, cVec, bias)}
-${regMain(blk)}
+  return `${regPrelude(blk)}
   ${range(TM).map(t.row).join('\n  ')}
   ${B.setup.join('\n  ')}
   ${regAccDecl(blk)}
@@ -176,8 +213,7 @@ ${regMain(blk)}
       }
     }
   }
-  ${regEpilogue(blk, cVec, bias, 'u.offC + m * u.N + n', relu)}
-}`;
+  ${regEpilogue(blk, cVec, bias, 'u.offC + m * u.N + n', relu)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,80 +240,45 @@ fn loadB(z: u32, k: u32, n: u32) -> f32 {
 }`;
 
 // Split-K partials (z > 0 only then) lie one [M, N] matrix after another.
-const tiledStore = (bias: boolean, relu = false) => wgsl`
+const tiledStore = (bias: boolean, relu = false) => `
 fn store(z: u32, m: u32, n: u32, v: f32) {
   let ci = u.offC + (z * u.M + m) * u.N + n;
   var s = v;
   if (u.beta != 0.0) { s += u.beta * C[ci]; }
-#if ${bias}
-  if (u.hasBias != 0u) { s += Bias[u.offBias + n]; }
-#endif
-#if ${relu}
-  s = max(s, 0.0);
-#endif
+  ${bias ? 'if (u.hasBias != 0u) { s += Bias[u.offBias + n]; }' : ''}
+  ${relu ? 's = max(s, 0.0);' : ''}
   C[ci] = s;
 }`;
 
-/**
- * One conv GEMM as a Kernel in either variant. `tiled` names the operands and their loads for
- * the workgroup-tiled GEMM; `reg` gives the register variant's compile-time facts and source.
- */
-function convGemm(
-  name: string,
-  g: ConvGeom,
-  c: ConvChunk,
-  d: { M: number; N: number; K: number },
-  plan: DevicePlan,
-  tiled: { in0: string; in1: string; loads: string; bias: boolean; aKFast: boolean; relu?: boolean; splits?: number; slots: Slots },
-  reg: () => { facts: (boolean | string)[]; blk: RegBlock; wgsl: (blk: RegBlock) => string },
-): Kernel {
-  const list: Kernel['bindings'] = tiled.bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'];
-  const what = name.replace('_d', ' d').replace(' dw', ' dW');
-  if (plan.gemm === 'tiled') {
-    const split = (tiled.splits ?? 1) > 1;
-    const { kSplit } = kSplitOf(d.K, tiled.splits ?? 1);
-    const t = tilesFor(d.M, d.N, plan);
-    return {
-      key: `${name}:tiled:${t.TM}x${t.TN}${tiled.relu ? ':relu' : ''}${split ? ':splitk' : ''}:${tiled.slots.key}`,
-      wgsl: () =>
-        tiledGemmWgsl({
-          decls: bindings(tiled.in0, tiled.in1, false, false, false, tiled.bias),
-          loads: tiled.loads + (tiled.slots.loadA ?? ''),
-          store: tiledStore(tiled.bias, !!tiled.relu),
-          aKFast: tiled.aKFast,
-          bKFast: false,
-          splitK: split,
-          aSlots: tiled.slots.code,
-        }, t),
-      bindings: list,
-      uniforms: convUniforms(g, c, d, 0, kSplit),
-      // Every one of `tiled.splits` partials is written (a split past K writes zeros + beta·old).
-      workgroups: tiledWorkgroups(d.M, d.N, split ? (tiled.splits as number) : 1, what, t),
-    };
-  }
-  const r = reg();
-  return {
-    key: `${name}:reg:${r.facts.join(':')}:${r.blk.RM}x${r.blk.RN}`,
-    wgsl: () => r.wgsl(r.blk),
-    bindings: list,
-    uniforms: convUniforms(g, c, d, regTilesN(d.N, r.blk)),
-    workgroups: regWorkgroups(d.M, d.N, 1, r.blk, what),
-  };
-}
+/** Facts of the tiled forward and dx: whether the reduced channel count is a multiple of TK (see conv2d_tiled.ts). */
+type Aligned = { aligned: boolean };
+
+const forwardTiled = tiledConv('conv2d', convBindings('X', 'Wt', false, false, false, true), (f: TileFacts & Aligned & { relu: boolean; splitK: boolean }) => {
+  const slots = forwardSlots(f.aligned);
+  return { loads: W_LOADS + GATHERS + (slots.loadA ?? ''), store: tiledStore(true, f.relu), aKFast: true, bKFast: false, splitK: f.splitK, aSlots: slots.code };
+});
+
+const forwardReg = regConv(
+  'conv2d',
+  (f: RegBlock & { wVec: boolean; cVec: boolean; relu: boolean }) => convBindings('X', 'Wt', false, f.wVec, f.cVec, true),
+  (f) => regTapMain(FORWARD, f.wVec, f.cVec, true, f, f.relu),
+);
 
 /**
- * y = conv(x, W) (+ bias). Bindings: x, W [KH, KW, C, O], bias (any buffer when c.bias is false),
- * y. `splits` > 1 (tiled only; c.bias and c.relu off): `splits` partial y one after another.
+ * y = conv(x, W) (+ bias). Bindings: x, W [KH, KW, C, O], bias (null when c.bias is false), y.
+ * `splits` > 1 (tiled only; c.bias and c.relu off): `splits` partial y one after another.
  */
 export function conv2dKernel(g: ConvGeom, c: ConvChunk, plan: DevicePlan, splits = 1): Kernel {
   const d = { M: c.NB * g.HO * g.WO, N: g.O, K: g.KH * g.KW * g.C };
   const relu = !!c.relu;
-  const slots = forwardSlots(g.C % TK === 0);
-  return convGemm('conv2d', g, c, d, plan, { in0: 'X', in1: 'Wt', loads: W_LOADS + GATHERS, bias: true, aKFast: true, relu, slots, splits }, () => {
-    const wVec = g.O % 4 === 0 && c.off1 % 4 === 0;
-    const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
-    return { facts: [wVec, cVec, ...(relu ? ['relu'] : [])], blk: regBlock(d.M, true), wgsl: (blk) => regTapWgsl(FORWARD, wVec, cVec, true, blk, relu) };
-  });
+  if (plan.gemm === 'tiled') {
+    const { TM, TN } = tilesFor(d.M, d.N, plan);
+    return forwardTiled({ TM, TN, aligned: g.C % TK === 0, relu, splitK: splits > 1 }, tiledUniforms(g, c, d, splits));
+  }
+  const wVec = g.O % 4 === 0 && c.off1 % 4 === 0;
+  const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
+  const blk = regBlock(d.M, true);
+  return forwardReg({ ...blk, wVec, cVec, relu }, regUniforms(g, c, d, blk));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,17 +301,28 @@ const INPUT_GRAD: TapGemm = {
   bRow0: '(ky * u.KW + kx) * u.O',
 };
 
+const inputGradTiled = tiledConv('conv2d.dx', convBindings('Dy', 'Wt', false, false, false, false), (f: TileFacts & Aligned & { stride1: boolean }) => {
+  const slots = inputGradSlots(f.aligned);
+  return { loads: W_LOADS + gatherDy(f.stride1) + (slots.loadA ?? ''), store: tiledStore(false), aKFast: true, bKFast: false, aSlots: slots.code };
+});
+
+const inputGradReg = regConv(
+  'conv2d.dx',
+  (f: RegBlock & { wVec: boolean; cVec: boolean }) => convBindings('Dy', 'Wt', false, f.wVec, f.cVec, false),
+  (f) => regTapMain(INPUT_GRAD, f.wVec, f.cVec, false, f),
+);
+
 /** dx from dy and W transposed per tap ([KH, KW, O, C]). Bindings: dy, Wᵀ, dx. */
 export function conv2dInputGradKernel(g: ConvGeom, c: ConvChunk, plan: DevicePlan): Kernel {
   const d = { M: c.NB * g.H * g.W, N: g.C, K: g.KH * g.KW * g.O };
-  const stride1 = g.SH === 1 && g.SW === 1;
-  const slots = inputGradSlots(g.O % TK === 0);
-  const key = `${slots.key}${stride1 ? 's1' : ''}`;
-  return convGemm('conv2d_dx', g, c, d, plan, { in0: 'Dy', in1: 'Wt', loads: W_LOADS + gatherDy(stride1), bias: false, aKFast: true, slots: { ...slots, key } }, () => {
-    const wVec = g.C % 4 === 0 && c.off1 % 4 === 0;
-    const cVec = g.C % 4 === 0 && c.offC % 4 === 0;
-    return { facts: [wVec, cVec], blk: regBlock(d.M, true), wgsl: (blk) => regTapWgsl(INPUT_GRAD, wVec, cVec, false, blk) };
-  });
+  if (plan.gemm === 'tiled') {
+    const { TM, TN } = tilesFor(d.M, d.N, plan);
+    return inputGradTiled({ TM, TN, aligned: g.O % TK === 0, stride1: g.SH === 1 && g.SW === 1 }, tiledUniforms(g, c, d, 1));
+  }
+  const wVec = g.C % 4 === 0 && c.off1 % 4 === 0;
+  const cVec = g.C % 4 === 0 && c.offC % 4 === 0;
+  const blk = regBlock(d.M, true);
+  return inputGradReg({ ...blk, wVec, cVec }, regUniforms(g, c, d, blk));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,7 +330,7 @@ export function conv2dInputGradKernel(g: ConvGeom, c: ConvChunk, plan: DevicePla
 // over the pixels of the batch, one rank-1 update per pixel. Both operands are contiguous along
 // their free axis (channels), the fast case: vec4 loads on both sides when C, O are multiples of 4.
 
-function regWeightGradWgsl(xVec: boolean, dyVec: boolean, cVec: boolean, blk: RegBlock): string {
+function regWeightGradMain(xVec: boolean, dyVec: boolean, cVec: boolean, blk: RegBlock): string {
   const B = bRows(blk, dyVec, 'Dy', 'p');
   // With C % 4 == 0 a group of 4 rows is 4 consecutive channels of one tap: one vec4 load.
   const groups = xVec ? blk.RM : 4 * blk.RM;
@@ -334,8 +346,7 @@ function regWeightGradWgsl(xVec: boolean, dyVec: boolean, cVec: boolean, blk: Re
         let xi${i} = select(0u, xb + (u32(iy${i}) * u.W + u32(ix${i})) * u.C + ci${i}, ok${i});`,
   );
   const A = regLoads(blk.RM, xVec, 'a', (i) => (xVec ? `select(vec4<f32>(0.0), X[xi${i} / 4u], ok${i})` : `select(0.0, X[xi${i}], ok${i})`));
-  return `${bindings('X', 'Dy', xVec, dyVec, cVec, false)}
-${regMain(blk)}
+  return `${regPrelude(blk)}
   ${rows.join('\n  ')}
   ${B.setup.join('\n  ')}
   ${regAccDecl(blk)}
@@ -354,8 +365,7 @@ ${regMain(blk)}
       }
     }
   }
-  ${regEpilogue(blk, cVec, false, 'u.offC + m * u.N + n')}
-}`;
+  ${regEpilogue(blk, cVec, false, 'u.offC + m * u.N + n')}`;
 }
 
 const DW_LOADS = /* wgsl */ `
@@ -364,17 +374,35 @@ fn loadB(z: u32, k: u32, n: u32) -> f32 {
   return Dy[u.off1 + k * u.N + n];
 }`;
 
+const weightGradTiled = tiledConv('conv2d.dW', convBindings('X', 'Dy', false, false, false, false), (f: TileFacts & { splitK: boolean }) => ({
+  loads: DW_LOADS + GATHERS,
+  store: tiledStore(false),
+  aKFast: false,
+  bKFast: false,
+  splitK: f.splitK,
+  aSlots: WEIGHT_GRAD_SLOTS,
+}));
+
+const weightGradReg = regConv(
+  'conv2d.dW',
+  (f: RegBlock & { xVec: boolean; dyVec: boolean; cVec: boolean }) => convBindings('X', 'Dy', f.xVec, f.dyVec, f.cVec, false),
+  (f) => regWeightGradMain(f.xVec, f.dyVec, f.cVec, f),
+);
+
 /**
  * dW from x and dy; beta = 1 adds to the output (batch pieces). Bindings: x, dy, dW. `splits` > 1
  * (tiled variant only): the output is `splits` partial dW one after another, to be summed.
  */
 export function conv2dWeightGradKernel(g: ConvGeom, c: ConvChunk, plan: DevicePlan, splits = 1): Kernel {
   const d = { M: g.KH * g.KW * g.C, N: g.O, K: c.NB * g.HO * g.WO };
-  return convGemm('conv2d_dw', g, c, d, plan, { in0: 'X', in1: 'Dy', loads: DW_LOADS + GATHERS, bias: false, aKFast: false, splits, slots: WEIGHT_GRAD_SLOTS }, () => {
-    const xVec = g.C % 4 === 0 && c.off0 % 4 === 0;
-    const dyVec = g.O % 4 === 0 && c.off1 % 4 === 0;
-    const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
-    // Without vec4 along channels each row is gathered on its own (see regBlock).
-    return { facts: [xVec, dyVec, cVec], blk: regBlock(d.M, !xVec), wgsl: (blk) => regWeightGradWgsl(xVec, dyVec, cVec, blk) };
-  });
+  if (plan.gemm === 'tiled') {
+    const { TM, TN } = tilesFor(d.M, d.N, plan);
+    return weightGradTiled({ TM, TN, splitK: splits > 1 }, tiledUniforms(g, c, d, splits));
+  }
+  const xVec = g.C % 4 === 0 && c.off0 % 4 === 0;
+  const dyVec = g.O % 4 === 0 && c.off1 % 4 === 0;
+  const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
+  // Without vec4 along channels each row is gathered on its own (see regBlock).
+  const blk = regBlock(d.M, !xVec);
+  return weightGradReg({ ...blk, xVec, dyVec, cVec }, regUniforms(g, c, d, blk));
 }

@@ -9,9 +9,11 @@ import { type TiledSource, TK } from './tiled.ts';
 // workgroup. Otherwise (a first layer's 1 or 3 channels) each load divides its own k through
 // loadA in a loop: unrolled per slot, those divisions cost SwiftShader minutes of compiling.
 
+type ASlots = NonNullable<TiledSource['aSlots']>;
+
+/** The A operand: per-slot code, or a plain loadA. */
 export interface Slots {
-  key: string;
-  code?: NonNullable<TiledSource['aSlots']>;
+  code?: ASlots;
   /** fn loadA, when there are no slots. */
   loadA?: string;
 }
@@ -36,7 +38,6 @@ const tapStep = (chans: string) => () => `let tap = t / ${chans}; let c0 = t % $
 export function forwardSlots(aligned: boolean): Slots {
   if (!aligned)
     return {
-      key: 'c1',
       loadA: /* wgsl */ `
 fn loadA(z: u32, m: u32, k: u32) -> f32 {
   let p = min(m, u.M - 1u); let tap = k / u.C;
@@ -45,7 +46,6 @@ fn loadA(z: u32, m: u32, k: u32) -> f32 {
 }`,
     };
   return {
-    key: 'c16',
     code: {
       setup: (i) => `let ok${i} = m${i} < u.M; let p${i} = min(m${i}, u.M - 1u);
   let oy${i} = i32((p${i} / u.WO) % u.HO * u.SH) - i32(u.PT); let ox${i} = i32(p${i} % u.WO * u.SW) - i32(u.PL);
@@ -59,7 +59,6 @@ fn loadA(z: u32, m: u32, k: u32) -> f32 {
 export function inputGradSlots(aligned: boolean): Slots {
   if (!aligned)
     return {
-      key: 'o1',
       loadA: /* wgsl */ `
 fn loadA(z: u32, m: u32, k: u32) -> f32 {
   let p = min(m, u.M - 1u); let tap = k / u.O;
@@ -68,7 +67,6 @@ fn loadA(z: u32, m: u32, k: u32) -> f32 {
 }`,
     };
   return {
-    key: 'o16',
     code: {
       setup: (i) => `let ok${i} = m${i} < u.M; let p${i} = min(m${i}, u.M - 1u);
   let ty${i} = i32((p${i} / u.W) % u.H + u.PT); let tx${i} = i32(p${i} % u.W + u.PL);
@@ -81,16 +79,13 @@ fn loadA(z: u32, m: u32, k: u32) -> f32 {
 
 // dW: a slot's row is a (tap, channel), fixed; its k is a pixel of the batch, kept as
 // (image, row, column) and advanced by the K-step without dividing.
-export const WEIGHT_GRAD_SLOTS: Slots = {
-  key: 'px',
-  code: {
-    setup: (i) => `let ok${i} = m${i} < u.M; let q${i} = min(m${i}, u.M - 1u); let ci${i} = q${i} % u.C;
+export const WEIGHT_GRAD_SLOTS: ASlots = {
+  setup: (i) => `let ok${i} = m${i} < u.M; let q${i} = min(m${i}, u.M - 1u); let ci${i} = q${i} % u.C;
   let ky${i} = i32(q${i} / u.C / u.KW) - i32(u.PT); let kx${i} = i32(q${i} / u.C % u.KW) - i32(u.PL);
   var pk${i} = kBeg + kk${i}; var px${i} = pk${i} % u.WO; var py${i} = (pk${i} / u.WO) % u.HO; var pb${i} = pk${i} / (u.WO * u.HO);`,
-    step: () => '',
-    load: (i) => `gatherX(ok${i} && pk${i} < u.K, i32(py${i} * u.SH) + ky${i}, i32(px${i} * u.SW) + kx${i}, u.off0 + pb${i} * u.H * u.W * u.C, ci${i})`,
-    next: (i) => `pk${i} += ${TK}u; px${i} += ${TK}u;
+  step: () => '',
+  load: (i) => `gatherX(ok${i} && pk${i} < u.K, i32(py${i} * u.SH) + ky${i}, i32(px${i} * u.SW) + kx${i}, u.off0 + pb${i} * u.H * u.W * u.C, ci${i})`,
+  next: (i) => `pk${i} += ${TK}u; px${i} += ${TK}u;
     while (px${i} >= u.WO) { px${i} -= u.WO; py${i} += 1u; }
     while (py${i} >= u.HO) { py${i} -= u.HO; pb${i} += 1u; }`,
-  },
 };

@@ -8,7 +8,8 @@
 //   part[z, m, n] = alpha · Σ A[m, k]·B[k, n] over k in split z       (B row-major [K, N], N % 4 = 0)
 
 import type { MatmulPlan } from './matmul.ts';
-import { type Kernel, Uniforms } from './program.ts';
+import type { Kernel } from './program.ts';
+import { defineKernel } from './spec.ts';
 
 export const GEMV_MAX_ROWS = 4;
 const QUADS = 64; // column quads per workgroup (256 columns)
@@ -23,23 +24,21 @@ export function gemvSplits(N: number, K: number): number {
   return Math.max(1, Math.min(Math.ceil(1024 / blocks), Math.floor(K / 64)));
 }
 
-/** Bindings: A, B (vec4), partials [splits, M, N] (vec4). */
-export function gemvKernel(p: GemvPlan, splits: number): Kernel {
-  const M = p.M;
-  const kChunk = Math.ceil(p.K / splits);
-  const rows = [...Array(M).keys()];
-  return {
-    key: `gemv:${M}`,
-    wgsl: () => /* wgsl */ `
-struct U { N4: u32, K: u32, kChunk: u32, offA: u32, sAm: u32, sAk: u32, offB4: u32, alpha: f32 };
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> P: array<vec4<f32>>;
-@group(0) @binding(3) var<uniform> u: U;
-var<workgroup> red: array<vec4<f32>, ${SLICES * M * QUADS}>;
-@compute @workgroup_size(${QUADS}, ${SLICES}, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let q = wid.x * ${QUADS}u + lid.x;
+const gemv = defineKernel({
+  name: 'gemv',
+  bindings: [
+    { name: 'A', access: 'read' },
+    { name: 'B', access: 'read', type: 'vec4<f32>' },
+    { name: 'P', access: 'write', type: 'vec4<f32>' },
+  ],
+  uniforms: { N4: 'u32', K: 'u32', kChunk: 'u32', offA: 'u32', sAm: 'u32', sAk: 'u32', offB4: 'u32', alpha: 'f32', splits: 'u32' },
+  workgroupSize: [QUADS, SLICES, 1],
+  // Every split writes its partial (one past K writes zeros).
+  dispatch: (u) => [Math.ceil(u.N4 / QUADS), u.splits, 1],
+  decls: (f: { M: number }) => `var<workgroup> red: array<vec4<f32>, ${SLICES * f.M * QUADS}>;`,
+  main: ({ M }) => {
+    const rows = [...Array(M).keys()];
+    return /* wgsl */ `let q = wid.x * ${QUADS}u + lid.x;
   let z = wid.y;
   let k0 = z * u.kChunk;
   let k1 = min(k0 + u.kChunk, u.K);
@@ -58,12 +57,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       for (var j = 0u; j < ${SLICES}u; j++) { s += red[(j * ${M}u + m) * ${QUADS}u + lid.x]; }
       P[(z * ${M}u + m) * u.N4 + q] = u.alpha * s;
     }
-  }
-}`,
-    bindings: ['read', 'read', 'write'],
-    uniforms: new Uniforms().u32(p.N / 4, p.K, kChunk, p.offA, p.sAm, p.sAk, p.offB / 4).f32(p.alpha).done(),
-    workgroups: [Math.ceil(p.N / 4 / QUADS), splits, 1],
-  };
+  }`;
+  },
+});
+
+/** Bindings: A, B (vec4), partials [splits, M, N] (vec4). */
+export function gemvKernel(p: GemvPlan, splits: number): Kernel {
+  const kChunk = Math.ceil(p.K / splits);
+  return gemv({ M: p.M }, { N4: p.N / 4, K: p.K, kChunk, offA: p.offA, sAm: p.sAm, sAk: p.sAk, offB4: p.offB / 4, alpha: p.alpha, splits });
 }
 
 // With B transposed — B stored [N, K], as a dense layer's backward reads its weight (dX = dY·Wᵀ,
@@ -82,24 +83,22 @@ export type GemvRowsPlan = Pick<MatmulPlan, 'M' | 'N' | 'K' | 'offA' | 'sAm' | '
 /** Workgroups of gemvRowsKernel along x (one dimension: callers check the device's limit). */
 export const gemvRowsWorkgroups = (N: number) => Math.ceil(N / ROWS);
 
-/** Bindings: A, B (vec4), C [M, N]. */
-export function gemvRowsKernel(p: GemvRowsPlan): Kernel {
-  const M = p.M;
-  const rows = [...Array(M).keys()];
-  // A's four values at k..k+3 of row m (A is tiny next to B: scalar loads, any layout).
-  const a4 = (m: number) => `vec4<f32>(${[0, 1, 2, 3].map((j) => `A[u.offA + ${m}u * u.sAm + (k + ${j}u) * u.sAk]`).join(', ')})`;
-  return {
-    key: `gemv_rows:${M}`,
-    wgsl: () => /* wgsl */ `
-struct U { N: u32, K4: u32, offA: u32, sAm: u32, sAk: u32, offB4: u32, alpha: f32 };
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-@group(0) @binding(3) var<uniform> u: U;
-var<workgroup> red: array<f32, ${ROWS * M * LANES}>;
-@compute @workgroup_size(${LANES}, ${ROWS}, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let n = wid.x * ${ROWS}u + lid.y;
+const gemvRows = defineKernel({
+  name: 'gemv_rows',
+  bindings: [
+    { name: 'A', access: 'read' },
+    { name: 'B', access: 'read', type: 'vec4<f32>' },
+    { name: 'C', access: 'write' },
+  ],
+  uniforms: { N: 'u32', K4: 'u32', offA: 'u32', sAm: 'u32', sAk: 'u32', offB4: 'u32', alpha: 'f32' },
+  workgroupSize: [LANES, ROWS, 1],
+  dispatch: (u) => [gemvRowsWorkgroups(u.N), 1, 1],
+  decls: (f: { M: number }) => `var<workgroup> red: array<f32, ${ROWS * f.M * LANES}>;`,
+  main: ({ M }) => {
+    const rows = [...Array(M).keys()];
+    // A's four values at k..k+3 of row m (A is tiny next to B: scalar loads, any layout).
+    const a4 = (m: number) => `vec4<f32>(${[0, 1, 2, 3].map((j) => `A[u.offA + ${m}u * u.sAm + (k + ${j}u) * u.sAk]`).join(', ')})`;
+    return /* wgsl */ `let n = wid.x * ${ROWS}u + lid.y;
   ${rows.map((m) => `var acc${m} = 0.0;`).join(' ')}
   if (n < u.N) {
     let row = u.offB4 + n * u.K4;
@@ -120,10 +119,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
   if (lid.x == 0u && n < u.N) {
     ${rows.map((m) => `C[${m}u * u.N + n] = u.alpha * red[base + ${m * LANES}u];`).join('\n    ')}
-  }
-}`,
-    bindings: ['read', 'read', 'write'],
-    uniforms: new Uniforms().u32(p.N, p.K / 4, p.offA, p.sAm, p.sAk, p.offB / 4).f32(p.alpha).done(),
-    workgroups: [gemvRowsWorkgroups(p.N), 1, 1],
-  };
+  }`;
+  },
+});
+
+/** Bindings: A, B (vec4), C [M, N]. */
+export function gemvRowsKernel(p: GemvRowsPlan): Kernel {
+  return gemvRows({ M: p.M }, { N: p.N, K4: p.K / 4, offA: p.offA, sAm: p.sAm, sAk: p.sAk, offB4: p.offB / 4, alpha: p.alpha });
 }

@@ -22,8 +22,9 @@
 //    B go to a vec4 GEMV instead (kernels/gemv.ts). Measured on an H100: bench/results/README-h100.md.
 
 import type { DevicePlan } from './plan.ts';
-import { FLAT_GROUP, grid, type Kernel, MAX_GROUPS, Uniforms } from './program.ts';
-import { tiledGemmWgsl, tiledWorkgroups, tilesFor, type Tiles } from './tiled.ts';
+import { grid, type Kernel, MAX_GROUPS } from './program.ts';
+import { type BindingDecl, defineKernel, type UniformValues } from './spec.ts';
+import { type TileFacts, tiledParts, tiledWorkgroups, tilesFor } from './tiled.ts';
 
 export type { GemmVariant } from './plan.ts';
 
@@ -48,8 +49,8 @@ export interface MatmulPlan {
   alpha: number;
   /** 0: C is only written (its old content may be garbage); otherwise C = … + beta·C. */
   beta: number;
-  /** Adds bias[offBias + n]. The bias binding is always present (any buffer when unused): a
-   * uniform flag rather than a second pipeline, since every pipeline costs lavapipe seconds to compile. */
+  /** Adds bias[offBias + n]. The bias binding is optional (null when unused), tested by a uniform
+   * flag rather than a second pipeline, since every pipeline costs lavapipe seconds to compile. */
   bias: boolean;
   offBias: number;
   /** Tiled only: K per split; batch z then sums k in [z·kSplit, (z + 1)·kSplit) into C[z] (see TiledSource.splitK). */
@@ -59,11 +60,8 @@ export interface MatmulPlan {
 // ---------------------------------------------------------------------------------------------
 // Shared pieces of the register variant (conv2d.ts builds its kernels from them too).
 
-export interface RegBlock {
-  /** Thread block: 4·RM rows × 4·RN columns of C. */
-  RM: number;
-  RN: number;
-}
+/** Thread block: 4·RM rows × 4·RN columns of C (compile-time facts of the register kernels). */
+export type RegBlock = { RM: number; RN: number };
 
 /** Threads per workgroup of the register kernels, laid out flat: neighbours share rows of A. */
 export const REG_WG = 64;
@@ -90,12 +88,12 @@ export function regWorkgroups(M: number, N: number, batch: number, b: RegBlock, 
   return [x, y, batch];
 }
 
-/** Opens main(): m0, n0 (first row and column of the thread's block) and z (batch); needs u.tilesN, u.M. */
-export function regMain(b: RegBlock): string {
-  return `${FLAT_GROUP}
-@compute @workgroup_size(${REG_WG}, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let t = flat_group(wid, nwg) * ${REG_WG}u + li;
+/**
+ * The start of a register kernel's main body (workgroup size REG_WG): m0, n0 (first row and
+ * column of the thread's block) and z (batch); needs u.tilesN, u.M.
+ */
+export function regPrelude(b: RegBlock): string {
+  return `let t = flat_group(wid, nwg) * ${REG_WG}u + li;
   let m0 = (t / u.tilesN) * ${4 * b.RM}u;
   let n0 = (t % u.tilesN) * ${4 * b.RN}u;
   let z = wid.z;
@@ -195,21 +193,33 @@ const al4 = (...v: number[]) => v.every((x) => x % 4 === 0);
 // ---------------------------------------------------------------------------------------------
 // Matmul, register variant.
 
-const MATMUL_U = /* wgsl */ `struct U {
-  M: u32, N: u32, K: u32, tilesN: u32,
-  offA: u32, sAm: u32, sAk: u32, batchA: u32,
-  offB: u32, sBk: u32, sBn: u32, batchB: u32,
-  offC: u32, ldc: u32, batchC: u32, offBias: u32,
-  alpha: f32, beta: f32, hasBias: u32, kSplit: u32,
-};`;
+const MATMUL_UNIFORMS = {
+  M: 'u32', N: 'u32', K: 'u32', tilesN: 'u32',
+  offA: 'u32', sAm: 'u32', sAk: 'u32', batchA: 'u32',
+  offB: 'u32', sBk: 'u32', sBn: 'u32', batchB: 'u32',
+  offC: 'u32', ldc: 'u32', batchC: 'u32', offBias: 'u32',
+  alpha: 'f32', beta: 'f32', hasBias: 'u32', kSplit: 'u32',
+  /** Matrices in the batch: the grid's z. */
+  batch: 'u32',
+} as const;
 
-function matmulUniforms(p: MatmulPlan, tilesN: number): ArrayBuffer {
-  return new Uniforms()
-    .u32(p.M, p.N, p.K, tilesN, p.offA, p.sAm, p.sAk, p.batchA, p.offB, p.sBk, p.sBn, p.batchB, p.offC, p.ldc, p.batchC, p.offBias)
-    .f32(p.alpha, p.beta)
-    .u32(p.bias ? 1 : 0, p.kSplit ?? 0)
-    .done();
+function matmulUniforms(p: MatmulPlan, tilesN: number): UniformValues<typeof MATMUL_UNIFORMS> {
+  return {
+    M: p.M, N: p.N, K: p.K, tilesN,
+    offA: p.offA, sAm: p.sAm, sAk: p.sAk, batchA: p.batchA,
+    offB: p.offB, sBk: p.sBk, sBn: p.sBn, batchB: p.batchB,
+    offC: p.offC, ldc: p.ldc, batchC: p.batchC, offBias: p.offBias,
+    alpha: p.alpha, beta: p.beta, hasBias: p.bias ? 1 : 0, kSplit: p.kSplit ?? 0,
+    batch: p.batch,
+  };
 }
+
+const matmulBindings = (a: string, b: string, c: string): BindingDecl[] => [
+  { name: 'A', access: 'read', type: a },
+  { name: 'B', access: 'read', type: b },
+  { name: 'Bias', access: 'read', optional: true },
+  { name: 'C', access: 'write', type: c },
+];
 
 /** Whether A (along m), B (along n) and C can be accessed in vec4: contiguous free axis, 16-byte aligned. */
 export function matmulModes(p: MatmulPlan): { aVec: boolean; bVec: boolean; cVec: boolean } {
@@ -220,7 +230,9 @@ export function matmulModes(p: MatmulPlan): { aVec: boolean; bVec: boolean; cVec
   };
 }
 
-function regMatmulWgsl(aVec: boolean, bVec: boolean, cVec: boolean, blk: RegBlock): string {
+type RegMatmulFacts = RegBlock & { aVec: boolean; bVec: boolean; cVec: boolean };
+
+function regMatmulMain({ aVec, bVec, cVec, ...blk }: RegMatmulFacts): string {
   // Row offsets of A and column offsets of B are clamped, so edge threads load valid (discarded)
   // data instead of branching in the inner loop.
   const aSetup = aVec
@@ -231,14 +243,7 @@ function regMatmulWgsl(aVec: boolean, bVec: boolean, cVec: boolean, blk: RegBloc
     : range(4 * blk.RN).map((j) => `let br${j} = bBase + min(n0 + ${j}u, u.N - 1u) * u.sBn;`);
   const A = regLoads(blk.RM, aVec, 'a', (i) => (aVec ? `A[aB4 + k * aK4 + ac${i}]` : `A[ar${i} + k * u.sAk]`));
   const B = regLoads(blk.RN, bVec, 'b', (i) => (bVec ? `B[bB4 + k * bK4 + bc${i}]` : `B[br${i} + k * u.sBk]`));
-  return /* wgsl */ `
-${MATMUL_U}
-@group(0) @binding(0) var<storage, read> A: array<${elemType(aVec)}>;
-@group(0) @binding(1) var<storage, read> B: array<${elemType(bVec)}>;
-@group(0) @binding(2) var<storage, read> Bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<${elemType(cVec)}>;
-@group(0) @binding(4) var<uniform> u: U;
-${regMain(blk)}
+  return /* wgsl */ `${regPrelude(blk)}
   let aBase = u.offA + z * u.batchA;
   let bBase = u.offB + z * u.batchB;
   ${aSetup.join('\n  ')}
@@ -249,52 +254,53 @@ ${regMain(blk)}
     ${B.code}
     ${regAccStep(blk, A.at, B.vec)}
   }
-  ${regEpilogue(blk, cVec, true, 'u.offC + z * u.batchC + m * u.ldc + n')}
-}`;
+  ${regEpilogue(blk, cVec, true, 'u.offC + z * u.batchC + m * u.ldc + n')}`;
 }
 
-/** out[z, c, r] = in[off + z·R·C + r·C + c]: [batch, R, C] → [batch, C, R], one thread per element. */
-export function transposeKernel(batch: number, R: number, C: number, off: number): Kernel {
-  const n = batch * R * C;
-  return {
-    key: 'matmul:transpose',
-    wgsl: () => /* wgsl */ `
-struct U { n: u32, R: u32, C: u32, off: u32 };
-${FLAT_GROUP}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat_group(wid, nwg) * 256u + li;
-  if (i >= u.n) { return; }
-  let rc = u.R * u.C;
+const matmulReg = defineKernel({
+  name: 'matmul',
+  bindings: (f: RegMatmulFacts) => matmulBindings(elemType(f.aVec), elemType(f.bVec), elemType(f.cVec)),
+  uniforms: MATMUL_UNIFORMS,
+  workgroupSize: REG_WG,
+  dispatch: (u, f) => regWorkgroups(u.M, u.N, u.batch, f, 'matmul'),
+  main: regMatmulMain,
+});
+
+const transpose = defineKernel({
+  name: 'transpose_matrices',
+  bindings: [
+    { name: 'X', access: 'read' },
+    { name: 'Y', access: 'write' },
+  ],
+  uniforms: { n: 'u32', R: 'u32', C: 'u32', off: 'u32' },
+  workgroupSize: 256,
+  dispatch: { flat: 'n' },
+  main: () => /* wgsl */ `let rc = u.R * u.C;
   let z = i / rc;
   let c = (i % rc) / u.R;
   let r = i % u.R;
-  Y[i] = X[u.off + z * rc + r * u.C + c];
-}`,
-    bindings: ['read', 'write'],
-    uniforms: new Uniforms().u32(n, R, C, off).done(),
-    workgroups: grid(n / 256),
-  };
+  Y[i] = X[u.off + z * rc + r * u.C + c];`,
+});
+
+/** out[z, c, r] = in[off + z·R·C + r·C + c]: [batch, R, C] → [batch, C, R], one thread per element. */
+export function transposeKernel(batch: number, R: number, C: number, off: number): Kernel {
+  return transpose({}, { n: batch * R * C, R, C, off });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Tiled variant (GPUs): the template is kernels/tiled.ts.
 
-function tiledMatmulWgsl(splitK: boolean, aKFast: boolean, bKFast: boolean, t: Tiles): string {
-  return tiledGemmWgsl({
-    splitK,
-    aKFast,
-    bKFast,
-    decls: /* wgsl */ `
-${MATMUL_U}
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read> Bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;`,
+type TiledMatmulFacts = TileFacts & { splitK: boolean; aKFast: boolean; bKFast: boolean };
+
+const matmulTiled = defineKernel({
+  name: 'matmul',
+  bindings: matmulBindings('f32', 'f32', 'f32'),
+  uniforms: MATMUL_UNIFORMS,
+  dispatch: (u, f) => tiledWorkgroups(u.M, u.N, u.batch, 'matmul', f),
+  ...tiledParts((f: TiledMatmulFacts) => ({
+    splitK: f.splitK,
+    aKFast: f.aKFast,
+    bKFast: f.bKFast,
     loads: /* wgsl */ `
 fn loadA(z: u32, m: u32, k: u32) -> f32 {
   if (m >= u.M || k >= u.K) { return 0.0; }
@@ -312,40 +318,23 @@ fn store(z: u32, m: u32, n: u32, v: f32) {
   if (u.hasBias != 0u) { s += Bias[u.offBias + n]; }
   C[ci] = s;
 }`,
-  }, t);
-}
+  })),
+});
 
 /**
- * C = alpha·op(A)·op(B) (+ beta·C) (+ bias). Bindings: A, B, bias (any buffer when p.bias is
- * false), C. For the 'register' variant the plan's strides and offsets decide where vec4 loads
- * are possible, so the key names them.
+ * C = alpha·op(A)·op(B) (+ beta·C) (+ bias). Bindings: A, B, bias (null when p.bias is false), C.
+ * For the 'register' variant the plan's strides and offsets decide where vec4 loads are possible,
+ * so they are facts.
  */
 export function matmulKernel(p: MatmulPlan, plan: DevicePlan): Kernel {
-  const variant = plan.gemm;
-  const bindings: Kernel['bindings'] = ['read', 'read', 'read', 'write'];
-  if (variant === 'tiled') {
-    const splitK = !!p.kSplit;
+  if (plan.gemm === 'tiled') {
     // Neighbouring threads read neighbouring words when the contiguous axis is the fast one: a
     // transposed B (a dense layer's backward reads its weight so) walked along n would make
     // every load of a warp a separate memory transaction.
-    const aKFast = p.sAk === 1;
-    const bKFast = p.sBk === 1 && p.sBn !== 1;
-    const t = tilesFor(p.M, p.N, plan);
-    return {
-      key: `matmul:tiled:${t.TM}x${t.TN}${splitK ? ':splitk' : ''}:${aKFast ? 'ak' : 'am'}:${bKFast ? 'bk' : 'bn'}`,
-      wgsl: () => tiledMatmulWgsl(splitK, aKFast, bKFast, t),
-      bindings,
-      uniforms: matmulUniforms(p, 0),
-      workgroups: tiledWorkgroups(p.M, p.N, p.batch, 'matmul', t),
-    };
+    const { TM, TN } = tilesFor(p.M, p.N, plan);
+    const facts = { TM, TN, splitK: !!p.kSplit, aKFast: p.sAk === 1, bKFast: p.sBk === 1 && p.sBn !== 1 };
+    return matmulTiled(facts, matmulUniforms(p, 0));
   }
-  const { aVec, bVec, cVec } = matmulModes(p);
   const blk = regBlock(p.M);
-  return {
-    key: `matmul:reg:${aVec ? 'a4' : 'a1'}:${bVec ? 'b4' : 'b1'}:${cVec ? 'c4' : 'c1'}:${blk.RM}x${blk.RN}`,
-    wgsl: () => regMatmulWgsl(aVec, bVec, cVec, blk),
-    bindings,
-    uniforms: matmulUniforms(p, regTilesN(p.N, blk)),
-    workgroups: regWorkgroups(p.M, p.N, p.batch, blk, 'matmul'),
-  };
+  return matmulReg({ ...matmulModes(p), ...blk }, matmulUniforms(p, regTilesN(p.N, blk)));
 }

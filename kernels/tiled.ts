@@ -1,6 +1,7 @@
 // The workgroup-tiled GEMM template of the GPU variant ('tiled', see kernels/matmul.ts), shared
-// by matmul and conv2d: block sizes, split-K and the WGSL of the kernel. Each user supplies its
-// bindings, loads and store (TiledSource).
+// by matmul and conv2d: block sizes, split-K and the WGSL of the kernel's decls and main body.
+// Each user declares its kernel (bindings, uniforms: kernels/spec.ts) and supplies its loads and
+// store (TiledSource).
 
 import type { DevicePlan } from './plan.ts';
 import { MAX_GROUPS } from './program.ts';
@@ -36,8 +37,6 @@ export function tilesFor(M: number, N: number, plan: Pick<DevicePlan, 'tiles' | 
 }
 
 export interface TiledSource {
-  /** Bindings, the uniform struct U and helper functions. */
-  decls: string;
   /** fn loadA(z: u32, m: u32, k: u32) -> f32 (unless aSlots) and fn loadB(z: u32, k: u32, n: u32) -> f32, 0 out of range. */
   loads: string;
   /** fn store(z: u32, m: u32, n: u32, v: f32), called for m < u.M, n < u.N only. */
@@ -87,13 +86,26 @@ export function tiledSplits(M: number, N: number, K: number, plan: Pick<DevicePl
   return Math.max(1, Math.min(Math.ceil(512 / blocks), Math.floor(K / (16 * TK))));
 }
 
+/** The block as compile-time facts of a kernel (kernels/spec.ts): TM and TN. */
+export type TileFacts = { TM: number; TN: number };
+
+export const tilesOf = (f: TileFacts): Tiles => ({ TM: f.TM, TN: f.TN }) as Tiles;
+
+/** Workgroup size of a tiled kernel: (TX, TY, 1). */
+export function tiledWorkgroupSize(f: TileFacts): [number, number, number] {
+  const { TX, TY } = threadsOf(tilesOf(f));
+  return [TX, TY, 1];
+}
+
 /**
- * One TM×TN block of C per workgroup of TX×TY threads (threadsOf), K staged 16 at a time through
- * workgroup memory. A thread owns rows {ty·4 + i + 4·TY·h} and columns {tx·4 + j + 4·TX·g}
- * (h, g < 2 for a 128-wide axis of 16×16 threads): each of its vec4 reads of the staged tiles
- * is contiguous across the threads of a row. Needs u.M, u.N, u.K.
+ * One TM×TN block of C per workgroup of TX×TY threads (threadsOf, tiledWorkgroupSize), K staged
+ * 16 at a time through workgroup memory. A thread owns rows {ty·4 + i + 4·TY·h} and columns
+ * {tx·4 + j + 4·TX·g} (h, g < 2 for a 128-wide axis of 16×16 threads): each of its vec4 reads of
+ * the staged tiles is contiguous across the threads of a row. The kernel's decls (loads, store,
+ * the staged tiles) and main body; needs uniforms M, N, K (and kSplit for split-K).
  */
-export function tiledGemmWgsl(s: TiledSource, t: Tiles): string {
+export function tiledGemm(s: TiledSource, f: TileFacts): { decls: string; main: string } {
+  const t = tilesOf(f);
   const { TM, TN } = t;
   const { TX, TY } = threadsOf(t);
   const HM = TM / (4 * TY), HN = TN / (4 * TX); // sub-blocks per thread and axis
@@ -123,16 +135,11 @@ export function tiledGemmWgsl(s: TiledSource, t: Tiles): string {
       ),
     )
     .join('\n  ');
-  return /* wgsl */ `
-${s.decls}
-${s.loads}
+  const decls = /* wgsl */ `${s.loads}
 ${s.store}
 var<workgroup> As: array<vec4<f32>, ${(TK * TM) / 4}>; // [k][m/4]
-var<workgroup> Bs: array<vec4<f32>, ${(TK * TN) / 4}>; // [k][n/4]
-
-@compute @workgroup_size(${TX}, ${TY}, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let z = wid.z;
+var<workgroup> Bs: array<vec4<f32>, ${(TK * TN) / 4}>; // [k][n/4]`;
+  const main = /* wgsl */ `let z = wid.z;
   let tm = wid.y * ${TM}u;
   let tn = wid.x * ${TN}u;
   ${accs.map((a) => `var ${a} = vec4<f32>();`).join(' ')}
@@ -153,11 +160,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
   }
-  ${stores}
-}`;
+  ${stores}`;
+  return { decls, main };
 }
 
-export function tiledWorkgroups(M: number, N: number, batch: number, what: string, t: Tiles): [number, number, number] {
+/** A tiled kernel's workgroup size, decls and main, for its spec (kernels/spec.ts), from its facts. */
+export function tiledParts<F extends TileFacts>(source: (f: F) => TiledSource) {
+  return {
+    workgroupSize: (f: F) => tiledWorkgroupSize(f),
+    decls: (f: F) => tiledGemm(source(f), f).decls,
+    main: (f: F) => tiledGemm(source(f), f).main,
+  };
+}
+
+/** The grid of a tiled kernel: one workgroup per block of C, `batch` along z. */
+export function tiledWorkgroups(M: number, N: number, batch: number, what: string, f: TileFacts): [number, number, number] {
+  const t = tilesOf(f);
   const x = Math.ceil(N / t.TN);
   const y = Math.ceil(M / t.TM);
   if (x > MAX_GROUPS || y > MAX_GROUPS || batch > MAX_GROUPS) throw new Error(`${what}: ${M}×${N}×${batch} is too large for one dispatch`);

@@ -53,7 +53,7 @@ for (const v of VARIANTS) {
             );
             assertClose(y, matmulRef(a, b, { M, N, K, transA, transB }), TOL, `${v} ${M}x${N}x${K} tA=${transA} tB=${transB}`);
           }
-      for (const m of [1, 4]) assert.ok(g.hasPipeline(`gemv_rows:${m}`), `${v}: the transposed-B GEMV ran for ${m} row(s)`);
+      for (const m of [1, 4]) assert.ok(g.hasPipeline(`gemv_rows:M=${m}`), `${v}: the transposed-B GEMV ran for ${m} row(s)`);
     }),
   );
 

@@ -79,7 +79,7 @@ for (const v of ['register', 'tiled'] as const) {
           const y = await E.tidy(() => E.reduce(op, E.tensor(x, shape), axes).data());
           assertClose(y, reduceRef(op, x, shape, axes), { atol: 1e-4, rtol: 1e-5 }, `${v} ${op} [${shape}] axes [${axes}]`);
         }
-      const keys = v === 'tiled' ? ['reduce:sum:cols:tree8', 'reduce:sum:cols:tree16', 'reduce:sum:cols:tree32'] : ['reduce:sum:cols'];
+      const keys = v === 'tiled' ? [8, 16, 32].map((TX) => `colsum_tree:TX=${TX},bias=false,relu=false`) : ['colsum:bias=false,relu=false'];
       for (const k of keys) assert.ok(g.hasPipeline(k), `${v}: ${k} ran`);
     }),
   );

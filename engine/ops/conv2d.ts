@@ -45,11 +45,14 @@ interface Bound {
   perImage: number;
 }
 
-/** Dispatches `make` over as many images at a time as the binding limit allows. */
-function overBatch(op: string, N: number, ins: [Bound, Bound], out: Bound, bias: Tensor | null, make: (c: ConvChunk) => Kernel): void {
+/**
+ * Dispatches `make` over as many images at a time as the binding limit allows. `ins`: the two
+ * inputs, and for the forward its bias (null when there is none).
+ */
+function overBatch(op: string, N: number, ins: [Bound, Bound] | [Bound, Bound, Bound | null], out: Bound, make: (c: ConvChunk) => Kernel): void {
   if (N === 0) return;
   const L = bindableElements(out.t.storage.gpu);
-  const all = [...ins, out, ...(bias ? [{ t: bias, perImage: 0 }] : [])];
+  const all = [...ins, out].filter((b): b is Bound => b !== null);
   for (const b of all)
     if (b.perImage === 0 && b.t.size > L) throw new ShapeError(op, `${b.t.describe()} is larger than one binding (${L * 4} bytes) and cannot be split`);
   const per = Math.max(1, ...all.map((b) => b.perImage));
@@ -59,12 +62,11 @@ function overBatch(op: string, N: number, ins: [Bound, Bound], out: Bound, bias:
     const n = Math.min(nb, N - n0);
     const bind = (b: Bound) => (b.perImage ? bindElements(b.t, n0 * b.perImage, n * b.perImage) : bindElements(b.t, 0, b.t.size));
     const [b0, b1, bo] = [bind(ins[0]), bind(ins[1]), bind(out)];
-    const bi = bias ? bind({ t: bias, perImage: 0 }) : null;
+    const bi = ins[2] ? bind(ins[2]) : null;
     // Only an output shared by all pieces (dW) accumulates; per-image outputs are written fresh.
     const beta = out.perImage === 0 && n0 > 0 ? 1 : 0;
-    const kernel = make({ NB: n, off0: b0.rest, off1: b1.rest, offC: bo.rest, offBias: bi ? bi.rest : 0, beta, bias: !!bias });
-    // A kernel with a bias binding and no bias gets the kernel weights there (never read).
-    const inputs = kernel.bindings.length === 4 ? [b0.slice, b1.slice, bi ? bi.slice : b1.slice] : [b0.slice, b1.slice];
+    const kernel = make({ NB: n, off0: b0.rest, off1: b1.rest, offC: bo.rest, offBias: bi ? bi.rest : 0, beta, bias: !!bi });
+    const inputs = ins.length === 3 ? [b0.slice, b1.slice, bi ? bi.slice : null] : [b0.slice, b1.slice];
     dispatch(op, kernel, inputs, [bo.slice]);
   }
 }
@@ -100,7 +102,7 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, g: ConvGeom): Tensor {
   const wt = transposeMatrices(op, w, g.KH * g.KW, g.C, g.O);
   try {
     const dx = allocRun([g.N, g.H, g.W, g.C], (dx) =>
-      overBatch(op, g.N, [{ t: dy, perImage: g.HO * g.WO * g.O }, { t: wt, perImage: 0 }], { t: dx, perImage: g.H * g.W * g.C }, null, (c) =>
+      overBatch(op, g.N, [{ t: dy, perImage: g.HO * g.WO * g.O }, { t: wt, perImage: 0 }], { t: dx, perImage: g.H * g.W * g.C }, (c) =>
         conv2dInputGradKernel(g, c, v),
       ),
     );
@@ -122,7 +124,7 @@ export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: ConvGeom): Tensor {
   const S = v.gemm === 'tiled' ? tiledSplits(g.KH * g.KW * g.C, g.O, g.N * g.HO * g.WO, v) : 1;
   const dw = allocRun([g.KH, g.KW, g.C, g.O], (dw) => {
     const fill = (out: Tensor) =>
-      overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: dy, perImage: g.HO * g.WO * g.O }], { t: out, perImage: 0 }, null, (c) =>
+      overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: dy, perImage: g.HO * g.WO * g.O }], { t: out, perImage: 0 }, (c) =>
         conv2dWeightGradKernel(g, c, v, S),
       );
     if (S > 1) sumPartials(op, S, dw.size, dw, fill);
@@ -160,7 +162,7 @@ function forwardSplitK(g: ConvGeom, x: Tensor, w: Tensor, b: Tensor | null, relu
   const L = bindableElements(x.storage.gpu);
   if (S < 2 || x.size > L || w.size > L || S * M * g.O > L) return false;
   const c: ConvChunk = { NB: g.N, off0: 0, off1: 0, offC: 0, offBias: 0, beta: 0, bias: false };
-  sumPartials('conv2d', S, M * g.O, y, (part) => dispatch('conv2d', conv2dKernel(g, c, p, S), [x, w, w], [part]), b, relu);
+  sumPartials('conv2d', S, M * g.O, y, (part) => dispatch('conv2d', conv2dKernel(g, c, p, S), [x, w, null], [part]), b, relu);
   return true;
 }
 
@@ -191,7 +193,7 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
   const v = planOf(x);
   const y = allocRun([g.N, g.HO, g.WO, O], (y) => {
     if (!forwardSplitK(g, x, w, b ?? null, relu, y))
-      overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: w, perImage: 0 }], { t: y, perImage: g.HO * g.WO * O }, b ?? null, (c) =>
+      overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: w, perImage: 0 }, b ? { t: b, perImage: 0 } : null], { t: y, perImage: g.HO * g.WO * O }, (c) =>
         conv2dKernel(g, { ...c, relu }, v),
       );
   });

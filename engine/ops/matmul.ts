@@ -170,7 +170,7 @@ function launchSplitK(call: GemmCall, L: number): boolean {
     offC: 0, ldc: N, batchC: M * N,
     alpha: call.alpha, beta: 0, bias: false, offBias: 0, kSplit,
   };
-  sumPartials(op, S, M * N, c, (part) => dispatch(op, matmulKernel(plan, dp), [A.slice, B.slice, B.slice], [part]), bias ?? null);
+  sumPartials(op, S, M * N, c, (part) => dispatch(op, matmulKernel(plan, dp), [A.slice, B.slice, null], [part]), bias ?? null);
   return true;
 }
 
@@ -230,8 +230,7 @@ function launchPieces(call: GemmCall, L: number): void {
             alpha: call.alpha, beta: k0 === 0 ? call.beta : 1,
             bias: withBias, offBias: Bi ? Bi.rest : 0,
           };
-          // Without a bias, B stands in for the (unread) bias binding.
-          dispatch(op, matmulKernel(plan, dp), [A.slice, B.slice, Bi ? Bi.slice : B.slice], [C.slice]);
+          dispatch(op, matmulKernel(plan, dp), [A.slice, B.slice, Bi ? Bi.slice : null], [C.slice]);
         }
 }
 
