@@ -7,7 +7,7 @@
 // batch live in one arena buffer, written once just before the submit.
 // Bind groups come from a cache (engine/bind_groups.ts).
 
-import type { Kernel, KernelBinding } from '../kernels/program.ts';
+import type { Kernel } from '../kernels/program.ts';
 import { makePlan, type DevicePlan } from '../kernels/plan.ts';
 import { readSettings } from './settings.ts';
 import { gpuEntry, INSTALL_HINT, runtime } from './adapter.ts';
@@ -146,7 +146,7 @@ export class Gpu {
     const entries: GPUBindGroupLayoutEntry[] = kernel.bindings.map((b, i) => ({
       binding: i,
       visibility: 4, // COMPUTE
-      buffer: { type: access(b) === 'read' ? 'read-only-storage' : 'storage' },
+      buffer: { type: b.access === 'read' ? 'read-only-storage' : 'storage' },
     }));
     if (kernel.uniforms) entries.push({ binding: kernel.bindings.length, visibility: 4, buffer: { type: 'uniform', hasDynamicOffset: true } });
     const layout = this.device.createBindGroupLayout({ entries, label: kernel.key });
@@ -182,12 +182,12 @@ export class Gpu {
     this.check(label);
     if (given.length !== kernel.bindings.length)
       throw new LanternaError(
-        `${label}: kernel ${kernel.key} binds ${kernel.bindings.map((b, i) => (typeof b === 'string' ? `#${i}` : b.name)).join(', ')} (${kernel.bindings.length}), got ${given.length}`,
+        `${label}: kernel ${kernel.key} binds ${kernel.bindings.map((b) => b.name).join(', ')} (${kernel.bindings.length}), got ${given.length}`,
       );
     const bindings = given.map((b, i) => {
       if (b) return b;
       const d = kernel.bindings[i];
-      if (typeof d === 'string' || !d.optional) throw new LanternaError(`${label}: kernel ${kernel.key} needs binding ${typeof d === 'string' ? `#${i}` : d.name}`);
+      if (!d.optional) throw new LanternaError(`${label}: kernel ${kernel.key} needs binding ${d.name}, got null`);
       return { buffer: this.absent, offset: 0, size: 16 };
     });
     const [x, y, z] = kernel.workgroups;
@@ -368,9 +368,6 @@ export interface InitOptions {
   settings?: Readonly<Record<string, string>>;
 }
 
-function access(b: KernelBinding | 'read' | 'write'): 'read' | 'write' {
-  return typeof b === 'string' ? b : b.access;
-}
 
 /** Requests an adapter and a device with the adapter's real limits. */
 export async function createGpu(opts: InitOptions = {}): Promise<Gpu> {

@@ -15,12 +15,12 @@ export interface KernelBinding {
 
 export interface Kernel {
   /** The kernel family's name (kernels/spec.ts); the label of the op that dispatches it. */
-  name?: string;
+  name: string;
   /** Pipeline cache key: kernel name plus compile-time facts (op, rank, tile, dtype). */
   key: string;
   /** WGSL source; called only on a pipeline-cache miss. */
   wgsl: () => string;
-  bindings: (Access | KernelBinding)[];
+  bindings: KernelBinding[];
   uniforms?: ArrayBuffer;
   workgroups: [number, number, number];
 }
@@ -42,32 +42,6 @@ export function grid(count: number): [number, number, number] {
 /** Linear workgroup index for a grid made by `grid()`; needs `wid` and `nwg` builtins. */
 export const FLAT_GROUP = /* wgsl */ `fn flat_group(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }`;
 
-/** Packs scalar uniforms in declaration order (u32, i32 and f32 are 4 bytes each, WGSL struct rules). */
-export class Uniforms {
-  private view: DataView;
-  private n = 0;
-  constructor(capacity = 64) {
-    this.view = new DataView(new ArrayBuffer(capacity * 4));
-  }
-  u32(...vs: number[]): this {
-    for (const v of vs) this.view.setUint32(4 * this.n++, v >>> 0, true);
-    return this;
-  }
-  i32(...vs: number[]): this {
-    for (const v of vs) this.view.setInt32(4 * this.n++, v | 0, true);
-    return this;
-  }
-  f32(...vs: number[]): this {
-    for (const v of vs) this.view.setFloat32(4 * this.n++, v, true);
-    return this;
-  }
-  /** Padded to 16 bytes, the uniform buffer's size granule. */
-  done(): ArrayBuffer {
-    const bytes = Math.max(16, Math.ceil((this.n * 4) / 16) * 16);
-    return (this.view.buffer as ArrayBuffer).slice(0, bytes);
-  }
-}
-
 /** Row-major strides of a shape. */
 export function stridesOf(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);
@@ -85,22 +59,3 @@ export function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
-/**
- * The part every one-thread-per-element kernel repeats: storage bindings in the order given (the
- * binding convention above; each entry `'read X'`, `'write Y'`, optionally `: array<i32>`), the
- * uniform `u: U` after them, and main() opened with `index` = the thread's flat index over a
- * `grid()` of `wg`-thread groups. The caller declares `struct U` and `flat_group` (FLAT_GROUP)
- * and writes the body and the closing brace.
- */
-export function elementMain(storage: string[], wg: number, index = 'i'): string {
-  const decl = storage.map((s, k) => {
-    const m = /^(read|write) (\w+)(?:: (.+))?$/.exec(s);
-    if (!m) throw new Error(`elementMain: bad binding "${s}"`);
-    return `@group(0) @binding(${k}) var<storage, ${m[1] === 'read' ? 'read' : 'read_write'}> ${m[2]}: ${m[3] ?? 'array<f32>'};`;
-  });
-  return `${decl.join('\n')}
-@group(0) @binding(${storage.length}) var<uniform> u: U;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let ${index} = flat_group(wid, nwg) * ${wg}u + li;`;
-}

