@@ -4,7 +4,7 @@
 // topological order with an explicit stack: deep graphs cannot overflow the JS stack.
 
 import { LanternaError, fmtShape } from './errors.ts';
-import { keep } from './scope.ts';
+import { asyncContext, followsAwait, keep } from './scope.ts';
 import { view, type Tensor } from './tensor.ts';
 
 /** Returns one gradient per input, or null where `needs[i]` is false. Runs with grad recording off. */
@@ -22,30 +22,42 @@ export interface TapeNode {
   readonly rule: GradRule | null;
 }
 
-// A depth counter rather than a saved flag: async noGrad calls may overlap and finish in any
-// order, and recording must resume only when the last one ends.
+// Synchronous noGrad calls now on the JS stack: recording is off only while they run, never
+// while the event loop runs someone else's code (a training step recorded while an explanation
+// awaits). Where the runtime has AsyncLocalStorage, the mode follows each call's own async work.
 let noGradDepth = 0;
 let nextNode = 1;
+let asyncMode: { getStore(): boolean | undefined; run<R>(store: boolean, fn: () => R): R } | null = null;
 
 export function isGradEnabled(): boolean {
-  return noGradDepth === 0;
+  return noGradDepth === 0 && (asyncMode === null || asyncMode.getStore() !== true);
 }
 
 /**
- * Runs `fn` without recording (inference, optimiser updates). For an async `fn`, recording stays
- * off until its promise settles — for all code, so keep async bodies short.
+ * Runs `fn` without recording (inference, optimiser updates). An async `fn` is followed across its
+ * awaits where the runtime has AsyncLocalStorage (Node, Deno), and code running meanwhile
+ * elsewhere still records. A browser has none: there an async `fn` is refused (after its
+ * synchronous part ran); wrap the synchronous parts instead, `noGrad(() => ops)`, then await.
  */
 export function noGrad<T>(fn: () => T): T {
+  if (followsAwait()) {
+    asyncMode ??= asyncContext<boolean>();
+    if (asyncMode) return asyncMode.run(true, fn);
+  }
   noGradDepth++;
   let r: T;
   try {
     r = fn();
-  } catch (e) {
+  } finally {
     noGradDepth--;
-    throw e;
   }
-  if (r instanceof Promise) return r.finally(() => noGradDepth--) as T;
-  noGradDepth--;
+  if (r instanceof Promise) {
+    r.catch(() => {});
+    throw new LanternaError(
+      'noGrad(async …): this runtime has no AsyncLocalStorage (a browser), so recording could not stay off across awaits ' +
+        'without turning it off for all other code too; wrap the synchronous parts instead: noGrad(() => ops), then await',
+    );
+  }
   return r;
 }
 
@@ -58,7 +70,7 @@ export function record(
   attrs: Record<string, unknown> = {},
   saved: Tensor[] = [],
 ): Tensor {
-  if (noGradDepth > 0 || !inputs.some((t) => t.requiresGrad)) return output;
+  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return output;
   output.requiresGrad = true;
   output.node = { id: nextNode++, op, inputs, output, attrs, saved, rule };
   return output;

@@ -86,9 +86,22 @@ let storageProbed = false;
 /** What setAsyncContextForTesting(false) put aside. */
 let hidden: AsyncStorage<Scope> | null = null;
 
+/** node:async_hooks' AsyncLocalStorage class, once found. */
+let StorageClass: (new () => AsyncStorage<any>) | null = null;
+
 function storageFrom(mod: unknown): AsyncStorage<Scope> | null {
   const C = (mod as { AsyncLocalStorage?: new () => AsyncStorage<Scope> } | undefined)?.AsyncLocalStorage;
-  return typeof C === 'function' ? new C() : null;
+  if (typeof C !== 'function') return null;
+  StorageClass = C;
+  return new C();
+}
+
+/**
+ * A further async context for engine state that must follow async work across awaits (noGrad's
+ * gradient mode), or null where the runtime has none or tests pretend so.
+ */
+export function asyncContext<T>(): { getStore(): T | undefined; run<R>(store: T, fn: () => R): R } | null {
+  return storage && StorageClass ? new StorageClass() : null;
 }
 
 // Node ≥ 20.16 (and Deno with a `process` global) hand out built-ins synchronously; a bundler

@@ -131,6 +131,45 @@ test('without AsyncLocalStorage, tidy(async …) throws naming asyncTidy; tidy((
   }),
 );
 
+for (const [mode, als] of modes)
+  test(`an async noGrad turns recording off for its own work only, or is refused without AsyncLocalStorage [${mode}]`, () => inMode(als, async () => {
+  const tick = () => new Promise((r) => setTimeout(r, 1));
+  const x = E.keep(E.tensor([1, 2, 3], [3]).requireGrad());
+  try {
+    if (E.followsAwait()) {
+      let inside = true;
+      const quiet = E.noGrad(async () => {
+        await tick();
+        const y = E.tidy(() => E.keep(E.square(x)));
+        inside = !!y.node;
+        y.dispose();
+        await tick();
+      });
+      // Runs while the noGrad above awaits: it must record.
+      const g = await E.asyncTidy(async (s) => {
+        const gr = s.run(() => E.grad(E.sum(E.square(x)), [x])[0]);
+        return Array.from(await gr.data());
+      }).catch((e: Error) => e);
+      await quiet;
+      if (g instanceof Error) throw g;
+      if (inside) throw new Error('noGrad(async) recorded after its await');
+      if (g.join() !== '2,4,6') throw new Error(`overlapping gradient ${g}`);
+    } else {
+      let msg = '';
+      try {
+        E.noGrad(async () => {
+          await tick();
+        });
+      } catch (e) {
+        msg = (e as Error).message;
+      }
+      if (!msg.includes('noGrad(async') || !E.isGradEnabled()) throw new Error(`not refused clearly: "${msg}"`);
+    }
+  } finally {
+    x.dispose();
+  }
+}));
+
 test('Scope.run refuses an async function; a closed scope refuses run()', () => {
   const s = E.scope();
   let msg = '';
