@@ -52,11 +52,26 @@ test('noGrad records nothing', () => {
   });
 });
 
-test('overlapping async noGrad calls restore recording when the last one ends', async () => {
-  const slow = (ms: number) => E.noGrad(() => new Promise((r) => setTimeout(r, ms)));
-  const a = slow(10); // finishes first: a saved-flag scheme would then restore 'off' when b ends
-  const b = slow(30);
-  await Promise.all([a, b]);
+test('overlapping async noGrad calls each keep recording off for their own work only (refused where there is no AsyncLocalStorage)', async () => {
+  const slow = (ms: number) =>
+    E.noGrad(async () => {
+      await new Promise((r) => setTimeout(r, ms));
+      if (E.isGradEnabled()) throw new Error('recording came back on inside noGrad after an await');
+    });
+  if (!E.followsAwait()) {
+    let msg = '';
+    try {
+      await slow(1);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    if (!msg.includes('noGrad(async')) throw new Error(`an async noGrad without AsyncLocalStorage was not refused clearly: "${msg}"`);
+  } else {
+    const a = slow(10); // finishes first: a saved-flag scheme would then restore 'off' when b ends
+    const b = slow(30);
+    if (!E.isGradEnabled()) throw new Error('recording off for code outside the noGrad calls');
+    await Promise.all([a, b]);
+  }
   if (!E.isGradEnabled()) throw new Error('recording left off');
 });
 
