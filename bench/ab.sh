@@ -47,7 +47,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/lanterna-ab.XXXXXX")
 cleanup() {
   for wt in "$TMP/base" "$TMP/head"; do
     [ -d "$wt" ] || continue
-    rm -f "$wt/node_modules"
+    if [ -L "$wt/node_modules" ]; then rm -f "$wt/node_modules"; fi
     git worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
   done
   rm -rf "$TMP"
@@ -59,7 +59,13 @@ trap 'exit 130' INT TERM
 checkout() { # <commit> <dir>
   echo "ab: checking out ${1:0:7} into $2"
   git worktree add --quiet --detach "$2" "$1"
-  ln -s "$NODE_MODULES" "$2/node_modules"
+  # The same dependencies: share this tree's node_modules; else the commit's own (npm ci).
+  if cmp -s "$ROOT/package-lock.json" "$2/package-lock.json"; then
+    ln -s "$NODE_MODULES" "$2/node_modules"
+  else
+    echo "ab: ${1:0:7} locks other dependencies: npm ci in its checkout"
+    (cd "$2" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $2"
+  fi
 }
 build() { # <checkout>
   echo "ab: building $1 (tsc -p tsconfig.json)"
