@@ -12,7 +12,8 @@
 import { readFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadImg, decodeImage, encodeImage } from '../../dist/explain/image_io.js';
+import { PNG } from 'pngjs';
+import { loadImg, decodeImage } from '../../dist/explain/image_io.js';
 import { writeFileAtomic } from '../../dist/explain/png.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -27,7 +28,10 @@ for (const name of IMAGES) {
   if (img.channels !== 3 || img.width !== 224 || img.height !== 224) throw new Error(`${src}: loaded as ${img.width}×${img.height}×${img.channels}, expected 224×224×3`);
   const rgb = Uint8Array.from(img.pixels); // 0..255 integers already (img_to_array of uint8)
   const outPath = join(OUT, name.replace(/\.jpe?g$/i, '.224.png'));
-  await writeFileAtomic(outPath, encodeImage(outPath, { width: 224, height: 224, rgb }));
+  // Colour type 2 (RGB, 8 bit): no alpha channel, so every reader sees plain RGB.
+  const png = new PNG({ width: 224, height: 224 });
+  for (let i = 0; i < 224 * 224; i++) png.data.set([rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2], 255], 4 * i);
+  await writeFileAtomic(outPath, PNG.sync.write(png, { colorType: 2 }));
   // Round trip: the PNG must decode to exactly these bytes.
   const back = decodeImage(readFileSync(outPath), outPath);
   const diff = back.rgb.findIndex((v, i) => v !== rgb[i]);
