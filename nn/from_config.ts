@@ -3,6 +3,7 @@
 
 import { Conv2D } from './layers/conv2d.ts';
 import { Dense } from './layers/dense.ts';
+import { DepthwiseConv2D } from './layers/depthwise.ts';
 import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from './layers/pooling.ts';
 import { BatchNormalization, Dropout } from './layers/regularization.ts';
 import { Activation, Flatten, InputLayer, Reshape } from './layers/simple.ts';
@@ -29,6 +30,11 @@ export function layerFromConfig(className: string, c: Cfg, where: string): Layer
         throw new Error(`${where}: layer '${name}' (Conv2D) uses dilation ${dil} / groups ${c.groups}; not supported`);
       return new Conv2D({ name, filters: c.filters, kernelSize: pair(c.kernel_size), strides: pair(c.strides ?? 1), padding: c.padding, activation: act(c.activation), useBias: c.use_bias ?? true });
     }
+    case 'DepthwiseConv2D':
+      return new DepthwiseConv2D({
+        name, kernelSize: pair(c.kernel_size), strides: pair(c.strides ?? 1), padding: c.padding ?? 'valid', depthMultiplier: c.depth_multiplier ?? 1,
+        dilationRate: pair(c.dilation_rate ?? 1), activation: act(c.activation), useBias: c.use_bias ?? true,
+      });
     case 'Dense':
       return new Dense({ name, units: c.units, activation: act(c.activation), useBias: c.use_bias ?? true });
     case 'MaxPooling2D':

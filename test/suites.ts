@@ -11,6 +11,7 @@ export const PORTABLE_SUITES: readonly string[] = [
   'test/layout.test.ts',
   'test/matmul.test.ts',
   'test/conv2d.test.ts',
+  'test/depthwise.test.ts',
   'test/pooling.test.ts',
   'test/resize.test.ts',
   'test/softmax.test.ts',

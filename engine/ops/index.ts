@@ -13,3 +13,4 @@ export * from './layout.ts';
 export * from './optim.ts';
 export * from './matmul.ts';
 export * from './conv2d.ts';
+export * from './depthwise.ts';

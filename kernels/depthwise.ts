@@ -1,0 +1,237 @@
+// Depthwise 2-D convolution (Keras DepthwiseConv2D), forward and both gradients, as its own
+// kernels: each input channel c is convolved with its own M filters (M = depth_multiplier), so
+// there is no reduction over channels and no GEMM to speak of. Layouts: x NHWC [N, H, W, C],
+// kernel [KH, KW, C, M] (Keras' depthwise_kernel), y NHWC [N, HO, WO, C·M] with output channel
+// o = c·M + m, bias [C·M]. Strides, dilation, padding 'same' | 'valid' (Keras/TF semantics).
+//
+//   forward  y[n,oy,ox,o] = Σ_{ky,kx} x[n, oy·sh + ky·dh − pt, ox·sw + kx·dw − pl, o/M] · W[ky,kx,o] (+ b[o])
+//   dx       dx[n,iy,ix,c] = Σ_{ky,kx,m} dy[n, oy, ox, c·M+m] · W[ky,kx,c·M+m]   where oy·sh = iy + pt − ky·dh
+//   dW       dW[ky,kx,o]   = Σ_{n,oy,ox} x[n, iy, ix, o/M] · dy[n,oy,ox,o]         (in S pixel splits)
+//
+// One thread per output element, taps in a loop. The flat index runs fastest along channels, so
+// neighbouring threads read neighbouring channels of x, dy and W: coalesced in NHWC. dW has few
+// outputs (KH·KW·C·M) and a long reduction (every pixel of the batch): it writes S partial sums
+// over pixel ranges, which the op adds up (colsum), instead of leaving most of the GPU idle.
+
+import type { Kernel } from './program.ts';
+import { defineKernel, type UniformValues } from './spec.ts';
+
+const WG = 256;
+
+export interface DepthwiseGeom {
+  N: number;
+  H: number;
+  W: number;
+  C: number;
+  KH: number;
+  KW: number;
+  /** Depth multiplier: filters per input channel. */
+  M: number;
+  SH: number;
+  SW: number;
+  DH: number;
+  DW: number;
+  PT: number;
+  PB: number;
+  PL: number;
+  PR: number;
+  HO: number;
+  WO: number;
+}
+
+/**
+ * Output size and pads for x [N, H, W, C] and kernel [KH, KW, C, M]. The dilated window spans
+ * (k − 1)·d + 1; 'same' pads max((⌈H/s⌉ − 1)·s + span − H, 0) in total, the odd one at the
+ * bottom/right (TF). HO or WO ≤ 0: the window does not fit (the op reports it).
+ */
+export function depthwiseGeometry(
+  x: readonly number[],
+  w: readonly number[],
+  strides: readonly [number, number],
+  dilation: readonly [number, number],
+  padding: 'same' | 'valid',
+): DepthwiseGeom {
+  const [N, H, W, C] = x;
+  const [KH, KW, , M] = w;
+  const [SH, SW] = strides;
+  const [DH, DW] = dilation;
+  const spanH = (KH - 1) * DH + 1;
+  const spanW = (KW - 1) * DW + 1;
+  let PT = 0, PB = 0, PL = 0, PR = 0, HO: number, WO: number;
+  if (padding === 'same') {
+    HO = Math.ceil(H / SH);
+    WO = Math.ceil(W / SW);
+    const ph = Math.max((HO - 1) * SH + spanH - H, 0);
+    const pw = Math.max((WO - 1) * SW + spanW - W, 0);
+    PT = Math.floor(ph / 2);
+    PB = ph - PT;
+    PL = Math.floor(pw / 2);
+    PR = pw - PL;
+  } else {
+    HO = Math.floor((H - spanH) / SH) + 1;
+    WO = Math.floor((W - spanW) / SW) + 1;
+  }
+  return { N, H, W, C, KH, KW, M, SH, SW, DH, DW, PT, PB, PL, PR, HO, WO };
+}
+
+const DW_UNIFORMS = {
+  n: 'u32',
+  H: 'u32', W: 'u32', C: 'u32', M: 'u32',
+  KH: 'u32', KW: 'u32', SH: 'u32', SW: 'u32', DH: 'u32', DW: 'u32',
+  PT: 'u32', PL: 'u32', HO: 'u32', WO: 'u32',
+  hasBias: 'u32',
+  /** dW only: pixels per split (the last split may hold fewer), and pixels in the batch. */
+  chunk: 'u32',
+  pixels: 'u32',
+} as const;
+
+type DwValues = UniformValues<typeof DW_UNIFORMS>;
+
+function uniforms(g: DepthwiseGeom, n: number, extra: Partial<DwValues> = {}): DwValues {
+  return {
+    n, H: g.H, W: g.W, C: g.C, M: g.M,
+    KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW,
+    PT: g.PT, PL: g.PL, HO: g.HO, WO: g.WO,
+    hasBias: 0, chunk: 0, pixels: g.N * g.HO * g.WO, ...extra,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward: thread i = ((n·HO + oy)·WO + ox)·CM + o.
+
+const forward = defineKernel({
+  name: 'depthwiseConv2d',
+  bindings: [
+    { name: 'X', access: 'read' },
+    { name: 'Wk', access: 'read' },
+    { name: 'Bias', access: 'read', optional: true },
+    { name: 'Y', access: 'write' },
+  ],
+  uniforms: DW_UNIFORMS,
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: () => `let CM = u.C * u.M;
+  let o = i % CM;
+  let c = o / u.M;
+  let p = i / CM;
+  let ox = p % u.WO;
+  let oy = (p / u.WO) % u.HO;
+  let b = p / (u.WO * u.HO);
+  let xb = b * u.H * u.W * u.C + c;
+  let iy0 = i32(oy * u.SH) - i32(u.PT);
+  let ix0 = i32(ox * u.SW) - i32(u.PL);
+  var s = 0.0;
+  if (u.hasBias != 0u) { s = Bias[o]; }
+  for (var ky = 0u; ky < u.KH; ky++) {
+    let iy = iy0 + i32(ky * u.DH);
+    if (iy < 0 || iy >= i32(u.H)) { continue; }
+    for (var kx = 0u; kx < u.KW; kx++) {
+      let ix = ix0 + i32(kx * u.DW);
+      if (ix < 0 || ix >= i32(u.W)) { continue; }
+      s += X[xb + (u32(iy) * u.W + u32(ix)) * u.C] * Wk[(ky * u.KW + kx) * CM + o];
+    }
+  }
+  Y[i] = s;`,
+});
+
+/** y = depthwise(x, W) (+ bias). Bindings: x, W [KH, KW, C, M], bias (null when absent), y. */
+export function depthwiseKernel(g: DepthwiseGeom, bias: boolean): Kernel {
+  return forward({}, uniforms(g, g.N * g.HO * g.WO * g.C * g.M, { hasBias: bias ? 1 : 0 }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input gradient: thread i = ((n·H + iy)·W + ix)·C + c. A tap (ky, kx) reaches output row oy
+// only where iy + pt − ky·dh is a non-negative multiple of sh below HO·sh (likewise columns).
+
+const inputGrad = defineKernel({
+  name: 'depthwiseConv2d.dx',
+  bindings: [
+    { name: 'Dy', access: 'read' },
+    { name: 'Wk', access: 'read' },
+    { name: 'Dx', access: 'write' },
+  ],
+  uniforms: DW_UNIFORMS,
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: () => `let CM = u.C * u.M;
+  let c = i % u.C;
+  let p = i / u.C;
+  let ix = p % u.W;
+  let iy = (p / u.W) % u.H;
+  let b = p / (u.W * u.H);
+  let db = b * u.HO * u.WO * CM + c * u.M;
+  let ty = i32(iy + u.PT);
+  let tx = i32(ix + u.PL);
+  var s = 0.0;
+  for (var ky = 0u; ky < u.KH; ky++) {
+    let dy = ty - i32(ky * u.DH);
+    let oy = dy / i32(u.SH);
+    if (dy < 0 || oy * i32(u.SH) != dy || oy >= i32(u.HO)) { continue; }
+    for (var kx = 0u; kx < u.KW; kx++) {
+      let dx = tx - i32(kx * u.DW);
+      let ox = dx / i32(u.SW);
+      if (dx < 0 || ox * i32(u.SW) != dx || ox >= i32(u.WO)) { continue; }
+      let dr = db + (u32(oy) * u.WO + u32(ox)) * CM;
+      let wr = (ky * u.KW + kx) * CM + c * u.M;
+      for (var m = 0u; m < u.M; m++) { s += Dy[dr + m] * Wk[wr + m]; }
+    }
+  }
+  Dx[i] = s;`,
+});
+
+/** dx from dy and W. Bindings: dy, W, dx. */
+export function depthwiseInputGradKernel(g: DepthwiseGeom): Kernel {
+  return inputGrad({}, uniforms(g, g.N * g.H * g.W * g.C));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weight gradient: thread i = z·(KH·KW·CM) + (ky·KW + kx)·CM + o, z the pixel split; it sums
+// over pixels [z·chunk, min((z+1)·chunk, N·HO·WO)) of the batch. Output: S partial dW in a row.
+
+const weightGrad = defineKernel({
+  name: 'depthwiseConv2d.dW',
+  bindings: [
+    { name: 'X', access: 'read' },
+    { name: 'Dy', access: 'read' },
+    { name: 'Dw', access: 'write' },
+  ],
+  uniforms: DW_UNIFORMS,
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: () => `let CM = u.C * u.M;
+  let E = u.KH * u.KW * CM;
+  let z = i / E;
+  let e = i % E;
+  let o = e % CM;
+  let c = o / u.M;
+  let kx = (e / CM) % u.KW;
+  let ky = e / CM / u.KW;
+  let P = u.WO * u.HO;
+  let p0 = z * u.chunk;
+  let p1 = min(p0 + u.chunk, u.pixels);
+  var s = 0.0;
+  for (var p = p0; p < p1; p++) {
+    let ox = p % u.WO;
+    let oy = (p / u.WO) % u.HO;
+    let b = p / P;
+    let iy = i32(oy * u.SH + ky * u.DH) - i32(u.PT);
+    let ix = i32(ox * u.SW + kx * u.DW) - i32(u.PL);
+    if (iy < 0 || iy >= i32(u.H) || ix < 0 || ix >= i32(u.W)) { continue; }
+    s += X[((b * u.H + u32(iy)) * u.W + u32(ix)) * u.C + c] * Dy[p * CM + o];
+  }
+  Dw[i] = s;`,
+});
+
+/** Pixel splits of dW: enough threads to fill a GPU, at least 64 pixels per thread. */
+export function depthwiseWeightGradSplits(g: DepthwiseGeom): number {
+  const E = g.KH * g.KW * g.C * g.M;
+  const pixels = g.N * g.HO * g.WO;
+  return Math.max(1, Math.min(Math.ceil(pixels / 64), Math.floor(16384 / E)));
+}
+
+/** `splits` partial dW ([splits, KH, KW, C, M], to be summed) from x and dy. Bindings: x, dy, partials. */
+export function depthwiseWeightGradKernel(g: DepthwiseGeom, splits: number): Kernel {
+  const E = g.KH * g.KW * g.C * g.M;
+  const chunk = Math.ceil((g.N * g.HO * g.WO) / splits);
+  return weightGrad({}, uniforms(g, splits * E, { chunk }));
+}
