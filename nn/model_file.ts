@@ -6,6 +6,7 @@
 import { LanternaError } from '../engine/errors.ts';
 import { modelFromConfig } from './from_config.ts';
 import { readKerasWeights, writeKerasModel, type KerasFile } from './io/keras.ts';
+import { isTfjsModelPath, matchTfjsWeights, readTfjsModel, writeTfjsModel, type TfjsModelFile } from './io/tfjs.ts';
 import type { PixelMode } from './data/mnist.ts';
 import type { Sequential } from './sequential.ts';
 
@@ -38,7 +39,8 @@ export async function saveModel(model: Sequential, path: string, o: SaveOptions 
 export interface LoadedModel {
   model: Sequential;
   preprocessing: Preprocessing | null;
-  file: KerasFile;
+  /** The file read: a Keras file, or a TF.js model.json with its shards (format 'tfjs-layers'). */
+  file: KerasFile | TfjsModelFile;
 }
 
 /**
@@ -46,6 +48,7 @@ export interface LoadedModel {
  * object) unless the caller builds the model itself and uses `loadWeightsInto`.
  */
 export async function loadModel(path: string, config?: object): Promise<LoadedModel> {
+  if (isTfjsModelPath(path)) return loadTfjs(path);
   const file = await readKerasWeights(path, config ? { modelConfig: config } : {});
   const cfg = (file.modelConfig ?? config) as Record<string, unknown> | undefined;
   if (!cfg) throw new LanternaError(`${path}: holds weights only (no model_config); give the architecture as well`);
@@ -81,5 +84,36 @@ export function loadWeightsInto(model: Sequential, file: KerasFile, path: string
         throw new LanternaError(`${path}: layer '${layer.name}' weight '${w.name}' has shape [${w.shape}] in the model, [${s.shape}] in the file ('${s.name}')`);
       w.assign(s.data, `${path}: layer '${layer.name}'`);
     });
+  });
+}
+
+/** A TF.js layers model (model.json, or the folder holding it): built from its config, weights by name. */
+function loadTfjs(path: string): LoadedModel {
+  const file = readTfjsModel(path);
+  let model: Sequential;
+  try {
+    model = modelFromConfig(file.modelConfig, file.path).build();
+  } catch (e) {
+    throw e instanceof LanternaError ? e : new LanternaError((e as Error).message);
+  }
+  const withWeights = model.layers.filter((l) => l.weights.length > 0);
+  const data = matchTfjsWeights(file, withWeights);
+  withWeights.forEach((l, i) => l.weights.forEach((w, k) => w.assign(data[i][k], `${file.path}: layer '${l.name}'`)));
+  const p = file.userDefinedMetadata?.[PREPROCESSING_ATTR];
+  const preprocessing = p && typeof p === 'object' && typeof (p as Preprocessing).pixels === 'string' ? (p as Preprocessing) : null;
+  return { model, preprocessing, file };
+}
+
+/**
+ * Saves `model` as a TF.js layers model in the folder `dir` (model.json + float32 shards ≤ 4 MB),
+ * loadable by tf.loadLayersModel and by loadModel; preprocessing goes to userDefinedMetadata.
+ */
+export async function saveTfjsModel(model: Sequential, dir: string, o: { preprocessing?: Preprocessing } = {}): Promise<void> {
+  const weights: { name: string; shape: number[]; data: Float32Array }[] = [];
+  for (const l of model.layers) for (const w of l.weights) weights.push({ name: `${l.name}/${w.name}`, shape: w.shape.slice(), data: await w.read() });
+  writeTfjsModel(dir, {
+    modelConfig: model.toKerasConfig(),
+    weights,
+    userDefinedMetadata: o.preprocessing ? { [PREPROCESSING_ATTR]: o.preprocessing } : undefined,
   });
 }

@@ -178,10 +178,14 @@ export function imagenetClassIndex(query: string | number): number {
 }
 
 /** How image pixels (0–255 RGB or grey) become model input: Keras' modes plus our MNIST ones. */
-export type ImagePixels = 'caffe' | 'tf' | 'unit' | 'raw' | 'inverted';
-export const IMAGE_PIXELS: ImagePixels[] = ['caffe', 'unit', 'raw', 'inverted', 'tf'];
+export type ImagePixels = 'caffe' | 'tf' | 'torch' | 'unit' | 'raw' | 'inverted';
+export const IMAGE_PIXELS: ImagePixels[] = ['caffe', 'unit', 'raw', 'inverted', 'tf', 'torch'];
 
-/** 'caffe' is VGG16's preprocess_input, 'tf' x/127.5 − 1 (MobileNet, Xception), 'unit' x/255. */
+/** Keras' 'torch' mode (DenseNet; torchvision models): ImageNet RGB mean and std of x/255. */
+export const TORCH_MEAN_RGB = [0.485, 0.456, 0.406] as const;
+export const TORCH_STD_RGB = [0.229, 0.224, 0.225] as const;
+
+/** 'caffe' is VGG16's preprocess_input, 'tf' x/127.5 − 1 (MobileNet, Xception), 'torch' (x/255 − mean)/std (DenseNet), 'unit' x/255. */
 export function preprocessPixels(x: Float32Array, mode: ImagePixels, channels: number): Float32Array {
   switch (mode) {
     case 'caffe':
@@ -193,6 +197,10 @@ export function preprocessPixels(x: Float32Array, mode: ImagePixels, channels: n
       return x.map((v) => 1 - v / 255);
     case 'tf':
       return x.map((v) => v / 127.5 - 1);
+    case 'torch':
+      if (channels !== 3) throw new Error(`'torch' pixels need an RGB model; this one takes ${channels} channel${channels === 1 ? '' : 's'}`);
+      // As Keras in float32 (the constants too): x /= 255, then − mean[c], then / std[c].
+      return x.map((v, i) => Math.fround(Math.fround(Math.fround(v / 255) - Math.fround(TORCH_MEAN_RGB[i % 3])) / Math.fround(TORCH_STD_RGB[i % 3])));
     case 'raw':
       return x;
   }
