@@ -58,6 +58,7 @@ test('DepthwiseConv2D config round trip, and a Keras HDF5 save/load keeps depthw
   const path = join(TMP, 'dw.h5');
   await saveModel(model, path);
   const { model: loaded, file } = await loadModel(path);
+  if (!('layers' in file)) throw new Error('a .h5 path loaded as something other than a Keras file');
   assert.equal(file.layers.find((l) => l.name === 'dw')!.weights.map((w) => w.name), ['dw/depthwise_kernel:0', 'dw/bias:0']);
   const x = r.uniform(7 * 6 * 3);
   assertClose(await forward(loaded, x, [1, 7, 6, 3]), await forward(model, x, [1, 7, 6, 3]), { atol: 0, rtol: 0 }, 'saved and loaded');
