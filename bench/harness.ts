@@ -72,6 +72,11 @@ export interface Workload {
   extrapolate?: { factor: number; what: string };
   /** `--profile` times this workload's kernels (a training step, a Grad-CAM). */
   profile?: boolean;
+  /**
+   * Why this workload cannot run here (its data files are absent, or this runtime reads no
+   * files): listed, but no side is set up, and every side reports the reason as `skipped`.
+   */
+  unavailable?: string;
 }
 
 export interface Stats {
@@ -252,8 +257,9 @@ export async function runWorkload(w: Workload, ours: Engine, tfjs: TfSide[], o: 
   try {
     // Set-up and probe, one side after the other.
     const probes: (Float32Array | null)[] = sides.map(() => null);
+    if (w.unavailable) o.log(`  skipped: ${w.unavailable}`);
     for (const [i, s] of sides.entries()) {
-      const declined = s.engine.declines?.(w);
+      const declined = w.unavailable ?? s.engine.declines?.(w);
       if (declined) {
         s.result.skipped = declined;
         continue;

@@ -30,6 +30,7 @@ import { DEFAULT_SUITE, runSuite, type SuiteOptions, type WorkloadResult } from 
 import { profileOurs } from './profile.ts';
 import { adapterLabel, renderMarkdown, renderSvg, type BenchReport } from './report.ts';
 import { select, workloads } from './suite.ts';
+import type { BenchData } from './workloads/mobilenet.ts';
 import { oursEngine, setupTfjs, TFJS_BACKENDS, type TfjsBackend, type TfjsSetup } from './tfjs.ts';
 
 export interface BenchArgs {
@@ -133,6 +134,11 @@ export interface BenchHost {
   exists?(out: string | undefined, base: string): boolean;
   /** After each workload (final = false) and at the end: the report so far. */
   onReport?(rep: BenchReport, final: boolean): void;
+  /**
+   * The shared data folder the real-model workloads read (MobileNet's TF.js files), or why there
+   * is none (absent; a runtime that reads no files has no `data` at all).
+   */
+  data?(): BenchData | string;
   /** Where tfjs-backend-wasm's .wasm files are (a page's URL prefix); Node and Deno find them themselves. */
   wasmPaths?: string;
 }
@@ -148,7 +154,10 @@ export async function runBench(argv: string[], host: BenchHost, log: (s: string)
   const device = await E.describeDevice();
   const adapter = adapterLabel(device);
   const list = select(
-    workloads({ large: args.large, tiny: args.tiny, batch: args.batch, epochLimit: args.epochLimit, cpuAdapter: device.cpuAdapter }),
+    workloads({
+      large: args.large, tiny: args.tiny, batch: args.batch, epochLimit: args.epochLimit, cpuAdapter: device.cpuAdapter,
+      data: host.data?.() ?? `${host.runtime} reads no data files here: the real-model workloads run under Node (npm run bench)`,
+    }),
     args.only,
   );
   if (args.list) {
@@ -233,7 +242,7 @@ export async function runBench(argv: string[], host: BenchHost, log: (s: string)
   const results = await runSuite(list, oursEngine(), [{ engine: tfjs.engine, tf: tfjs.tf }, ...tfjs.others], opts);
   if (args.profile)
     for (const [i, w] of list.entries()) {
-      if (!w.profile) continue;
+      if (!w.profile || w.unavailable) continue;
       log(`profile: ${w.title} …`);
       try {
         results[i].profile = await profileOurs(w);
@@ -288,6 +297,11 @@ export function benchChecks(rep: BenchReport): { passed: number; failed: number;
   let skipped = 0;
   const why: string[] = [];
   for (const r of rep.results) {
+    // A workload that cannot run here (its data absent, a runtime without files): skipped whole.
+    if (r.ours.skipped) {
+      skipped += 2 + (r.others?.length ?? 0); // our run, the agreement, each other backend's
+      continue;
+    }
     if (r.ours.ms) passed++;
     else {
       failed++;

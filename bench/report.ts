@@ -59,6 +59,7 @@ export function adapterLabel(d: { driver: string; vendor: string; architecture: 
 }
 
 function side(s: SideResult): string {
+  if (s.skipped && !s.ms) return 'skipped';
   if (!s.ms) return `failed: ${(s.error ?? 'no result').replace(/\|/g, '\\|')}`;
   return `${fmtMs(s.ms.median)} (${fmtMs(s.ms.min)}–${fmtMs(s.ms.max)})`;
 }
@@ -106,8 +107,10 @@ export function renderMarkdown(rep: BenchReport): string {
         .join('; ')}.`,
     );
   else if (rep.results.some((r) => r.ratio !== undefined)) lines.push("At least TF.js's speed on every workload measured.");
-  const failed = rep.results.filter((r) => r.ratio === undefined);
+  const failed = rep.results.filter((r) => r.ratio === undefined && !r.ours.skipped);
   if (failed.length) lines.push('', `No ratio for: ${failed.map((r) => r.title).join('; ')} (a side failed; see the table).`);
+  const notRun = rep.results.filter((r) => r.ours.skipped);
+  if (notRun.length) lines.push('', `Not run here: ${notRun.map((r) => `${r.title} (${r.ours.skipped})`).join('; ')}.`);
   for (const n of rep.notes) lines.push('', n);
   const cut = rep.results.filter((r) => r.note);
   if (cut.length) lines.push('', ...cut.map((r) => `- ${r.title}: ${r.note}.`));
@@ -242,7 +245,7 @@ export function renderSvg(rep: BenchReport): string {
     for (const o of othersOf(r))
       out.push(`<circle cx="${lx(o.ratio!).toFixed(1)}" cy="${y + rowH / 2}" r="5" fill="none" stroke="${marks[o.engine] ?? '#000'}" stroke-width="2"/>`);
     if (r.ratio === undefined || !(r.ratio > 0)) {
-      out.push(`<text x="${lx(1) + 6}" y="${y + 16}" fill="#a00">no ratio (${r.ours.error ? 'ours' : 'TF.js'} failed)</text>`);
+      out.push(`<text x="${lx(1) + 6}" y="${y + 16}" fill="#a00">no ratio (${r.ours.skipped ? 'not run here' : r.ours.error ? 'ours failed' : 'TF.js failed'})</text>`);
       return;
     }
     const x0 = lx(1);

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchShutdown, parseArgs, runBench, type BenchHost } from './main.ts';
 import type { BenchReport } from './report.ts';
+import { MOBILENET_JSON, type BenchData } from './workloads/mobilenet.ts';
 
 export { parseArgs, benchShutdown };
 
@@ -48,6 +49,13 @@ function sourceHash(): string | undefined {
 
 const outDir = (out: string | undefined) => resolve(out ?? join(ROOT, 'bench', 'results'));
 
+/** The shared data folder (LANTERNA_DATA, else ../shared/data beside the repository), as the tests find it. */
+function benchData(): BenchData | string {
+  const dir = resolve(process.env.LANTERNA_DATA ?? join(ROOT, '..', 'shared', 'data'));
+  if (!existsSync(join(dir, MOBILENET_JSON))) return `the real MobileNet files are absent (${join(dir, MOBILENET_JSON)}); set LANTERNA_DATA to the shared data folder`;
+  return { dir, read: async (path) => readFileSync(path) };
+}
+
 export const nodeHost: BenchHost = {
   runtime: 'node',
   runtimeVersion: process.version,
@@ -59,6 +67,7 @@ export const nodeHost: BenchHost = {
     sourceHash: sourceHash(),
   }),
   load: () => +loadavg()[0].toFixed(2),
+  data: benchData,
   exists: (out, base) => existsSync(join(outDir(out), base + '.json')),
   save(out, base, files) {
     const dir = outDir(out);

@@ -5,6 +5,8 @@
 //            cam2 training steps at batch 100 (cam2 at batch 10 on a CPU driver unless --batch);
 //            a cam1 and a cam2 epoch at batch 100 (on a CPU driver only its first
 //            CPU_EPOCH_DIGITS digits, extrapolated, unless --epoch-limit)
+//            the real MobileNet v1 0.25 (forward; Grad-CAM at conv_pw_13_relu) from its TF.js
+//            files, beside TF.js's loadLayersModel of them (skipped without ../shared/data)
 //   --large  adds matmul 2048 and 4096, every VGG16 conv layer's shape (9, each in three passes),
 //            a VGG16 forward pass and a VGG16 Grad-CAM (224×224, batch 1)
 //   tiny     the CI test's sizes: every family, a few hundred FLOPs each
@@ -13,6 +15,7 @@ import type { Workload } from './harness.ts';
 import { EPOCH_DIGITS, epochWorkload } from './workloads/epoch.ts';
 import { kernelWorkloads, POOL_CAM1, POOL_VGG_BLOCK3, VGG16_CONVS, VGG_BLOCK3, type KernelSizes } from './workloads/kernels.ts';
 import { gradCamWorkload, vgg16ForwardWorkload, type Vgg16Spec } from './workloads/models.ts';
+import { mobilenetForwardWorkload, mobilenetGradCamWorkload, type BenchData } from './workloads/mobilenet.ts';
 import { trainStepWorkload } from './workloads/training.ts';
 
 export interface SizeOptions {
@@ -28,6 +31,8 @@ export interface SizeOptions {
    * an epoch (hours there) runs CPU_EPOCH_DIGITS digits.
    */
   cpuAdapter?: boolean;
+  /** The shared data folder the real-model workloads read, or why they cannot run here. */
+  data?: BenchData | string;
 }
 
 export const CPU_CAM2_BATCH = 10;
@@ -42,6 +47,8 @@ export const TINY_KERNELS: KernelSizes = {
 
 /** VGG16's layers with a few channels, 32×32 input: block5_conv3 is 2×2×8. */
 export const TINY_VGG16: Vgg16Spec = { size: 32, widths: [4, 4, 8, 8, 8], units: 16, classes: 10 };
+
+const NO_DATA = 'no data folder given (the Node entry finds ../shared/data or LANTERNA_DATA)';
 
 export function workloads(o: SizeOptions = {}): Workload[] {
   if (o.tiny)
@@ -59,6 +66,8 @@ export function workloads(o: SizeOptions = {}): Workload[] {
     trainStepWorkload('cam2', o.batch ?? (o.cpuAdapter ? CPU_CAM2_BATCH : 100)),
     epochWorkload('cam1', digits),
     epochWorkload('cam2', digits),
+    mobilenetForwardWorkload(o.data ?? NO_DATA),
+    mobilenetGradCamWorkload(o.data ?? NO_DATA),
   ];
   if (o.large) list.push(vgg16ForwardWorkload(1, 224), gradCamWorkload({ size: 224 }));
   return list;
