@@ -14,3 +14,4 @@ export * from './optim.ts';
 export * from './matmul.ts';
 export * from './conv2d.ts';
 export * from './depthwise.ts';
+export * from './batchnorm.ts';

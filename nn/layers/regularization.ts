@@ -81,12 +81,8 @@ export class BatchNormalization extends Layer {
       mean = this.w('moving_mean')!;
       variance = this.w('moving_variance')!;
     }
-    let y = E.div(E.sub(x, mean), E.sqrt(E.affine(variance, 1, this.epsilon)));
-    const gamma = this.w('gamma');
-    const beta = this.w('beta');
-    if (gamma) y = E.mul(y, gamma);
-    if (beta) y = E.add(y, beta);
-    return y;
+    // One fused per-channel pass (engine/ops/batchnorm.ts) instead of four full-size ones.
+    return E.batchNorm(x, mean, variance, this.w('gamma'), this.w('beta'), this.epsilon);
   }
 
   protected kerasConfig() {
