@@ -79,6 +79,30 @@ test('batchNorm backward matches finite differences in x, mean, var, γ, β (ato
     }
 });
 
+test('batchNorm with batch statistics of x (training) differentiates through them (atol 1e-3, rtol 1e-2)', async () => {
+  const shape = [4, 3, 5];
+  const C = 5;
+  const d = data(shape);
+  const stats = (x: ArrayLike<number>) => {
+    const m = new Float64Array(C), v = new Float64Array(C), n = x.length / C;
+    for (let i = 0; i < x.length; i++) m[i % C] += x[i] / n;
+    for (let i = 0; i < x.length; i++) v[i % C] += (x[i] - m[i % C]) ** 2 / n;
+    return { m, v };
+  };
+  await checkGrad(
+    'batchNorm, training statistics',
+    ([x, g, b]) => {
+      const m = E.mean(x, [0, 1]);
+      return E.batchNorm(x, m, E.mean(E.square(E.sub(x, m)), [0, 1]), g, b, 1e-3);
+    },
+    ([x, g, b]) => {
+      const { m, v } = stats(x);
+      return batchNormRef(x, m, v, g, b, 1e-3);
+    },
+    [{ data: d.x, shape }, { data: d.g, shape: [C] }, { data: d.b, shape: [C] }],
+  );
+});
+
 test('batchNorm names the op and the shapes at fault', () => {
   throwsNaming(() => E.batchNorm(E.zeros([2, 3]), E.zeros([4]), E.ones([3]), null, null, 1e-3), 'batchNorm', 'mean [4]', '[3]');
   throwsNaming(() => E.batchNorm(E.zeros([2, 3]), null, E.ones([2]), null, null, 1e-3), 'batchNorm', 'variance [2]');
