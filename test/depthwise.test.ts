@@ -22,6 +22,7 @@ interface Case {
 
 // 1×1 images, odd sizes, stride 2 on odd sizes, same / valid, depth multiplier 1 and 2, dilation 2,
 // channel counts 1, 3, 8 and 32, batch 2, rectangular kernels, and outputs past one workgroup.
+// M = 1 with C a multiple of 4 (x[2,9,8,8], x[2,14,13,32] with bias) takes the vec4 forward.
 const CASES: Case[] = [
   { x: [1, 1, 1, 3], k: [3, 3, 1], strides: [1, 1], padding: 'same', bias: true },
   { x: [2, 1, 1, 8], k: [3, 3, 2], strides: [2, 2], padding: 'same' },
