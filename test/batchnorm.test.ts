@@ -8,8 +8,9 @@ await ready;
 const r = rng(21);
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-// 1 channel, odd channel counts, rank 2 and 4, more than one workgroup (2·9·8·7 = 1008 > 256).
-const SHAPES = [[5, 1], [3, 7], [2, 3, 5, 3], [2, 9, 8, 7]];
+// 1 channel, odd channel counts, rank 2 and 4, more than one workgroup (2·9·8·7 = 1008 > 256);
+// C a multiple of 4 takes the vec4 kernel ([3, 4], [2, 9, 7, 12]: 378 threads, two workgroups).
+const SHAPES = [[5, 1], [3, 7], [2, 3, 5, 3], [2, 9, 8, 7], [3, 4], [2, 9, 7, 12]];
 // Every combination of the optional mean, γ and β.
 const HAS = [
   { mean: true, gamma: true, beta: true },
@@ -51,7 +52,7 @@ test('batchNorm equals the composed (x − m)/sqrt(v + ε)·γ + β to float rou
 });
 
 test('batchNorm backward matches finite differences in x, mean, var, γ, β (atol 1e-3, rtol 1e-2)', async () => {
-  for (const shape of [[3, 4], [2, 3, 2, 5]])
+  for (const shape of [[3, 4], [2, 3, 2, 5]]) // C = 4: vec4; C = 5: scalar
     for (const has of HAS) {
       const d = data(shape);
       const C = shape[shape.length - 1];
