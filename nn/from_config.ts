@@ -22,10 +22,9 @@ export interface ConfigOptions {
   /** e.g. '2.1.4', '3.3.3'. Without it, a config whose layers carry Keras 3's `module` key is Keras 3, else Keras 2. */
   kerasVersion?: string;
 }
-let keras2 = false; // set by layerFromConfig for the act() calls of one layer
 const actName = (v: any): string =>
   typeof v === 'string' ? v : typeof v?.config === 'string' ? v.config : (v?.config?.name ?? v?.class_name ?? 'linear');
-const act = (v: any): string => {
+const act = (v: any, keras2: boolean): string => {
   const n = actName(v);
   return keras2 && n === 'hard_sigmoid' ? 'hard_sigmoid_keras2' : n;
 };
@@ -37,7 +36,7 @@ function inputShapeOf(c: Cfg): number[] | null {
 }
 
 export function layerFromConfig(className: string, c: Cfg, where: string, opts: ConfigOptions = {}): Layer {
-  keras2 = isKeras2(opts);
+  const keras2 = isKeras2(opts);
   const name = c.name as string;
   const dataFormat = c.data_format ?? 'channels_last';
   if (dataFormat !== 'channels_last') throw new Error(`${where}: layer '${name}' (${className}) uses ${dataFormat}; only channels_last is supported`);
@@ -46,15 +45,15 @@ export function layerFromConfig(className: string, c: Cfg, where: string, opts: 
       const dil = pair(c.dilation_rate ?? 1);
       if (dil[0] !== 1 || dil[1] !== 1 || (c.groups ?? 1) !== 1)
         throw new Error(`${where}: layer '${name}' (Conv2D) uses dilation ${dil} / groups ${c.groups}; not supported`);
-      return new Conv2D({ name, filters: c.filters, kernelSize: pair(c.kernel_size), strides: pair(c.strides ?? 1), padding: c.padding, activation: act(c.activation), useBias: c.use_bias ?? true });
+      return new Conv2D({ name, filters: c.filters, kernelSize: pair(c.kernel_size), strides: pair(c.strides ?? 1), padding: c.padding, activation: act(c.activation, keras2), useBias: c.use_bias ?? true });
     }
     case 'DepthwiseConv2D':
       return new DepthwiseConv2D({
         name, kernelSize: pair(c.kernel_size), strides: pair(c.strides ?? 1), padding: c.padding ?? 'valid', depthMultiplier: c.depth_multiplier ?? 1,
-        dilationRate: pair(c.dilation_rate ?? 1), activation: act(c.activation), useBias: c.use_bias ?? true,
+        dilationRate: pair(c.dilation_rate ?? 1), activation: act(c.activation, keras2), useBias: c.use_bias ?? true,
       });
     case 'Dense':
-      return new Dense({ name, units: c.units, activation: act(c.activation), useBias: c.use_bias ?? true });
+      return new Dense({ name, units: c.units, activation: act(c.activation, keras2), useBias: c.use_bias ?? true });
     case 'MaxPooling2D':
       return new MaxPooling2D({ name, poolSize: pair(c.pool_size ?? 2), strides: c.strides ? pair(c.strides) : null, padding: c.padding ?? 'valid' });
     case 'AveragePooling2D':
@@ -93,7 +92,7 @@ export function layerFromConfig(className: string, c: Cfg, where: string, opts: 
     case 'Flatten':
       return new Flatten({ name });
     case 'Activation':
-      return new Activation(act(c.activation), name);
+      return new Activation(act(c.activation, keras2), name);
     case 'Dropout':
       return new Dropout(c.rate, name);
     case 'BatchNormalization': {
