@@ -9,12 +9,12 @@ import * as E from '../engine/index.ts';
 import { modelFromConfig } from '../nn/from_config.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { Rng } from '../nn/random.ts';
-import { assertClose, ready, rng } from './helpers.ts';
+import { assertClose, checkGrad, ready, rng } from './helpers.ts';
 
 await ready;
 const r = rng(14);
 
-type Ref = (x: Float32Array, shape: number[]) => Float64Array | number[];
+type Ref = (x: ArrayLike<number>, shape: number[]) => Float64Array | number[];
 
 function modelOf(inShape: number[], className: string, config: object, meta: object = {}): Sequential {
   return modelFromConfig({
@@ -89,7 +89,7 @@ test('LeakyReLU (alpha and Keras 3 negative_slope), ELU, Softmax', async () => {
   await check('Softmax', { axis: -1 }, [3, 4], [3, 4], (x) => {
     const y = new Float64Array(x.length);
     for (let i = 0; i < x.length; i += 4) {
-      const row = Array.from(x.slice(i, i + 4));
+      const row = Array.from(x).slice(i, i + 4);
       const m = Math.max(...row);
       const s = row.reduce((a, v) => a + Math.exp(v - m), 0);
       row.forEach((v, j) => (y[i + j] = Math.exp(v - m) / s));
@@ -118,7 +118,7 @@ test('ZeroPadding2D and Cropping2D', async () => {
 });
 
 /** tf.image.resize bilinear (half_pixel_centers): source = (o + ½)/s − ½, clamped at 0. */
-function bilinear(x: Float32Array, s: number[], fy: number, fx: number): Float64Array {
+function bilinear(x: ArrayLike<number>, s: number[], fy: number, fx: number): Float64Array {
   const [, H, W] = s;
   const tap = (o: number, f: number, n: number): [number, number, number] => {
     const src = Math.max((o + 0.5) / f - 0.5, 0);
@@ -188,6 +188,19 @@ test('SpatialDropout2D and GaussianNoise: identity at inference; channels droppe
   const mean = d.reduce((a, b) => a + b, 0) / d.length;
   const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / d.length);
   assert.ok(Math.abs(mean) < 0.01 && Math.abs(sd - 0.3) < 0.01, `noise mean ${mean}, sd ${sd}`);
+});
+
+test('backward through ReLU (all three options), Cropping2D and bilinear UpSampling2D matches finite differences', async () => {
+  const grad = async (className: string, config: object, inShape: number[], ref: Ref) => {
+    const model = modelOf(inShape, className, config);
+    const shape = [2, ...inShape];
+    const x = r.uniform(shape.reduce((a, b) => a * b, 1), -4, 4);
+    await checkGrad(className, ([t]) => model.forward(t, { training: false }).output, ([a]) => ref(a, shape), [{ data: x, shape }]);
+    model.dispose();
+  };
+  await grad('ReLU', { max_value: 3, negative_slope: 0.2, threshold: 0.5 }, [3, 5], map(kerasRelu(3, 0.2, 0.5)));
+  await grad('Cropping2D', { cropping: [[1, 0], [2, 1]] }, [5, 6, 3], (x, s) => image([2, 4, 3, 3], (n, h, w, c) => at(x, s, n, h + 1, w + 2, c)));
+  await grad('UpSampling2D', { size: [2, 3], interpolation: 'bilinear' }, [3, 4, 2], (x, s) => bilinear(x, s, 2, 3));
 });
 
 test('hard_sigmoid follows the Keras version of the file', async () => {
