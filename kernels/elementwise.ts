@@ -8,7 +8,9 @@ import { defineKernel } from './spec.ts';
 const WG = 256;
 export const MAX_RANK = 8;
 
-export type UnaryOp = 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'tanh' | 'exp' | 'log' | 'neg' | 'sqrt' | 'abs' | 'affine' | 'square' | 'swish';
+export type UnaryOp =
+  | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'tanh' | 'exp' | 'log' | 'neg' | 'sqrt' | 'abs' | 'affine' | 'square' | 'swish'
+  | 'hard_sigmoid' | 'hard_sigmoid_keras2' | 'hard_swish' | 'gelu' | 'gelu_tanh' | 'selu' | 'softplus' | 'softsign' | 'leaky_relu';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'ge' | 'lt' | 'eq';
 /** Comparison ops produce float32 masks (1 or 0) and have no gradient. */
 export const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['ge', 'lt', 'eq']);
@@ -39,7 +41,81 @@ export const UNARY: Readonly<Record<UnaryOp, { f: string; df: string; ref: (v: n
     df: 'dy * (1.0 / (1.0 + exp(-x))) * (1.0 + x * (1.0 - 1.0 / (1.0 + exp(-x))))',
     ref: (v) => v / (1 + Math.exp(-v)),
   },
+  // Keras 3 hard_sigmoid: relu6(x + 3) / 6. Keras 2 (tf.keras ≤ 2.15) used clip(0.2·x + 0.5, 0, 1):
+  // same name, different function, so from_config picks the row by the file's Keras version.
+  hard_sigmoid: { f: 'clamp(x + 3.0, 0.0, 6.0) / 6.0', df: 'select(0.0, dy / 6.0, x > -3.0 && x < 3.0)', ref: (v) => Math.min(Math.max(v + 3, 0), 6) / 6 },
+  hard_sigmoid_keras2: { f: 'clamp(0.2 * x + 0.5, 0.0, 1.0)', df: 'select(0.0, 0.2 * dy, x > -2.5 && x < 2.5)', ref: (v) => Math.min(Math.max(0.2 * v + 0.5, 0), 1) },
+  // hard_swish (Keras 3 hard_silu): x·relu6(x + 3)/6; dx = (2x + 3)/6 on (−3, 3), 0 below, 1 above.
+  hard_swish: {
+    f: 'x * clamp(x + 3.0, 0.0, 6.0) / 6.0',
+    df: 'select(select(0.0, dy, x >= 3.0), dy * (2.0 * x + 3.0) / 6.0, x > -3.0 && x < 3.0)',
+    ref: (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6,
+  },
+  // Exact GELU x·Φ(x) = x·erfc(−x/√2)/2. WGSL has no erf: lanterna_erfc (Numerical Recipes' erfcc,
+  // relative error < 1.2e-7 everywhere) keeps far-negative x relatively accurate too. dx = Φ + x·φ.
+  gelu: {
+    f: 'x * 0.5 * lanterna_erfc(-x * 0.70710678118654752)',
+    df: 'dy * (0.5 * lanterna_erfc(-x * 0.70710678118654752) + x * 0.39894228040143268 * exp(-0.5 * x * x))',
+    ref: (v) => 0.5 * v * erfc64(-v / Math.SQRT2),
+  },
+  // Keras gelu(approximate=True): x/2·(1 + tanh(√(2/π)(x + 0.044715x³))).
+  gelu_tanh: {
+    f: '0.5 * x * (1.0 + tanh(clamp(0.79788456080286536 * (x + 0.044715 * x * x * x), -15.0, 15.0)))',
+    df: `dy * lanterna_gelu_tanh_grad(x)`,
+    ref: (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
+  },
+  selu: {
+    f: 'select(1.7580993408473766 * (exp(x) - 1.0), 1.0507009873554805 * x, x > 0.0)',
+    df: 'select(dy * (y + 1.7580993408473766), 1.0507009873554805 * dy, x > 0.0)',
+    ref: (v) => (v > 0 ? SELU_SCALE * v : SELU_SCALE * SELU_ALPHA * (Math.exp(v) - 1)),
+  },
+  // log(1 + eˣ) written as max(x, 0) + log(1 + e^−|x|) so large x does not overflow; dx = σ(x).
+  softplus: { f: 'max(x, 0.0) + log(1.0 + exp(-abs(x)))', df: 'dy / (1.0 + exp(-x))', ref: (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))) },
+  softsign: { f: 'x / (1.0 + abs(x))', df: 'dy / ((1.0 + abs(x)) * (1.0 + abs(x)))', ref: (v) => v / (1 + Math.abs(v)) },
+  // p = the negative slope (Keras alpha / negative_slope).
+  leaky_relu: { f: 'select(u.p * x, x, x > 0.0)', df: 'select(u.p * dy, dy, x > 0.0)', ref: (v, p) => (v > 0 ? v : p * v) },
 };
+
+const SELU_ALPHA = 1.6732632423543772848170429916717;
+const SELU_SCALE = 1.0507009873554804934193349852946;
+
+/** WGSL helpers some rows call; prepended to every unary kernel (unused ones cost nothing). */
+const UNARY_HELPERS = `fn lanterna_erfc(z: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.5 * abs(z));
+  let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return select(2.0 - r, r, z >= 0.0);
+}
+fn lanterna_gelu_tanh_grad(x: f32) -> f32 {
+  let k = 0.79788456080286536;
+  let t = tanh(clamp(k * (x + 0.044715 * x * x * x), -15.0, 15.0));
+  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x * x);
+}`;
+
+/** Only ops that call a helper get them, so the other kernels' WGSL is unchanged. */
+const helpersFor = (op: UnaryOp) => (UNARY[op].f.includes('lanterna_') || UNARY[op].df.includes('lanterna_') ? UNARY_HELPERS : '');
+
+/**
+ * float64 erfc for the references: the Maclaurin series of erf below 1 (no cancellation worth
+ * the name: erfc(1) = 0.157), a continued fraction for erfc from 1 on (200 terms converge to
+ * 1e-16 relative there, and keep relative accuracy at the far tail).
+ */
+export function erfc64(x: number): number {
+  if (x < 0) return 2 - erfc64(-x);
+  if (x < 1) {
+    let sum = 0;
+    let term = x; // (−1)ⁿ x^(2n+1) / n!
+    for (let n = 0; n < 80; n++) {
+      sum += term / (2 * n + 1);
+      term *= (-x * x) / (n + 1);
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(x) = e^−x²/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …)))), evaluated from the tail.
+  let f = x;
+  for (let k = 200; k >= 1; k--) f = x + k / 2 / f;
+  return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+}
 
 export function unaryRef(op: UnaryOp, x: ArrayLike<number>, p = 1, q = 0): Float64Array {
   const f = UNARY[op].ref;
@@ -55,6 +131,7 @@ const unary = defineKernel({
   uniforms: { n: 'u32', p: 'f32', q: 'f32' },
   workgroupSize: WG,
   dispatch: { flat: 'n' },
+  decls: (f: { op: UnaryOp }) => helpersFor(f.op),
   main: (f: { op: UnaryOp }) => `let x = X[i];
   Y[i] = ${UNARY[f.op].f};`,
 });
@@ -75,6 +152,7 @@ const unaryGrad = defineKernel({
   uniforms: { n: 'u32', p: 'f32', q: 'f32' },
   workgroupSize: WG,
   dispatch: { flat: 'n' },
+  decls: (f: { op: UnaryOp }) => helpersFor(f.op),
   main: (f: { op: UnaryOp }) => `let x = X[i];
   let y = Yv[i];
   let dy = DY[i];

@@ -7,19 +7,36 @@ import { DepthwiseConv2D } from './layers/depthwise.ts';
 import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from './layers/pooling.ts';
 import { BatchNormalization, Dropout } from './layers/regularization.ts';
 import { Activation, Flatten, InputLayer, Reshape } from './layers/simple.ts';
+import { ELU, LeakyReLU, ReLU, Softmax } from './layers/activation_layers.ts';
+import { GaussianNoise, SpatialDropout2D } from './layers/noise.ts';
+import { Cropping2D, ZeroPadding2D } from './layers/padding.ts';
+import { Permute, Rescaling } from './layers/rescaling.ts';
+import { UpSampling2D } from './layers/upsampling.ts';
 import type { Layer } from './layer.ts';
 import { Sequential } from './sequential.ts';
 
 type Cfg = Record<string, any>;
 const pair = (v: any): [number, number] => (Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v]);
-const act = (v: any): string => (typeof v === 'string' ? v : (v?.config?.name ?? v?.class_name ?? 'linear'));
+/** Which Keras wrote the config: the two define 'hard_sigmoid' differently. */
+export interface ConfigOptions {
+  /** e.g. '2.1.4', '3.3.3'. Without it, a config whose layers carry Keras 3's `module` key is Keras 3, else Keras 2. */
+  kerasVersion?: string;
+}
+const actName = (v: any): string =>
+  typeof v === 'string' ? v : typeof v?.config === 'string' ? v.config : (v?.config?.name ?? v?.class_name ?? 'linear');
+const act = (v: any, keras2: boolean): string => {
+  const n = actName(v);
+  return keras2 && n === 'hard_sigmoid' ? 'hard_sigmoid_keras2' : n;
+};
+const isKeras2 = (o: ConfigOptions): boolean => !!o.kerasVersion && Number(o.kerasVersion.split('.')[0]) < 3;
 
 function inputShapeOf(c: Cfg): number[] | null {
   const s = c.batch_input_shape ?? c.batch_shape ?? (c.input_shape ? [null, ...c.input_shape] : null);
   return s ? s.slice(1).map(Number) : null;
 }
 
-export function layerFromConfig(className: string, c: Cfg, where: string): Layer {
+export function layerFromConfig(className: string, c: Cfg, where: string, opts: ConfigOptions = {}): Layer {
+  const keras2 = isKeras2(opts);
   const name = c.name as string;
   const dataFormat = c.data_format ?? 'channels_last';
   if (dataFormat !== 'channels_last') throw new Error(`${where}: layer '${name}' (${className}) uses ${dataFormat}; only channels_last is supported`);
@@ -28,28 +45,54 @@ export function layerFromConfig(className: string, c: Cfg, where: string): Layer
       const dil = pair(c.dilation_rate ?? 1);
       if (dil[0] !== 1 || dil[1] !== 1 || (c.groups ?? 1) !== 1)
         throw new Error(`${where}: layer '${name}' (Conv2D) uses dilation ${dil} / groups ${c.groups}; not supported`);
-      return new Conv2D({ name, filters: c.filters, kernelSize: pair(c.kernel_size), strides: pair(c.strides ?? 1), padding: c.padding, activation: act(c.activation), useBias: c.use_bias ?? true });
+      return new Conv2D({ name, filters: c.filters, kernelSize: pair(c.kernel_size), strides: pair(c.strides ?? 1), padding: c.padding, activation: act(c.activation, keras2), useBias: c.use_bias ?? true });
     }
     case 'DepthwiseConv2D':
       return new DepthwiseConv2D({
         name, kernelSize: pair(c.kernel_size), strides: pair(c.strides ?? 1), padding: c.padding ?? 'valid', depthMultiplier: c.depth_multiplier ?? 1,
-        dilationRate: pair(c.dilation_rate ?? 1), activation: act(c.activation), useBias: c.use_bias ?? true,
+        dilationRate: pair(c.dilation_rate ?? 1), activation: act(c.activation, keras2), useBias: c.use_bias ?? true,
       });
     case 'Dense':
-      return new Dense({ name, units: c.units, activation: act(c.activation), useBias: c.use_bias ?? true });
+      return new Dense({ name, units: c.units, activation: act(c.activation, keras2), useBias: c.use_bias ?? true });
     case 'MaxPooling2D':
       return new MaxPooling2D({ name, poolSize: pair(c.pool_size ?? 2), strides: c.strides ? pair(c.strides) : null, padding: c.padding ?? 'valid' });
     case 'AveragePooling2D':
       return new AveragePooling2D({ name, poolSize: pair(c.pool_size ?? 2), strides: c.strides ? pair(c.strides) : null, padding: c.padding ?? 'valid' });
     case 'GlobalAveragePooling2D':
-      if (c.keepdims) throw new Error(`${where}: layer '${name}' (GlobalAveragePooling2D) with keepdims is not supported`);
-      return new GlobalAveragePooling2D({ name });
+      return new GlobalAveragePooling2D({ name, keepdims: c.keepdims ?? false });
     case 'GlobalMaxPooling2D':
-      return new GlobalMaxPooling2D({ name });
+      return new GlobalMaxPooling2D({ name, keepdims: c.keepdims ?? false });
+    case 'ReLU':
+      return new ReLU(c.max_value ?? null, c.negative_slope ?? 0, c.threshold ?? 0, name);
+    case 'LeakyReLU':
+      return new LeakyReLU(c.negative_slope ?? c.alpha ?? 0.3, name);
+    case 'ELU':
+      return new ELU(c.alpha ?? 1, name);
+    case 'Softmax': {
+      const axis = Array.isArray(c.axis) ? (c.axis.length === 1 ? c.axis[0] : NaN) : (c.axis ?? -1);
+      if (axis !== -1) throw new Error(`${where}: layer '${name}' (Softmax) on axis ${JSON.stringify(c.axis)}; only the last axis (-1) is supported`);
+      return new Softmax(name);
+    }
+    case 'ZeroPadding2D':
+      return new ZeroPadding2D(c.padding ?? 1, name);
+    case 'Cropping2D':
+      return new Cropping2D(c.cropping ?? 0, name);
+    case 'UpSampling2D':
+      return new UpSampling2D(pair(c.size ?? 2), c.interpolation ?? 'nearest', name);
+    case 'Rescaling':
+      return new Rescaling(c.scale, c.offset ?? 0, name);
+    case 'Permute':
+      return new Permute(c.dims, name);
+    case 'SpatialDropout2D':
+      return new SpatialDropout2D(c.rate, name);
+    case 'GaussianNoise':
+      return new GaussianNoise(c.stddev, name);
+    case 'Lambda':
+      throw new Error(`${where}: layer '${name}' has class Lambda (Python code), which Lanterna cannot run`);
     case 'Flatten':
       return new Flatten({ name });
     case 'Activation':
-      return new Activation(act(c.activation), name);
+      return new Activation(act(c.activation, keras2), name);
     case 'Dropout':
       return new Dropout(c.rate, name);
     case 'BatchNormalization': {
@@ -77,7 +120,7 @@ function chainOf(cfg: Cfg, where: string): Cfg[] {
 }
 
 /** model_config (parsed JSON) → an unbuilt Sequential with the input shape set. */
-export function modelFromConfig(modelConfig: Cfg, where = 'model_config'): Sequential {
+export function modelFromConfig(modelConfig: Cfg, where = 'model_config', opts: ConfigOptions = {}): Sequential {
   const cls = modelConfig.class_name;
   const cfg = modelConfig.config;
   let layers: Cfg[];
@@ -85,6 +128,9 @@ export function modelFromConfig(modelConfig: Cfg, where = 'model_config'): Seque
   else if (cls === 'Functional' || cls === 'Model') layers = chainOf(cfg, where);
   else throw new Error(`${where}: model class '${cls}' is not supported (Sequential or a chain-shaped Functional model)`);
   const model = new Sequential(Array.isArray(cfg) ? 'sequential' : (cfg.name ?? 'sequential'));
+  const version = opts.kerasVersion ?? modelConfig.keras_version ?? (layers.some((l) => 'module' in l) ? '3' : '2');
+  // Every layer we cannot build is listed in one error, before any computation.
+  const refused: string[] = [];
   for (const l of layers) {
     const c = l.config ?? {};
     const shape = inputShapeOf(c);
@@ -94,8 +140,16 @@ export function modelFromConfig(modelConfig: Cfg, where = 'model_config'): Seque
       continue;
     }
     if (shape && !model.inputShape) model.inputShape = shape;
-    model.add(layerFromConfig(l.class_name, c, where));
+    try {
+      model.add(layerFromConfig(l.class_name, c, where, { kerasVersion: version }));
+    } catch (e) {
+      const msg = (e as Error).message.replace(`${where}: `, '');
+      refused.push(msg.includes(`'${c.name}'`) ? msg : `layer '${c.name}' (${l.class_name}): ${msg}`);
+    }
   }
+  // One line (CLI errors are one line): a lone refusal reads as before, several are joined by '; '.
+  if (refused.length === 1) throw new Error(`${where}: ${refused[0]}`);
+  if (refused.length) throw new Error(`${where}: ${refused.length} layers Lanterna cannot run: ${refused.join('; ')}`);
   if (!model.inputShape) throw new Error(`${where}: no input shape (no InputLayer and no batch_input_shape)`);
   return model;
 }

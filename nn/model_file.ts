@@ -52,7 +52,7 @@ export async function loadModel(path: string, config?: object): Promise<LoadedMo
   const file = await readKerasWeights(path, config ? { modelConfig: config } : {});
   const cfg = (file.modelConfig ?? config) as Record<string, unknown> | undefined;
   if (!cfg) throw new LanternaError(`${path}: holds weights only (no model_config); give the architecture as well`);
-  const model = modelFromConfig(cfg as any, path).build();
+  const model = modelFromConfig(cfg as any, path, { kerasVersion: file.kerasVersion }).build();
   loadWeightsInto(model, file, path);
   let preprocessing: Preprocessing | null = null;
   const p = file.extraAttrs[PREPROCESSING_ATTR];
@@ -92,7 +92,7 @@ function loadTfjs(path: string): LoadedModel {
   const file = readTfjsModel(path);
   let model: Sequential;
   try {
-    model = modelFromConfig(file.modelConfig, file.path).build();
+    model = modelFromConfig(file.modelConfig, file.path, { kerasVersion: file.kerasVersion }).build();
   } catch (e) {
     throw e instanceof LanternaError ? e : new LanternaError((e as Error).message);
   }

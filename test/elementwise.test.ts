@@ -20,21 +20,33 @@ const UNARY: [UnaryOp, (x: E.Tensor) => E.Tensor, [number, number]][] = [
   ['sqrt', E.sqrt, [0.01, 10]],
   ['abs', E.abs, [-3, 3]],
   ['swish', E.swish, [-120, 30]],
+  ['hard_sigmoid', E.hardSigmoid, [-6, 6]],
+  ['hard_sigmoid_keras2', E.hardSigmoidKeras2, [-6, 6]],
+  ['hard_swish', E.hardSwish, [-8, 8]],
+  ['gelu', (x) => E.gelu(x), [-12, 12]],
+  ['gelu_tanh', (x) => E.gelu(x, true), [-12, 12]],
+  ['selu', E.selu, [-6, 6]],
+  ['softplus', E.softplus, [-30, 30]],
+  ['softsign', E.softsign, [-20, 20]],
+  ['leaky_relu', (x) => E.leakyRelu(x), [-3, 3]],
 ];
+
+// Op parameters the wrappers above pass (leaky_relu's default slope), for the references.
+const P: Partial<Record<UnaryOp, [number]>> = { leaky_relu: [0.2] };
 
 for (const [name, fn, [lo, hi]] of UNARY) {
   test(`unary ${name} matches the reference (atol 1e-5, rtol 1e-5)`, async () => {
     for (const n of SIZES) {
       const x = r.uniform(n, lo, hi);
       const y = await E.tidy(() => fn(E.tensor(x, [n])).data());
-      assertClose(y, unaryRef(name, x), { atol: 1e-5, rtol: 1e-5 }, `${name} n=${n}`);
+      assertClose(y, unaryRef(name, x, ...(P[name] ?? [])), { atol: 1e-5, rtol: 1e-5 }, `${name} n=${n}`);
     }
   });
   test(`unary ${name} backward matches finite differences`, async () => {
     // Keep points away from kinks (relu at 0, relu6 at 6, abs at 0) where differences are undefined.
     let x = r.uniform(33, lo / 4, hi / 4);
     x = x.map((v) => (Math.abs(v) < 0.05 ? v + 0.1 : Math.abs(v - 6) < 0.05 ? v + 0.1 : v));
-    await checkGrad(name, ([t]) => fn(t), ([a]) => unaryRef(name, a), [{ data: x, shape: [3, 11] }]);
+    await checkGrad(name, ([t]) => fn(t), ([a]) => unaryRef(name, a, ...(P[name] ?? [])), [{ data: x, shape: [3, 11] }]);
   });
 }
 

@@ -35,3 +35,15 @@ export const swish = (x: Tensor) => unary('swish', x);
 /** y = scale·x + shift */
 export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', x, scale, shift);
 export const scale = (x: Tensor, s: number) => unary('affine', x, s, 0);
+/** Keras 3 hard_sigmoid relu6(x + 3)/6; hardSigmoidKeras2 is Keras 2's clip(0.2x + 0.5, 0, 1). */
+export const hardSigmoid = (x: Tensor) => unary('hard_sigmoid', x);
+export const hardSigmoidKeras2 = (x: Tensor) => unary('hard_sigmoid_keras2', x);
+/** x·relu6(x + 3)/6 (Keras hard_swish / hard_silu). */
+export const hardSwish = (x: Tensor) => unary('hard_swish', x);
+/** x·Φ(x); approximate: Keras' tanh form. */
+export const gelu = (x: Tensor, approximate = false) => unary(approximate ? 'gelu_tanh' : 'gelu', x);
+export const selu = (x: Tensor) => unary('selu', x);
+export const softplus = (x: Tensor) => unary('softplus', x);
+export const softsign = (x: Tensor) => unary('softsign', x);
+/** x for x > 0, alpha·x below (Keras' activation default alpha is 0.2; the LeakyReLU layer's 0.3). */
+export const leakyRelu = (x: Tensor, alpha = 0.2) => unary('leaky_relu', x, alpha);

@@ -49,32 +49,38 @@ export class AveragePooling2D extends Pool2D {
 
 export class GlobalAveragePooling2D extends Layer {
   readonly className = 'GlobalAveragePooling2D';
-  constructor(o: { name?: string } = {}) {
+  /** keepdims: [1, 1, C] instead of [C] (Keras' keepdims=True). */
+  readonly keepdims: boolean;
+  constructor(o: { name?: string; keepdims?: boolean } = {}) {
     super(o.name);
+    this.keepdims = o.keepdims ?? false;
   }
   computeOutputShape(s: number[]): number[] {
-    return [s[2]];
+    return this.keepdims ? [1, 1, s[2]] : [s[2]];
   }
   call(x: Tensor, _ctx: CallContext): Tensor {
-    return E.globalAvgPool(x);
+    return E.globalAvgPool(x, this.keepdims);
   }
   protected kerasConfig() {
-    return { data_format: 'channels_last', keepdims: false };
+    return { data_format: 'channels_last', keepdims: this.keepdims };
   }
 }
 
 export class GlobalMaxPooling2D extends Layer {
   readonly className = 'GlobalMaxPooling2D';
-  constructor(o: { name?: string } = {}) {
+  /** keepdims: [1, 1, C] instead of [C] (Keras' keepdims=True). */
+  readonly keepdims: boolean;
+  constructor(o: { name?: string; keepdims?: boolean } = {}) {
     super(o.name);
+    this.keepdims = o.keepdims ?? false;
   }
   computeOutputShape(s: number[]): number[] {
-    return [s[2]];
+    return this.keepdims ? [1, 1, s[2]] : [s[2]];
   }
   call(x: Tensor, _ctx: CallContext): Tensor {
-    return E.max(x, [1, 2]);
+    return E.max(x, [1, 2], this.keepdims);
   }
   protected kerasConfig() {
-    return { data_format: 'channels_last', keepdims: false };
+    return { data_format: 'channels_last', keepdims: this.keepdims };
   }
 }
