@@ -1,30 +1,43 @@
-// CAM (Zhou et al. 2016, eq. 2): for a network ending in global average pooling and a Dense
-// layer, the map of class c is Σ_k w_k^c · A_k, with w the Dense kernel's column c. As in the
-// lecture, no ReLU: the map is min–max normalised afterwards.
+// CAM (Zhou et al. 2016, eq. 2): for a network ending in global average pooling and a linear
+// classifier (Dense, or a 1×1 Conv2D as MobileNet's conv_preds, with Reshape/Flatten/Dropout
+// between and a softmax or not after: nn/head.ts), the map of class c is Σ_k w_k^c · A_k, with w
+// the classifier kernel's column c. As in the lecture, no ReLU: the map is min–max normalised
+// afterwards.
 
 import * as E from '../nn/engine.ts';
 import type { Tensor } from '../nn/engine.ts';
-import { Dense } from '../nn/layers/dense.ts';
-import { GlobalAveragePooling2D } from '../nn/layers/pooling.ts';
+import { camHead, type CamHead } from '../nn/head.ts';
 import { CamMethod, type CamContext, type Upsample } from './cam_base.ts';
 
 export class Cam extends CamMethod {
   readonly name = 'CAM';
   protected readonly relu = false;
 
-  /** CAM needs GAP → Dense at the end; the features are the output of the layer before the GAP. */
+  /** The head CAM weighs with, or a one-line error naming what is missing. */
+  head(): CamHead {
+    const h = camHead(this.model.layers);
+    if (typeof h === 'string')
+      throw new Error(
+        `CAM needs a model ending in GlobalAveragePooling2D → Dense or 1×1 Conv2D; '${this.model.name}' is ${this.model.layers.map((l) => l.className).join(' → ')}: ${h}. Use Grad-CAM instead.`,
+      );
+    return h;
+  }
+
+  /** The features are the output of the layer before the GAP. */
   override defaultLayer(): string {
-    const ls = this.model.layers;
-    const gap = ls.findIndex((l) => l instanceof GlobalAveragePooling2D);
-    if (gap < 1 || !(ls[ls.length - 1] instanceof Dense) || ls.slice(gap + 1, -1).some((l) => l.weights.length > 0))
-      throw new Error(`CAM needs a model ending in GlobalAveragePooling2D → Dense; '${this.model.name}' is ${ls.map((l) => l.className).join(' → ')}. Use Grad-CAM instead.`);
-    return ls[gap - 1].name;
+    return this.model.layers[this.head().gap - 1].name;
+  }
+
+  /** The classifier kernel as [K, C], after checking that A has its K channels. */
+  private weightsFor(A: Tensor, layer: string): Tensor {
+    const { kernel, k, c, classifier } = this.head();
+    if (A.shape[3] !== k) throw new Error(`CAM: layer '${layer}' has ${A.shape[3]} channels, but '${classifier.name}' weighs the ${k} channels entering global average pooling`);
+    return E.reshape(kernel.value, [k, c]);
   }
 
   protected channelWeights(ctx: CamContext): Tensor {
-    const dense = ctx.model.layers[ctx.model.layers.length - 1] as Dense;
     // One-hot [N, C] · Wᵀ [C, K] picks each image's column of the kernel.
-    return E.matmul(ctx.targets, dense.weights[0].value, { transposeB: true });
+    return E.matmul(ctx.targets, this.weightsFor(ctx.activations, 'the chosen layer'), { transposeB: true });
   }
 
   /**
@@ -35,14 +48,13 @@ export class Cam extends CamMethod {
    */
   async allClasses(x: Tensor, o: { layer?: string; upsample?: Upsample } = {}): Promise<AllClassMaps> {
     const layer = o.layer ?? this.defaultLayer();
-    const dense = this.model.layers[this.model.layers.length - 1] as Dense;
     let dims = { n: 0, c: 0, h: 0, w: 0 };
     const packed = E.tidy(() =>
       E.noGrad(() => {
         const fwd = this.model.forward(x, { training: false }, [layer]);
         const A = fwd.captured.get(layer)!;
         const [n, h, w, k] = A.shape;
-        const W = dense.weights[0].value; // [K, C]
+        const W = this.weightsFor(A, layer); // [K, C]
         const c = W.shape[1];
         dims = { n, c, h, w };
         const maps = E.transpose(E.reshape(E.matmul(E.reshape(A, [n * h * w, k]), W), [n, h * w, c]), [0, 2, 1]); // [N, C, h·w]

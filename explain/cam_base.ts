@@ -6,6 +6,7 @@
 import * as E from '../nn/engine.ts';
 import type { Tensor } from '../nn/engine.ts';
 import type { Sequential } from '../nn/sequential.ts';
+import { finalSoftmax, noSoftmaxReason } from '../nn/head.ts';
 
 export type ScoreOf = 'softmax' | 'logit';
 
@@ -15,7 +16,7 @@ export interface CamContext {
   activations: Tensor;
   /** Model output (probabilities for a softmax model), [N, C]. */
   output: Tensor;
-  /** Pre-softmax scores when the last layer is Dense(softmax), else null. */
+  /** The input of the model's final softmax as [N, C] (nn/head.ts), else null. */
   logits: Tensor | null;
   /** One-hot of the target class of each image, [N, C]. */
   targets: Tensor;
@@ -80,6 +81,9 @@ export abstract class CamMethod {
     const layer = req.layer ?? this.defaultLayer();
     const shape = this.model.getLayer(layer).outputShape;
     if (!shape || shape.length !== 3) throw new Error(`layer '${layer}' has output [${shape}], not a spatial map [H, W, K]`);
+    const score = req.score ?? 'softmax';
+    // Refused before any computation: the logit is the final softmax's input, and there is none.
+    if (score === 'logit' && !finalSoftmax(this.model.layers)) throw new Error(`${this.name}: score 'logit': ${noSoftmaxReason(this.model.name, this.model.layers)}`);
     const t0 = performance.now();
     // An explicit scope, not tidy(async …): the tensors are made in s.run (synchronous parts),
     // so work that runs while this one awaits (another explanation, training) never lands in
@@ -96,7 +100,6 @@ export abstract class CamMethod {
       if (lists.some((l) => l.length !== rounds)) throw new Error(`${this.name}: give the same number of target classes for every image`);
       for (const k of lists.flat()) if (!(Number.isInteger(k) && k >= 0 && k < c)) throw new Error(`${this.name}: class ${k} is outside 0..${c - 1}`);
       const A = fwd.captured.get(layer)!;
-      const score = req.score ?? 'softmax';
       const [, h, w, k] = A.shape;
       const up = req.upsample;
       // One backward pass per round r, for the r-th class of every image.
@@ -112,7 +115,7 @@ export abstract class CamMethod {
             targets,
             gradients: () => {
               const y = score === 'logit' ? fwd.logits : fwd.output;
-              if (!y) throw new Error(`${this.name}: score 'logit' needs a model ending in Dense(softmax)`);
+              if (!y) throw new Error(`${this.name}: score 'logit': ${noSoftmaxReason(this.model.name, this.model.layers)}`);
               return E.grad(y, [A], targets)[0];
             },
           };

@@ -88,7 +88,7 @@ export abstract class Layer {
 
 /**
  * A layer whose output is `activation(preActivation(x))` (Dense, Conv2D). `Sequential.forward`
- * asks the last layer for its pre-activation when that activation is softmax: the logits, from
+ * asks the layer applying the final softmax (nn/head.ts) for its pre-activation: the logits, from
  * which losses and Grad-CAM's 'logit' score are computed.
  */
 export interface HasPreActivation {

@@ -1,5 +1,6 @@
 // Losses. Labels are int32 class indices (one-hot targets are equivalent for these losses).
-// When the model ends in Dense(softmax), cross-entropy is computed from the logits with a fused,
+// When the model ends in a softmax (Dense/Conv activation or Activation/Softmax layer, then
+// Reshape/Flatten or not: nn/head.ts), cross-entropy is computed from the logits with a fused,
 // stable log-sum-exp — the same thing Keras does (it recovers the logits from the softmax's
 // input) — otherwise from the probabilities, clipped to [ε, 1 − ε] as Keras does.
 

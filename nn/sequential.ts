@@ -5,6 +5,7 @@
 import * as E from './engine.ts';
 import type { Tensor } from './engine.ts';
 import { Layer, hasPreActivation, type CallContext, type Weight } from './layer.ts';
+import { finalSoftmax } from './head.ts';
 import { InputLayer } from './layers/simple.ts';
 import { Rng } from './random.ts';
 
@@ -12,7 +13,11 @@ export interface ForwardResult {
   output: Tensor;
   /** Outputs of the layers asked for, by name. */
   captured: Map<string, Tensor>;
-  /** The input of the last layer's activation (logits when it is Dense + softmax). */
+  /**
+   * The input of the model's final softmax, [N, C] like the output (see nn/head.ts: a Dense/Conv
+   * softmax activation, or an Activation/Softmax layer, followed by Reshape/Flatten or not);
+   * null for a model without one.
+   */
   logits: Tensor | null;
 }
 
@@ -97,18 +102,23 @@ export class Sequential {
       throw new Error(`model '${this.name}' expects input [N, ${expect.join(', ')}], got [${x.shape.join(', ')}]`);
     const captured = new Map<string, Tensor>();
     let h = x;
-    let logits: Tensor | null = null;
-    const last = this.layers.length - 1;
-    this.layers.forEach((l, i) => {
-      if (i === last && hasPreActivation(l) && l.activation === 'softmax') {
-        logits = l.preActivation(h);
-        h = E.softmax(logits, -1);
-      } else h = l.call(h, ctx);
+    let pre: Tensor | null = null;
+    const site = finalSoftmax(this.layers);
+    for (const [i, l] of this.layers.entries()) {
+      if (site?.index === i && site.kind === 'pre-activation' && hasPreActivation(l)) {
+        pre = l.preActivation(h);
+        h = E.softmax(pre, -1);
+      } else {
+        if (site?.index === i) pre = h;
+        h = l.call(h, ctx);
+      }
       if (want.has(l.name)) {
         if (ctx.watch && !h.requiresGrad) h.requiresGrad = true;
         captured.set(l.name, h);
       }
-    });
+    }
+    // Only shape-only layers follow the softmax: the logits in the output's [N, C] layout.
+    const logits = pre === null ? null : E.reshape(pre, [x.shape[0], h.size / x.shape[0]]);
     return { output: h, captured, logits };
   }
 

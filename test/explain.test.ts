@@ -8,7 +8,8 @@ import { GradCam } from '../explain/grad_cam.ts';
 import { Conv2D } from '../nn/layers/conv2d.ts';
 import { Dense } from '../nn/layers/dense.ts';
 import { GlobalAveragePooling2D, MaxPooling2D } from '../nn/layers/pooling.ts';
-import { Flatten } from '../nn/layers/simple.ts';
+import { Activation, Flatten, Reshape } from '../nn/layers/simple.ts';
+import { Dropout } from '../nn/layers/regularization.ts';
 import { Sequential } from '../nn/sequential.ts';
 import { assertClose, ready, rng } from './helpers.ts';
 
@@ -135,6 +136,80 @@ test('Grad-CAM for several classes per image and upsampling', async () => {
   const other = await new GradCam(m).explain(x, { classes: [4, 4] });
   if (maps[0].raw.every((v, i) => v === other[0].raw[i])) throw new Error('maps of different classes are identical');
   x.dispose();
+  m.dispose();
+});
+
+/** A MobileNet-like head: GAP → Reshape(1, 1, K) → Dropout → Conv2D 1×1 (bias) → Activation(softmax) → Reshape(C). */
+function convHeadNet(seed: number, classifier: 'softmax-activation' | 'linear' = 'softmax-activation'): Sequential {
+  const m = new Sequential('convhead', seed);
+  m.add(new Conv2D({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }));
+  m.add(new Conv2D({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'feat' }));
+  m.add(new GlobalAveragePooling2D());
+  m.add(new Reshape([1, 1, 6]));
+  m.add(new Dropout(0.5));
+  m.add(new Conv2D({ filters: 5, kernelSize: 1, padding: 'same', name: 'preds' }));
+  if (classifier === 'softmax-activation') m.add(new Activation('softmax'));
+  m.add(new Reshape([5]));
+  return m.build([6, 6, 2]);
+}
+
+test('CAM on GAP → Reshape → Dropout → 1×1 Conv2D → softmax → Reshape: Σ_k W[0,0,k,c]·A_k, and Grad-CAM of the logit is ReLU(CAM)/(H·W) (atol 1e-6)', async () => {
+  const m = convHeadNet(5);
+  const x = E.keep(E.tensor(r.uniform(2 * 6 * 6 * 2), [2, 6, 6, 2]));
+  const classes = [1, 4];
+  const cam = new Cam(m);
+  if (cam.defaultLayer() !== 'feat') throw new Error(`default CAM layer ${cam.defaultLayer()}, expected feat`);
+  const maps = await cam.explain(x, { classes });
+  const A = await E.tidy(() => E.noGrad(() => m.forward(x, { training: false }, ['feat']).captured.get('feat')!.data()));
+  const W = await m.getLayer('preds').weights[0].read(); // [1, 1, 6, 5]
+  const gc = await new GradCam(m).explain(x, { classes, score: 'logit', layer: 'feat' });
+  for (let i = 0; i < 2; i++) {
+    const want = Float64Array.from({ length: 36 }, (_, p) => {
+      let s = 0;
+      for (let k = 0; k < 6; k++) s += W[k * 5 + classes[i]] * A[(i * 36 + p) * 6 + k];
+      return s;
+    });
+    if (!want.some((v) => v < 0) || !want.some((v) => v > 0)) throw new Error('the map needs both signs for the test to see a ReLU');
+    assertClose(maps[i].raw, want, { atol: 1e-6, rtol: 1e-5 }, `CAM image ${i}`);
+    assertClose(gc[i].raw, Float32Array.from(maps[i].raw, (v) => Math.max(v, 0) / 36), { atol: 1e-6, rtol: 1e-4 }, `Grad-CAM logit image ${i}`);
+  }
+  const all = await cam.allClasses(x);
+  assertClose(all.maps.subarray((0 * 5 + classes[0]) * 36, (0 * 5 + classes[0] + 1) * 36), maps[0].raw, { atol: 1e-5, rtol: 1e-4 }, 'allClasses, image 0');
+  x.dispose();
+  m.dispose();
+});
+
+test("score 'logit' is refused, before any computation, for a model without a softmax, in one line naming it", async () => {
+  const m = convHeadNet(6, 'linear');
+  const x = E.keep(E.tensor(r.uniform(6 * 6 * 2), [1, 6, 6, 2]));
+  try {
+    await new GradCam(m).explain(x, { classes: [0], score: 'logit' });
+    throw new Error('no error');
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (!/no final softmax/.test(msg) || !/convhead/.test(msg) || !/Conv2D\(linear\) → Reshape/.test(msg) || msg.includes('\n')) throw e;
+  }
+  // CAM itself needs no softmax: the linear 1×1 classifier is a CAM head too.
+  const [c] = await new Cam(m).explain(x, { classes: [0] });
+  if (c.h !== 6) throw new Error(`CAM map ${c.h}×${c.w}`);
+  x.dispose();
+  m.dispose();
+});
+
+test('CAM refuses a classifier that is not 1×1 or not after global average pooling, naming the layer', () => {
+  const m = new Sequential('k3', 1);
+  m.add(new Conv2D({ filters: 2, kernelSize: 3 }));
+  m.add(new GlobalAveragePooling2D());
+  m.add(new Reshape([1, 1, 2]));
+  m.add(new Conv2D({ filters: 3, kernelSize: 1, strides: 2, name: 'strided' }));
+  m.add(new Flatten());
+  m.build([5, 5, 1]);
+  try {
+    new Cam(m).defaultLayer();
+    throw new Error('no error');
+  } catch (e) {
+    if (!/'strided'/.test((e as Error).message) || !/1×1 convolution with stride 1/.test((e as Error).message)) throw e;
+  }
   m.dispose();
 });
 

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import * as E from '../engine/index.ts';
+import { Cam } from '../explain/cam.ts';
 import { GradCam } from '../explain/grad_cam.ts';
 import { loadImg } from '../explain/image_io.ts';
 import { preprocessPixels } from '../nn/applications/imagenet.ts';
@@ -25,7 +26,7 @@ const TFJS = join(DATA, 'tfjs/mobilenet_v1_0.25_224/model.json');
 const H5 = join(DATA, 'keras/mobilenet_2_5_224_tf_no_top.h5');
 
 interface GoldMap { class: number; shape: number[]; map: number[]; preRelu: number[] }
-interface GoldImage { image: string; source: string; top5: { index: number; prob: number }[]; probs: number[]; gradcam: { softmax: Record<string, GoldMap>; logit: Record<string, GoldMap> } }
+interface GoldImage { image: string; source: string; top5: { index: number; prob: number }[]; probs: number[]; logits: number[]; gradcam: { softmax: Record<string, GoldMap>; logit: Record<string, GoldMap> } }
 const gold: { images: GoldImage[]; camLayers: string[] } = JSON.parse(readFileSync(join(GOLD, 'torch_mobilenet.json'), 'utf8'));
 
 function png224(file: string): Float32Array {
@@ -77,6 +78,68 @@ if (!existsSync(TFJS) || !existsSync(H5)) {
       } finally {
         x.dispose();
       }
+    }
+  });
+
+  test("Grad-CAM of the logit (the input of act_softmax, before Reshape(1000)) at conv_pw_13_relu and conv_pw_11_relu matches PyTorch (atol 1e-4 of the map scale)", async () => {
+    const cam = new GradCam(model);
+    for (const [k, g] of gold.images.entries()) {
+      const x = E.tensor(preprocessPixels(inputs[k], 'tf', 3), [1, 224, 224, 3]);
+      try {
+        const logits = await E.tidy(() => E.noGrad(() => model.forward(x, { training: false }).logits!.data()));
+        assertClose(logits, g.logits, { atol: 1e-3, rtol: 0 }, `${g.image} logits`);
+        for (const layer of gold.camLayers) {
+          const want = g.gradcam.logit[layer];
+          const [m] = await cam.explain(x, { layer, classes: [want.class], score: 'logit' });
+          assert.equal([m.h, m.w], want.shape.slice(0, 2), `${g.image} ${layer} shape`);
+          const scale = Math.max(...want.preRelu.map(Math.abs));
+          if (!want.map.some((v) => v > 0.1 * scale)) throw new Error(`${g.image} ${layer}: the golden map is nearly empty; the test would see nothing`);
+          const err = assertClose(m.raw, want.map, { atol: 1e-4 * scale, rtol: 0 }, `${g.image} ${layer} Grad-CAM (logit)`);
+          console.log(`  ${g.image} ${layer} logit: largest |error| ${err.toExponential(2)} (map scale ${scale.toExponential(2)}, ${(err / scale).toExponential(1)} of it)`);
+        }
+      } finally {
+        x.dispose();
+      }
+    }
+  });
+
+  test('CAM at conv_pw_13_relu (GAP → Reshape → Dropout → 1×1 conv_preds → softmax → Reshape) is Σ_k W[0,0,k,94]·A_k, and Grad-CAM of the logit is ReLU(CAM)/49 (atol 1e-5 of the map scale)', async () => {
+    const cam = new Cam(model);
+    assert.is(cam.defaultLayer(), 'conv_pw_13_relu');
+    const W = await model.getLayer('conv_preds').weights[0].read(); // [1, 1, 256, 1000]
+    const x = E.tensor(preprocessPixels(inputs[0], 'tf', 3), [1, 224, 224, 3]);
+    try {
+      const A = await E.tidy(() => E.noGrad(() => model.forward(x, { training: false }, ['conv_pw_13_relu']).captured.get('conv_pw_13_relu')!.data()));
+      const expected = (cls: number) =>
+        Float64Array.from({ length: 49 }, (_, p) => {
+          let s = 0;
+          for (let k = 0; k < 256; k++) s += W[k * 1000 + cls] * A[p * 256 + k];
+          return s;
+        });
+      // Class 94's map is positive everywhere here: a second class whose map has both signs
+      // (the one with the most negative cells) makes the ReLU of the identity matter.
+      const mixed = Array.from({ length: 1000 }, (_, c) => c).reduce((best, c) => {
+        const neg = (cls: number) => expected(cls).filter((v) => v < 0).length;
+        return neg(c) > neg(best) && neg(c) < 49 ? c : best;
+      }, 0);
+      const classes = [94, mixed];
+      const maps = await cam.explain(x, { classes: [classes] });
+      const grads = await new GradCam(model).explain(x, { layer: 'conv_pw_13_relu', classes: [classes], score: 'logit' });
+      const all = await cam.allClasses(x);
+      for (const [i, cls] of classes.entries()) {
+        const want = expected(cls);
+        const scale = Math.max(...want.map(Math.abs));
+        const m = maps[i];
+        assert.equal([m.h, m.w, m.classIndex], [7, 7, cls]);
+        const err = assertClose(m.raw, want, { atol: 1e-5 * scale, rtol: 0 }, `CAM conv_pw_13_relu class ${cls}`);
+        const err2 = assertClose(grads[i].raw, Float32Array.from(m.raw, (v) => Math.max(v, 0) / 49), { atol: 1e-5 * (scale / 49), rtol: 0 }, `class ${cls}: Grad-CAM logit vs ReLU(CAM)/49`);
+        assertClose(all.maps.subarray(cls * 49, (cls + 1) * 49), m.raw, { atol: 1e-5 * scale, rtol: 0 }, `allClasses class ${cls}`);
+        const neg = want.filter((v) => v < 0).length;
+        console.log(`  CAM class ${cls} (${neg}/49 cells negative): largest |error| ${err.toExponential(2)} (scale ${scale.toExponential(2)}); Grad-CAM(logit) vs ReLU(CAM)/49 ${err2.toExponential(2)}`);
+      }
+      if (!expected(mixed).some((v) => v < 0)) throw new Error('no class has a CAM with both signs: the ReLU identity is untested');
+    } finally {
+      x.dispose();
     }
   });
 

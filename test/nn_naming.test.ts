@@ -8,7 +8,7 @@ import { hasPreActivation, type Layer } from '../nn/layer.ts';
 import { Conv2D } from '../nn/layers/conv2d.ts';
 import { Dense } from '../nn/layers/dense.ts';
 import { GlobalAveragePooling2D, MaxPooling2D } from '../nn/layers/pooling.ts';
-import { Activation, Flatten } from '../nn/layers/simple.ts';
+import { Activation, Flatten, Reshape } from '../nn/layers/simple.ts';
 import { LOSSES, checkLoss, lossOf, type LossName } from '../nn/losses.ts';
 import { Sequential } from '../nn/sequential.ts';
 import type { ForwardResult } from '../nn/sequential.ts';
@@ -62,16 +62,45 @@ test('hasPreActivation: Dense and Conv2D have one; pooling, Flatten and Activati
   for (const l of no) if (hasPreActivation(l)) throw new Error(`${l.className} should not implement HasPreActivation`);
 });
 
-test('Sequential.forward gives logits only when the last layer has a pre-activation and softmax', async () => {
-  const cases: [string, Layer, boolean][] = [
-    ['Dense(softmax)', new Dense({ units: 3, activation: 'softmax' }), true],
-    ['Dense(linear)', new Dense({ units: 3 }), false],
-    ['Activation(softmax)', new Activation('softmax'), false],
+function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, o: { atol: number; rtol: number }, what: string): void {
+  for (let i = 0; i < want.length; i++)
+    if (!(Math.abs(got[i] - want[i]) <= o.atol + o.rtol * Math.abs(want[i]))) throw new Error(`${what}: [${i}] is ${got[i]}, expected ${want[i]}`);
+}
+
+test('Sequential.forward gives the final softmax input as logits [N, C] wherever the softmax is, and none without one (atol 1e-6)', async () => {
+  // [what, layers after Dense(4→3 linear) named 'z', the logits are z (else absent)]
+  const cases: [string, () => Layer[], boolean][] = [
+    ['Dense(softmax)', () => [new Dense({ units: 3, activation: 'softmax' })], false],
+    ['Dense(linear)', () => [new Dense({ units: 3 })], false],
+    ['Activation(softmax)', () => [new Activation('softmax')], true],
+    ['Activation(softmax) → Reshape(1, 3) → Flatten', () => [new Activation('softmax'), new Reshape([1, 3]), new Flatten()], true],
+    ['Reshape(1, 1, 3) → Conv2D 1×1 (softmax) → Reshape(3)', () => [new Reshape([1, 1, 3]), new Conv2D({ filters: 3, kernelSize: 1, activation: 'softmax' }), new Reshape([3])], false],
+    ['Activation(softmax) → Dense(linear)', () => [new Activation('softmax'), new Dense({ units: 3 })], false],
+    ['Activation(softmax) → Activation(relu)', () => [new Activation('softmax'), new Activation('relu')], false],
   ];
-  for (const [what, last, wantLogits] of cases) {
-    const m = new Sequential('m', 7).add(new Dense({ units: 3 })).add(last).build([4]);
-    const has = E.tidy(() => m.forward(E.tensor([1, 2, 3, 4, 0, -1, 2, 0.5], [2, 4])).logits !== null);
-    if (has !== wantLogits) throw new Error(`${what} last: logits ${has ? 'present' : 'absent'}, expected ${wantLogits ? 'present' : 'absent'}`);
+  const want: Record<string, boolean> = { 'Dense(softmax)': true, 'Dense(linear)': false, 'Activation(softmax) → Dense(linear)': false, 'Activation(softmax) → Activation(relu)': false };
+  for (const [what, tail, isZ] of cases) {
+    const m = new Sequential('m', 7).add(new Dense({ units: 3, name: 'z' }));
+    for (const l of tail()) m.add(l);
+    m.build([4]);
+    const x = [1, 2, 3, 4, 0, -1, 2, 0.5];
+    const [logits, z, out] = await E.asyncTidy(async (sc) => {
+      const f = sc.run(() => m.forward(E.tensor(x, [2, 4]), { training: false }, ['z']));
+      if (f.logits && f.logits.shape.join() !== '2,3') throw new Error(`${what}: logits shape [${f.logits.shape}], expected [2, 3]`);
+      return [f.logits ? await f.logits.data() : null, await f.captured.get('z')!.data(), await f.output.data()];
+    });
+    const present = want[what] ?? true;
+    if ((logits !== null) !== present) throw new Error(`${what}: logits ${logits ? 'present' : 'absent'}, expected ${present ? 'present' : 'absent'}`);
+    if (logits && isZ) assertClose(logits, z, { atol: 1e-6, rtol: 0 }, `${what}: logits are the softmax input`);
+    // Wherever they come from, softmax(logits) is the output.
+    if (logits)
+      for (let r = 0; r < 2; r++) {
+        const row = Array.from(logits.slice(3 * r, 3 * r + 3));
+        const mx = Math.max(...row);
+        const e = row.map((v) => Math.exp(v - mx));
+        const s = e.reduce((a, b) => a + b, 0);
+        assertClose(out.slice(3 * r, 3 * r + 3), e.map((v) => v / s), { atol: 1e-6, rtol: 0 }, `${what}: softmax(logits) row ${r}`);
+      }
     m.dispose();
   }
 });

@@ -1,5 +1,6 @@
 // `lanterna cam`: class activation maps of MNIST test digits from a GAP network (the lecture's
-// Programs 2 and 4), saved as one PNG grid with the predicted class and probability per tile.
+// Programs 2 and 4), saved as one PNG grid with the predicted class and probability per tile;
+// with --image, CAM of photographs on any GAP → Dense / 1×1 Conv2D network (cam_images.ts).
 
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
@@ -15,9 +16,12 @@ import { loadMnist } from '../../nn/data/mnist.ts';
 import { addInputOptions, digitsAsInput, type InputFlags, loadMnistModel, mnistInputShape, pixelModeFor } from '../mnist_input.ts';
 import { choice, emitJson, intList, intOption } from '../options.ts';
 import { shipped } from '../paths.ts';
+import { camImages } from './cam_images.ts';
 
 interface CamOpts extends InputFlags {
   model?: string;
+  image?: string[];
+  alpha?: string;
   images: string;
   index?: string;
   class?: string;
@@ -32,11 +36,13 @@ interface CamOpts extends InputFlags {
 export const DEFAULT_MODEL = 'models/cam2.h5';
 
 export function register(program: Command): void {
-  addInputOptions(program.command('cam').description('class activation maps (CAM) of MNIST test digits, as one PNG grid'))
-    .option('--model <file>', `Keras model ending in GlobalAveragePooling2D → Dense (default: the shipped ${DEFAULT_MODEL})`)
+  addInputOptions(program.command('cam').description('class activation maps (CAM) of MNIST test digits as one PNG grid, or of images (--image) as overlays'))
+    .option('--model <file>', `model ending in GlobalAveragePooling2D → Dense or 1×1 Conv2D (Reshape/Dropout/Flatten between allowed): Keras .h5/.keras or TF.js model.json (default: the shipped ${DEFAULT_MODEL})`)
+    .option('--image <files...>', 'explain these JPEG/PNG images instead of MNIST digits (needs --model); --pixels then takes caffe, tf, torch, unit, raw or inverted, defaulting as `predict`')
+    .option('--alpha <a>', 'with --image: heatmap opacity over the image', '0.4')
     .option('--images <n>', 'the first N test digits', '10')
     .option('--index <list>', 'these test digits instead, e.g. 0,7,42')
-    .option('--class <c>', 'map this class instead of each digit’s prediction')
+    .option('--class <c>', 'map this class instead of each digit’s (image’s) prediction; with --image an ImageNet name works too')
     .option('--layer <name>', 'feature layer (default: the one before global average pooling)')
     .option('--upsample <mode>', 'nearest (as the lecture), bilinear or none', 'nearest')
     .option('--colormap <name>', 'inferno (as the lecture), jet, viridis or gray', 'inferno')
@@ -44,6 +50,10 @@ export function register(program: Command): void {
     .option('--json [file]', 'also write the raw maps and predictions as JSON (to stdout, or to a file)')
     .option('--out <file>', 'output PNG', 'cam.png')
     .action(async (o: CamOpts) => {
+      if (o.image) {
+        if (!o.model) throw new LanternaError('--image needs --model (a network ending in global average pooling and a Dense or 1×1 Conv2D classifier)');
+        return camImages({ ...o, model: o.model, image: o.image });
+      }
       const modelPath = o.model ?? shipped(DEFAULT_MODEL);
       if (!existsSync(modelPath)) throw new LanternaError(`${modelPath}: no such model file${o.model ? '' : ' (the shipped default is missing: train one with `lanterna train --preset cam2`)'}`);
       const upsample = choice('--upsample', o.upsample, ['nearest', 'bilinear', 'none']);

@@ -18,11 +18,12 @@ import { colormapByName } from '../../explain/colormap.ts';
 import { grid } from '../../explain/grid.ts';
 import { encodeImage, loadImg, overlayHeatmap, readImage, sideBySide, type DecodedImage, type RgbImage } from '../../explain/image_io.ts';
 import { writeFileAtomic } from '../../explain/png.ts';
-import { decodePredictions, IMAGE_PIXELS, type ImagePixels, imagenetClasses, imagenetClassIndex, preprocessPixels, topK } from '../../nn/applications/imagenet.ts';
+import { decodePredictions, type ImagePixels, imagenetClasses, imagenetClassIndex, preprocessPixels, topK } from '../../nn/applications/imagenet.ts';
 import { loadVgg16Weights, VGG16_WEIGHTS_ENV } from '../../nn/applications/vgg16.ts';
-import { Conv2D } from '../../nn/layers/conv2d.ts';
+import { finalSoftmax, noSoftmaxReason } from '../../nn/head.ts';
 import { loadModel } from '../../nn/model_file.ts';
 import type { Sequential } from '../../nn/sequential.ts';
+import { imagePixelsFor, pixelsFlag as pixelsFlagOf, PIXELS_HELP } from '../image_pixels.ts';
 import { choice, emitJson } from '../options.ts';
 
 interface GradcamOpts {
@@ -42,7 +43,6 @@ interface GradcamOpts {
 }
 
 type Pixels = ImagePixels;
-const PIXELS = IMAGE_PIXELS;
 
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const ms = (t: number) => (t >= 10000 ? `${(t / 1000).toFixed(1)} s` : `${t.toFixed(0)} ms`);
@@ -57,16 +57,32 @@ async function userStep<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
-/** The conv layers (any Conv2D) and the last of them, the default Grad-CAM layer. */
+const CONVS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose']);
+/** Same-shape layers that finish a convolution's block (its normalisation and activation). */
+const BLOCK_TAIL = new Set(['BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'ThresholdedReLU']);
+
+/** The spatial conv layers (H·W > 1: a 1×1 classifier after pooling is not one). */
 function convLayers(model: Sequential): string[] {
-  return model.layers.filter((l) => l instanceof Conv2D).map((l) => l.name);
+  return model.layers.filter((l) => CONVS.has(l.className) && l.outputShape?.length === 3 && l.outputShape[0] * l.outputShape[1] > 1).map((l) => l.name);
+}
+
+/**
+ * The default Grad-CAM layer: the last spatial conv layer's block output, so its normalisation
+ * and activation are included as Keras' examples take them (VGG16: block5_conv3, whose ReLU is
+ * inside; MobileNet: conv_pw_13 → conv_pw_13_bn → conv_pw_13_relu).
+ */
+function defaultLayer(model: Sequential, convs: string[]): string {
+  let i = model.layers.findIndex((l) => l.name === convs[convs.length - 1]);
+  const shape = model.layers[i].outputShape!.join();
+  while (i + 1 < model.layers.length && BLOCK_TAIL.has(model.layers[i + 1].className) && model.layers[i + 1].outputShape?.join() === shape) i++;
+  return model.layers[i].name;
 }
 
 function pickLayer(model: Sequential, name: string | undefined, where: string): string {
   const convs = convLayers(model);
   if (name === undefined) {
-    if (!convs.length) throw new LanternaError(`${where}: the model has no Conv2D layer to explain (layers: ${model.layers.map((l) => l.name).join(', ')})`);
-    return convs[convs.length - 1];
+    if (!convs.length) throw new LanternaError(`${where}: the model has no spatial conv layer to explain (layers: ${model.layers.map((l) => l.name).join(', ')})`);
+    return defaultLayer(model, convs);
   }
   const l = model.layers.find((x) => x.name === name);
   if (!l) throw new LanternaError(`--layer ${name}: ${where} has no such layer; its conv layers are ${convs.join(', ')}`);
@@ -118,14 +134,14 @@ export function register(program: Command): void {
     .option('--weights <file>', `Keras VGG16 weights (${'vgg16_weights_tf_dim_ordering_tf_kernels.h5'}); default: $${VGG16_WEIGHTS_ENV}`)
     .option('--model <file>', 'a full Keras model file instead (architecture from its config), e.g. an MNIST model')
     .requiredOption('--image <files...>', 'JPEG or PNG images (the weights are loaded once for all)')
-    .option('--layer <name>', 'conv layer to explain (default: the last Conv2D, block5_conv3 for VGG16; block4_conv3 gives 28×28)')
+    .option('--layer <name>', 'layer to explain (default: the last spatial conv block\'s output: block5_conv3 for VGG16, conv_pw_13_relu for MobileNet; block4_conv3 gives 28×28)')
     .option('--class <list>', 'target classes, by index or ImageNet name: 281,243 or tabby,bull_mastiff (default: the top-1)')
     .option('--score <s>', 'differentiate the softmax output (as the lecture and the Keras example) or the logit (pre-softmax, the paper)', 'softmax')
     .option('--colormap <name>', 'jet (as Keras), inferno, viridis or gray', 'jet')
     .option('--alpha <a>', 'heatmap opacity over the image', '0.4')
     .option('--out <file>', 'overlay picture, .png or .jpg; several images or classes add _<image> / _<class> to the name', 'gradcam.png')
     .option('--side-by-side', 'several classes: one picture with their overlays side by side')
-    .option('--pixels <mode>', `input preprocessing: ${PIXELS.join(', ')} (default: caffe for VGG16; for --model the file's record, else unit x/255)`)
+    .option('--pixels <mode>', `${PIXELS_HELP} (with --weights: caffe, VGG16's)`)
     .option('--top <n>', 'predictions to print', '5')
     .option('--json [file]', 'write the predictions and raw maps as JSON (to stdout instead of the text, or to a file)')
     .action(async (o: GradcamOpts) => {
@@ -141,7 +157,7 @@ export function register(program: Command): void {
       const top = Number(o.top);
       if (!Number.isInteger(top) || top < 1) throw new LanternaError(`--top must be an integer ≥ 1, got '${o.top}'`);
       if (!/\.(png|jpe?g)$/i.test(o.out)) throw new LanternaError(`--out ${o.out}: the overlay is written as PNG or JPEG; name a .png, .jpg or .jpeg file`);
-      const pixelsFlag = o.pixels === undefined ? undefined : (choice('--pixels', o.pixels, PIXELS) as Pixels);
+      const pixelsFlag = pixelsFlagOf(o.pixels);
       const jsonOnly = o.json === true;
       const log = jsonOnly ? (..._: unknown[]) => {} : (...a: unknown[]) => console.log(...a);
       const tDecode = performance.now();
@@ -164,9 +180,7 @@ export function register(program: Command): void {
           const loaded = await userStep(() => loadModel(o.model!));
           model = loaded.model;
           what = `${o.model} (${loaded.file.format}${loaded.file.kerasVersion ? `, Keras ${loaded.file.kerasVersion}` : ''})`;
-          const recorded = loaded.preprocessing?.pixels as Pixels | undefined;
-          pixels = pixelsFlag ?? recorded ?? 'unit';
-          pixelsFrom = pixelsFlag ? '--pixels' : recorded ? 'recorded in the file' : 'default for --model; --pixels to change';
+          ({ pixels, from: pixelsFrom } = imagePixelsFor(loaded, pixelsFlag, o.model));
         } else {
           const loaded = await userStep(() => loadVgg16Weights(weightsPath));
           model = loaded.model;
@@ -180,6 +194,7 @@ export function register(program: Command): void {
           throw new LanternaError(`${o.model ?? weightsPath}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
         const numClasses = model.outputShape.reduce((a, b) => a * b, 1);
         if (o.model) classes = parseClasses(o.class, numClasses);
+        if (score === 'logit' && !finalSoftmax(model.layers)) throw new LanternaError(`${o.model ?? weightsPath}: --score logit: ${noSoftmaxReason(model.name, model.layers)}`);
         const layer = pickLayer(model, o.layer, o.model ?? 'VGG16');
         const weightBytes = g.pool.stats().liveBytes;
         log(`model: ${what}, ${model.countParams().toLocaleString('en-US')} parameters, loaded in ${ms(loadMs)}`);

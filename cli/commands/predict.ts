@@ -2,19 +2,16 @@
 // Keras' decode_predictions (or, --json, as {"model", "images": [{"image", "predictions":
 // [{"index", "label", "score"}]}]}; label is the ImageNet name for 1000-class outputs, else null).
 //
-// Pixels: --pixels, else the model file's recorded preprocessing, else a known Keras application
-// recognised by its layer names (MobileNet → tf, VGG → caffe). An unknown 1000-class RGB model
-// has no safe default (caffe, tf and torch models all exist and a wrong guess gives confident
-// nonsense), so it asks for --pixels; other models (MNIST-like) default to unit x/255.
+// Pixels: cli/image_pixels.ts (--pixels, the file's record, a known application, else unit).
 
 import type { Command } from 'commander';
 import { init, shutdown } from '../../engine/context.ts';
 import { LanternaError } from '../../engine/errors.ts';
 import { loadImg, readImage } from '../../explain/image_io.ts';
-import { IMAGE_PIXELS, type ImagePixels, imagenetClasses, preprocessPixels, topK } from '../../nn/applications/imagenet.ts';
+import { imagenetClasses, preprocessPixels, topK } from '../../nn/applications/imagenet.ts';
 import { loadModel } from '../../nn/model_file.ts';
-import type { Sequential } from '../../nn/sequential.ts';
-import { choice, intOption } from '../options.ts';
+import { imagePixelsFor, pixelsFlag, PIXELS_HELP } from '../image_pixels.ts';
+import { intOption } from '../options.ts';
 
 interface PredictOpts {
   model: string;
@@ -22,14 +19,6 @@ interface PredictOpts {
   pixels?: string;
   top: string;
   json?: boolean;
-}
-
-/** Keras applications whose layer names give their preprocess_input away. */
-function knownApplication(model: Sequential): { name: string; pixels: ImagePixels } | null {
-  const has = (n: string) => model.layers.some((l) => l.name === n);
-  if (has('conv_pw_1') && has('conv_dw_1')) return { name: 'MobileNet', pixels: 'tf' };
-  if (has('block1_conv1') && has('fc1') && has('predictions')) return { name: 'VGG', pixels: 'caffe' };
-  return null;
 }
 
 async function oneLine<T>(fn: () => T | Promise<T>): Promise<T> {
@@ -46,16 +35,12 @@ export function register(program: Command): void {
     .description("a model's top classes for images (Keras .h5/.keras, or a TF.js model.json or its folder)")
     .requiredOption('--model <file>', 'Keras model file, or TF.js model.json (or the folder holding it)')
     .requiredOption('--image <files...>', 'JPEG or PNG images, resized to the model input as Keras load_img (nearest)')
-    .option(
-      '--pixels <mode>',
-      `input preprocessing: caffe (VGG, ResNet), tf x/127.5−1 (MobileNet, Xception), torch (x/255−mean)/std (DenseNet), unit x/255, raw, inverted 1−x/255. ` +
-        `Default: the file's record; else MobileNet tf and VGG caffe by their layer names; other 1000-class models must give it; else unit`,
-    )
+    .option('--pixels <mode>', PIXELS_HELP)
     .option('--top <n>', 'classes to print per image', '5')
     .option('--json', 'print {"model", "images": [{"image", "predictions": [{"index", "label", "score"}]}]} instead of text')
     .action(async (o: PredictOpts) => {
       const top = intOption('--top', o.top, 1);
-      const pixelsFlag = o.pixels === undefined ? undefined : (choice('--pixels', o.pixels, IMAGE_PIXELS) as ImagePixels);
+      const flag = pixelsFlag(o.pixels);
       const images = await oneLine(() => o.image.map((path) => ({ path, img: readImage(path) })));
       try {
         await init();
@@ -66,21 +51,13 @@ export function register(program: Command): void {
           throw new LanternaError(`${o.model}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
         const numClasses = model.outputShape.reduce((a, b) => a * b, 1);
         const imagenet = numClasses === 1000;
-        const app = knownApplication(model);
-        const recorded = loaded.preprocessing?.pixels as ImagePixels | undefined;
-        let pixels = pixelsFlag ?? recorded ?? app?.pixels;
-        const from = pixelsFlag ? '--pixels' : recorded ? 'recorded in the file' : app ? `${app.name}'s preprocess_input, from its layer names` : 'default';
-        if (!pixels) {
-          if (imagenet && shape[2] === 3)
-            throw new LanternaError(`${o.model}: a 1000-class model with no recorded preprocessing: give --pixels (caffe for VGG/ResNet, tf for MobileNet/Xception, torch for DenseNet)`);
-          pixels = 'unit';
-        }
+        const { pixels, from } = imagePixelsFor(loaded, flag, o.model);
         const [h, w, c] = shape;
         const per = h * w * c;
         const x = new Float32Array(images.length * per);
         images.forEach(({ img }, i) => {
           const px = loadImg(img, { targetSize: [h, w], colorMode: c === 1 ? 'grayscale' : 'rgb' }).pixels;
-          x.set(preprocessPixels(px, pixels!, c), i * per);
+          x.set(preprocessPixels(px, pixels, c), i * per);
         });
         const y = await model.predict(x, 8);
         const classes = imagenet ? imagenetClasses() : null;
