@@ -68,22 +68,31 @@ export function convGeometry(
   const [N, H, W, C] = x;
   const [KH, KW, , O] = w;
   const [SH, SW] = strides;
+  return { N, H, W, C, KH, KW, O, SH, SW, ...windowPads(H, W, KH, KW, SH, SW, padding) };
+}
+
+/**
+ * Pads and output size of a window spanning spanH×spanW (a dilated window spans (k − 1)·d + 1)
+ * moved by strides SH, SW. 'same' (TF/Keras) pads max((⌈H/s⌉ − 1)·s + span − H, 0) in total, the
+ * odd one at the bottom/right; explicit pads are [top, bottom, left, right].
+ */
+export function windowPads(H: number, W: number, spanH: number, spanW: number, SH: number, SW: number, padding: Padding) {
   let PT = 0, PB = 0, PL = 0, PR = 0, HO: number, WO: number;
   if (padding === 'same') {
     HO = Math.ceil(H / SH);
     WO = Math.ceil(W / SW);
-    const ph = Math.max((HO - 1) * SH + KH - H, 0);
-    const pw = Math.max((WO - 1) * SW + KW - W, 0);
+    const ph = Math.max((HO - 1) * SH + spanH - H, 0);
+    const pw = Math.max((WO - 1) * SW + spanW - W, 0);
     PT = Math.floor(ph / 2);
     PB = ph - PT;
     PL = Math.floor(pw / 2);
     PR = pw - PL;
   } else {
     if (padding !== 'valid') [PT, PB, PL, PR] = padding;
-    HO = Math.floor((H + PT + PB - KH) / SH) + 1;
-    WO = Math.floor((W + PL + PR - KW) / SW) + 1;
+    HO = Math.floor((H + PT + PB - spanH) / SH) + 1;
+    WO = Math.floor((W + PL + PR - spanW) / SW) + 1;
   }
-  return { N, H, W, C, KH, KW, O, SH, SW, PT, PB, PL, PR, HO, WO };
+  return { PT, PB, PL, PR, HO, WO };
 }
 
 /** A dispatch over NB images: element offsets of the bindings (inputs 0, 1; output C; bias). */

@@ -13,6 +13,7 @@
 // outputs (KH·KW·C·M) and a long reduction (every pixel of the batch): it writes S partial sums
 // over pixel ranges, which the op adds up (colsum), instead of leaving most of the GPU idle.
 
+import { windowPads } from './conv2d.ts';
 import type { Kernel } from './program.ts';
 import { defineKernel, type UniformValues } from './spec.ts';
 
@@ -40,9 +41,8 @@ export interface DepthwiseGeom {
 }
 
 /**
- * Output size and pads for x [N, H, W, C] and kernel [KH, KW, C, M]. The dilated window spans
- * (k − 1)·d + 1; 'same' pads max((⌈H/s⌉ − 1)·s + span − H, 0) in total, the odd one at the
- * bottom/right (TF). HO or WO ≤ 0: the window does not fit (the op reports it).
+ * Output size and pads for x [N, H, W, C] and kernel [KH, KW, C, M] (windowPads, with the dilated
+ * window's span). HO or WO ≤ 0: the window does not fit (the op reports it).
  */
 export function depthwiseGeometry(
   x: readonly number[],
@@ -55,23 +55,7 @@ export function depthwiseGeometry(
   const [KH, KW, , M] = w;
   const [SH, SW] = strides;
   const [DH, DW] = dilation;
-  const spanH = (KH - 1) * DH + 1;
-  const spanW = (KW - 1) * DW + 1;
-  let PT = 0, PB = 0, PL = 0, PR = 0, HO: number, WO: number;
-  if (padding === 'same') {
-    HO = Math.ceil(H / SH);
-    WO = Math.ceil(W / SW);
-    const ph = Math.max((HO - 1) * SH + spanH - H, 0);
-    const pw = Math.max((WO - 1) * SW + spanW - W, 0);
-    PT = Math.floor(ph / 2);
-    PB = ph - PT;
-    PL = Math.floor(pw / 2);
-    PR = pw - PL;
-  } else {
-    HO = Math.floor((H - spanH) / SH) + 1;
-    WO = Math.floor((W - spanW) / SW) + 1;
-  }
-  return { N, H, W, C, KH, KW, M, SH, SW, DH, DW, PT, PB, PL, PR, HO, WO };
+  return { N, H, W, C, KH, KW, M, SH, SW, DH, DW, ...windowPads(H, W, (KH - 1) * DH + 1, (KW - 1) * DW + 1, SH, SW, padding) };
 }
 
 const DW_UNIFORMS = {
