@@ -7,11 +7,11 @@
 // the page), both workloads are listed but not run, and every cell says why.
 
 import * as E from '../../engine/index.ts';
-import { GradCam } from '../../explain/grad_cam.ts';
 import { loadModel } from '../../nn/model_file.ts';
 import type { Sequential } from '../../nn/sequential.ts';
 import type { Instance, Workload } from '../harness.ts';
-import { outputInstance, prod, uniform } from './kernels.ts';
+import { outputInstance, uniform } from './kernels.ts';
+import { oursGradCam, tfjsGradCam } from './models.ts';
 
 /** Files the real-model workloads read: the data folder, and how to read a file in it. */
 export interface BenchData {
@@ -71,12 +71,6 @@ export function mobilenetV1Flops(alpha = 0.25, size = 224, classes = 1000): numb
 /** One 224×224 image, seeded pixels 0..255 preprocessed as MobileNet's x/127.5 − 1. */
 const image = () => uniform(23, 224 * 224 * 3, 0, 255).map((p) => p / 127.5 - 1);
 const SHAPE = [1, 224, 224, 3];
-
-const argmax = (p: ArrayLike<number>) => {
-  let k = 0;
-  for (let i = 1; i < p.length; i++) if (p[i] > p[k]) k = i;
-  return k;
-};
 
 function common(data: BenchData | string) {
   const unavailable = typeof data === 'string' ? data : undefined;
@@ -138,22 +132,7 @@ export function mobilenetGradCamWorkload(data: BenchData | string): Workload {
     ...(c.unavailable ? { unavailable: c.unavailable } : {}),
     async ours(): Promise<Instance> {
       const m = await c.ours();
-      const cam = new GradCam(m);
-      const X = E.keep(E.tensor(image(), SHAPE));
-      return {
-        async run() {
-          await cam.explain(X, { layer: MOBILENET_CAM_LAYER });
-          return () => {};
-        },
-        async probe() {
-          const [map] = await cam.explain(X, { layer: MOBILENET_CAM_LAYER, classes: [PROBE_CLASS] });
-          return Float32Array.from(map.raw);
-        },
-        dispose() {
-          X.dispose();
-          m.dispose();
-        },
-      };
+      return oursGradCam(m, E.keep(E.tensor(image(), SHAPE)), MOBILENET_CAM_LAYER, PROBE_CLASS, () => m.dispose());
     },
     async tfjs(tf): Promise<Instance> {
       const m = await c.theirs(tf);
@@ -162,35 +141,10 @@ export function mobilenetGradCamWorkload(data: BenchData | string): Workload {
       if (at < 0) throw new Error(`${MOBILENET_JSON}: no layer '${MOBILENET_CAM_LAYER}'`);
       const head = tf.model({ inputs: m.inputs, outputs: m.layers[at].output });
       const rest = m.layers.slice(at + 1);
-      const tail = (a: any) => rest.reduce((h: any, l: any) => l.apply(h), a);
-      const explain = async (cls?: number) => {
-        const A = tf.tidy(() => head.predict(X));
-        const probs = tf.tidy(() => tail(A));
-        const p = await probs.data();
-        const k = cls ?? argmax(p);
-        const map = tf.tidy(() => {
-          const hot = tf.oneHot(tf.tensor1d([k], 'int32'), probs.shape[1]);
-          const dA = tf.grad((a: any) => tf.sum(tf.mul(tail(a), hot)))(A);
-          const alpha = tf.mean(dA, [1, 2], true);
-          return tf.relu(tf.sum(tf.mul(A, alpha), 3));
-        });
-        const raw = await map.data();
-        tf.dispose([A, probs, map]);
-        return raw;
-      };
-      return {
-        async run() {
-          await explain();
-          return () => {};
-        },
-        async probe() {
-          return Float32Array.from(await explain(PROBE_CLASS));
-        },
-        dispose() {
-          X.dispose();
-          m.dispose();
-        },
-      };
+      return tfjsGradCam(tf, () => head.predict(X), (a) => rest.reduce((h: any, l: any) => l.apply(h), a), PROBE_CLASS, () => {
+        X.dispose();
+        m.dispose();
+      });
     },
   };
 }

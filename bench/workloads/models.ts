@@ -102,6 +102,58 @@ const argmax = (p: ArrayLike<number>) => {
   return k;
 };
 
+/** Our side of a Grad-CAM workload: explain/grad_cam.ts at `layer`, the probe at a fixed class. */
+export function oursGradCam(model: Sequential, X: E.Tensor, layer: string, probeClass: number, dispose: () => void): Instance {
+  const cam = new GradCam(model);
+  return {
+    async run() {
+      await cam.explain(X, { layer });
+      return () => {};
+    },
+    async probe() {
+      const [map] = await cam.explain(X, { layer, classes: [probeClass] });
+      return Float32Array.from(map.raw);
+    },
+    dispose() {
+      X.dispose();
+      dispose();
+    },
+  };
+}
+
+/**
+ * TF.js's side of a Grad-CAM workload, the same steps as ours: `head` gives the layer's
+ * activation A, `tail(A)` the probabilities; the top-1 (or the probe's class) is read back, then
+ * tf.grad of its score with respect to A gives the channel weights and the map, read back.
+ */
+export function tfjsGradCam(tf: any, head: () => any, tail: (a: any) => any, probeClass: number, dispose: () => void): Instance {
+  const explain = async (cls?: number) => {
+    const A = tf.tidy(head);
+    const probs = tf.tidy(() => tail(A));
+    const p = await probs.data();
+    const k = cls ?? argmax(p);
+    const map = tf.tidy(() => {
+      const hot = tf.oneHot(tf.tensor1d([k], 'int32'), probs.shape[1]);
+      const dA = tf.grad((a: any) => tf.sum(tf.mul(tail(a), hot)))(A);
+      const alpha = tf.mean(dA, [1, 2], true);
+      return tf.relu(tf.sum(tf.mul(A, alpha), 3));
+    });
+    const raw = await map.data();
+    tf.dispose([A, probs, map]);
+    return raw;
+  };
+  return {
+    async run() {
+      await explain();
+      return () => {};
+    },
+    async probe() {
+      return Float32Array.from(await explain(probeClass));
+    },
+    dispose,
+  };
+}
+
 /**
  * Grad-CAM of one image at block5_conv3, for its top-1 class, on the softmax score (the
  * lecture's choice). Ours: explain/grad_cam.ts (one forward with the activation captured, the
@@ -127,23 +179,7 @@ export function gradCamWorkload(spec: Vgg16Spec = { size: 224 }): Workload {
     tolerance: 1e-3,
     profile: true,
     async ours(): Promise<Instance> {
-      const m = acquire();
-      const cam = new GradCam(m);
-      const X = E.keep(E.tensor(x(), shape));
-      return {
-        async run() {
-          await cam.explain(X, { layer: GRAD_CAM_LAYER });
-          return () => {};
-        },
-        async probe() {
-          const [map] = await cam.explain(X, { layer: GRAD_CAM_LAYER, classes: [PROBE_CLASS] });
-          return Float32Array.from(map.raw);
-        },
-        dispose() {
-          X.dispose();
-          release();
-        },
-      };
+      return oursGradCam(acquire(), E.keep(E.tensor(x(), shape)), GRAD_CAM_LAYER, PROBE_CLASS, release);
     },
     async tfjs(tf): Promise<Instance> {
       let twin;
@@ -154,34 +190,11 @@ export function gradCamWorkload(spec: Vgg16Spec = { size: 224 }): Workload {
       }
       const X = tf.tensor(x(), shape);
       const at = twin.layerIndex(GRAD_CAM_LAYER);
-      const explain = async (cls?: number) => {
-        const A = tf.tidy(() => twin.head(X, at));
-        const probs = tf.tidy(() => twin.tail(A, at + 1).output);
-        const p = await probs.data();
-        const k = cls ?? argmax(p);
-        const map = tf.tidy(() => {
-          const hot = tf.oneHot(tf.tensor1d([k], 'int32'), probs.shape[1]);
-          const dA = tf.grad((a: any) => tf.sum(tf.mul(twin.tail(a, at + 1).output, hot)))(A);
-          const alpha = tf.mean(dA, [1, 2], true);
-          return tf.relu(tf.sum(tf.mul(A, alpha), 3));
-        });
-        const raw = await map.data();
-        tf.dispose([A, probs, map]);
-        return raw;
-      };
-      return {
-        async run() {
-          await explain();
-          return () => {};
-        },
-        async probe() {
-          return Float32Array.from(await explain(PROBE_CLASS));
-        },
-        dispose() {
-          X.dispose();
-          twin.dispose();
-        },
-      };
+      const t = twin;
+      return tfjsGradCam(tf, () => t.head(X, at), (a) => t.tail(a, at + 1).output, PROBE_CLASS, () => {
+        X.dispose();
+        t.dispose();
+      });
     },
   };
 }
