@@ -21,19 +21,7 @@ const dist = resolve(process.argv[2] ?? '');
 const load = (p: string): Promise<any> => import(pathToFileURL(join(dist, p)).href);
 
 /** What the parent needs to know of a workload to drive the harness (no functions). */
-export interface WorkloadMeta {
-  id: string;
-  family: string;
-  title: string;
-  flops?: number;
-  bytes?: number;
-  work?: number;
-  backward?: boolean;
-  params: Record<string, unknown>;
-  tolerance: number;
-  warmup?: boolean;
-  extrapolate?: { factor: number; what: string };
-}
+export type WorkloadMeta = Pick<Workload, 'id' | 'family' | 'title' | 'flops' | 'bytes' | 'work' | 'backward' | 'params' | 'tolerance' | 'warmup' | 'extrapolate'>;
 
 export interface InitReply {
   adapter: { text: string; slug: string; cpuAdapter: boolean };
