@@ -76,6 +76,8 @@ export interface UniformLayout {
   bytes: number;
   /** The WGSL struct and the array accessors. */
   wgsl: string;
+  /** The declared names, for the packer's check. */
+  names: ReadonlySet<string>;
 }
 
 const ARRAY = /^array<(u32|i32|f32), (\d+)>$/;
@@ -111,12 +113,12 @@ export function uniformLayout(decl: UniformDecl): UniformLayout {
   }
   const bytes = Math.max(16, Math.ceil(at / 16) * 16);
   const wgsl = fields.length ? `struct U {\n  ${lines.join('\n  ')}\n};\n${accessors.join('\n')}` : '';
-  return { fields, bytes, wgsl };
+  return { fields, bytes, wgsl, names: new Set(fields.map((f) => f.name)) };
 }
 
 /** Packs values by name into the layout; a missing, unknown or mis-sized value is an error naming it. */
 export function packUniforms(kernel: string, layout: UniformLayout, values: Readonly<Record<string, number | readonly number[]>>): ArrayBuffer {
-  const known = new Set(layout.fields.map((f) => f.name));
+  const known = layout.names;
   for (const k of Object.keys(values)) if (!known.has(k)) throw new Error(`${kernel}: unknown uniform "${k}" (declared: ${[...known].join(', ') || 'none'})`);
   const view = new DataView(new ArrayBuffer(layout.bytes));
   for (const f of layout.fields) {
@@ -194,8 +196,15 @@ fn main(${BUILTINS}) {
 `;
   };
 
+  // What depends on the facts alone is made once per key: factories run at every dispatch.
+  const byKey = new Map<string, { bindings: KernelBinding[]; wgsl: () => string }>();
   const factory = ((facts: F, values: UniformValues<U>): Kernel => {
-    const bindings: KernelBinding[] = bindingsOf(facts).map((b) => ({ name: b.name, access: b.access, optional: !!b.optional }));
+    const key = keyOf(spec.name, facts);
+    let fixed = byKey.get(key);
+    if (!fixed) {
+      fixed = { bindings: bindingsOf(facts).map((b) => ({ name: b.name, access: b.access, optional: !!b.optional })), wgsl: () => wgsl(facts) };
+      byKey.set(key, fixed);
+    }
     const uniforms = hasUniforms ? packUniforms(spec.name, layout, values as Record<string, number | readonly number[]>) : undefined;
     let workgroups: [number, number, number];
     if (typeof spec.dispatch === 'function') {
@@ -205,7 +214,7 @@ fn main(${BUILTINS}) {
       const [x, y, z] = wgOf(facts);
       workgroups = grid((values as Record<string, number>)[spec.dispatch.flat] / (x * y * z));
     }
-    return { name: spec.name, key: keyOf(spec.name, facts), wgsl: () => wgsl(facts), bindings, uniforms, workgroups };
+    return { name: spec.name, key, wgsl: fixed.wgsl, bindings: fixed.bindings, uniforms, workgroups };
   }) as KernelFactory<F, U>;
   Object.defineProperty(factory, 'spec', { value: spec });
   factory.wgsl = wgsl;
