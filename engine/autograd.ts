@@ -4,7 +4,7 @@
 // topological order with an explicit stack: deep graphs cannot overflow the JS stack.
 
 import { LanternaError, fmtShape } from './errors.ts';
-import { asyncContext, followsAwait, keep } from './scope.ts';
+import { asyncContext, followsAwait, isAsyncFunction, keep } from './scope.ts';
 import { view, type Tensor } from './tensor.ts';
 
 /** Returns one gradient per input, or null where `needs[i]` is false. Runs with grad recording off. */
@@ -36,29 +36,26 @@ export function isGradEnabled(): boolean {
 /**
  * Runs `fn` without recording (inference, optimiser updates). An async `fn` is followed across its
  * awaits where the runtime has AsyncLocalStorage (Node, Deno), and code running meanwhile
- * elsewhere still records. A browser has none: there an async `fn` is refused (after its
- * synchronous part ran); wrap the synchronous parts instead, `noGrad(() => ops)`, then await.
+ * elsewhere still records. A browser has none: there an async `fn` is refused before it runs;
+ * wrap the synchronous parts instead, `noGrad(() => ops)`, then await. (A plain fn returning a
+ * promise, `noGrad(() => y.data())`, is fine: its ops ran synchronously.)
  */
 export function noGrad<T>(fn: () => T): T {
   if (followsAwait()) {
     asyncMode ??= asyncContext<boolean>();
     if (asyncMode) return asyncMode.run(true, fn);
   }
-  noGradDepth++;
-  let r: T;
-  try {
-    r = fn();
-  } finally {
-    noGradDepth--;
-  }
-  if (r instanceof Promise) {
-    r.catch(() => {});
+  if (isAsyncFunction(fn))
     throw new LanternaError(
       'noGrad(async …): this runtime has no AsyncLocalStorage (a browser), so recording could not stay off across awaits ' +
         'without turning it off for all other code too; wrap the synchronous parts instead: noGrad(() => ops), then await',
     );
+  noGradDepth++;
+  try {
+    return fn();
+  } finally {
+    noGradDepth--;
   }
-  return r;
 }
 
 /** Called by every op after its forward. Records only when some input requires a gradient. */

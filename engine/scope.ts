@@ -206,7 +206,8 @@ function collect(v: unknown, out: Set<Tensor>, depth = 0): void {
   else if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collect(x, out, depth + 1);
 }
 
-function isAsyncFunction(fn: unknown): boolean {
+/** An `async` function (told before calling it, so a refusal runs none of it). */
+export function isAsyncFunction(fn: unknown): boolean {
   return typeof fn === 'function' && fn.constructor?.name === 'AsyncFunction';
 }
 
