@@ -103,3 +103,37 @@ export function hasPreActivation(layer: Layer): layer is Layer & HasPreActivatio
   const l = layer as Layer & Partial<HasPreActivation>;
   return typeof l.preActivation === 'function' && typeof l.activation === 'string';
 }
+
+/**
+ * A layer called on several tensors at once (Add, Concatenate, …). The graph model (nn/model.ts)
+ * builds it with `buildMany` and calls `callMany`; `inputShape` is the first input's shape.
+ */
+export abstract class MergeLayer extends Layer {
+  inputShapes: number[][] | null = null;
+
+  /** Creates weights (if any) for the inputs' shapes (batch excluded), checking they can merge. */
+  buildMany(inputShapes: number[][], rng: Rng): void {
+    if (inputShapes.length < 2) throw new Error(`${this.className} '${this.name}' needs at least 2 inputs, got ${inputShapes.length}`);
+    this.inputShapes = inputShapes.map((s) => s.slice());
+    this.inputShape = inputShapes[0];
+    this.outputShape = this.computeOutputShapeMany(inputShapes);
+    this.built = true;
+  }
+
+  abstract computeOutputShapeMany(inputShapes: number[][]): number[];
+  abstract callMany(xs: Tensor[], ctx: CallContext): Tensor;
+
+  computeOutputShape(inputShape: number[]): number[] {
+    throw new Error(`${this.className} '${this.name}' merges several inputs; it was given one ([${inputShape}])`);
+  }
+  call(x: Tensor, ctx: CallContext): Tensor {
+    return this.callMany([x], ctx);
+  }
+  override build(inputShape: number[], _rng: Rng): void {
+    this.computeOutputShape(inputShape);
+  }
+}
+
+export function isMergeLayer(l: Layer): l is MergeLayer {
+  return l instanceof MergeLayer;
+}
