@@ -8,7 +8,7 @@
 import { LanternaError } from '../engine/errors.ts';
 import { IMAGE_PIXELS, type ImagePixels } from '../nn/applications/imagenet.ts';
 import type { LoadedModel } from '../nn/model_file.ts';
-import type { Sequential } from '../nn/sequential.ts';
+import type { Model } from '../nn/model.ts';
 import { choice } from './options.ts';
 
 export const PIXELS_HELP =
@@ -16,7 +16,7 @@ export const PIXELS_HELP =
   `Default: the file's record; else MobileNet tf and VGG caffe by their layer names; other 1000-class models must give it; else unit`;
 
 /** Keras applications whose layer names give their preprocess_input away. */
-export function knownApplication(model: Sequential): { name: string; pixels: ImagePixels } | null {
+export function knownApplication(model: Model): { name: string; pixels: ImagePixels } | null {
   const has = (n: string) => model.layers.some((l) => l.name === n);
   if (has('conv_pw_1') && has('conv_dw_1')) return { name: 'MobileNet', pixels: 'tf' };
   if (has('block1_conv1') && has('fc1') && has('predictions')) return { name: 'VGG', pixels: 'caffe' };

@@ -15,17 +15,18 @@ export class Cam extends CamMethod {
 
   /** The head CAM weighs with, or a one-line error naming what is missing. */
   head(): CamHead {
-    const h = camHead(this.model.layers);
+    const h = camHead(this.model.tailLayers(this.outputIndex()));
     if (typeof h === 'string')
       throw new Error(
-        `CAM needs a model ending in GlobalAveragePooling2D → Dense or 1×1 Conv2D; '${this.model.name}' is ${this.model.layers.map((l) => l.className).join(' → ')}: ${h}. Use Grad-CAM instead.`,
+        `CAM needs a model ending in GlobalAveragePooling2D → Dense or 1×1 Conv2D; '${this.model.name}' ends ${this.model.tailLayers(this.outputIndex()).map((l) => l.className).join(' → ')}: ${h}. Use Grad-CAM instead.`,
       );
     return h;
   }
 
   /** The features are the output of the layer before the GAP. */
   override defaultLayer(): string {
-    return this.model.layers[this.head().gap - 1].name;
+    const chain = this.model.tailChain(this.outputIndex());
+    return this.model.nodeName(chain[this.head().gap - 1]);
   }
 
   /** The classifier kernel as [K, C], after checking that A has its K channels. */
@@ -51,7 +52,7 @@ export class Cam extends CamMethod {
     let dims = { n: 0, c: 0, h: 0, w: 0 };
     const packed = E.tidy(() =>
       E.noGrad(() => {
-        const fwd = this.model.forward(x, { training: false }, [layer]);
+        const fwd = this.model.forward(x, { training: false }, [layer], { output: this.outputIndex() });
         const A = fwd.captured.get(layer)!;
         const [n, h, w, k] = A.shape;
         const W = this.weightsFor(A, layer); // [K, C]

@@ -5,13 +5,13 @@
 
 import * as E from '../nn/engine.ts';
 import type { Tensor } from '../nn/engine.ts';
-import type { Sequential } from '../nn/sequential.ts';
+import type { Model } from '../nn/model.ts';
 import { finalSoftmax, noSoftmaxReason } from '../nn/head.ts';
 
 export type ScoreOf = 'softmax' | 'logit';
 
 export interface CamContext {
-  model: Sequential;
+  model: Model;
   /** Activations of the chosen layer, [N, H, W, K]. */
   activations: Tensor;
   /** Model output (probabilities for a softmax model), [N, C]. */
@@ -56,6 +56,8 @@ export interface CamRequest {
   /** Which score is differentiated by gradient methods (default: softmax, as the lecture). */
   score?: ScoreOf;
   upsample?: Upsample;
+  /** For a model with several outputs: which one is explained (index or output layer name). */
+  output?: number | string;
   /** Filled in with milliseconds: forward (to the output's readback), and the whole call. */
   timings?: { forwardMs?: number; totalMs?: number };
 }
@@ -65,10 +67,17 @@ export abstract class CamMethod {
   /** Whether negative evidence is cut (Grad-CAM: yes; CAM as in the lecture: no). */
   protected abstract readonly relu: boolean;
 
-  constructor(readonly model: Sequential) {}
+  constructor(readonly model: Model) {}
 
   /** α [N, K]: how much each channel of A counts for each image's target class. */
   protected abstract channelWeights(ctx: CamContext): Tensor;
+
+  /** The output explained: the only one, or the one `req.output` names (else an error listing them). */
+  outputIndex(req: CamRequest = {}): number {
+    if (req.output === undefined && this.model.outputRefs.length > 1)
+      throw new Error(`${this.name}: model '${this.model.name}' has ${this.model.outputRefs.length} outputs (${this.model.outputNames.join(', ')}); choose the one to explain`);
+    return this.model.outputIndex(req.output);
+  }
 
   /** The layer used when none is named: the last 4-D (spatial) layer output. */
   defaultLayer(): string {
@@ -83,13 +92,13 @@ export abstract class CamMethod {
     if (!shape || shape.length !== 3) throw new Error(`layer '${layer}' has output [${shape}], not a spatial map [H, W, K]`);
     const score = req.score ?? 'softmax';
     // Refused before any computation: the logit is the final softmax's input, and there is none.
-    if (score === 'logit' && !finalSoftmax(this.model.layers)) throw new Error(`${this.name}: score 'logit': ${noSoftmaxReason(this.model.name, this.model.layers)}`);
+    if (score === 'logit' && !finalSoftmax(this.model.tailLayers(this.outputIndex(req)))) throw new Error(`${this.name}: score 'logit': ${noSoftmaxReason(this.model.name, this.model.tailLayers(this.outputIndex(req)))}`);
     const t0 = performance.now();
     // An explicit scope, not tidy(async …): the tensors are made in s.run (synchronous parts),
     // so work that runs while this one awaits (another explanation, training) never lands in
     // it, in any runtime.
     return E.asyncTidy(async (s) => {
-      const fwd = s.run(() => this.model.forward(x, { training: false, watch: true }, [layer]));
+      const fwd = s.run(() => this.model.forward(x, { training: false, watch: true }, [layer], { output: this.outputIndex(req) }));
       const probs = (await fwd.output.data()) as Float32Array;
       if (req.timings) req.timings.forwardMs = performance.now() - t0;
       const n = x.shape[0];
@@ -115,7 +124,7 @@ export abstract class CamMethod {
             targets,
             gradients: () => {
               const y = score === 'logit' ? fwd.logits : fwd.output;
-              if (!y) throw new Error(`${this.name}: score 'logit': ${noSoftmaxReason(this.model.name, this.model.layers)}`);
+              if (!y) throw new Error(`${this.name}: score 'logit': ${noSoftmaxReason(this.model.name, this.model.tailLayers(this.outputIndex(req)))}`);
               return E.grad(y, [A], targets)[0];
             },
           };

@@ -1,4 +1,4 @@
-// compile / fit / evaluate for Sequential models, on host data (Float32Array NHWC images and
+// compile / fit / evaluate for models of one input and one output (Sequential or graph), on host data (Float32Array NHWC images and
 // integer labels). One training step = one scope: forward, loss, gradients of the trainable
 // weights, optimiser update, all recorded into one GPU submission. The loss and accuracy of a
 // step are read back up to `inFlight` (4) steps late, so the CPU records steps ahead while the
@@ -9,7 +9,7 @@ import type { Tensor } from './engine.ts';
 import { checkLoss, correctCount, lossOf, type LossName } from './losses.ts';
 import { optimizerFrom, type Optimizer } from './optimizers.ts';
 import { Rng } from './random.ts';
-import type { Sequential } from './sequential.ts';
+import type { Model } from './model.ts';
 
 export interface Dataset {
   /** NHWC images, N·H·W·C values. */
@@ -70,9 +70,10 @@ export class Trainer {
   readonly optimizer: Optimizer;
   readonly loss: LossName;
   constructor(
-    readonly model: Sequential,
+    readonly model: Model,
     o: CompileOptions = {},
   ) {
+    oneInputOneOutput(model, 'fit');
     this.optimizer = optimizerFrom(o.optimizer ?? 'adam');
     this.loss = checkLoss(o.loss ?? 'categorical_crossentropy');
   }
@@ -187,7 +188,15 @@ export class Trainer {
   }
 }
 
-export async function evaluate(model: Sequential, data: Dataset, batchSize = 500, loss: LossName = 'categorical_crossentropy') {
+/** fit and evaluate take one image array and one label array: a model of one input and one output. */
+function oneInputOneOutput(model: Model, what: string): void {
+  if (!model.built) model.build();
+  if (model.inputNodes.length !== 1 || model.outputRefs.length !== 1)
+    throw new Error(`${what}: model '${model.name}' has ${model.inputNodes.length} inputs and ${model.outputRefs.length} outputs (${model.outputNames.join(', ')}); ${what} takes models of one input and one output`);
+}
+
+export async function evaluate(model: Model, data: Dataset, batchSize = 500, loss: LossName = 'categorical_crossentropy') {
+  oneInputOneOutput(model, 'evaluate');
   batchSize = model.safeBatch(batchSize);
   const per = model.inputShape!.reduce((a, b) => a * b, 1);
   const n = data.x.length / per;

@@ -1,19 +1,18 @@
-// Builds a Sequential model from a Keras model_config (tf.keras 2 and Keras 3; Sequential, or a
-// Functional model that is a plain chain). Unsupported layers are reported by name and class.
+// A layer from its Keras config (tf.keras 2 and Keras 3 spellings). Models (Sequential and
+// Functional graphs) are assembled from these by model_config.ts.
 
 import { Conv2D } from './layers/conv2d.ts';
 import { Dense } from './layers/dense.ts';
 import { DepthwiseConv2D } from './layers/depthwise.ts';
 import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from './layers/pooling.ts';
 import { BatchNormalization, Dropout } from './layers/regularization.ts';
-import { Activation, Flatten, InputLayer, Reshape } from './layers/simple.ts';
+import { Activation, Flatten, Reshape } from './layers/simple.ts';
 import { ELU, LeakyReLU, ReLU, Softmax } from './layers/activation_layers.ts';
 import { GaussianNoise, SpatialDropout2D } from './layers/noise.ts';
 import { Cropping2D, ZeroPadding2D } from './layers/padding.ts';
 import { Permute, Rescaling } from './layers/rescaling.ts';
 import { UpSampling2D } from './layers/upsampling.ts';
 import type { Layer } from './layer.ts';
-import { Sequential } from './sequential.ts';
 
 type Cfg = Record<string, any>;
 const pair = (v: any): [number, number] => (Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v]);
@@ -30,7 +29,7 @@ const act = (v: any, keras2: boolean): string => {
 };
 const isKeras2 = (o: ConfigOptions): boolean => !!o.kerasVersion && Number(o.kerasVersion.split('.')[0]) < 3;
 
-function inputShapeOf(c: Cfg): number[] | null {
+export function inputShapeOf(c: Cfg): number[] | null {
   const s = c.batch_input_shape ?? c.batch_shape ?? (c.input_shape ? [null, ...c.input_shape] : null);
   return s ? s.slice(1).map(Number) : null;
 }
@@ -107,49 +106,4 @@ export function layerFromConfig(className: string, c: Cfg, where: string, opts: 
   }
 }
 
-/** Layers of a Functional config that form a single chain, in order. */
-function chainOf(cfg: Cfg, where: string): Cfg[] {
-  const layers: Cfg[] = cfg.layers;
-  for (let i = 1; i < layers.length; i++) {
-    const nodes = layers[i].inbound_nodes ?? [];
-    const flat = JSON.stringify(nodes);
-    if (!flat.includes(`"${layers[i - 1].config?.name ?? layers[i - 1].name}"`))
-      throw new Error(`${where}: layer '${layers[i].config?.name}' does not follow '${layers[i - 1].config?.name}': only chain-shaped models are supported`);
-  }
-  return layers;
-}
-
-/** model_config (parsed JSON) → an unbuilt Sequential with the input shape set. */
-export function modelFromConfig(modelConfig: Cfg, where = 'model_config', opts: ConfigOptions = {}): Sequential {
-  const cls = modelConfig.class_name;
-  const cfg = modelConfig.config;
-  let layers: Cfg[];
-  if (cls === 'Sequential') layers = Array.isArray(cfg) ? cfg : cfg.layers;
-  else if (cls === 'Functional' || cls === 'Model') layers = chainOf(cfg, where);
-  else throw new Error(`${where}: model class '${cls}' is not supported (Sequential or a chain-shaped Functional model)`);
-  const model = new Sequential(Array.isArray(cfg) ? 'sequential' : (cfg.name ?? 'sequential'));
-  const version = opts.kerasVersion ?? modelConfig.keras_version ?? (layers.some((l) => 'module' in l) ? '3' : '2');
-  // Every layer we cannot build is listed in one error, before any computation.
-  const refused: string[] = [];
-  for (const l of layers) {
-    const c = l.config ?? {};
-    const shape = inputShapeOf(c);
-    if (l.class_name === 'InputLayer') {
-      if (!shape) throw new Error(`${where}: InputLayer '${c.name}' has no shape`);
-      model.add(new InputLayer(shape, c.name));
-      continue;
-    }
-    if (shape && !model.inputShape) model.inputShape = shape;
-    try {
-      model.add(layerFromConfig(l.class_name, c, where, { kerasVersion: version }));
-    } catch (e) {
-      const msg = (e as Error).message.replace(`${where}: `, '');
-      refused.push(msg.includes(`'${c.name}'`) ? msg : `layer '${c.name}' (${l.class_name}): ${msg}`);
-    }
-  }
-  // One line (CLI errors are one line): a lone refusal reads as before, several are joined by '; '.
-  if (refused.length === 1) throw new Error(`${where}: ${refused[0]}`);
-  if (refused.length) throw new Error(`${where}: ${refused.length} layers Lanterna cannot run: ${refused.join('; ')}`);
-  if (!model.inputShape) throw new Error(`${where}: no input shape (no InputLayer and no batch_input_shape)`);
-  return model;
-}
+export { modelFromConfig } from './model_config.ts';

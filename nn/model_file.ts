@@ -5,10 +5,12 @@
 
 import { LanternaError } from '../engine/errors.ts';
 import { modelFromConfig } from './from_config.ts';
-import { readKerasWeights, writeKerasModel, type KerasFile } from './io/keras.ts';
+import { readKerasWeights, writeKerasModel, type KerasFile, type KerasLayerWeights, type KerasWeight } from './io/keras.ts';
 import { isTfjsModelPath, matchTfjsWeights, readTfjsModel, writeTfjsModel, type TfjsModelFile } from './io/tfjs.ts';
 import type { PixelMode } from './data/mnist.ts';
-import type { Sequential } from './sequential.ts';
+import { Model } from './model.ts';
+import { Sequential } from './sequential.ts';
+import type { Layer, Weight } from './layer.ts';
 
 export interface Preprocessing {
   /** How 0..255 pixels become inputs: 'inverted' 1 − x/255 (the lecture), 'unit' x/255, 'raw'. */
@@ -24,20 +26,37 @@ export interface SaveOptions {
   attrs?: Record<string, string>;
 }
 
-export async function saveModel(model: Sequential, path: string, o: SaveOptions = {}): Promise<void> {
-  const layers = await Promise.all(
-    model.layers.map(async (l) => ({
-      name: l.name,
-      weights: await Promise.all(l.weights.map(async (w) => ({ name: w.name, shape: w.shape, data: await w.read() }))),
-    })),
-  );
+export async function saveModel(model: Model, path: string, o: SaveOptions = {}): Promise<void> {
+  if (!model.built) model.build();
   const extraAttrs: Record<string, string> = { ...(o.attrs ?? {}) };
   if (o.preprocessing) extraAttrs[PREPROCESSING_ATTR] = JSON.stringify(o.preprocessing);
-  await writeKerasModel(path, { modelConfig: model.toKerasConfig(), layers, trainingConfig: o.trainingConfig, extraAttrs });
+  await writeKerasModel(path, { modelConfig: model.toKerasConfig(), layers: await kerasLayerGroups(model), trainingConfig: o.trainingConfig, extraAttrs });
+}
+
+/**
+ * One weight group per layer in Keras' model.layers order (a Functional model lists its inputs
+ * there). A nested model's group holds all its weights as tf.keras saves them: trainable first,
+ * then non-trainable, named '<inner layer>/<weight>:0'.
+ */
+async function kerasLayerGroups(model: Model): Promise<KerasLayerWeights[]> {
+  const top: Layer[] = model instanceof Sequential ? model.layers : [...new Set(model.nodes.map((n) => n.layer))];
+  return Promise.all(
+    top.map(async (l) => {
+      if (!(l instanceof Model)) return { name: l.name, weights: await Promise.all(l.weights.map(async (w) => ({ name: w.name, shape: w.shape, data: await w.read() }))) };
+      const owned = leafLayers(l).flatMap((leaf) => leaf.weights.map((w) => ({ leaf, w })));
+      const ordered = [...owned.filter((x) => x.w.trainable), ...owned.filter((x) => !x.w.trainable)];
+      return { name: l.name, weights: await Promise.all(ordered.map(async ({ leaf, w }) => ({ name: `${leaf.name}/${w.name}:0`, shape: w.shape, data: await w.read() }))) };
+    }),
+  );
+}
+
+/** The layers of `model` and of the models nested in it, that are not models themselves. */
+export function leafLayers(model: Model): Layer[] {
+  return model.allLayers().filter((l) => !(l instanceof Model));
 }
 
 export interface LoadedModel {
-  model: Sequential;
+  model: Model;
   preprocessing: Preprocessing | null;
   /** The file read: a Keras file, or a TF.js model.json with its shards (format 'tfjs-layers'). */
   file: KerasFile | TfjsModelFile;
@@ -66,37 +85,62 @@ export async function loadModel(path: string, config?: object): Promise<LoadedMo
   return { model, preprocessing, file };
 }
 
-/** Copies weights from a read file into a built model, matching layers by name (else by order). */
-export function loadWeightsInto(model: Sequential, file: KerasFile, path: string): void {
+/**
+ * Copies weights from a read file into a built model, matching layers by name (else by order). A
+ * nested model is matched as one group of the file (tf.keras 2 files: weights named
+ * '<inner layer>/<weight>', else trainable-then-non-trainable order) or layer by layer (Keras 3).
+ */
+export function loadWeightsInto(model: Model, file: KerasFile, path: string): void {
   const stored = file.layers.filter((l) => l.weights.length > 0);
-  const wanted = model.layers.filter((l) => l.weights.length > 0);
   const byName = new Map(stored.map((l) => [l.name, l]));
-  const useNames = wanted.every((l) => byName.has(l.name));
-  if (!useNames && stored.length !== wanted.length)
-    throw new LanternaError(`${path}: ${stored.length} layers with weights in the file, the model has ${wanted.length} (${wanted.map((l) => l.name).join(', ')})`);
-  wanted.forEach((layer, i) => {
-    const src = useNames ? byName.get(layer.name)! : stored[i];
+  type Owner = { layer: Layer; nested?: Model };
+  const owners = (m: Model): Owner[] =>
+    m.layers.flatMap((l): Owner[] => (l instanceof Model ? (byName.has(l.name) ? [{ layer: l, nested: l }] : owners(l)) : l.weights.length ? [{ layer: l }] : []));
+  let wanted = owners(model).filter((o) => o.layer.weights.length > 0);
+  const useNames = wanted.every((o) => byName.has(o.layer.name));
+  if (!useNames) {
+    wanted = leafLayers(model).filter((l) => l.weights.length > 0).map((layer) => ({ layer }));
+    if (stored.length !== wanted.length)
+      throw new LanternaError(`${path}: ${stored.length} layers with weights in the file, the model has ${wanted.length} (${wanted.map((o) => o.layer.name).join(', ')})`);
+  }
+  wanted.forEach((o, i) => {
+    const src = useNames ? byName.get(o.layer.name)! : stored[i];
+    if (o.nested) return loadNested(o.nested, src, path);
+    const layer = o.layer;
     if (src.weights.length !== layer.weights.length)
       throw new LanternaError(`${path}: layer '${layer.name}' expects ${layer.weights.length} weights (${layer.weights.map((w) => w.name).join(', ')}), the file has ${src.weights.length} in '${src.name}'`);
-    layer.weights.forEach((w, k) => {
-      const s = src.weights[k];
-      if (s.shape.join() !== w.shape.join())
-        throw new LanternaError(`${path}: layer '${layer.name}' weight '${w.name}' has shape [${w.shape}] in the model, [${s.shape}] in the file ('${s.name}')`);
-      w.assign(s.data, `${path}: layer '${layer.name}'`);
-    });
+    layer.weights.forEach((w, k) => assignChecked(w, src.weights[k], layer.name, path));
   });
+}
+
+function assignChecked(w: Weight, s: KerasWeight, layer: string, path: string): void {
+  if (s.shape.join() !== w.shape.join())
+    throw new LanternaError(`${path}: layer '${layer}' weight '${w.name}' has shape [${w.shape}] in the model, [${s.shape}] in the file ('${s.name}')`);
+  w.assign(s.data, `${path}: layer '${layer}'`);
+}
+
+/** A nested model's weights from its one group: by '<inner layer>/<weight>' names, else in tf.keras' order. */
+function loadNested(m: Model, src: KerasLayerWeights, path: string): void {
+  const owned = leafLayers(m).flatMap((leaf) => leaf.weights.map((w) => ({ leaf, w })));
+  const key = (n: string) => n.replace(/:0$/, '');
+  const found = owned.map(({ leaf, w }) => src.weights.filter((s) => `/${key(s.name)}`.endsWith(`/${leaf.name}/${w.name}`)));
+  if (found.every((f) => f.length === 1)) return owned.forEach(({ leaf, w }, i) => assignChecked(w, found[i][0], leaf.name, path));
+  const ordered = [...owned.filter((x) => x.w.trainable), ...owned.filter((x) => !x.w.trainable)];
+  if (ordered.length !== src.weights.length)
+    throw new LanternaError(`${path}: nested model '${m.name}' has ${ordered.length} weights, the file's group '${src.name}' has ${src.weights.length}`);
+  ordered.forEach(({ leaf, w }, i) => assignChecked(w, src.weights[i], leaf.name, path));
 }
 
 /** A TF.js layers model (model.json, or the folder holding it): built from its config, weights by name. */
 function loadTfjs(path: string): LoadedModel {
   const file = readTfjsModel(path);
-  let model: Sequential;
+  let model: Model;
   try {
     model = modelFromConfig(file.modelConfig, file.path, { kerasVersion: file.kerasVersion }).build();
   } catch (e) {
     throw e instanceof LanternaError ? e : new LanternaError((e as Error).message);
   }
-  const withWeights = model.layers.filter((l) => l.weights.length > 0);
+  const withWeights = leafLayers(model).filter((l) => l.weights.length > 0);
   const data = matchTfjsWeights(file, withWeights);
   withWeights.forEach((l, i) => l.weights.forEach((w, k) => w.assign(data[i][k], `${file.path}: layer '${l.name}'`)));
   const p = file.userDefinedMetadata?.[PREPROCESSING_ATTR];
@@ -108,9 +152,10 @@ function loadTfjs(path: string): LoadedModel {
  * Saves `model` as a TF.js layers model in the folder `dir` (model.json + float32 shards ≤ 4 MB),
  * loadable by tf.loadLayersModel and by loadModel; preprocessing goes to userDefinedMetadata.
  */
-export async function saveTfjsModel(model: Sequential, dir: string, o: { preprocessing?: Preprocessing } = {}): Promise<void> {
+export async function saveTfjsModel(model: Model, dir: string, o: { preprocessing?: Preprocessing } = {}): Promise<void> {
   const weights: { name: string; shape: number[]; data: Float32Array }[] = [];
-  for (const l of model.layers) for (const w of l.weights) weights.push({ name: `${l.name}/${w.name}`, shape: w.shape.slice(), data: await w.read() });
+  if (!model.built) model.build();
+  for (const l of leafLayers(model)) for (const w of l.weights) weights.push({ name: `${l.name}/${w.name}`, shape: w.shape.slice(), data: await w.read() });
   writeTfjsModel(dir, {
     modelConfig: model.toKerasConfig(),
     weights,

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as E from '../engine/index.ts';
 import { modelFromConfig } from '../nn/from_config.ts';
-import type { Sequential } from '../nn/sequential.ts';
+import type { Model } from '../nn/model.ts';
 import { Rng } from '../nn/random.ts';
 import { assertClose, checkGrad, ready, rng } from './helpers.ts';
 
@@ -16,7 +16,7 @@ const r = rng(14);
 
 type Ref = (x: ArrayLike<number>, shape: number[]) => Float64Array | number[];
 
-function modelOf(inShape: number[], className: string, config: object, meta: object = {}): Sequential {
+function modelOf(inShape: number[], className: string, config: object, meta: object = {}): Model {
   return modelFromConfig({
     class_name: 'Sequential',
     ...meta,
@@ -24,7 +24,7 @@ function modelOf(inShape: number[], className: string, config: object, meta: obj
   }).build();
 }
 
-async function run(model: Sequential, x: Float32Array, shape: number[], training = false): Promise<{ y: Float32Array; shape: number[] }> {
+async function run(model: Model, x: Float32Array, shape: number[], training = false): Promise<{ y: Float32Array; shape: number[] }> {
   return E.tidy(() => {
     const t = model.forward(E.tensor(x, shape), { training, rng: new Rng(3) }).output;
     return t.data().then((y) => ({ y: y as Float32Array, shape: [...t.shape] }));

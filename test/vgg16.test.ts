@@ -27,7 +27,7 @@ import { Conv2D } from '../nn/layers/conv2d.ts';
 import { Dense } from '../nn/layers/dense.ts';
 import { MaxPooling2D } from '../nn/layers/pooling.ts';
 import { Flatten } from '../nn/layers/simple.ts';
-import type { Sequential } from '../nn/sequential.ts';
+import type { Model } from '../nn/model.ts';
 import {
   expectedWeightShapes, loadVgg16Weights, randomVgg16Layers, vgg16, vgg16LayerNames, vgg16OptionsFromWeights, VGG16_WEIGHTS_ENV, vgg16WeightsPath, type Vgg16Options,
 } from '../nn/applications/vgg16.ts';
@@ -116,7 +116,7 @@ function softmaxRef(z: Float64Array): Float64Array {
 
 type HostWeights = Map<string, Float32Array[]>;
 
-async function hostWeights(m: Sequential): Promise<HostWeights> {
+async function hostWeights(m: Model): Promise<HostWeights> {
   const out: HostWeights = new Map();
   for (const l of m.layers) if (l.weights.length) out.set(l.name, await Promise.all(l.weights.map((w) => w.read())));
   return out;
@@ -126,7 +126,7 @@ async function hostWeights(m: Sequential): Promise<HostWeights> {
  * Runs layers [from, to) of `m` on `x` in float64; `logit` stops the last Dense before its
  * softmax. Returns the output (and each layer's output in `trace`).
  */
-function refRun(m: Sequential, w: HostWeights, x: Act, from = 0, to = m.layers.length, logit = false, trace?: Map<string, Act>): Act {
+function refRun(m: Model, w: HostWeights, x: Act, from = 0, to = m.layers.length, logit = false, trace?: Map<string, Act>): Act {
   let h = x;
   for (let i = from; i < to; i++) {
     const l = m.layers[i];

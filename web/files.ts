@@ -4,7 +4,7 @@
 
 import { h5ready } from '../nn/io/h5.ts';
 import { loadModel, saveModel, type LoadedModel, type SaveOptions } from '../nn/model_file.ts';
-import type { Sequential } from '../nn/sequential.ts';
+import type { Model } from '../nn/model.ts';
 import { DIR, fileToMemfs, nextName, remove, type OnProgress } from './memfs.ts';
 import { memfs, mkdirs } from './shims/node_fs.ts';
 
@@ -49,7 +49,7 @@ export async function modelFromBytes(bytes: Uint8Array, name: string): Promise<L
 }
 
 /** saveModel into MEMFS, then the file's bytes. */
-export async function modelToBytes(model: Sequential, o: SaveOptions): Promise<Uint8Array> {
+export async function modelToBytes(model: Model, o: SaveOptions): Promise<Uint8Array> {
   await h5ready();
   mkdirs(DIR);
   const path = `${DIR}/${nextName('save.h5')}`;

@@ -8,7 +8,7 @@
 
 import * as E from '../../engine/index.ts';
 import { loadModel } from '../../nn/model_file.ts';
-import type { Sequential } from '../../nn/sequential.ts';
+import type { Model } from '../../nn/model.ts';
 import type { Instance, Workload } from '../harness.ts';
 import { outputInstance, uniform } from './kernels.ts';
 import { oursGradCam, tfjsGradCam } from './models.ts';
@@ -75,7 +75,7 @@ const SHAPE = [1, 224, 224, 3];
 function common(data: BenchData | string) {
   const unavailable = typeof data === 'string' ? data : undefined;
   const path = typeof data === 'string' ? '' : `${data.dir.replace(/\/$/, '')}/${MOBILENET_JSON}`;
-  const ours = async (): Promise<Sequential> => (await loadModel(path)).model;
+  const ours = async (): Promise<Model> => (await loadModel(path)).model;
   const theirs = async (tf: any): Promise<any> => tf.loadLayersModel({ load: () => tfjsArtifacts(path, (data as BenchData).read) });
   const params = { model: MOBILENET_JSON, input: 'seeded pixels, x/127.5 − 1', loaders: 'ours: loadModel; TF.js: tf.loadLayersModel (same files)' };
   return { unavailable, ours, theirs, params };

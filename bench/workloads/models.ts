@@ -3,7 +3,7 @@
 
 import * as E from '../../engine/index.ts';
 import { vgg16 as vgg16Model, VGG16_BLOCKS, VGG16_WIDTHS } from '../../nn/applications/vgg16.ts';
-import type { Sequential } from '../../nn/sequential.ts';
+import type { Model } from '../../nn/model.ts';
 import { GradCam } from '../../explain/grad_cam.ts';
 import type { Instance, Workload } from '../harness.ts';
 import { outputInstance, prod, uniform } from './kernels.ts';
@@ -18,14 +18,14 @@ export interface Vgg16Spec {
 }
 
 /** nn/applications' VGG16 (Keras layout, with the top) with random Glorot weights. */
-export function vgg16(spec: number | Vgg16Spec = 224): Sequential {
+export function vgg16(spec: number | Vgg16Spec = 224): Model {
   const s = typeof spec === 'number' ? { size: spec } : spec;
   return vgg16Model({ inputShape: [s.size, s.size, 3], widths: s.widths, units: s.units, classes: s.classes }).build();
 }
 
 /** One VGG16 shared by both sides of a workload: ours runs it, the TF.js twin copies its weights. */
 function sharedVgg16(spec: Vgg16Spec) {
-  let shared: Sequential | null = null;
+  let shared: Model | null = null;
   let users = 0;
   return {
     acquire: () => {
@@ -103,7 +103,7 @@ const argmax = (p: ArrayLike<number>) => {
 };
 
 /** Our side of a Grad-CAM workload: explain/grad_cam.ts at `layer`, the probe at a fixed class. */
-export function oursGradCam(model: Sequential, X: E.Tensor, layer: string, probeClass: number, dispose: () => void): Instance {
+export function oursGradCam(model: Model, X: E.Tensor, layer: string, probeClass: number, dispose: () => void): Instance {
   const cam = new GradCam(model);
   return {
     async run() {

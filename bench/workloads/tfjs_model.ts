@@ -3,7 +3,7 @@
 // HWIO kernels, [in, out] dense kernels — Keras' and TF.js's own). Conv and dense use TF.js's
 // fused ops (bias and relu in the kernel), as tf.layers itself does.
 
-import type { Sequential } from '../../nn/sequential.ts';
+import type { Model } from '../../nn/model.ts';
 
 export interface TfjsModel {
   /** Trainable variables, in our model's trainableWeights order. */
@@ -22,7 +22,7 @@ export interface TfjsModel {
 const FUSABLE = new Set(['linear', 'relu', 'relu6', 'elu', 'sigmoid']);
 
 /** Builds the TF.js twin, copying the current weights (one readback per weight). */
-export async function tfjsTwin(tf: any, model: Sequential, trainable = true): Promise<TfjsModel> {
+export async function tfjsTwin(tf: any, model: Model, trainable = true): Promise<TfjsModel> {
   const vars: any[] = [];
   const steps: ((h: any) => any)[] = [];
   let logitsAt = -1;

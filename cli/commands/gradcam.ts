@@ -22,7 +22,7 @@ import { decodePredictions, type ImagePixels, imagenetClasses, imagenetClassInde
 import { loadVgg16Weights, VGG16_WEIGHTS_ENV } from '../../nn/applications/vgg16.ts';
 import { finalSoftmax, noSoftmaxReason } from '../../nn/head.ts';
 import { loadModel } from '../../nn/model_file.ts';
-import type { Sequential } from '../../nn/sequential.ts';
+import type { Model } from '../../nn/model.ts';
 import { imagePixelsFor, pixelsFlag as pixelsFlagOf, PIXELS_HELP } from '../image_pixels.ts';
 import { choice, emitJson } from '../options.ts';
 
@@ -62,7 +62,7 @@ const CONVS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTr
 const BLOCK_TAIL = new Set(['BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'ThresholdedReLU']);
 
 /** The spatial conv layers (H·W > 1: a 1×1 classifier after pooling is not one). */
-function convLayers(model: Sequential): string[] {
+function convLayers(model: Model): string[] {
   return model.layers.filter((l) => CONVS.has(l.className) && l.outputShape?.length === 3 && l.outputShape[0] * l.outputShape[1] > 1).map((l) => l.name);
 }
 
@@ -71,14 +71,14 @@ function convLayers(model: Sequential): string[] {
  * and activation are included as Keras' examples take them (VGG16: block5_conv3, whose ReLU is
  * inside; MobileNet: conv_pw_13 → conv_pw_13_bn → conv_pw_13_relu).
  */
-function defaultLayer(model: Sequential, convs: string[]): string {
+function defaultLayer(model: Model, convs: string[]): string {
   let i = model.layers.findIndex((l) => l.name === convs[convs.length - 1]);
   const shape = model.layers[i].outputShape!.join();
   while (i + 1 < model.layers.length && BLOCK_TAIL.has(model.layers[i + 1].className) && model.layers[i + 1].outputShape?.join() === shape) i++;
   return model.layers[i].name;
 }
 
-function pickLayer(model: Sequential, name: string | undefined, where: string): string {
+function pickLayer(model: Model, name: string | undefined, where: string): string {
   const convs = convLayers(model);
   if (name === undefined) {
     if (!convs.length) throw new LanternaError(`${where}: the model has no spatial conv layer to explain (layers: ${model.layers.map((l) => l.name).join(', ')})`);
@@ -172,7 +172,7 @@ export function register(program: Command): void {
         const dev = await describeDevice(g);
         // --- The model, uploaded once.
         const t0 = performance.now();
-        let model: Sequential;
+        let model: Model;
         let what: string;
         let pixels: Pixels;
         let pixelsFrom: string;
@@ -194,7 +194,7 @@ export function register(program: Command): void {
           throw new LanternaError(`${o.model ?? weightsPath}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
         const numClasses = model.outputShape.reduce((a, b) => a * b, 1);
         if (o.model) classes = parseClasses(o.class, numClasses);
-        if (score === 'logit' && !finalSoftmax(model.layers)) throw new LanternaError(`${o.model ?? weightsPath}: --score logit: ${noSoftmaxReason(model.name, model.layers)}`);
+        if (score === 'logit' && !finalSoftmax(model.tailLayers())) throw new LanternaError(`${o.model ?? weightsPath}: --score logit: ${noSoftmaxReason(model.name, model.tailLayers())}`);
         const layer = pickLayer(model, o.layer, o.model ?? 'VGG16');
         const weightBytes = g.pool.stats().liveBytes;
         log(`model: ${what}, ${model.countParams().toLocaleString('en-US')} parameters, loaded in ${ms(loadMs)}`);

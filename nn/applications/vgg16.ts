@@ -25,6 +25,7 @@ import { Flatten } from '../layers/simple.ts';
 import { Weight, type Layer } from '../layer.ts';
 import { readKerasWeights, writeKerasWeightsOnly, type KerasFile, type KerasLayerWeights } from '../io/keras.ts';
 import { Sequential } from '../sequential.ts';
+import type { Model } from '../model.ts';
 
 export const VGG16_WEIGHTS_ENV = 'LANTERNA_VGG16_WEIGHTS';
 export const VGG16_WEIGHTS_FILE = 'vgg16_weights_tf_dim_ordering_tf_kernels.h5';
@@ -87,7 +88,7 @@ export function vgg16(o: Vgg16Options = {}): Sequential {
 }
 
 /** The shapes each layer's weights must have, for inputs of `inputShape` (batch excluded). */
-export function expectedWeightShapes(model: Sequential): Map<string, number[][]> {
+export function expectedWeightShapes(model: Model): Map<string, number[][]> {
   const out = new Map<string, number[][]>();
   let s = model.inputShape!;
   for (const l of model.layers) {
@@ -107,7 +108,7 @@ const fmt = (s: number[]) => `[${s.join(', ')}]`;
  * Checks that `file` holds every weighted layer of `model` with the right shapes; the first
  * problem is an error naming the file, the layer and both shapes.
  */
-export function checkWeightsFor(model: Sequential, file: KerasFile, path: string, what = 'VGG16'): Map<string, KerasLayerWeights> {
+export function checkWeightsFor(model: Model, file: KerasFile, path: string, what = 'VGG16'): Map<string, KerasLayerWeights> {
   const byName = new Map(file.layers.map((l) => [l.name, l]));
   const stored = file.layers.filter((l) => l.weights.length > 0).map((l) => l.name);
   const hint = stored.length ? `layers with weights in the file: ${stored.slice(0, 8).join(', ')}${stored.length > 8 ? `, … (${stored.length})` : ''}` : 'the file has no layer with weights';
@@ -131,7 +132,7 @@ export function checkWeightsFor(model: Sequential, file: KerasFile, path: string
  * Builds `model` from already read weights: one upload per weight, no random initialisation.
  * Layers without weights (pooling, flatten) are built from the shapes alone.
  */
-export function buildFromWeights(model: Sequential, byName: Map<string, KerasLayerWeights>): void {
+export function buildFromWeights(model: Model, byName: Map<string, KerasLayerWeights>): void {
   let s = model.inputShape!;
   for (const l of model.layers as Layer[]) {
     const src = byName.get(l.name);
@@ -182,7 +183,7 @@ export function vgg16WeightsPath(path?: string): string {
 }
 
 export interface LoadedVgg16 {
-  model: Sequential;
+  model: Model;
   file: KerasFile;
   path: string;
   /** Seconds spent reading the file and uploading the weights. */
@@ -195,7 +196,7 @@ export interface LoadedVgg16 {
  * `block1_conv1/block1_conv1_W_1:0` one of Keras' file, tf.keras 2 save_weights, full models) into
  * `model` (default: `vgg16(opts)`), after checking every layer's shapes.
  */
-export async function loadVgg16Weights(path?: string, opts: Vgg16Options & { model?: Sequential } = {}): Promise<LoadedVgg16> {
+export async function loadVgg16Weights(path?: string, opts: Vgg16Options & { model?: Model } = {}): Promise<LoadedVgg16> {
   const p = vgg16WeightsPath(path);
   const model = opts.model ?? vgg16(opts);
   const t0 = performance.now();

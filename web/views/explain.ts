@@ -14,7 +14,7 @@ import { type ImagePixels, imagenetClasses, imagenetClassIndex, preprocessPixels
 import { modelFromConfig } from '../../nn/from_config.ts';
 import { Conv2D } from '../../nn/layers/conv2d.ts';
 import { loadWeightsInto, PREPROCESSING_ATTR } from '../../nn/model_file.ts';
-import type { Sequential } from '../../nn/sequential.ts';
+import type { Model } from '../../nn/model.ts';
 import type { App } from '../app.ts';
 import { fetchBytes } from '../files.ts';
 import { readKerasFile } from '../keras_reader.ts';
@@ -23,7 +23,7 @@ import { Alert, download, h, paintRgb, Progress } from '../ui.ts';
 type Pixels = ImagePixels;
 
 interface Loaded {
-  model: Sequential;
+  model: Model;
   name: string;
   pixels: Pixels;
   convs: string[];
@@ -105,7 +105,7 @@ export function mount(root: HTMLElement, app: App) {
       );
       progress.set(0.75, 'building the model and uploading the weights to the GPU…');
       await nextFrame();
-      let model: Sequential;
+      let model: Model;
       let pixels: Pixels;
       const recorded = kf.extraAttrs[PREPROCESSING_ATTR];
       if (kf.modelConfig) {

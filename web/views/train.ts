@@ -12,7 +12,7 @@ import { IDX_UBYTE_IMAGES, IDX_UBYTE_LABELS, parseIdx } from '../../nn/data/idx.
 import { toFloat, type PixelMode } from '../../nn/data/mnist.ts';
 import { evaluate, Trainer } from '../../nn/fit.ts';
 import { preset, type PresetName } from '../../nn/presets.ts';
-import type { Sequential } from '../../nn/sequential.ts';
+import type { Model } from '../../nn/model.ts';
 import type { App } from '../app.ts';
 import { fetchBytes, modelToBytes } from '../files.ts';
 import { Alert, download, guarded, h, paintRgb, Progress } from '../ui.ts';
@@ -67,7 +67,7 @@ export function mount(root: HTMLElement, app: App) {
   type State = 'idle' | 'loading' | 'running' | 'stopping' | 'paused';
   const ui = { state: 'idle' as State, losses: [] as number[], accs: [] as number[] };
   (globalThis as any).lanternaTrain = ui;
-  let model: Sequential | null = null;
+  let model: Model | null = null;
   let trainer: Trainer | null = null;
   let modelName: PresetName = 'cam1';
   let pixels: PixelMode = 'inverted';
