@@ -209,8 +209,8 @@ export class Model extends Layer {
   }
 
   /** As a layer inside another model: checks the shapes it is called on. */
-  buildInputs(shapes: number[][], rng: Rng): number[][] {
-    void rng;
+  buildInputs(shapes: number[][], _rng: Rng): number[][] {
+    if (!this.built && shapes.length === 1) this.build(shapes[0]);
     const want = this.inputShapes;
     if (shapes.length !== want.length || shapes.some((s, i) => s.join() !== want[i].join()))
       throw new Error(`model '${this.name}' takes ${want.map(fmt).join(' + ')}, it is called on ${shapes.map(fmt).join(' + ')}`);
