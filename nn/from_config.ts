@@ -7,7 +7,9 @@ import { DepthwiseConv2D } from './layers/depthwise.ts';
 import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from './layers/pooling.ts';
 import { BatchNormalization, Dropout } from './layers/regularization.ts';
 import { Activation, Flatten, Reshape } from './layers/simple.ts';
-import { ELU, LeakyReLU, ReLU, Softmax } from './layers/activation_layers.ts';
+import { ELU, LeakyReLU, PReLU, ReLU, Softmax } from './layers/activation_layers.ts';
+import { Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract } from './layers/merge.ts';
+import { LayerNormalization, Normalization } from './layers/normalization.ts';
 import { GaussianNoise, SpatialDropout2D } from './layers/noise.ts';
 import { Cropping2D, ZeroPadding2D } from './layers/padding.ts';
 import { Permute, Rescaling } from './layers/rescaling.ts';
@@ -26,6 +28,11 @@ const actName = (v: any): string =>
 const act = (v: any, keras2: boolean): string => {
   const n = actName(v);
   return keras2 && n === 'hard_sigmoid' ? 'hard_sigmoid_keras2' : n;
+};
+/** A Zeros / Ones / Constant initializer's value; others give 0 (a file's weights replace it). */
+const initValue = (v: any): number => {
+  const cls = String(typeof v === 'string' ? v : (v?.class_name ?? 'zeros')).toLowerCase();
+  return cls === 'ones' ? 1 : cls === 'constant' ? Number(v?.config?.value ?? 0) : 0;
 };
 const isKeras2 = (o: ConfigOptions): boolean => !!o.kerasVersion && Number(o.kerasVersion.split('.')[0]) < 3;
 
@@ -101,6 +108,27 @@ export function layerFromConfig(className: string, c: Cfg, where: string, opts: 
     }
     case 'Reshape':
       return new Reshape(c.target_shape, name);
+    case 'PReLU':
+      return new PReLU(c.shared_axes ?? null, initValue(c.alpha_initializer), name);
+    case 'LayerNormalization':
+      if (c.rms_scaling) throw new Error(`${where}: layer '${name}' (LayerNormalization) uses rms_scaling; not supported`);
+      return new LayerNormalization({ name, axis: c.axis ?? -1, epsilon: c.epsilon ?? 1e-3, center: c.center ?? true, scale: c.scale ?? true });
+    case 'Normalization':
+      return new Normalization({ name, axis: 'axis' in c ? c.axis : -1, mean: c.mean ?? null, variance: c.variance ?? null, invert: c.invert ?? false });
+    case 'Add':
+      return new Add(name);
+    case 'Subtract':
+      return new Subtract(name);
+    case 'Multiply':
+      return new Multiply(name);
+    case 'Average':
+      return new Average(name);
+    case 'Maximum':
+      return new Maximum(name);
+    case 'Minimum':
+      return new Minimum(name);
+    case 'Concatenate':
+      return new Concatenate(c.axis ?? -1, name);
     default:
       throw new Error(`${where}: layer '${name}' has class ${className}, which Lanterna does not support yet`);
   }

@@ -1,12 +1,16 @@
 // Keeps docs/KERAS_LAYERS.md true: every supported row builds from its minimal config, every
 // refused row is refused naming its class, every class nn/from_config.ts handles is listed, and
-// every activation name listed exists.
+// every activation name listed exists. A merge layer's input-shape cell lists its inputs' shapes
+// joined by ' + '; it is built with buildMany and called once on zeros.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import * as E from '../engine/index.ts';
 import { ACTIVATIONS } from '../nn/activations.ts';
-import { modelFromConfig } from '../nn/from_config.ts';
+import { layerFromConfig, modelFromConfig } from '../nn/from_config.ts';
+import { isMergeLayer } from '../nn/layer.ts';
+import { Rng } from '../nn/random.ts';
 import { ready } from './helpers.ts';
 
 await ready;
@@ -16,8 +20,23 @@ const rows = DOC.split('\n')
   .filter((l) => /^\| [A-Z]\w* \| (supported|refused) \|/.test(l))
   .map((l) => {
     const [cls, status, shape, cfg] = l.split('|').slice(1, 5).map((c) => c.trim());
-    return { cls, status, shape: JSON.parse(shape) as number[], cfg: JSON.parse(cfg.replace(/^`|`$/g, '')) as object };
+    const shapes = shape.split(' + ').map((c) => JSON.parse(c) as number[]);
+    return { cls, status, shape: shapes[0], shapes, cfg: JSON.parse(cfg.replace(/^`|`$/g, '')) as object };
   });
+
+/** A merge layer from its row: built on every listed shape, then called once on zeros. */
+async function buildMerge(cls: string, shapes: number[][], cfg: object) {
+  const layer = layerFromConfig(cls, { name: 'x', ...cfg }, 'KERAS_LAYERS.md');
+  assert.ok(isMergeLayer(layer), `${cls}: a row with several input shapes must be a merge layer`);
+  layer.buildMany(shapes, new Rng(0));
+  const y = await E.tidy(() => {
+    const t = layer.callMany(shapes.map((s) => E.zeros([2, ...s])), { training: false });
+    return t.data().then(() => t.shape.slice());
+  });
+  assert.equal(y, [2, ...layer.outputShape!], `${cls} output shape`);
+  layer.dispose();
+  return layer;
+}
 
 function build(cls: string, shape: number[], cfg: object) {
   const layers = [{ class_name: 'InputLayer', config: { name: 'in', batch_input_shape: [null, ...shape] } }];
@@ -30,8 +49,12 @@ test('the table parses and lists each class once', () => {
   assert.equal(new Set(rows.map((r) => r.cls)).size, rows.length);
 });
 
-test('every supported row builds from its minimal config', () => {
+test('every supported row builds from its minimal config', async () => {
   for (const r of rows.filter((r) => r.status === 'supported')) {
+    if (r.shapes.length > 1) {
+      assert.is((await buildMerge(r.cls, r.shapes, r.cfg)).className, r.cls);
+      continue;
+    }
     const m = build(r.cls, r.shape, r.cfg);
     if (r.cls !== 'InputLayer') assert.equal(m.getLayer('x').className, r.cls);
     m.dispose();

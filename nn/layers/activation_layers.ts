@@ -1,9 +1,12 @@
 // Keras' activation layers with parameters: ReLU (max_value, negative_slope, threshold),
-// LeakyReLU, ELU, Softmax. Each is an elementwise op (or a short composition of them).
+// LeakyReLU, ELU, Softmax, PReLU (learned slopes). Each is an elementwise op (or a short
+// composition of them).
 
 import * as E from '../engine.ts';
 import type { Tensor } from '../engine.ts';
-import { Layer } from '../layer.ts';
+import { constant } from '../initializers.ts';
+import { Layer, Weight } from '../layer.ts';
+import type { Rng } from '../random.ts';
 
 abstract class Elementwise extends Layer {
   computeOutputShape(s: number[]): number[] {
@@ -92,5 +95,45 @@ export class Softmax extends Elementwise {
   }
   protected kerasConfig() {
     return { axis: -1 };
+  }
+}
+
+/**
+ * Keras PReLU: relu(x) − α·relu(−x), α learned per element of the input (batch excluded) except
+ * along `shared_axes` (Keras counts the batch as axis 0, so [1, 2] shares α over H and W of
+ * [N, H, W, C]), where α's size is 1 and it broadcasts.
+ */
+export class PReLU extends Elementwise {
+  readonly className = 'PReLU';
+  readonly sharedAxes: number[] | null;
+  constructor(
+    sharedAxes: number | number[] | null = null,
+    /** α's starting value: Keras' default Zeros, or a Constant (a file's weights replace it). */
+    readonly alphaInit = 0,
+    name?: string,
+  ) {
+    super(name);
+    this.sharedAxes = sharedAxes === null ? null : typeof sharedAxes === 'number' ? [sharedAxes] : sharedAxes;
+    if (this.sharedAxes && !this.sharedAxes.every((a) => Number.isInteger(a) && a >= 1))
+      throw new Error(`PReLU '${name ?? ''}': shared_axes must be positive integers (the batch is axis 0), got ${JSON.stringify(sharedAxes)}`);
+  }
+  override build(inputShape: number[], rng: Rng): void {
+    const shape = inputShape.slice();
+    for (const a of this.sharedAxes ?? []) {
+      if (a > shape.length) throw new Error(`PReLU '${this.name}': shared axis ${a} is out of range for inputs [${inputShape}] (batch excluded; Keras counts the batch as axis 0)`);
+      shape[a - 1] = 1;
+    }
+    this.weights = [new Weight('alpha', constant(shape, this.alphaInit), shape)];
+    super.build(inputShape, rng);
+  }
+  call(x: Tensor): Tensor {
+    const s = x.shape.slice(1);
+    if (s.length !== this.inputShape!.length || s.some((d, i) => d !== this.inputShape![i]))
+      throw new Error(`PReLU '${this.name}': built for inputs [${this.inputShape}] (alpha [${this.weights[0].shape}]), called on [${x.shape}]`);
+    return E.sub(E.relu(x), E.mul(this.weights[0].value, E.relu(E.neg(x))));
+  }
+  protected kerasConfig() {
+    const init = this.alphaInit === 0 ? { class_name: 'Zeros', config: {} } : { class_name: 'Constant', config: { value: this.alphaInit } };
+    return { alpha_initializer: init, alpha_regularizer: null, alpha_constraint: null, shared_axes: this.sharedAxes };
   }
 }
