@@ -150,7 +150,38 @@ export class Model extends Layer {
       return id;
     };
     this.outputRefs = outputs.map((t) => ({ node: visit(t), out: t.out }));
+    this.orderAsKeras(inputs.length);
     this.finishBuild();
+  }
+
+  /**
+   * Puts the nodes in Keras' order (functional._map_graph_network): by depth — the longest path
+   * to an output — decreasing, ties in the order a depth-first walk from the outputs first meets
+   * their layers. Summary, config and layers then list layers as Keras does.
+   */
+  private orderAsKeras(numInputs: number): void {
+    const n = this.nodes.length;
+    const depth = new Array<number>(n).fill(0);
+    for (let i = n - 1; i >= 0; i--) for (const r of this.nodes[i].inputs) depth[r.node] = Math.max(depth[r.node], depth[i] + 1);
+    const first = new Map<Layer, number>();
+    const seen = new Set<number>();
+    const walkOnce = (i: number): void => {
+      if (seen.has(i)) return;
+      seen.add(i);
+      if (!first.has(this.nodes[i].layer)) first.set(this.nodes[i].layer, first.size);
+      for (const r of this.nodes[i].inputs) walkOnce(r.node);
+    };
+    for (const r of this.outputRefs) walkOnce(r.node);
+    for (let i = 0; i < numInputs; i++) walkOnce(this.inputNodes[i]);
+    const order = [...this.nodes.keys()].sort((a, b) => depth[b] - depth[a] || first.get(this.nodes[a].layer)! - first.get(this.nodes[b].layer)! || this.nodes[a].call - this.nodes[b].call);
+    const where = new Array<number>(n);
+    order.forEach((old, i) => (where[old] = i));
+    const nodes = order.map((i) => this.nodes[i]);
+    for (const node of nodes) node.inputs = node.inputs.map((r) => ({ node: where[r.node], out: r.out }));
+    this.nodes.splice(0, n, ...nodes);
+    this.inputNodes = this.inputNodes.map((i) => where[i]);
+    this.outputRefs = this.outputRefs.map((r) => ({ node: where[r.node], out: r.out }));
+    // A layer's calls keep their numbers (Keras' node indices) in the order they were made.
   }
 
   /** Appends a node; `shapes` for inputs, else computed from its inputs when built. */

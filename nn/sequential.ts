@@ -47,12 +47,11 @@ export class Sequential extends Model {
   override build(inputShape?: number[]): this {
     const shape = inputShape ?? this.inputShape;
     if (!shape) throw new Error(`model '${this.name}': build() needs an input shape`);
-    if (!this.list.length) throw new Error(`model '${this.name}' has no layers`);
     if (this.built && shape.join() === this.inputShape.join()) return this;
     this.nodes.length = 0;
     this.inputNodes = [];
     const calls = new Map<Layer, number>();
-    const input = new InputLayer(shape, this.inputName ?? `${this.list[0].name}_input`);
+    const input = new InputLayer(shape, this.inputName ?? `${this.list[0]?.name ?? this.name}_input`);
     this.inputNodes.push(this.addNode(input, [], calls, [shape]));
     for (const l of this.list) this.addNode(l, [{ node: this.nodes.length - 1, out: 0 }], calls, null);
     this.outputRefs = [{ node: this.nodes.length - 1, out: 0 }];

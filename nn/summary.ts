@@ -48,7 +48,7 @@ function sequentialLike(model: Model): boolean {
 }
 
 const shapeText = (s: number[]) => `(None, ${s.join(', ')})`;
-const FUNCTIONAL_POSITIONS = [32, 53, 65, 98]; // Keras' [.33, .55, .67, 1.] of 98 columns
+const FUNCTIONAL_POSITIONS = [29, 58, 68, 98]; // Keras 2.x's [.3, .6, .7, 1.] of 98 columns
 
 export function summary(model: Model): string {
   if (!model.built) model.build();
