@@ -22,7 +22,8 @@ import { decodePredictions, type ImagePixels, imagenetClasses, imagenetClassInde
 import { loadVgg16Weights, VGG16_WEIGHTS_ENV } from '../../nn/applications/vgg16.ts';
 import { finalSoftmax, noSoftmaxReason } from '../../nn/head.ts';
 import { loadModel } from '../../nn/model_file.ts';
-import type { Model } from '../../nn/model.ts';
+import { Model } from '../../nn/model.ts';
+import { isMergeLayer, type Layer } from '../../nn/layer.ts';
 import { imagePixelsFor, pixelsFlag as pixelsFlagOf, PIXELS_HELP } from '../image_pixels.ts';
 import { choice, emitJson } from '../options.ts';
 
@@ -61,21 +62,30 @@ const CONVS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTr
 /** Same-shape layers that finish a convolution's block (its normalisation and activation). */
 const BLOCK_TAIL = new Set(['BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'ThresholdedReLU']);
 
-/** The spatial conv layers (H·W > 1: a 1×1 classifier after pooling is not one). */
+const spatial = (l: Layer) => l.outputShape?.length === 3 && l.outputShape[0] * l.outputShape[1] > 1;
+
+/** The spatial conv layers (H·W > 1: a 1×1 classifier after pooling is not one), nested models' included. */
 function convLayers(model: Model): string[] {
-  return model.layers.filter((l) => CONVS.has(l.className) && l.outputShape?.length === 3 && l.outputShape[0] * l.outputShape[1] > 1).map((l) => l.name);
+  return model.allLayers().filter((l) => CONVS.has(l.className) && spatial(l)).map((l) => l.name);
 }
 
 /**
  * The default Grad-CAM layer: the last spatial conv layer's block output, so its normalisation
  * and activation are included as Keras' examples take them (VGG16: block5_conv3, whose ReLU is
- * inside; MobileNet: conv_pw_13 → conv_pw_13_bn → conv_pw_13_relu).
+ * inside; MobileNet: conv_pw_13 → conv_pw_13_bn → conv_pw_13_relu). In a graph whose head is
+ * reached through a merge or a nested model (ResNet's conv5_block3_add → conv5_block3_out, a
+ * base model used as a layer), the last spatial node before the head is the block output.
  */
 function defaultLayer(model: Model, convs: string[]): string {
-  let i = model.layers.findIndex((l) => l.name === convs[convs.length - 1]);
-  const shape = model.layers[i].outputShape!.join();
-  while (i + 1 < model.layers.length && BLOCK_TAIL.has(model.layers[i + 1].className) && model.layers[i + 1].outputShape?.join() === shape) i++;
-  return model.layers[i].name;
+  const layers = model.allLayers();
+  let i = layers.findIndex((l) => l.name === convs[convs.length - 1]);
+  const shape = layers[i].outputShape!.join();
+  while (i + 1 < layers.length && BLOCK_TAIL.has(layers[i + 1].className) && layers[i + 1].outputShape?.join() === shape) i++;
+  const chain = model.tailChain();
+  const last = [...chain].reverse().find((n) => spatial(model.nodes[n].layer));
+  const tail = last === undefined ? null : model.nodes[last].layer;
+  const atMerge = tail && (isMergeLayer(tail) || tail instanceof Model || (BLOCK_TAIL.has(tail.className) && chain[0] !== undefined && isMergeLayer(model.nodes[chain[0]].layer)));
+  return atMerge ? model.nodeName(last!) : layers[i].name;
 }
 
 function pickLayer(model: Model, name: string | undefined, where: string): string {
@@ -84,7 +94,12 @@ function pickLayer(model: Model, name: string | undefined, where: string): strin
     if (!convs.length) throw new LanternaError(`${where}: the model has no spatial conv layer to explain (layers: ${model.layers.map((l) => l.name).join(', ')})`);
     return defaultLayer(model, convs);
   }
-  const l = model.layers.find((x) => x.name === name);
+  let l: Layer | undefined;
+  try {
+    l = model.findLayer(name)?.layer;
+  } catch (e) {
+    throw new LanternaError(`--layer ${name}: ${(e as Error).message}`);
+  }
   if (!l) throw new LanternaError(`--layer ${name}: ${where} has no such layer; its conv layers are ${convs.join(', ')}`);
   if (l.outputShape?.length !== 3)
     throw new LanternaError(`--layer ${name}: its output [${l.outputShape}] is not a spatial map [H, W, K]; conv layers: ${convs.join(', ')}`);
