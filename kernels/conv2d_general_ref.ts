@@ -6,7 +6,7 @@ import type { ConvGeneralGeom } from './conv2d_general.ts';
 /**
  * Every (output pixel, tap) pair whose dilated tap lands inside the input: f gets the flat offsets
  * of x[n, iy, ix, 0], y[n, oy, ox, 0] and w[ky, kx, 0, 0]. The three passes differ only in what
- * they do with a pair (eachPair: for every group, its input channels × its output channels).
+ * they do with a pair; eachPair walks the channel pairs a pair connects.
  */
 function forEachTap(g: ConvGeneralGeom, f: (xAt: number, yAt: number, wAt: number) => void): void {
   for (let n = 0; n < g.N; n++)
