@@ -4,6 +4,7 @@
 import { Conv2D } from './layers/conv2d.ts';
 import { Dense } from './layers/dense.ts';
 import { DepthwiseConv2D } from './layers/depthwise.ts';
+import { SeparableConv2D } from './layers/separable.ts';
 import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from './layers/pooling.ts';
 import { BatchNormalization, Dropout } from './layers/regularization.ts';
 import { Activation, Flatten, Reshape } from './layers/simple.ts';
@@ -47,12 +48,16 @@ export function layerFromConfig(className: string, c: Cfg, where: string, opts: 
   const dataFormat = c.data_format ?? 'channels_last';
   if (dataFormat !== 'channels_last') throw new Error(`${where}: layer '${name}' (${className}) uses ${dataFormat}; only channels_last is supported`);
   switch (className) {
-    case 'Conv2D': {
-      const dil = pair(c.dilation_rate ?? 1);
-      if (dil[0] !== 1 || dil[1] !== 1 || (c.groups ?? 1) !== 1)
-        throw new Error(`${where}: layer '${name}' (Conv2D) uses dilation ${dil} / groups ${c.groups}; not supported`);
-      return new Conv2D({ name, filters: c.filters, kernelSize: pair(c.kernel_size), strides: pair(c.strides ?? 1), padding: c.padding, activation: act(c.activation, keras2), useBias: c.use_bias ?? true });
-    }
+    case 'Conv2D':
+      return new Conv2D({
+        name, filters: c.filters, kernelSize: pair(c.kernel_size), strides: pair(c.strides ?? 1), padding: c.padding, dilationRate: pair(c.dilation_rate ?? 1),
+        groups: c.groups ?? 1, activation: act(c.activation, keras2), useBias: c.use_bias ?? true,
+      });
+    case 'SeparableConv2D':
+      return new SeparableConv2D({
+        name, filters: c.filters, kernelSize: pair(c.kernel_size), strides: pair(c.strides ?? 1), padding: c.padding ?? 'valid', depthMultiplier: c.depth_multiplier ?? 1,
+        dilationRate: pair(c.dilation_rate ?? 1), activation: act(c.activation, keras2), useBias: c.use_bias ?? true,
+      });
     case 'DepthwiseConv2D':
       return new DepthwiseConv2D({
         name, kernelSize: pair(c.kernel_size), strides: pair(c.strides ?? 1), padding: c.padding ?? 'valid', depthMultiplier: c.depth_multiplier ?? 1,

@@ -12,6 +12,7 @@ export const PORTABLE_SUITES: readonly string[] = [
   'test/matmul.test.ts',
   'test/conv2d.test.ts',
   'test/depthwise.test.ts',
+  'test/conv_general.test.ts',
   'test/pooling.test.ts',
   'test/resize.test.ts',
   'test/softmax.test.ts',

@@ -3,8 +3,10 @@
 // [top, bottom, left, right] (ONNX pads, after the runner's NCHW→NHWC conversion).
 // The backward computes dx (a transposed convolution), dW and db only where `needs` asks.
 // Activations larger than one binding are processed a few images at a time; dW, whose output
-// covers the whole batch, accumulates over those pieces.
+// covers the whole batch, accumulates over those pieces. Dilation ≠ 1 or groups ≠ 1 (kernel
+// [KH, KW, C/G, O]) take the direct kernels of engine/ops/conv2d_general.ts instead.
 
+import { convGeneralGeometry } from '../../kernels/conv2d_general.ts';
 import {
   conv2dInputGradKernel,
   conv2dKernel,
@@ -23,6 +25,7 @@ import type { DevicePlan } from '../../kernels/plan.ts';
 import { dispatch, run } from '../run.ts';
 import { tidy } from '../scope.ts';
 import { checkInputs, empty, type Tensor } from '../tensor.ts';
+import { conv2dGeneral } from './conv2d_general.ts';
 import { bindableElements, bindElements, transposeMatrices } from './matmul.ts';
 import { sum, sumPartials } from './reduce.ts';
 
@@ -33,8 +36,10 @@ export interface Conv2dOptions {
   strides?: number | readonly [number, number];
   /** Default 'valid', as in Keras. */
   padding?: Padding;
-  /** Only 1 is supported; accepted so that callers can pass what a model file says. */
+  /** Keras' dilation_rate (ONNX dilations): [dh, dw] or one number; default 1. */
   dilations?: number | readonly [number, number];
+  /** Keras' groups: divides C and O; the kernel is then [KH, KW, C/groups, O]. Default 1. */
+  groups?: number;
   /** 'relu' applies relu(conv + b) in the same kernel (Keras' Conv2D(activation='relu')). */
   activation?: 'linear' | 'relu';
 }
@@ -174,22 +179,32 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
   const shapes = `x ${fmtShape(x.shape)}, kernel ${fmtShape(w.shape)}`;
   if (x.rank !== 4) throw new ShapeError(op, `input must be NHWC [N, H, W, C], got ${shapes}`);
   if (w.rank !== 4) throw new ShapeError(op, `kernel must be HWIO [KH, KW, C, O], got ${shapes}`);
-  if (w.shape[2] !== x.shape[3]) throw new ShapeError(op, `kernel input channels ${w.shape[2]} differ from the input's ${x.shape[3]} (${shapes})`);
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new ShapeError(op, `groups must be a positive integer, got ${groups}`);
+  if (groups === 1 && w.shape[2] !== x.shape[3]) throw new ShapeError(op, `kernel input channels ${w.shape[2]} differ from the input's ${x.shape[3]} (${shapes})`);
   const O = w.shape[3];
+  if (groups > 1 && (x.shape[3] % groups !== 0 || O % groups !== 0 || w.shape[2] * groups !== x.shape[3]))
+    throw new ShapeError(op, `groups ${groups} must divide the input's ${x.shape[3]} channels and the kernel's ${O} filters, and the kernel must have C/groups input channels, not ${w.shape[2]} (${shapes})`);
   if (b && !(b.rank === 1 && b.shape[0] === O)) throw new ShapeError(op, `bias ${fmtShape(b.shape)} must be [${O}] (${shapes})`);
   const strides = opts.strides === undefined ? ([1, 1] as const) : typeof opts.strides === 'number' ? ([opts.strides, opts.strides] as const) : opts.strides;
   if (strides.length !== 2 || strides.some((s) => !Number.isInteger(s) || s < 1)) throw new ShapeError(op, `strides must be positive integers, got [${strides}]`);
   const dil = opts.dilations === undefined ? [1, 1] : typeof opts.dilations === 'number' ? [opts.dilations, opts.dilations] : opts.dilations;
-  if (dil.some((d) => d !== 1)) throw new ShapeError(op, `dilation [${dil}] is not supported (only 1)`);
+  if (dil.length !== 2 || dil.some((d) => !Number.isInteger(d) || d < 1)) throw new ShapeError(op, `dilations must be positive integers, got [${dil}]`);
   const padding = opts.padding ?? 'valid';
   if (typeof padding !== 'string' && (padding.length !== 4 || padding.some((p) => !Number.isInteger(p) || p < 0)))
     throw new ShapeError(op, `explicit padding must be [top, bottom, left, right] of non-negative integers, got [${padding}]`);
   if (typeof padding === 'string' && padding !== 'same' && padding !== 'valid') throw new ShapeError(op, `padding must be 'same', 'valid' or [t, b, l, r], got '${padding}'`);
+  const relu = (opts.activation ?? 'linear') === 'relu';
+  if (opts.activation !== undefined && opts.activation !== 'linear' && !relu) throw new ShapeError(op, `activation '${opts.activation}' cannot be fused (only 'relu')`);
+  if (groups !== 1 || dil[0] !== 1 || dil[1] !== 1) {
+    const gg = convGeneralGeometry(x.shape, w.shape, [strides[0], strides[1]], [dil[0], dil[1]], groups, padding);
+    if (gg.HO < 1 || gg.WO < 1 || gg.KH < 1 || gg.KW < 1)
+      throw new ShapeError(op, `a ${gg.KH}×${gg.KW} window (dilation [${dil}]) with padding ${JSON.stringify(padding)} does not fit the input (${shapes})`);
+    return conv2dGeneral(x, w, b ?? null, gg, relu);
+  }
   const g = convGeometry(x.shape, w.shape, [strides[0], strides[1]], padding);
   if (g.HO < 1 || g.WO < 1 || g.KH < 1 || g.KW < 1)
     throw new ShapeError(op, `a ${g.KH}×${g.KW} window with padding ${JSON.stringify(padding)} does not fit the input (${shapes})`);
-  const relu = (opts.activation ?? 'linear') === 'relu';
-  if (opts.activation !== undefined && opts.activation !== 'linear' && !relu) throw new ShapeError(op, `activation '${opts.activation}' cannot be fused (only 'relu')`);
   const v = planOf(x);
   const y = allocRun([g.N, g.HO, g.WO, O], (y) => {
     if (!forwardSplitK(g, x, w, b ?? null, relu, y))
