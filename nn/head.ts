@@ -75,9 +75,9 @@ export function camHead(layers: Layer[]): CamHead | string {
   const c = kernel?.shape[kernel.shape.length - 1];
   const kIn = kernel?.shape[kernel.shape.length - 2];
   if (cls.className === 'Conv2D') {
-    const conv = cls as Layer & { strides: number[]; dilationRate?: number[] };
-    const one = kernel.shape.length === 4 && kernel.shape[0] === 1 && kernel.shape[1] === 1 && conv.strides.every((s) => s === 1);
-    if (!one) return `classifier '${cls.name}' is a Conv2D with kernel [${kernel.shape}] and strides [${conv.strides}]; CAM needs a 1×1 convolution with stride 1`;
+    const conv = cls as Layer & { strides: number[]; groups?: number };
+    const one = kernel.shape.length === 4 && kernel.shape[0] === 1 && kernel.shape[1] === 1 && conv.strides.every((s) => s === 1) && (conv.groups ?? 1) === 1;
+    if (!one) return `classifier '${cls.name}' is a Conv2D with kernel [${kernel.shape}] and strides [${conv.strides}]; CAM needs a 1×1 convolution with stride 1 and one group`;
   }
   let g = i - 1;
   while (g >= 0 && passes(layers[g])) g--;

@@ -276,6 +276,11 @@ export class Model extends Layer {
    * into a nested model ('outer/inner', or an inner name found in exactly one nested model).
    */
   findLayer(name: string): { layer: Layer; node: number; inner?: string } | null {
+    if (!this.nodes.length) {
+      // A Sequential not built yet has its layers but no nodes.
+      const l = this.layers.find((x) => x.name === name);
+      return l ? { layer: l, node: -1 } : null;
+    }
     const m = /^(.*)\[(\d+)\]$/.exec(name);
     const base = m ? m[1] : name;
     const nodes = this.nodes.map((n, i) => ({ n, i })).filter(({ n }) => n.layer.name === base);
