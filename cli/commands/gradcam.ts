@@ -16,6 +16,7 @@ import * as E from '../../engine/index.ts';
 import { GradCam } from '../../explain/grad_cam.ts';
 import { colormapByName } from '../../explain/colormap.ts';
 import { grid } from '../../explain/grid.ts';
+import { convLayers, defaultCamLayer } from '../../explain/layers.ts';
 import { encodeImage, loadImg, overlayHeatmap, readImage, sideBySide, type DecodedImage, type RgbImage } from '../../explain/image_io.ts';
 import { writeFileAtomic } from '../../explain/png.ts';
 import { decodePredictions, type ImagePixels, imagenetClasses, imagenetClassIndex, preprocessPixels, topK } from '../../nn/applications/imagenet.ts';
@@ -57,32 +58,11 @@ async function userStep<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
-const CONVS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose']);
-/** Same-shape layers that finish a convolution's block (its normalisation and activation). */
-const BLOCK_TAIL = new Set(['BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'ThresholdedReLU']);
-
-/** The spatial conv layers (H·W > 1: a 1×1 classifier after pooling is not one). */
-function convLayers(model: Sequential): string[] {
-  return model.layers.filter((l) => CONVS.has(l.className) && l.outputShape?.length === 3 && l.outputShape[0] * l.outputShape[1] > 1).map((l) => l.name);
-}
-
-/**
- * The default Grad-CAM layer: the last spatial conv layer's block output, so its normalisation
- * and activation are included as Keras' examples take them (VGG16: block5_conv3, whose ReLU is
- * inside; MobileNet: conv_pw_13 → conv_pw_13_bn → conv_pw_13_relu).
- */
-function defaultLayer(model: Sequential, convs: string[]): string {
-  let i = model.layers.findIndex((l) => l.name === convs[convs.length - 1]);
-  const shape = model.layers[i].outputShape!.join();
-  while (i + 1 < model.layers.length && BLOCK_TAIL.has(model.layers[i + 1].className) && model.layers[i + 1].outputShape?.join() === shape) i++;
-  return model.layers[i].name;
-}
-
 function pickLayer(model: Sequential, name: string | undefined, where: string): string {
   const convs = convLayers(model);
   if (name === undefined) {
     if (!convs.length) throw new LanternaError(`${where}: the model has no spatial conv layer to explain (layers: ${model.layers.map((l) => l.name).join(', ')})`);
-    return defaultLayer(model, convs);
+    return defaultCamLayer(model)!;
   }
   const l = model.layers.find((x) => x.name === name);
   if (!l) throw new LanternaError(`--layer ${name}: ${where} has no such layer; its conv layers are ${convs.join(', ')}`);
