@@ -49,7 +49,8 @@ export function mount(root: HTMLElement, app: App) {
   const alert = new Alert();
   const note = h('div', { class: 'note', 'aria-live': 'polite' });
   const progress = new Progress();
-  const modelIn = h('input', { id: 'explain-model', type: 'file', multiple: true, accept: '.h5,.hdf5,.keras,.json,.bin', title: 'a Keras .h5 / .keras file, or a TF.js model.json with its weight shards' });
+  // No `accept`: tfjs-converter's shards have no extension (group1-shard1of1), a filter would hide them.
+  const modelIn = h('input', { id: 'explain-model', type: 'file', multiple: true, title: 'a Keras .h5 / .keras file, or a TF.js model.json with its weight shards' });
   const imageIn = h('input', { id: 'explain-image', type: 'file', accept: 'image/*' });
   const classList = h('datalist', { id: 'explain-classes' });
   const classIn = [0, 1].map((i) =>
@@ -148,7 +149,7 @@ export function mount(root: HTMLElement, app: App) {
       const { model, name } = read;
       const shape = model.inputShape!;
       const spatial = spatialLayers(model);
-      const refuse = (msg: string) => {
+      const refuse = (msg: string): never => {
         model.dispose();
         throw new Error(`${name}: ${msg}`);
       };
