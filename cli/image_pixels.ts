@@ -8,7 +8,6 @@
 import { LanternaError } from '../engine/errors.ts';
 import { IMAGE_PIXELS, type ImagePixels } from '../nn/applications/imagenet.ts';
 import type { LoadedModel } from '../nn/model_file.ts';
-import type { Model } from '../nn/model.ts';
 import { choice } from './options.ts';
 
 export const PIXELS_HELP =
@@ -16,7 +15,7 @@ export const PIXELS_HELP =
   `Default: the file's record; else MobileNet tf and VGG caffe by their layer names; other 1000-class models must give it; else unit`;
 
 /** Keras applications whose layer names give their preprocess_input away. */
-export function knownApplication(model: Model): { name: string; pixels: ImagePixels } | null {
+export function knownApplication(model: { readonly layers: readonly { readonly name: string }[] }): { name: string; pixels: ImagePixels } | null {
   const has = (n: string) => model.layers.some((l) => l.name === n);
   if (has('conv_pw_1') && has('conv_dw_1')) return { name: 'MobileNet', pixels: 'tf' };
   if (has('block1_conv1') && has('fc1') && has('predictions')) return { name: 'VGG', pixels: 'caffe' };
@@ -28,16 +27,27 @@ export function pixelsFlag(flag: string | undefined): ImagePixels | undefined {
   return flag === undefined ? undefined : (choice('--pixels', flag, IMAGE_PIXELS) as ImagePixels);
 }
 
-/** The pixels for `loaded` (from `path`) and where that choice comes from, for the report. */
-export function imagePixelsFor(loaded: LoadedModel, flag: ImagePixels | undefined, path: string): { pixels: ImagePixels; from: string } {
-  if (flag) return { pixels: flag, from: '--pixels' };
+/**
+ * The pixels a loaded model takes without a flag, and where that comes from: the file's record,
+ * else a known application; null for an unknown 1000-class RGB model (no safe default); else unit.
+ * The web app's Explain view starts from this too.
+ */
+export function defaultImagePixels(loaded: Pick<LoadedModel, 'model' | 'preprocessing'>): { pixels: ImagePixels; from: string } | null {
   const recorded = loaded.preprocessing?.pixels as ImagePixels | undefined;
   if (recorded) return { pixels: recorded, from: 'recorded in the file' };
   const app = knownApplication(loaded.model);
   if (app) return { pixels: app.pixels, from: `${app.name}'s preprocess_input, from its layer names` };
   const shape = loaded.model.inputShape ?? [];
   const classes = loaded.model.outputShape.reduce((a, b) => a * b, 1);
-  if (classes === 1000 && shape[2] === 3)
+  if (classes === 1000 && shape[2] === 3) return null;
+  return { pixels: 'unit', from: 'default' };
+}
+
+/** The pixels for `loaded` (from `path`) and where that choice comes from, for the report. */
+export function imagePixelsFor(loaded: LoadedModel, flag: ImagePixels | undefined, path: string): { pixels: ImagePixels; from: string } {
+  if (flag) return { pixels: flag, from: '--pixels' };
+  const d = defaultImagePixels(loaded);
+  if (!d)
     throw new LanternaError(`${path}: a 1000-class model with no recorded preprocessing: give --pixels (caffe for VGG/ResNet, tf for MobileNet/Xception, torch for DenseNet)`);
-  return { pixels: 'unit', from: 'default; --pixels to change' };
+  return d.from === 'default' ? { pixels: d.pixels, from: 'default; --pixels to change' } : d;
 }

@@ -1,7 +1,7 @@
 // Option parsing helpers: bad values become one-line errors naming the option.
 
 import { LanternaError } from '../engine/errors.ts';
-import { writeFileAtomic } from '../explain/png.ts';
+import { writeFileAtomic } from '../explain/atomic_write.ts';
 
 export function intOption(name: string, v: string, min = 0): number {
   const n = Number(v);

@@ -2,8 +2,10 @@
 // never leaves a half-written image.
 
 import { PNG } from 'pngjs';
-import { promises as fs } from 'node:fs';
+import { writeFileAtomic } from './atomic_write.ts';
 import type { RgbImage } from './grid.ts';
+
+export { writeFileAtomic };
 
 export function encodePng(img: RgbImage): Buffer {
   const png = new PNG({ width: img.width, height: img.height });
@@ -14,17 +16,6 @@ export function encodePng(img: RgbImage): Buffer {
     png.data[4 * i + 3] = 255;
   }
   return PNG.sync.write(png);
-}
-
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, path);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 export async function writePng(path: string, img: RgbImage): Promise<void> {

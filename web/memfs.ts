@@ -13,23 +13,24 @@ export const nextName = (name: string) => `${counter++}-${name.replace(/[^\w.-]+
 
 /**
  * Streams a picked File into MEMFS chunk by chunk (no second full copy in the JS heap), with
- * progress; returns its path there. `remove(path)` when done.
+ * progress; returns its path there (`at`, whose folder must exist, else a fresh name under DIR).
+ * `remove(path)` when done.
  */
-export async function fileToMemfs(file: Blob & { name?: string }, onProgress?: OnProgress): Promise<string> {
+export async function fileToMemfs(file: Blob & { name?: string }, onProgress?: OnProgress, at?: string): Promise<string> {
   await h5ready();
   const fs = memfs();
   mkdirs(DIR);
-  const path = `${DIR}/${nextName(file.name ?? 'file')}`;
+  const path = at ?? `${DIR}/${nextName(file.name ?? 'file')}`;
   const s = fs.open(path, 'w');
   try {
     const reader = file.stream().getReader();
-    let at = 0;
+    let got = 0;
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      fs.write(s, value, 0, value.length, at);
-      at += value.length;
-      onProgress?.(at, file.size);
+      fs.write(s, value, 0, value.length, got);
+      got += value.length;
+      onProgress?.(got, file.size);
     }
   } finally {
     fs.close(s);

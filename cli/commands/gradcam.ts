@@ -16,14 +16,15 @@ import * as E from '../../engine/index.ts';
 import { GradCam } from '../../explain/grad_cam.ts';
 import { colormapByName } from '../../explain/colormap.ts';
 import { grid } from '../../explain/grid.ts';
+import { convLayers, defaultCamLayer } from '../../explain/layers.ts';
 import { encodeImage, loadImg, overlayHeatmap, readImage, sideBySide, type DecodedImage, type RgbImage } from '../../explain/image_io.ts';
 import { writeFileAtomic } from '../../explain/png.ts';
 import { decodePredictions, type ImagePixels, imagenetClasses, imagenetClassIndex, preprocessPixels, topK } from '../../nn/applications/imagenet.ts';
 import { loadVgg16Weights, VGG16_WEIGHTS_ENV } from '../../nn/applications/vgg16.ts';
 import { finalSoftmax, noSoftmaxReason } from '../../nn/head.ts';
 import { loadModel } from '../../nn/model_file.ts';
-import { Model } from '../../nn/model.ts';
-import { isMergeLayer, type Layer } from '../../nn/layer.ts';
+import type { Model } from '../../nn/model.ts';
+import type { Layer } from '../../nn/layer.ts';
 import { imagePixelsFor, pixelsFlag as pixelsFlagOf, PIXELS_HELP } from '../image_pixels.ts';
 import { choice, emitJson } from '../options.ts';
 
@@ -58,41 +59,11 @@ async function userStep<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
-const CONVS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose']);
-/** Same-shape layers that finish a convolution's block (its normalisation and activation). */
-const BLOCK_TAIL = new Set(['BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'ThresholdedReLU']);
-
-const spatial = (l: Layer) => l.outputShape?.length === 3 && l.outputShape[0] * l.outputShape[1] > 1;
-
-/** The spatial conv layers (H·W > 1: a 1×1 classifier after pooling is not one), nested models' included. */
-function convLayers(model: Model): string[] {
-  return model.allLayers().filter((l) => CONVS.has(l.className) && spatial(l)).map((l) => l.name);
-}
-
-/**
- * The default Grad-CAM layer: the last spatial conv layer's block output, so its normalisation
- * and activation are included as Keras' examples take them (VGG16: block5_conv3, whose ReLU is
- * inside; MobileNet: conv_pw_13 → conv_pw_13_bn → conv_pw_13_relu). In a graph whose head is
- * reached through a merge or a nested model (ResNet's conv5_block3_add → conv5_block3_out, a
- * base model used as a layer), the last spatial node before the head is the block output.
- */
-function defaultLayer(model: Model, convs: string[]): string {
-  const layers = model.allLayers();
-  let i = layers.findIndex((l) => l.name === convs[convs.length - 1]);
-  const shape = layers[i].outputShape!.join();
-  while (i + 1 < layers.length && BLOCK_TAIL.has(layers[i + 1].className) && layers[i + 1].outputShape?.join() === shape) i++;
-  const chain = model.tailChain();
-  const last = [...chain].reverse().find((n) => spatial(model.nodes[n].layer));
-  const tail = last === undefined ? null : model.nodes[last].layer;
-  const atMerge = tail && (isMergeLayer(tail) || tail instanceof Model || (BLOCK_TAIL.has(tail.className) && chain[0] !== undefined && isMergeLayer(model.nodes[chain[0]].layer)));
-  return atMerge ? model.nodeName(last!) : layers[i].name;
-}
-
 function pickLayer(model: Model, name: string | undefined, where: string): string {
   const convs = convLayers(model);
   if (name === undefined) {
     if (!convs.length) throw new LanternaError(`${where}: the model has no spatial conv layer to explain (layers: ${model.layers.map((l) => l.name).join(', ')})`);
-    return defaultLayer(model, convs);
+    return defaultCamLayer(model)!;
   }
   let l: Layer | undefined;
   try {

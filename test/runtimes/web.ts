@@ -1,20 +1,23 @@
 // End-to-end test of the browser app (web/) in headless Chromium on SwiftShader's WebGPU: builds
 // the app with web/build.ts, serves it on 127.0.0.1, and drives it with playwright-core like a
 // user: draws digits with pointer strokes, trains a few steps, explains an image with a
-// VGG16-layout Keras file, feeds bad files, and saves screenshots of each view.
-//   node dist/test/runtimes/web.js [--screenshots DIR] [--only draw,train,explain,errors]
+// VGG16-layout Keras file and with a tiny TF.js model (model.json + shard, checked against a
+// float64 reference), feeds bad files, and saves screenshots of each view.
+//   node dist/test/runtimes/web.js [--screenshots DIR] [--only draw,train,explain,tfjs,errors]
 // Prints one `##lanterna-result` line (counts of the checks below), or `##lanterna-skip` when
 // Chromium cannot start or the page has no WebGPU adapter. CHROMIUM_PATH overrides the browser.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
+import { overlayHeatmap, resizeNearestPil } from '../../explain/image_ops.ts';
 import { buildWeb, repoRoot } from '../../web/build.ts';
 import { serveDir } from '../../web/serve.ts';
 import { CHROMIUM, CHROMIUM_ARGS, loadPlaywright } from './chromium_launch.ts';
 import { resultLine, SKIP_TAG } from './harness.ts';
+import { TINY_CLASSES, TINY_DEFAULT, TINY_H, TINY_PIXELS, TINY_SPATIAL, TINY_W, tinyForward64, tinyGradCam64, writeTinyTfjs } from './web_tfjs_model.ts';
 
 const ROOT = repoRoot();
 const argv = process.argv.slice(2);
@@ -22,7 +25,9 @@ const opt = (f: string) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : undef
 const shotsDir = opt('--screenshots');
 const only = opt('--only')?.split(',');
 const wants = (group: string) => !only || only.includes(group);
-const SHARED_IMAGES = resolve(ROOT, '../shared/data/images');
+const SHARED_DATA = resolve(process.env.LANTERNA_DATA ?? resolve(ROOT, '../shared/data'));
+const SHARED_IMAGES = join(SHARED_DATA, 'images');
+const MOBILENET = join(SHARED_DATA, 'tfjs/mobilenet_v1_0.25_224');
 
 class Skip extends Error {}
 const result = { file: 'web/e2e (browser app)', passed: 0, failed: 0, skipped: 0, ms: 0 };
@@ -293,7 +298,7 @@ async function main(): Promise<void> {
         return { w: c.width, h: c.height, colours: seen.size };
       }, id);
 
-    if (wants('explain') || wants('errors')) {
+    if (wants('explain') || wants('tfjs') || wants('errors')) {
       await page.click('#tab-explain');
       await page.waitForSelector('#explain-model');
     }
@@ -312,9 +317,13 @@ async function main(): Promise<void> {
         assert(o1.w === 96 && o1.h === 80 && o1.colours > 20, `overlay 1: ${JSON.stringify(o1)}`);
         assert(o2.colours > 20, `overlay 2: ${JSON.stringify(o2)}`);
         const layers = await page.locator('#explain-layer option').count();
-        assert(layers === 13, `${layers} conv layers offered`);
+        const chosen = await page.inputValue('#explain-layer');
+        const pixels = await page.inputValue('#explain-pixels');
+        assert(layers === 18, `${layers} spatial layers offered (13 conv + 5 pooling expected)`);
+        assert(chosen === 'block5_conv3', `default layer ${chosen}`);
+        assert(pixels === 'caffe', `pixels ${pixels}`);
         assert(workerLoads > 0, 'the Keras file was not read in the worker (keras_worker.js never loaded)');
-        return `overlays ${o1.w}×${o1.h}, ${o1.colours} colours; ${layers} layers; file read in a worker`;
+        return `overlays ${o1.w}×${o1.h}, ${o1.colours} colours; ${layers} layers, ${chosen} by default; file read in a worker`;
       });
       await check('explain: changing layer, score and colormap recomputes', async () => {
         await page.evaluate(() => (document.getElementById('view-explain')!.dataset.state = 'loading'));
@@ -346,6 +355,120 @@ async function main(): Promise<void> {
         return `${dl.suggestedFilename()} ${png.width}×${png.height}`;
       });
       await shot('explain.png');
+    }
+    if (wants('tfjs')) {
+      const tiny = writeTinyTfjs(join(dir, 'tiny_tfjs'));
+      const stripes = syntheticPng();
+      await check('tfjs: model.json + its shard picked together: spatial layers listed, recorded pixels used, top-k and Grad-CAM overlays match float64', async () => {
+        // Controls back to their defaults (no events: nothing recomputes on the previous model).
+        await page.evaluate(() => {
+          const set = (id: string, v: string) => ((document.getElementById(id) as HTMLInputElement).value = v);
+          set('explain-score', 'softmax'), set('explain-colormap', 'jet'), set('explain-alpha', '0.4'), set('explain-class-0', ''), set('explain-class-1', '');
+        });
+        await setModel([tiny.json, tiny.shard]);
+        // A layer picked on an earlier model (the explain checks pick block4_conv3) is refused by name, then the default is taken.
+        let a = await alertText();
+        const refused = new RegExp(`has no layer '[^']+'; its layers with a spatial output are ${TINY_SPATIAL.join(', ')}\\.`);
+        assert(!a || refused.test(a), `alert after loading model.json + shard: ${a}`);
+        await setImage({ name: 'stripes.png', mimeType: 'image/png', buffer: stripes });
+        a = await alertText();
+        assert(!a, `alert: ${a}`);
+        const offered = await page.locator('#explain-layer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+        assert(offered.join() === TINY_SPATIAL.join(), `layers offered: ${offered.join(', ')}`);
+        const chosen = await page.inputValue('#explain-layer');
+        assert(chosen === TINY_DEFAULT, `default layer ${chosen}`);
+        const px = await page.evaluate(() => ({ v: (document.getElementById('explain-pixels') as HTMLSelectElement).value, off: (document.getElementById('explain-pixels') as HTMLSelectElement).disabled }));
+        assert(px.v === TINY_PIXELS && px.off, `pixels select ${JSON.stringify(px)} (the file records '${TINY_PIXELS}')`);
+        const info = (await page.textContent('#explain-model-info')) ?? '';
+        assert(/model\.json \+ 1 shard/.test(info) && /recorded in the file/.test(info), `model info: ${info}`);
+        // The float64 reference on the same pixels: PNG decoded in Node, resized as the page does.
+        const png = PNG.sync.read(stripes);
+        const rgb = new Uint8Array(png.width * png.height * 3);
+        for (let i = 0; i < png.width * png.height; i++) for (let c = 0; c < 3; c++) rgb[3 * i + c] = png.data[4 * i + c];
+        const ref = tinyForward64(resizeNearestPil(rgb, png.width, png.height, 3, TINY_W, TINY_H));
+        const order = ref.probs.map((p, k) => [p, k]).sort((x, y) => y[0] - x[0]);
+        const shown = (await page.locator('#explain-top5 li').allTextContents()).map((t) => /^class (\d+): ([\d.]+)$/.exec(t.trim()));
+        assert(shown.length === TINY_CLASSES && shown.every(Boolean), `top list: ${shown.length} rows`);
+        let probErr = 0;
+        shown.forEach((m, r) => {
+          assert(Number(m![1]) === order[r][1], `row ${r}: class ${m![1]}, reference ${order[r][1]}`);
+          probErr = Math.max(probErr, Math.abs(Number(m![2]) - order[r][0]));
+        });
+        assert(probErr < 1e-4, `probabilities off by ${probErr.toExponential(1)} (shown with 4 decimals)`);
+        let worst = 0;
+        for (const i of [0, 1]) {
+          const map = tinyGradCam64(ref.probs, ref.A, order[i][1]);
+          assert(Math.max(...map) > 0, `reference map of class ${order[i][1]} is all zero: the test model is degenerate`);
+          const want = overlayHeatmap({ width: png.width, height: png.height, rgb }, map, TINY_H / 2, TINY_W / 2, { colormap: 'jet', alpha: 0.4 });
+          const got = await page.evaluate((id) => {
+            const c = document.getElementById(id) as HTMLCanvasElement;
+            return { w: c.width, h: c.height, d: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data) };
+          }, `explain-overlay-${i}`);
+          assert(got.w === png.width && got.h === png.height, `overlay ${i}: ${got.w}×${got.h}`);
+          let off = 0;
+          for (let p = 0; p < got.w * got.h; p++)
+            for (let c = 0; c < 3; c++) {
+              const d = Math.abs(got.d[4 * p + c] - want.rgb[3 * p + c]);
+              worst = Math.max(worst, d);
+              if (d > 2) off++;
+            }
+          // float32 against float64 may move a pixel across a colour-table step (≈ 2 levels).
+          assert(off <= got.w * got.h * 0.01 && worst <= 6, `overlay ${i} (class ${order[i][1]}): ${off} channel values off by > 2, worst ${worst}`);
+        }
+        const cap = (await page.textContent('#explain-pair')) ?? '';
+        assert(cap.includes(`${TINY_DEFAULT} ${TINY_H / 2}×${TINY_W / 2}`), `captions: ${cap}`);
+        return `${offered.length} layers, ${chosen} by default, '${px.v}' recorded; probabilities within ${probErr.toExponential(1)}, overlays within ${worst} levels`;
+      });
+      await check('tfjs: picking another spatial layer (pool_a) recomputes at its 8×8', async () => {
+        await page.evaluate(() => (document.getElementById('view-explain')!.dataset.state = 'loading'));
+        await page.selectOption('#explain-layer', 'pool_a');
+        await waitExplain();
+        const a = await alertText();
+        assert(!a, `alert: ${a}`);
+        const cap = (await page.textContent('#explain-pair')) ?? '';
+        assert(cap.includes('pool_a 8×8'), `captions: ${cap}`);
+        await page.evaluate(() => (document.getElementById('view-explain')!.dataset.state = 'loading'));
+        await page.selectOption('#explain-layer', TINY_DEFAULT);
+        await waitExplain();
+      });
+      if (existsSync(join(MOBILENET, 'model.json')) && existsSync(join(SHARED_IMAGES, 'both.png'))) {
+        await check('tfjs: the real MobileNet v1 0.25 (model.json + 55 extensionless shards): tf pixels by its layer names, conv_pw_13_relu by default, boxer on both.png', async () => {
+          await setModel(readdirSync(MOBILENET).map((f) => join(MOBILENET, f)));
+          await setImage(join(SHARED_IMAGES, 'both.png'));
+          const a = await alertText();
+          assert(!a, `alert: ${a}`);
+          const offered = await page.locator('#explain-layer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+          const chosen = await page.inputValue('#explain-layer');
+          const px = await page.evaluate(() => ({ v: (document.getElementById('explain-pixels') as HTMLSelectElement).value, off: (document.getElementById('explain-pixels') as HTMLSelectElement).disabled }));
+          const top = ((await page.locator('#explain-top5 li').first().textContent()) ?? '').trim();
+          assert(chosen === 'conv_pw_13_relu', `default layer ${chosen}`);
+          assert(offered[0] === 'conv1' && offered.at(-1) === 'conv_pw_13_relu' && !offered.includes('conv_preds') && !offered.includes('input_1'), `layers offered: ${offered[0]} … ${offered.at(-1)} (${offered.length})`);
+          assert(px.v === 'tf' && !px.off, `pixels select ${JSON.stringify(px)}`);
+          assert(/^boxer \(242\): 0\.34/.test(top), `top-1: ${top}`);
+          return `${offered.length} spatial layers; ${top}`;
+        });
+      } else skipCheck('tfjs: the real MobileNet v1 0.25', `SKIPPED: ${MOBILENET} or ${SHARED_IMAGES}/both.png is absent`);
+      await shot('explain-tfjs.png');
+      await check('tfjs: model.json dropped without its shard: the message names the missing shard', async () => {
+        const json = readFileSync(tiny.json, 'utf8');
+        await page.evaluate((json) => {
+          const root = document.getElementById('view-explain')!;
+          root.dataset.state = 'loading';
+          const dt = new DataTransfer();
+          dt.items.add(new File([json], 'model.json', { type: 'application/json' }));
+          root.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }, json);
+        await waitExplain();
+        const a = (await alertText()) ?? '';
+        assert(/^model\.json: weight shard group1-shard1of1\.bin listed in its weightsManifest was not picked/.test(a), `alert: ${a}`);
+        return a;
+      });
+      await check('tfjs: a shard picked without model.json: the message says model.json is missing', async () => {
+        await setModel(tiny.shard);
+        const a = (await alertText()) ?? '';
+        assert(/model\.json is missing among the 1 picked file \(group1-shard1of1\.bin\)/.test(a), `alert: ${a}`);
+        return a;
+      });
     }
     if (wants('errors')) {
       await check('errors: a file that is not a Keras model gives a clear message', async () => {

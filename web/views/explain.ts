@@ -1,33 +1,45 @@
-// Explain an image: the user picks a Keras file (a full model, or weights in VGG16's layout such
-// as Keras' vgg16_weights_tf_dim_ordering_tf_kernels.h5) and an image, both read locally. The page
-// shows the top-5 predictions and the Grad-CAM of two classes side by side (explain/grad_cam.ts:
-// one forward pass, one backward pass per class), with the target classes (searchable ImageNet
-// names), the layer (any conv layer), the score (softmax or logit), the colour map and the opacity
-// as controls, and each overlay downloadable as PNG.
+// Explain an image: the user picks (or drops) a model and an image, both read locally. The model
+// is a Keras file (a full model, or weights in VGG16's layout such as Keras'
+// vgg16_weights_tf_dim_ordering_tf_kernels.h5), or a TF.js layers model: model.json with its
+// weight shards, picked together. The page shows the top-5 predictions and the Grad-CAM of two
+// classes side by side (explain/grad_cam.ts: one forward pass, one backward pass per class), with
+// the target classes (searchable ImageNet names), the layer (any layer with a spatial output),
+// the score (softmax or logit), the pixel preprocessing (the file's record, else chosen here),
+// the colour map and the opacity as controls, and each overlay downloadable as PNG.
 
+import { defaultImagePixels } from '../../cli/image_pixels.ts';
 import * as E from '../../engine/index.ts';
 import { colormapByName, COLORMAPS } from '../../explain/colormap.ts';
 import { GradCam } from '../../explain/grad_cam.ts';
 import { overlayHeatmap, resizeNearestPil, rgbToGray, type RgbImage } from '../../explain/image_ops.ts';
+import { defaultCamLayer, spatialLayers } from '../../explain/layers.ts';
 import { buildFromWeights, checkWeightsFor, vgg16, vgg16OptionsFromWeights } from '../../nn/applications/vgg16.ts';
-import { type ImagePixels, imagenetClasses, imagenetClassIndex, preprocessPixels, setImagenetClassIndex, topK } from '../../nn/applications/imagenet.ts';
+import { IMAGE_PIXELS, type ImagePixels, imagenetClasses, imagenetClassIndex, preprocessPixels, setImagenetClassIndex, topK } from '../../nn/applications/imagenet.ts';
 import { modelFromConfig } from '../../nn/from_config.ts';
-import { Conv2D } from '../../nn/layers/conv2d.ts';
-import { loadWeightsInto, PREPROCESSING_ATTR } from '../../nn/model_file.ts';
-import type { Model } from '../../nn/model.ts';
+import { loadWeightsInto, PREPROCESSING_ATTR, type LoadedModel, type Preprocessing } from '../../nn/model_file.ts';
 import type { App } from '../app.ts';
 import { fetchBytes } from '../files.ts';
 import { readKerasFile } from '../keras_reader.ts';
+import { isTfjsPick, loadTfjsFiles } from '../tfjs_files.ts';
 import { Alert, download, h, paintRgb, Progress } from '../ui.ts';
 
 type Pixels = ImagePixels;
+type Model = LoadedModel['model'];
 
 interface Loaded {
   model: Model;
   name: string;
-  pixels: Pixels;
-  convs: string[];
+  spatial: string[];
   classes: number;
+}
+
+/** A model just read, before the view takes it. */
+interface Read {
+  model: Model;
+  name: string;
+  preprocessing: Preprocessing | null;
+  /** Where pixels come from when the file records none (a known architecture), else null. */
+  pixels: { pixels: Pixels; from: string } | null;
 }
 
 const MB = (b: number) => `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MB`;
@@ -37,7 +49,8 @@ export function mount(root: HTMLElement, app: App) {
   const alert = new Alert();
   const note = h('div', { class: 'note', 'aria-live': 'polite' });
   const progress = new Progress();
-  const modelIn = h('input', { id: 'explain-model', type: 'file', accept: '.h5,.hdf5,.keras' });
+  // No `accept`: tfjs-converter's shards have no extension (group1-shard1of1), a filter would hide them.
+  const modelIn = h('input', { id: 'explain-model', type: 'file', multiple: true, title: 'a Keras .h5 / .keras file, or a TF.js model.json with its weight shards' });
   const imageIn = h('input', { id: 'explain-image', type: 'file', accept: 'image/*' });
   const classList = h('datalist', { id: 'explain-classes' });
   const classIn = [0, 1].map((i) =>
@@ -47,9 +60,8 @@ export function mount(root: HTMLElement, app: App) {
   const scoreSel = h('select', { id: 'explain-score' }, h('option', { value: 'softmax' }, 'softmax (lecture)'), h('option', { value: 'logit' }, 'logit (paper)'));
   const cmapSel = h('select', { id: 'explain-colormap' }, ...Object.keys(COLORMAPS).map((k) => h('option', { value: k }, k)));
   const alphaIn = h('input', { id: 'explain-alpha', type: 'range', min: 0, max: 1, step: 0.05, value: 0.4, 'aria-label': 'opacity of the heatmap' });
-  const pixelsSel = h('select', { id: 'explain-pixels', title: 'input preprocessing' },
-    h('option', { value: 'auto' }, 'auto'), ...['caffe', 'unit', 'inverted', 'raw', 'tf'].map((p) => h('option', { value: p }, p)));
-  const modelInfo = h('div', { class: 'muted', id: 'explain-model-info' }, 'No model yet: pick a Keras .h5 (e.g. VGG16 weights).');
+  const pixelsSel = h('select', { id: 'explain-pixels', title: 'input preprocessing' }, ...IMAGE_PIXELS.map((p) => h('option', { value: p }, p)));
+  const modelInfo = h('div', { class: 'muted', id: 'explain-model-info' }, 'No model yet: pick a Keras .h5 / .keras (e.g. VGG16 weights) or a TF.js model.json with its shards, or drop them here.');
   const top5 = h('ol', { class: 'top5', id: 'explain-top5' });
   const timing = h('div', { class: 'muted', id: 'explain-timing' });
   const canvases = [0, 1].map((i) => h('canvas', { id: `explain-overlay-${i}`, class: 'overlay', role: 'img', 'aria-label': `Grad-CAM overlay ${i + 1}` }));
@@ -58,7 +70,7 @@ export function mount(root: HTMLElement, app: App) {
   cmapSel.value = 'jet';
 
   root.append(
-    h('div', { class: 'controls' }, h('label', {}, 'Keras model ', modelIn), h('label', {}, 'image ', imageIn)),
+    h('div', { class: 'controls' }, h('label', {}, 'model (Keras, or TF.js model.json + shards) ', modelIn), h('label', {}, 'image ', imageIn)),
     progress.el,
     alert.el,
     note,
@@ -89,7 +101,43 @@ export function mount(root: HTMLElement, app: App) {
   const className = (k: number) => (loaded?.classes === 1000 ? imagenetClasses()[k].name : `class ${k}`);
   const classLabel = (k: number) => (loaded?.classes === 1000 ? `${imagenetClasses()[k].name} (${k})` : `class ${k}`);
 
-  async function loadModelFile(file: File) {
+  /** A Keras file, read in a worker: a full model, or weights in VGG16's layout. */
+  async function readKeras(file: File): Promise<Read> {
+    progress.set(0, `reading ${file.name}`);
+    const kf = await readKerasFile(
+      file,
+      (d, t) => progress.set((0.5 * d) / t, `reading ${file.name}: ${MB(d)} / ${MB(t)}`),
+      () => progress.set(null, `reading the Keras layout and weights of ${file.name} (${MB(file.size)}), in a worker…`),
+    );
+    progress.set(0.75, 'building the model and uploading the weights to the GPU…');
+    await nextFrame();
+    let read: Read;
+    if (kf.modelConfig) {
+      const model = modelFromConfig(kf.modelConfig as any, file.name, { kerasVersion: kf.kerasVersion }).build();
+      loadWeightsInto(model, kf, file.name);
+      const recorded = kf.extraAttrs[PREPROCESSING_ATTR];
+      read = { model, name: file.name, preprocessing: recorded ? (JSON.parse(recorded) as Preprocessing) : null, pixels: null };
+    } else {
+      const o = vgg16OptionsFromWeights(kf);
+      if (!o)
+        throw new Error(`${file.name}: holds weights only (no model_config), and not in VGG16's layout, so the architecture is unknown; give a full model file (Keras model.save)`);
+      const model = vgg16(o);
+      buildFromWeights(model, checkWeightsFor(model, kf, file.name));
+      read = { model, name: file.name, preprocessing: null, pixels: { pixels: 'caffe', from: "VGG16's preprocess_input" } };
+    }
+    for (const l of kf.layers) for (const w of l.weights) w.data = new Float32Array(0); // host copies: on the GPU now
+    return read;
+  }
+
+  /** A TF.js layers model: model.json and its shards among `files`, read on this thread through MEMFS. */
+  async function readTfjs(files: File[]): Promise<Read> {
+    progress.set(0, `reading ${files.length} files`);
+    const r = await loadTfjsFiles(files, (d, t) => progress.set((0.75 * d) / t, `reading ${files.length} files: ${MB(d)} / ${MB(t)}`));
+    const name = `${r.json.name} + ${r.shards.length} shard${r.shards.length === 1 ? '' : 's'}`;
+    return { model: r.model, name, preprocessing: r.preprocessing, pixels: null };
+  }
+
+  async function loadModelFiles(files: File[]) {
     alert.clear();
     note.textContent = '';
     setState('loading');
@@ -97,56 +145,40 @@ export function mount(root: HTMLElement, app: App) {
       if (loaded?.classes !== 1000) classIndexReady ??= fetchBytes('assets/imagenet_class_index.json').then((b) => setImagenetClassIndex(JSON.parse(new TextDecoder().decode(b))));
       await classIndexReady;
       const t0 = performance.now();
-      progress.set(0, `reading ${file.name}`);
-      const kf = await readKerasFile(
-        file,
-        (d, t) => progress.set((0.5 * d) / t, `reading ${file.name}: ${MB(d)} / ${MB(t)}`),
-        () => progress.set(null, `reading the Keras layout and weights of ${file.name} (${MB(file.size)}), in a worker…`),
-      );
-      progress.set(0.75, 'building the model and uploading the weights to the GPU…');
-      await nextFrame();
-      let model: Model;
-      let pixels: Pixels;
-      const recorded = kf.extraAttrs[PREPROCESSING_ATTR];
-      if (kf.modelConfig) {
-        model = modelFromConfig(kf.modelConfig as any, file.name).build();
-        loadWeightsInto(model, kf, file.name);
-        pixels = recorded ? (JSON.parse(recorded).pixels as Pixels) : 'unit';
-      } else {
-        const o = vgg16OptionsFromWeights(kf);
-        if (!o)
-          throw new Error(`${file.name}: holds weights only (no model_config), and not in VGG16's layer layout, so the architecture is unknown; give a full model file (Keras model.save)`);
-        model = vgg16(o);
-        buildFromWeights(model, checkWeightsFor(model, kf, file.name));
-        pixels = 'caffe';
-      }
-      for (const l of kf.layers) for (const w of l.weights) w.data = new Float32Array(0); // host copies: on the GPU now
+      const read = isTfjsPick(files) ? await readTfjs(files) : await readKeras(files[0]);
+      const { model, name } = read;
       const shape = model.inputShape!;
-      if (shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3)) {
+      const spatial = spatialLayers(model);
+      const refuse = (msg: string): never => {
         model.dispose();
-        throw new Error(`${file.name}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
-      }
-      const convs = model.layers.filter((l) => l instanceof Conv2D).map((l) => l.name);
-      if (!convs.length) {
-        model.dispose();
-        throw new Error(`${file.name}: the model has no Conv2D layer to explain (layers: ${model.layers.map((l) => l.name).join(', ')})`);
-      }
+        throw new Error(`${name}: ${msg}`);
+      };
+      if (shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3)) refuse(`the model's input is [${shape}], not an image [H, W, 1 or 3]`);
+      if (!spatial.length) refuse(`the model has no layer with a spatial output [H, W, C] to explain (layers: ${model.layers.map((l) => l.name).join(', ')})`);
+      const classes = model.outputShape.reduce((a, b) => a * b, 1);
+      // The file's record; else a known architecture; else a guess the user can change here.
+      const px =
+        read.preprocessing?.pixels ? { pixels: read.preprocessing.pixels as Pixels, from: 'recorded in the file' }
+        : read.pixels ?? defaultImagePixels({ model, preprocessing: null }) ?? { pixels: 'caffe' as Pixels, from: 'a guess for a 1000-class model: pick its own below' };
+      if (!IMAGE_PIXELS.includes(px.pixels)) refuse(`the file records pixels '${px.pixels}', not one of ${IMAGE_PIXELS.join(', ')}`);
       loaded?.model.dispose();
       clearResults();
-      const classes = model.outputShape.reduce((a, b) => a * b, 1);
-      loaded = { model, name: file.name, pixels, convs, classes };
-      layerSel.replaceChildren(...convs.map((c) => h('option', { value: c }, `${c} ${model.getLayer(c).outputShape!.slice(0, 2).join('×')}`)));
+      loaded = { model, name, spatial, classes };
+      pixelsSel.value = px.pixels;
+      pixelsSel.disabled = !!read.preprocessing?.pixels;
+      layerSel.replaceChildren(...spatial.map((c) => h('option', { value: c }, `${c} ${model.getLayer(c).outputShape!.join('×')}`)));
       classList.replaceChildren(...Array.from({ length: classes }, (_, k) => h('option', { value: classes === 1000 ? `${imagenetClasses()[k].name} (${k})` : String(k) })));
       const params = model.countParams();
-      modelInfo.textContent = `${file.name}: ${model.layers.length} layers, ${params.toLocaleString('en-US')} parameters, input ${shape.join('×')}, ${classes} classes, ${pixels} pixels${recorded ? ' (recorded in the file)' : ''}; loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+      modelInfo.textContent = `${name}: ${model.layers.length} layers, ${params.toLocaleString('en-US')} parameters, input ${shape.join('×')}, ${classes} classes, ${px.pixels} pixels (${px.from}); loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
       progress.hide();
-      if (chosenLayer && !convs.includes(chosenLayer)) {
+      const fallback = defaultCamLayer(model)!;
+      if (chosenLayer && !spatial.includes(chosenLayer)) {
         const wanted = chosenLayer;
         chosenLayer = null;
-        layerSel.value = convs[convs.length - 1];
-        throw new Error(`${file.name} has no layer '${wanted}'; its conv layers are ${convs.join(', ')}. Pick one in the layer list.`);
+        layerSel.value = fallback;
+        throw new Error(`${name} has no layer '${wanted}'; its layers with a spatial output are ${spatial.join(', ')}. Pick one in the layer list.`);
       }
-      layerSel.value = chosenLayer ?? convs[convs.length - 1];
+      layerSel.value = chosenLayer ?? fallback;
       await compute();
     } catch (e) {
       fail(e);
@@ -202,13 +234,12 @@ export function mount(root: HTMLElement, app: App) {
     const img = image!;
     const px = C === 1 ? resizeNearestPil(rgbToGray(img.rgb), img.width, img.height, 1, W, H) : resizeNearestPil(img.rgb, img.width, img.height, 3, W, H);
     const x = Float32Array.from(px);
-    const mode = pixelsSel.value === 'auto' ? loaded!.pixels : (pixelsSel.value as Pixels);
-    return preprocessPixels(x, mode, C);
+    return preprocessPixels(x, pixelsSel.value as Pixels, C);
   }
 
   async function compute() {
     if (!loaded || !image) {
-      note.textContent = !loaded ? 'Now pick a Keras model file.' : 'Now pick an image.';
+      note.textContent = !loaded ? 'Now pick a model (Keras file, or TF.js model.json + shards).' : 'Now pick an image.';
       setState('done');
       return;
     }
@@ -272,9 +303,20 @@ export function mount(root: HTMLElement, app: App) {
   }
 
   modelIn.addEventListener('change', () => {
-    const f = modelIn.files?.[0];
-    modelIn.value = ''; // so that picking the same file again reloads it
-    if (f) void loadModelFile(f);
+    const files = [...(modelIn.files ?? [])];
+    modelIn.value = ''; // so that picking the same files again reloads them
+    if (files.length) void loadModelFiles(files);
+  });
+  // Files dropped anywhere on the view: one image is the image, anything else the model.
+  root.addEventListener('dragover', (e) => {
+    if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
+  });
+  root.addEventListener('drop', (e) => {
+    const files = [...(e.dataTransfer?.files ?? [])];
+    if (!files.length) return;
+    e.preventDefault();
+    if (files.length === 1 && files[0].type.startsWith('image/')) void loadImageFile(files[0]);
+    else void loadModelFiles(files);
   });
   imageIn.addEventListener('change', () => {
     const f = imageIn.files?.[0];
