@@ -82,7 +82,7 @@ if (!existsSync(TFJS) || !existsSync(H5)) {
     const mc = json.modelTopology.model_config;
     const layers: any[] = mc.config.layers;
     const last = layers.findIndex((l) => l.name === 'conv_pw_13_relu');
-    const config = { ...mc, config: { ...mc.config, layers: layers.slice(0, last + 1) } };
+    const config = { ...mc, config: { ...mc.config, layers: layers.slice(0, last + 1), output_layers: [['conv_pw_13_relu', 0, 0]] } };
     const { model } = await loadModel(H5, config);
     assert.is(model.countParams(), 218544);
     // The TF.js shards hold the same ImageNet weights (converted from the model with a head).

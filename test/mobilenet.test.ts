@@ -147,7 +147,7 @@ if (!existsSync(TFJS) || !existsSync(H5)) {
     const json = JSON.parse(readFileSync(TFJS, 'utf8'));
     const mc = json.modelTopology.model_config;
     const last = mc.config.layers.findIndex((l: any) => l.name === 'conv_pw_13_relu');
-    const { model: noTop } = await loadModel(H5, { ...mc, config: { ...mc.config, layers: mc.config.layers.slice(0, last + 1) } });
+    const { model: noTop } = await loadModel(H5, { ...mc, config: { ...mc.config, layers: mc.config.layers.slice(0, last + 1), output_layers: [['conv_pw_13_relu', 0, 0]] } });
     try {
       const x = preprocessPixels(inputs[0], 'tf', 3);
       const run = (m: typeof model) =>
