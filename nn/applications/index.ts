@@ -1,0 +1,2 @@
+// Every Keras application, registered (nn/applications/registry.ts). One import line per family.
+export * from './registry.ts';

@@ -1,0 +1,67 @@
+// The Keras applications Lanterna builds in code (keras.applications: same layer names, same
+// order, same weights layouts), each described once here: how to build it, how its official
+// weights files look, its preprocessing and its default explanation layers. `--arch NAME` and the
+// recognition of a weights file by its shapes (`recogniseApplication`) go through this list.
+
+import type { KerasFile } from '../io/keras.ts';
+import type { Model } from '../model.ts';
+import type { ImagePixels } from './imagenet.ts';
+
+export interface AppOptions {
+  /** The classifier at the end (Keras' include_top); default true. */
+  includeTop?: boolean;
+  /** Without the top: global 'avg' or 'max' pooling at the end (Keras' pooling). */
+  pooling?: 'avg' | 'max' | null;
+  /** [H, W, C]; default the family's size (224, or 299 for Xception and InceptionV3). */
+  inputShape?: [number, number, number];
+  classes?: number;
+  /** Width multiplier (MobileNet 0.25–1.0, MobileNetV2 0.35–1.4). */
+  alpha?: number;
+  classifierActivation?: 'softmax' | 'linear';
+}
+
+export interface Application {
+  /** The --arch value, Keras' module name: 'xception', 'resnet50', 'mobilenet_v2', … */
+  readonly name: string;
+  /** keras.applications' constructor: 'Xception', 'ResNet50', … */
+  readonly kerasName: string;
+  /** Its preprocess_input (EfficientNet rescales inside the model: 'raw'). */
+  readonly pixels: ImagePixels;
+  /** Default input side (224 or 299). */
+  readonly size: number;
+  /** The architecture, with Keras' layer names, built (random weights). */
+  build(o?: AppOptions): Model;
+  /** The options an official weights file was made for (top or not, alpha, …), or null if it is not of this family. */
+  recognise(file: KerasFile): AppOptions | null;
+  /** Copies an official weights file into `model` (built from recognise's options); one-line errors naming the file and layer. */
+  loadWeights(model: Model, file: KerasFile, path: string): void;
+  /** The default Grad-CAM layer (the last conv block's output) and a finer one, of a model with the default options. */
+  readonly gradCamLayers: readonly [string, string];
+}
+
+const registry: Application[] = [];
+
+/** Adds an application (each family's module calls it once). */
+export function registerApplication(app: Application): void {
+  if (registry.some((a) => a.name === app.name)) throw new Error(`application '${app.name}' is registered twice`);
+  registry.push(app);
+}
+
+export function applications(): readonly Application[] {
+  return registry;
+}
+
+export function applicationByName(name: string): Application {
+  const a = registry.find((x) => x.name === name.toLowerCase() || x.kerasName.toLowerCase() === name.toLowerCase());
+  if (!a) throw new Error(`--arch ${name}: unknown architecture (known: ${registry.map((x) => x.name).join(', ')})`);
+  return a;
+}
+
+/** The family (and options) an official weights file belongs to, from its layer names and shapes. */
+export function recogniseApplication(file: KerasFile): { app: Application; options: AppOptions } | null {
+  for (const app of registry) {
+    const options = app.recognise(file);
+    if (options) return { app, options };
+  }
+  return null;
+}
