@@ -145,6 +145,8 @@ export function buildFromWeights(model: Model, byName: Map<string, KerasLayerWei
     l.built = true;
     s = l.outputShape;
   }
+  // The graph's nodes over the layers just built (nothing is initialised again).
+  model.build();
 }
 
 /**
