@@ -67,16 +67,22 @@ export abstract class CamMethod {
   /** Whether negative evidence is cut (Grad-CAM: yes; CAM as in the lecture: no). */
   protected abstract readonly relu: boolean;
 
-  constructor(readonly model: Model) {}
+  /** For a model with several outputs, the one explained when a request names none. */
+  output: number | string | undefined;
+
+  constructor(readonly model: Model, o: { output?: number | string } = {}) {
+    this.output = o.output;
+  }
 
   /** α [N, K]: how much each channel of A counts for each image's target class. */
   protected abstract channelWeights(ctx: CamContext): Tensor;
 
   /** The output explained: the only one, or the one `req.output` names (else an error listing them). */
   outputIndex(req: CamRequest = {}): number {
-    if (req.output === undefined && this.model.outputRefs.length > 1)
+    const output = req.output ?? this.output;
+    if (output === undefined && this.model.outputRefs.length > 1)
       throw new Error(`${this.name}: model '${this.model.name}' has ${this.model.outputRefs.length} outputs (${this.model.outputNames.join(', ')}); choose the one to explain`);
-    return this.model.outputIndex(req.output);
+    return this.model.outputIndex(output);
   }
 
   /** The layer used when none is named: the last 4-D (spatial) layer output. */

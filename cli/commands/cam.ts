@@ -2,6 +2,7 @@
 // Programs 2 and 4), saved as one PNG grid with the predicted class and probability per tile;
 // with --image, CAM of photographs on any GAP → Dense / 1×1 Conv2D network (cam_images.ts).
 
+import { OUTPUT_HELP } from '../model_output.ts';
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { LanternaError } from '../../engine/errors.ts';
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--index <list>', 'these test digits instead, e.g. 0,7,42')
     .option('--class <c>', 'map this class instead of each digit’s (image’s) prediction; with --image an ImageNet name works too')
     .option('--layer <name>', 'feature layer (default: the one before global average pooling)')
+    .option('--output <name>', OUTPUT_HELP)
     .option('--upsample <mode>', 'nearest (as the lecture), bilinear or none', 'nearest')
     .option('--colormap <name>', 'inferno (as the lecture), jet, viridis or gray', 'inferno')
     .option('--columns <n>', 'tiles per row', '10')

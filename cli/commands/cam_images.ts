@@ -3,6 +3,7 @@
 // nn/head.ts finds the head). One overlay per image, the map min–max normalised as the lecture;
 // everything that can fail on the user's input fails before any file is written.
 
+import { chooseOutput, outputSize } from '../model_output.ts';
 import { basename, extname } from 'node:path';
 import { init, shutdown } from '../../engine/context.ts';
 import { LanternaError } from '../../engine/errors.ts';
@@ -20,6 +21,7 @@ export interface CamImageOpts {
   image: string[];
   class?: string;
   layer?: string;
+  output?: string;
   colormap: string;
   alpha?: string;
   out: string;
@@ -57,9 +59,10 @@ export async function camImages(o: CamImageOpts): Promise<void> {
     const model = loaded.model;
     const shape = model.inputShape!;
     if (shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3)) throw new LanternaError(`${o.model}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
-    const cam = new Cam(model);
+    const output = chooseOutput(model, o.output, o.model);
+    const cam = new Cam(model, { output });
     const layer = await oneLine(() => o.layer ?? cam.defaultLayer());
-    const numClasses = model.outputShape.reduce((a, b) => a * b, 1);
+    const numClasses = outputSize(model, output);
     const names = numClasses === 1000 ? imagenetClasses() : null;
     let cls: number | null = null;
     if (o.class !== undefined) {

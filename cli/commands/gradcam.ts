@@ -27,12 +27,14 @@ import type { Model } from '../../nn/model.ts';
 import type { Layer } from '../../nn/layer.ts';
 import { imagePixelsFor, pixelsFlag as pixelsFlagOf, PIXELS_HELP } from '../image_pixels.ts';
 import { choice, emitJson } from '../options.ts';
+import { chooseOutput, OUTPUT_HELP, outputSize } from '../model_output.ts';
 
 interface GradcamOpts {
   weights?: string;
   model?: string;
   image: string[];
   layer?: string;
+  output?: string;
   class?: string;
   score: string;
   colormap: string;
@@ -120,6 +122,7 @@ export function register(program: Command): void {
     .option('--weights <file>', `Keras VGG16 weights (${'vgg16_weights_tf_dim_ordering_tf_kernels.h5'}); default: $${VGG16_WEIGHTS_ENV}`)
     .option('--model <file>', 'a full Keras model file instead (architecture from its config), e.g. an MNIST model')
     .requiredOption('--image <files...>', 'JPEG or PNG images (the weights are loaded once for all)')
+    .option('--output <name>', OUTPUT_HELP)
     .option('--layer <name>', 'layer to explain (default: the last spatial conv block\'s output: block5_conv3 for VGG16, conv_pw_13_relu for MobileNet; block4_conv3 gives 28×28)')
     .option('--class <list>', 'target classes, by index or ImageNet name: 281,243 or tabby,bull_mastiff (default: the top-1)')
     .option('--score <s>', 'differentiate the softmax output (as the lecture and the Keras example) or the logit (pre-softmax, the paper)', 'softmax')
@@ -178,9 +181,10 @@ export function register(program: Command): void {
         const shape = model.inputShape!;
         if (shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3))
           throw new LanternaError(`${o.model ?? weightsPath}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
-        const numClasses = model.outputShape.reduce((a, b) => a * b, 1);
+        const output = chooseOutput(model, o.output, o.model ?? weightsPath ?? 'VGG16');
+        const numClasses = outputSize(model, output);
         if (o.model) classes = parseClasses(o.class, numClasses);
-        if (score === 'logit' && !finalSoftmax(model.tailLayers())) throw new LanternaError(`${o.model ?? weightsPath}: --score logit: ${noSoftmaxReason(model.name, model.tailLayers())}`);
+        if (score === 'logit' && !finalSoftmax(model.tailLayers(output))) throw new LanternaError(`${o.model ?? weightsPath}: --score logit: ${noSoftmaxReason(model.name, model.tailLayers(output))}`);
         const layer = pickLayer(model, o.layer, o.model ?? 'VGG16');
         const weightBytes = g.pool.stats().liveBytes;
         log(`model: ${what}, ${model.countParams().toLocaleString('en-US')} parameters, loaded in ${ms(loadMs)}`);
@@ -203,7 +207,7 @@ export function register(program: Command): void {
           const timings: { forwardMs?: number; totalMs?: number } = {};
           const targets = classes;
           const maps = await E.asyncTidy((s) =>
-            gradcam.explain(s.run(() => E.tensor(x, [1, ...shape])), { layer, score, classes: targets ? [targets] : null, timings }),
+            gradcam.explain(s.run(() => E.tensor(x, [1, ...shape])), { layer, score, classes: targets ? [targets] : null, timings, output }),
           );
           const stats = g.pool.stats();
           peak = Math.max(peak, stats.peakLiveBytes);

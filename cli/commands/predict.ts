@@ -4,6 +4,7 @@
 //
 // Pixels: cli/image_pixels.ts (--pixels, the file's record, a known application, else unit).
 
+import { chooseOutput, OUTPUT_HELP, outputSize } from '../model_output.ts';
 import type { Command } from 'commander';
 import { init, shutdown } from '../../engine/context.ts';
 import { LanternaError } from '../../engine/errors.ts';
@@ -18,6 +19,7 @@ interface PredictOpts {
   image: string[];
   pixels?: string;
   top: string;
+  output?: string;
   json?: boolean;
 }
 
@@ -37,6 +39,7 @@ export function register(program: Command): void {
     .requiredOption('--image <files...>', 'JPEG or PNG images, resized to the model input as Keras load_img (nearest)')
     .option('--pixels <mode>', PIXELS_HELP)
     .option('--top <n>', 'classes to print per image', '5')
+    .option('--output <name>', OUTPUT_HELP)
     .option('--json', 'print {"model", "images": [{"image", "predictions": [{"index", "label", "score"}]}]} instead of text')
     .action(async (o: PredictOpts) => {
       const top = intOption('--top', o.top, 1);
@@ -49,7 +52,8 @@ export function register(program: Command): void {
         const shape = model.inputShape!;
         if (shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3))
           throw new LanternaError(`${o.model}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
-        const numClasses = model.outputShape.reduce((a, b) => a * b, 1);
+        const output = chooseOutput(model, o.output, o.model);
+        const numClasses = outputSize(model, output);
         const imagenet = numClasses === 1000;
         const { pixels, from } = imagePixelsFor(loaded, flag, o.model);
         const [h, w, c] = shape;
@@ -59,7 +63,7 @@ export function register(program: Command): void {
           const px = loadImg(img, { targetSize: [h, w], colorMode: c === 1 ? 'grayscale' : 'rgb' }).pixels;
           x.set(preprocessPixels(px, pixels, c), i * per);
         });
-        const y = await model.predict(x, 8);
+        const y = await model.predict(x, 8, output);
         const classes = imagenet ? imagenetClasses() : null;
         const results = images.map(({ path }, i) => ({
           image: path,
