@@ -3,6 +3,7 @@
 // with --image, CAM of photographs on any GAP → Dense / 1×1 Conv2D network (cam_images.ts).
 
 import { OUTPUT_HELP } from '../model_output.ts';
+import { ARCH_HELP, WEIGHTS_HELP } from '../model_source.ts';
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { LanternaError } from '../../engine/errors.ts';
@@ -21,6 +22,8 @@ import { camImages } from './cam_images.ts';
 
 interface CamOpts extends InputFlags {
   model?: string;
+  weights?: string;
+  arch?: string;
   image?: string[];
   alpha?: string;
   images: string;
@@ -39,7 +42,9 @@ export const DEFAULT_MODEL = 'models/cam2.h5';
 export function register(program: Command): void {
   addInputOptions(program.command('cam').description('class activation maps (CAM) of MNIST test digits as one PNG grid, or of images (--image) as overlays'))
     .option('--model <file>', `model ending in GlobalAveragePooling2D → Dense or 1×1 Conv2D (Reshape/Dropout/Flatten between allowed): Keras .h5/.keras or TF.js model.json (default: the shipped ${DEFAULT_MODEL})`)
-    .option('--image <files...>', 'explain these JPEG/PNG images instead of MNIST digits (needs --model); --pixels then takes caffe, tf, torch, unit, raw or inverted, defaulting as `predict`')
+    .option('--weights <file>', `with --image: ${WEIGHTS_HELP} (Xception: the lecture's exercise)`)
+    .option('--arch <name>', ARCH_HELP)
+    .option('--image <files...>', 'explain these JPEG/PNG images instead of MNIST digits (needs --model or --weights); --pixels then takes caffe, tf, torch, unit, raw or inverted, defaulting as `predict`')
     .option('--alpha <a>', 'with --image: heatmap opacity over the image', '0.4')
     .option('--images <n>', 'the first N test digits', '10')
     .option('--index <list>', 'these test digits instead, e.g. 0,7,42')
@@ -53,8 +58,8 @@ export function register(program: Command): void {
     .option('--out <file>', 'output PNG', 'cam.png')
     .action(async (o: CamOpts) => {
       if (o.image) {
-        if (!o.model) throw new LanternaError('--image needs --model (a network ending in global average pooling and a Dense or 1×1 Conv2D classifier)');
-        return camImages({ ...o, model: o.model, image: o.image });
+        if (!o.model && !o.weights) throw new LanternaError('--image needs --model or --weights (a network ending in global average pooling and a Dense or 1×1 Conv2D classifier)');
+        return camImages({ ...o, image: o.image });
       }
       const modelPath = o.model ?? shipped(DEFAULT_MODEL);
       if (!existsSync(modelPath)) throw new LanternaError(`${modelPath}: no such model file${o.model ? '' : ' (the shipped default is missing: train one with `lanterna train --preset cam2`)'}`);

@@ -3,6 +3,7 @@
 // nn/head.ts finds the head). One overlay per image, the map min–max normalised as the lecture;
 // everything that can fail on the user's input fails before any file is written.
 
+import { loadCliModel } from '../model_source.ts';
 import { chooseOutput, outputSize } from '../model_output.ts';
 import { basename, extname } from 'node:path';
 import { init, shutdown } from '../../engine/context.ts';
@@ -12,12 +13,13 @@ import { Cam } from '../../explain/cam.ts';
 import { encodeImage, loadImg, overlayHeatmap, readImage } from '../../explain/image_io.ts';
 import { writeFileAtomic } from '../../explain/png.ts';
 import { imagenetClasses, imagenetClassIndex, preprocessPixels, topK } from '../../nn/applications/imagenet.ts';
-import { loadModel } from '../../nn/model_file.ts';
-import { imagePixelsFor, pixelsFlag } from '../image_pixels.ts';
+import { pixelsFlag } from '../image_pixels.ts';
 import { emitJson } from '../options.ts';
 
 export interface CamImageOpts {
-  model: string;
+  model?: string;
+  weights?: string;
+  arch?: string;
   image: string[];
   class?: string;
   layer?: string;
@@ -55,11 +57,12 @@ export async function camImages(o: CamImageOpts): Promise<void> {
   const images = await oneLine(() => o.image.map((path) => ({ path, img: readImage(path) })));
   try {
     await init();
-    const loaded = await oneLine(() => loadModel(o.model));
-    const model = loaded.model;
+    const src = await loadCliModel({ model: o.model, weights: o.weights, arch: o.arch }, flag);
+    const model = src.model;
+    const where = src.path;
     const shape = model.inputShape!;
-    if (shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3)) throw new LanternaError(`${o.model}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
-    const output = chooseOutput(model, o.output, o.model);
+    if (shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3)) throw new LanternaError(`${where}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
+    const output = chooseOutput(model, o.output, where);
     const cam = new Cam(model, { output });
     const layer = await oneLine(() => o.layer ?? cam.defaultLayer());
     const numClasses = outputSize(model, output);
@@ -69,7 +72,7 @@ export async function camImages(o: CamImageOpts): Promise<void> {
       cls = /^\d+$/.test(o.class) ? Number(o.class) : names ? await oneLine(() => imagenetClassIndex(o.class!)) : NaN;
       if (!(cls >= 0 && cls < numClasses)) throw new LanternaError(`--class ${o.class}: the model has ${numClasses} classes (0..${numClasses - 1})${names ? ' or ImageNet names' : ''}`);
     }
-    const { pixels, from } = imagePixelsFor(loaded, flag, o.model);
+    const { pixels, pixelsFrom: from } = src;
     const [h, w, c] = shape;
     const x = new Float32Array(images.length * h * w * c);
     images.forEach(({ img }, i) => x.set(preprocessPixels(loadImg(img, { targetSize: [h, w], colorMode: c === 1 ? 'grayscale' : 'rgb' }).pixels, pixels, c), i * h * w * c));
@@ -77,7 +80,7 @@ export async function camImages(o: CamImageOpts): Promise<void> {
       E.asyncTidy((s) => cam.explain(s.run(() => E.tensor(x, [images.length, ...shape])), { layer, classes: cls === null ? null : images.map(() => cls!) })),
     );
     const say = o.json === true ? (t: string) => console.error(t) : (t: string) => console.log(t);
-    say(`${o.model}: CAM from layer '${layer}' (${maps[0].h}×${maps[0].w}) weighted by '${cam.head().classifier.name}', ${pixels} pixels (${from})`);
+    say(`${where}: CAM from layer '${layer}' (${maps[0].h}×${maps[0].w}) weighted by '${cam.head().classifier.name}', ${pixels} pixels (${from})`);
     const writes = maps.map((m, i) => {
       let lo = Infinity;
       let hi = -Infinity;
@@ -93,7 +96,7 @@ export async function camImages(o: CamImageOpts): Promise<void> {
     for (const wr of writes) await writeFileAtomic(wr.path, wr.bytes);
     if (o.json)
       await emitJson(o.json, {
-        model: o.model,
+        model: where,
         layer,
         pixels,
         images: maps.map((m, i) => ({ image: images[i].path, class: m.classIndex, label: names ? names[m.classIndex].name : null, probability: m.probability, h: m.h, w: m.w, cam: Array.from(m.raw), file: writes[i].path })),

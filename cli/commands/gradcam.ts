@@ -20,13 +20,14 @@ import { convLayers, defaultCamLayer } from '../../explain/layers.ts';
 import { encodeImage, loadImg, overlayHeatmap, readImage, sideBySide, type DecodedImage, type RgbImage } from '../../explain/image_io.ts';
 import { writeFileAtomic } from '../../explain/png.ts';
 import { decodePredictions, type ImagePixels, imagenetClasses, imagenetClassIndex, preprocessPixels, topK } from '../../nn/applications/imagenet.ts';
-import { loadVgg16Weights, VGG16_WEIGHTS_ENV } from '../../nn/applications/vgg16.ts';
+import { VGG16_WEIGHTS_ENV } from '../../nn/applications/vgg16.ts';
 import { finalSoftmax, noSoftmaxReason } from '../../nn/head.ts';
 import { loadModel } from '../../nn/model_file.ts';
 import type { Model } from '../../nn/model.ts';
 import type { Layer } from '../../nn/layer.ts';
 import { imagePixelsFor, pixelsFlag as pixelsFlagOf, PIXELS_HELP } from '../image_pixels.ts';
 import { choice, emitJson } from '../options.ts';
+import { ARCH_HELP, loadCliModel, WEIGHTS_HELP } from '../model_source.ts';
 import { chooseOutput, OUTPUT_HELP, outputSize } from '../model_output.ts';
 
 interface GradcamOpts {
@@ -35,6 +36,7 @@ interface GradcamOpts {
   image: string[];
   layer?: string;
   output?: string;
+  arch?: string;
   class?: string;
   score: string;
   colormap: string;
@@ -118,8 +120,9 @@ function modelInput(img: DecodedImage, shape: number[], pixels: Pixels): Float32
 export function register(program: Command): void {
   program
     .command('gradcam')
-    .description('Grad-CAM of images: VGG16 with Keras ImageNet weights (--weights), or any Keras model file (--model)')
-    .option('--weights <file>', `Keras VGG16 weights (${'vgg16_weights_tf_dim_ordering_tf_kernels.h5'}); default: $${VGG16_WEIGHTS_ENV}`)
+    .description('Grad-CAM of images: a Keras applications weights file (--weights: VGG16, …), or any Keras / TF.js model file (--model)')
+    .option('--weights <file>', `${WEIGHTS_HELP}, e.g. vgg16_weights_tf_dim_ordering_tf_kernels.h5; default: $${VGG16_WEIGHTS_ENV}`)
+    .option('--arch <name>', ARCH_HELP)
     .option('--model <file>', 'a full Keras model file instead (architecture from its config), e.g. an MNIST model')
     .requiredOption('--image <files...>', 'JPEG or PNG images (the weights are loaded once for all)')
     .option('--output <name>', OUTPUT_HELP)
@@ -130,12 +133,12 @@ export function register(program: Command): void {
     .option('--alpha <a>', 'heatmap opacity over the image', '0.4')
     .option('--out <file>', 'overlay picture, .png or .jpg; several images or classes add _<image> / _<class> to the name', 'gradcam.png')
     .option('--side-by-side', 'several classes: one picture with their overlays side by side')
-    .option('--pixels <mode>', `${PIXELS_HELP} (with --weights: caffe, VGG16's)`)
+    .option('--pixels <mode>', `${PIXELS_HELP} (with --weights: the family's preprocess_input)`)
     .option('--top <n>', 'predictions to print', '5')
     .option('--json [file]', 'write the predictions and raw maps as JSON (to stdout instead of the text, or to a file)')
     .action(async (o: GradcamOpts) => {
       // --- Everything about the user's input, before the GPU and before any file.
-      if (o.weights && o.model) throw new LanternaError('give --weights (VGG16) or --model (a full Keras model), not both');
+      if (o.weights && o.model) throw new LanternaError('give --weights (an applications weights file) or --model (a full model file), not both');
       const weightsPath = o.model ? undefined : (o.weights ?? process.env[VGG16_WEIGHTS_ENV]);
       if (!o.model && !weightsPath)
         throw new LanternaError(`no model: give --weights vgg16_weights_tf_dim_ordering_tf_kernels.h5 (or set ${VGG16_WEIGHTS_ENV}), or --model FILE`);
@@ -152,7 +155,7 @@ export function register(program: Command): void {
       const tDecode = performance.now();
       const images = await userStep(() => o.image.map((p) => ({ path: p, img: readImage(p) })));
       const decodeMs = performance.now() - tDecode;
-      // VGG16's 1000 ImageNet classes are known before loading anything.
+      // An applications file's 1000 ImageNet classes are known before loading anything.
       let classes = o.model ? null : parseClasses(o.class, 1000);
 
       try {
@@ -161,31 +164,23 @@ export function register(program: Command): void {
         const dev = await describeDevice(g);
         // --- The model, uploaded once.
         const t0 = performance.now();
-        let model: Model;
-        let what: string;
-        let pixels: Pixels;
-        let pixelsFrom: string;
-        if (o.model) {
-          const loaded = await userStep(() => loadModel(o.model!));
-          model = loaded.model;
-          what = `${o.model} (${loaded.file.format}${loaded.file.kerasVersion ? `, Keras ${loaded.file.kerasVersion}` : ''})`;
-          ({ pixels, from: pixelsFrom } = imagePixelsFor(loaded, pixelsFlag, o.model));
-        } else {
-          const loaded = await userStep(() => loadVgg16Weights(weightsPath));
-          model = loaded.model;
-          what = `VGG16, weights ${weightsPath} (read ${loaded.readSeconds.toFixed(1)} s, upload ${loaded.uploadSeconds.toFixed(1)} s)`;
-          pixels = pixelsFlag ?? 'caffe';
-          pixelsFrom = pixelsFlag ? '--pixels' : "VGG16's preprocess_input";
-        }
+        const src = await userStep(() => loadCliModel({ model: o.model, weights: weightsPath, arch: o.arch }, pixelsFlag));
+        const model: Model = src.model;
+        const what = src.what;
+        const pixels: Pixels = src.pixels;
+        const pixelsFrom = src.pixelsFrom;
         const loadMs = performance.now() - t0;
         const shape = model.inputShape!;
         if (shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3))
           throw new LanternaError(`${o.model ?? weightsPath}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
-        const output = chooseOutput(model, o.output, o.model ?? weightsPath ?? 'VGG16');
+        const source = o.model ?? weightsPath ?? 'VGG16';
+        const output = chooseOutput(model, o.output, source);
+        if (model.outputShapes[output].length !== 1)
+          throw new LanternaError(`${source}: the model's output is [${model.outputShapes[output]}], not class scores: Grad-CAM needs a classifier (a file with its top)`);
         const numClasses = outputSize(model, output);
         if (o.model) classes = parseClasses(o.class, numClasses);
         if (score === 'logit' && !finalSoftmax(model.tailLayers(output))) throw new LanternaError(`${o.model ?? weightsPath}: --score logit: ${noSoftmaxReason(model.name, model.tailLayers(output))}`);
-        const layer = pickLayer(model, o.layer, o.model ?? 'VGG16');
+        const layer = pickLayer(model, o.layer, source);
         const weightBytes = g.pool.stats().liveBytes;
         log(`model: ${what}, ${model.countParams().toLocaleString('en-US')} parameters, loaded in ${ms(loadMs)}`);
         log(`device: ${dev.driver} (${dev.description || dev.device}); binding limit ${MiB(g.limits.maxStorageBufferBindingSize)}`);

@@ -4,18 +4,20 @@
 //
 // Pixels: cli/image_pixels.ts (--pixels, the file's record, a known application, else unit).
 
+import { ARCH_HELP, loadCliModel, WEIGHTS_HELP } from '../model_source.ts';
 import { chooseOutput, OUTPUT_HELP, outputSize } from '../model_output.ts';
 import type { Command } from 'commander';
 import { init, shutdown } from '../../engine/context.ts';
 import { LanternaError } from '../../engine/errors.ts';
 import { loadImg, readImage } from '../../explain/image_io.ts';
 import { imagenetClasses, preprocessPixels, topK } from '../../nn/applications/imagenet.ts';
-import { loadModel } from '../../nn/model_file.ts';
-import { imagePixelsFor, pixelsFlag, PIXELS_HELP } from '../image_pixels.ts';
+import { pixelsFlag, PIXELS_HELP } from '../image_pixels.ts';
 import { intOption } from '../options.ts';
 
 interface PredictOpts {
-  model: string;
+  model?: string;
+  weights?: string;
+  arch?: string;
   image: string[];
   pixels?: string;
   top: string;
@@ -35,7 +37,9 @@ export function register(program: Command): void {
   program
     .command('predict')
     .description("a model's top classes for images (Keras .h5/.keras, or a TF.js model.json or its folder)")
-    .requiredOption('--model <file>', 'Keras model file, or TF.js model.json (or the folder holding it)')
+    .option('--model <file>', 'Keras model file, or TF.js model.json (or the folder holding it)')
+    .option('--weights <file>', WEIGHTS_HELP)
+    .option('--arch <name>', ARCH_HELP)
     .requiredOption('--image <files...>', 'JPEG or PNG images, resized to the model input as Keras load_img (nearest)')
     .option('--pixels <mode>', PIXELS_HELP)
     .option('--top <n>', 'classes to print per image', '5')
@@ -47,15 +51,16 @@ export function register(program: Command): void {
       const images = await oneLine(() => o.image.map((path) => ({ path, img: readImage(path) })));
       try {
         await init();
-        const loaded = await oneLine(() => loadModel(o.model));
-        const model = loaded.model;
+        const src = await loadCliModel({ model: o.model, weights: o.weights, arch: o.arch }, flag);
+        const model = src.model;
+        const where = src.path;
         const shape = model.inputShape!;
         if (shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3))
-          throw new LanternaError(`${o.model}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
-        const output = chooseOutput(model, o.output, o.model);
+          throw new LanternaError(`${where}: the model's input is [${shape}], not an image [H, W, 1 or 3]`);
+        const output = chooseOutput(model, o.output, where);
         const numClasses = outputSize(model, output);
         const imagenet = numClasses === 1000;
-        const { pixels, from } = imagePixelsFor(loaded, flag, o.model);
+        const { pixels, pixelsFrom: from } = src;
         const [h, w, c] = shape;
         const per = h * w * c;
         const x = new Float32Array(images.length * per);
@@ -69,9 +74,9 @@ export function register(program: Command): void {
           image: path,
           predictions: topK(y, top, i * numClasses, numClasses).map(({ index, score }) => ({ index, label: classes ? classes[index].name : null, score })),
         }));
-        if (o.json) console.log(JSON.stringify({ model: o.model, images: results }, null, 1));
+        if (o.json) console.log(JSON.stringify({ model: where, images: results }, null, 1));
         else {
-          console.log(`model: ${o.model} (${loaded.file.format}), input ${shape.join('×')}, ${pixels} pixels (${from}), ${numClasses} outputs`);
+          console.log(`model: ${src.what}, input ${shape.join('×')}, ${pixels} pixels (${from}), ${numClasses} outputs`);
           for (const r of results) {
             console.log(`\n${r.image}:`);
             if (classes) console.log(`Predicted: [${r.predictions.map((p) => `('${classes[p.index].wnid}', '${p.label}', ${p.score.toPrecision(7)})`).join(', ')}]`);

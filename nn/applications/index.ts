@@ -1,2 +1,3 @@
 // Every Keras application, registered (nn/applications/registry.ts). One import line per family.
 export * from './registry.ts';
+import './vgg16.ts';

@@ -35,6 +35,11 @@ export interface Application {
   recognise(file: KerasFile): AppOptions | null;
   /** Copies an official weights file into `model` (built from recognise's options); one-line errors naming the file and layer. */
   loadWeights(model: Model, file: KerasFile, path: string): void;
+  /**
+   * Builds the model straight from the file's weights, skipping the random initialisation (for
+   * large models: VGG16's 553 MB); when absent, build() then loadWeights().
+   */
+  fromWeights?(file: KerasFile, path: string, o: AppOptions): Model;
   /** The default Grad-CAM layer (the last conv block's output) and a finer one, of a model with the default options. */
   readonly gradCamLayers: readonly [string, string];
 }

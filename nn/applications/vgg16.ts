@@ -26,6 +26,7 @@ import { Weight, type Layer } from '../layer.ts';
 import { readKerasWeights, writeKerasWeightsOnly, type KerasFile, type KerasLayerWeights } from '../io/keras.ts';
 import { Sequential } from '../sequential.ts';
 import type { Model } from '../model.ts';
+import { registerApplication } from './registry.ts';
 
 export const VGG16_WEIGHTS_ENV = 'LANTERNA_VGG16_WEIGHTS';
 export const VGG16_WEIGHTS_FILE = 'vgg16_weights_tf_dim_ordering_tf_kernels.h5';
@@ -251,3 +252,27 @@ export function randomVgg16Layers(o: RandomWeightsOptions = {}): KerasLayerWeigh
 export async function writeRandomVgg16Weights(path: string, o: RandomWeightsOptions = {}): Promise<void> {
   await writeKerasWeightsOnly(path, randomVgg16Layers(o), { style: 'vgg16-legacy' });
 }
+
+registerApplication({
+  name: 'vgg16',
+  kerasName: 'VGG16',
+  pixels: 'caffe',
+  size: 224,
+  build: (o = {}) => vgg16(o as Vgg16Options).build(),
+  // Keras' own widths and input size: a file in VGG16's layout with other shapes is then refused
+  // layer by layer (checkWeightsFor), naming the first shape that differs.
+  recognise: (file) => {
+    const o = vgg16OptionsFromWeights(file);
+    return o ? { includeTop: o.includeTop, classes: o.includeTop ? 1000 : undefined } : null;
+  },
+  loadWeights: (model, file, path) => {
+    const byName = checkWeightsFor(model, file, path);
+    for (const l of model.layers) l.weights.forEach((w, k) => w.assign(byName.get(l.name)!.weights[k].data, `${path}: layer '${l.name}'`));
+  },
+  fromWeights: (file, path, o) => {
+    const model = vgg16(o as Vgg16Options);
+    buildFromWeights(model, checkWeightsFor(model, file, path));
+    return model;
+  },
+  gradCamLayers: ['block5_conv3', 'block4_conv3'],
+});
