@@ -1,7 +1,7 @@
 // Weights for an application described by a spec (graph_spec.ts): seeded random values for test
 // files, the match between a weights file and the spec (to recognise a file by its shapes), and
 // the copy into a built model. A file is matched as Keras' model.load_weights matches it: by layer
-// name when every weighted layer's name is in the file, else by the order of the weighted layers
+// name when its weighted layers carry exactly the model's names, else by the order of the weighted layers
 // (Keras' topological order, which is the order of the file's layer_names): the official Xception
 // file, written by Keras 1 with automatic names, only loads that way.
 
@@ -69,28 +69,32 @@ export function seededWeights(layers: readonly WeightedLayer[], seed: number): M
   return out;
 }
 
-/** The first weighted layer of a file, by name if it has one called `name`, else in file order. */
+/**
+ * The first weighted layer's kernel shape: in file order, which is Keras' layer order (whatever the
+ * names: Keras 1's, tf.keras' conv2d, …), or, for a file in stored-name order, the layer called `name`.
+ */
 export function firstKernel(file: KerasFile, name: string): number[] | undefined {
   const stored = file.layers.filter((l) => l.weights.length > 0);
-  return (stored.find((l) => l.name === name) ?? (file.layerOrder === 'model' ? stored[0] : undefined))?.weights[0]?.shape;
+  return (file.layerOrder === 'model' ? stored[0] : stored.find((l) => l.name === name))?.weights[0]?.shape;
 }
 
-/** The classifier's kernel shape, if the last weighted layer (or 'predictions') is a Dense. */
+/** The classifier's kernel shape, if the last weighted layer (or, in stored-name order, 'predictions') is a Dense. */
 export function classifierKernel(file: KerasFile): number[] | undefined {
   const stored = file.layers.filter((l) => l.weights.length > 0);
-  const k = (stored.find((l) => l.name === 'predictions') ?? (file.layerOrder === 'model' ? stored[stored.length - 1] : undefined))?.weights[0]?.shape;
+  const k = (file.layerOrder === 'model' ? stored[stored.length - 1] : stored.find((l) => l.name === 'predictions'))?.weights[0]?.shape;
   return k && k.length === 2 ? k : undefined;
 }
 
 /**
- * For each weighted layer of the spec, the file's layer holding its weights (by name if every name
- * is there, else by order), or a one-line reason why the file does not fit.
+ * For each weighted layer of the spec, the file's layer holding its weights (by name if the file's
+ * weighted layers are exactly those names, else by order), or a one-line reason why the file does not fit.
  */
 export function matchFile(file: KerasFile, layers: readonly WeightedLayer[]): { ok: true; src: KerasLayerWeights[] } | { ok: false; why: string } {
   const stored = file.layers.filter((l) => l.weights.length > 0);
   const byName = new Map(stored.map((l) => [l.name, l]));
   let src: KerasLayerWeights[];
-  if (layers.every((l) => byName.has(l.name))) src = layers.map((l) => byName.get(l.name)!);
+  // By name only when the names are exactly the model's: a top file never half-loads into a no-top model.
+  if (stored.length === layers.length && layers.every((l) => byName.has(l.name))) src = layers.map((l) => byName.get(l.name)!);
   else if (file.layerOrder === 'file')
     return { ok: false, why: `its layers are named ${stored.slice(0, 3).map((l) => `'${l.name}'`).join(', ')}, … in stored-name order (a Keras 3 .weights.h5 read without its config), so neither names nor order can be matched` };
   else if (stored.length !== layers.length)
