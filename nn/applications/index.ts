@@ -1,3 +1,5 @@
 // Every Keras application, registered (nn/applications/registry.ts). One import line per family.
 export * from './registry.ts';
 import './vgg16.ts';
+import './xception.ts';
+import './inception_v3.ts';

@@ -1,0 +1,153 @@
+// Inception v3 (Szegedy et al. 2016) as keras.applications.InceptionV3 builds it (keras_applications
+// 1.0.8, inception_v3.py), layer for layer and name for name. Every convolution is conv2d_bn: a
+// bias-free Conv2D, BatchNormalization(scale=False, ε = 1e-3) and a ReLU Activation, all named
+// automatically (conv2d_N, batch_normalization_N, activation_N from 1, as Keras 2.0–2.2 count them
+// in a fresh session; tf.keras starts at conv2d):
+//
+//   stem       32 3×3 s2 valid, 32 3×3 valid, 64 3×3, max-pool 3×3 s2, 80 1×1 valid, 192 3×3 valid,
+//              max-pool 3×3 s2
+//   mixed0–2   35×35: 1×1 | 1×1→5×5 | 1×1→3×3→3×3 | avg-pool 3×3 s1 same→1×1, concatenated
+//   mixed3     17×17 reduction: 3×3 s2 | 1×1→3×3→3×3 s2 | max-pool 3×3 s2
+//   mixed4–7   17×17: 1×1 | 1×1→1×7→7×1 | 1×1→7×1→1×7→7×1→1×7 | avg-pool→1×1
+//   mixed8     8×8 reduction: 1×1→3×3 s2 | 1×1→1×7→7×1→3×3 s2 | max-pool
+//   mixed9, 10 8×8: 1×1 | 1×1→(1×3 ‖ 3×1) (mixed9_0 / mixed9_1) | 1×1→3×3→(1×3 ‖ 3×1)
+//              (concatenate_1 / _2) | avg-pool→1×1
+//   top        avg_pool (GlobalAveragePooling2D), predictions (Dense 1000 softmax)
+//
+// 23 851 784 parameters with the top, 21 802 784 without. Input ≥ 75×75, default 299×299, pixels
+// x/127.5 − 1 ('tf'). Average pools with 'same' padding divide by the taps inside the image, as TF.
+//
+// The official weights (fchollet/deep-learning-models release v0.5,
+// inception_v3_weights_tf_dim_ordering_tf_kernels.h5 and …_notop.h5) are Keras 2.0 save_weights
+// files (legacy_weights.ts 'keras2.0'): groups conv2d_N / batch_normalization_N / predictions with
+// datasets conv2d_1/conv2d_1/kernel:0, batch_normalization_1/batch_normalization_1/beta:0,
+// moving_mean:0, moving_variance:0 (no gamma: scale=False), in layer_names' topological order. The
+// names are this file's, so they load by name (and by order, as Keras does: the same match).
+// Grad-CAM (and CAM) default to mixed10, the last block, which the global average pooling reads
+// (8×8 at 299); the finer layer is mixed7 (17×17), the last block before the 8×8 reduction.
+
+import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
+import type { Model } from '../model.ts';
+import { appOptions, buildSpec, kerasLayerOrder, type LayerSpec } from './graph_spec.ts';
+import { writeLegacyKerasWeights } from './legacy_weights.ts';
+import { registerApplication, type AppOptions, type Application } from './registry.ts';
+import { classifierKernel, firstKernel, loadSpecWeights, matchFile, seededWeights, weightedLayers } from './spec_weights.ts';
+
+export const INCEPTION_V3_WEIGHTS_FILE = 'inception_v3_weights_tf_dim_ordering_tf_kernels.h5';
+export const INCEPTION_V3_NOTOP_WEIGHTS_FILE = 'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5';
+export const INCEPTION_V3_MIN_SIZE = 75;
+export const INCEPTION_V3_GRAD_CAM_LAYERS = ['mixed10', 'mixed7'] as const;
+
+/** The architecture as data (graph_spec.ts), in Keras' creation order. */
+export function inceptionV3Spec(options: AppOptions = {}): LayerSpec[] {
+  const o = appOptions('InceptionV3', options, INCEPTION_V3_MIN_SIZE);
+  const spec: LayerSpec[] = [{ kind: 'input', name: 'input_1', shape: o.inputShape, inputs: [] }];
+  const add = (s: LayerSpec) => (spec.push(s), s.name);
+  const n = { conv: 0, avg: 0, max: 0, cat: 0 };
+  const convBn = (x: string, filters: number, rows: number, cols: number, padding: 'same' | 'valid' = 'same', strides = 1) => {
+    const k = ++n.conv;
+    add({ kind: 'conv', name: `conv2d_${k}`, inputs: [x], filters, kernel: [rows, cols], strides, padding, useBias: false });
+    add({ kind: 'bn', name: `batch_normalization_${k}`, inputs: [`conv2d_${k}`], scale: false, epsilon: 1e-3 });
+    return add({ kind: 'act', name: `activation_${k}`, inputs: [`batch_normalization_${k}`], fn: 'relu' });
+  };
+  const avgPool = (x: string) => add({ kind: 'avgpool', name: `average_pooling2d_${++n.avg}`, inputs: [x], pool: 3, strides: 1, padding: 'same' });
+  const maxPool = (x: string) => add({ kind: 'maxpool', name: `max_pooling2d_${++n.max}`, inputs: [x], pool: 3, strides: 2, padding: 'valid' });
+  const concat = (name: string, xs: string[]) => add({ kind: 'concat', name, inputs: xs });
+
+  let x = convBn('input_1', 32, 3, 3, 'valid', 2);
+  x = convBn(x, 32, 3, 3, 'valid');
+  x = convBn(x, 64, 3, 3);
+  x = maxPool(x);
+  x = convBn(x, 80, 1, 1, 'valid');
+  x = convBn(x, 192, 3, 3, 'valid');
+  x = maxPool(x);
+  for (const [i, pool] of [32, 64, 64].entries()) {
+    const b1 = convBn(x, 64, 1, 1);
+    const b5 = convBn(convBn(x, 48, 1, 1), 64, 5, 5);
+    const b3 = convBn(convBn(convBn(x, 64, 1, 1), 96, 3, 3), 96, 3, 3);
+    const bp = convBn(avgPool(x), pool, 1, 1);
+    x = concat(`mixed${i}`, [b1, b5, b3, bp]);
+  }
+  {
+    const b3 = convBn(x, 384, 3, 3, 'valid', 2);
+    const bd = convBn(convBn(convBn(x, 64, 1, 1), 96, 3, 3), 96, 3, 3, 'valid', 2);
+    x = concat('mixed3', [b3, bd, maxPool(x)]);
+  }
+  for (const [i, c] of [128, 160, 160, 192].entries()) {
+    const b1 = convBn(x, 192, 1, 1);
+    const b7 = convBn(convBn(convBn(x, c, 1, 1), c, 1, 7), 192, 7, 1);
+    let bd = convBn(x, c, 1, 1);
+    bd = convBn(convBn(convBn(convBn(bd, c, 7, 1), c, 1, 7), c, 7, 1), 192, 1, 7);
+    const bp = convBn(avgPool(x), 192, 1, 1);
+    x = concat(`mixed${4 + i}`, [b1, b7, bd, bp]);
+  }
+  {
+    const b3 = convBn(convBn(x, 192, 1, 1), 320, 3, 3, 'valid', 2);
+    const b7 = convBn(convBn(convBn(convBn(x, 192, 1, 1), 192, 1, 7), 192, 7, 1), 192, 3, 3, 'valid', 2);
+    x = concat('mixed8', [b3, b7, maxPool(x)]);
+  }
+  for (let i = 0; i < 2; i++) {
+    const b1 = convBn(x, 320, 1, 1);
+    const b3 = convBn(x, 384, 1, 1);
+    const b3x = concat(`mixed9_${i}`, [convBn(b3, 384, 1, 3), convBn(b3, 384, 3, 1)]);
+    const bd = convBn(convBn(x, 448, 1, 1), 384, 3, 3);
+    const bdx = concat(`concatenate_${++n.cat}`, [convBn(bd, 384, 1, 3), convBn(bd, 384, 3, 1)]);
+    const bp = convBn(avgPool(x), 192, 1, 1);
+    x = concat(`mixed${9 + i}`, [b1, b3x, bdx, bp]);
+  }
+  if (o.includeTop) {
+    x = add({ kind: 'gap', name: 'avg_pool', inputs: [x] });
+    add({ kind: 'dense', name: 'predictions', inputs: [x], units: o.classes, activation: o.classifierActivation });
+  } else if (o.pooling === 'avg') add({ kind: 'gap', name: 'global_average_pooling2d_1', inputs: [x] });
+  else if (o.pooling === 'max') add({ kind: 'gmp', name: 'global_max_pooling2d_1', inputs: [x] });
+  return spec;
+}
+
+/** An InceptionV3 with random weights (the layers' own initialisers). */
+export function inceptionV3(o: AppOptions = {}): Model {
+  return buildSpec(inceptionV3Spec(o), 'inception_v3');
+}
+
+export interface RandomInceptionV3Options extends AppOptions {
+  seed?: number;
+  kerasVersion?: string;
+}
+
+/** Seeded weights (spec_weights.ts) for `inceptionV3Spec(o)`, every layer in Keras' model.layers order. */
+export function randomInceptionV3Layers(o: RandomInceptionV3Options = {}): KerasLayerWeights[] {
+  const spec = inceptionV3Spec(o);
+  const layers = weightedLayers(spec);
+  const values = seededWeights(layers, o.seed ?? 1);
+  const weights = new Map(layers.map((l) => [l.name, l.weights]));
+  return kerasLayerOrder(spec).map((name) => ({
+    name,
+    weights: (weights.get(name) ?? []).map((w, k) => ({ name: w.name, shape: w.shape, data: values.get(name)![k] })),
+  }));
+}
+
+/** Writes `randomInceptionV3Layers(o)` as inception_v3_weights_tf_dim_ordering_tf_kernels(_notop).h5 lies (Keras 2.0 layout). */
+export async function writeRandomInceptionV3Weights(path: string, o: RandomInceptionV3Options = {}): Promise<void> {
+  await writeLegacyKerasWeights(path, randomInceptionV3Layers(o), { style: 'keras2.0', kerasVersion: o.kerasVersion });
+}
+
+/** Options of an InceptionV3 weights file (top or not, classes, input channels), or null. */
+export function recogniseInceptionV3(file: KerasFile): AppOptions | null {
+  const k0 = firstKernel(file, 'conv2d_1');
+  if (!k0 || k0.length !== 4 || k0[0] !== 3 || k0[1] !== 3 || k0[3] !== 32) return null;
+  const top = classifierKernel(file);
+  const o: AppOptions = top ? { includeTop: true, classes: top[1], inputShape: [299, 299, k0[2]] } : { includeTop: false, inputShape: [299, 299, k0[2]] };
+  return matchFile(file, weightedLayers(inceptionV3Spec(o))).ok ? o : null;
+}
+
+export const inceptionV3App: Application = {
+  name: 'inception_v3',
+  kerasName: 'InceptionV3',
+  pixels: 'tf',
+  size: 299,
+  build: inceptionV3,
+  recognise: recogniseInceptionV3,
+  loadWeights: (model: Model, file: KerasFile, path: string) => loadSpecWeights(model, file, path, 'InceptionV3'),
+  gradCamLayers: INCEPTION_V3_GRAD_CAM_LAYERS,
+};
+
+registerApplication(inceptionV3App);
