@@ -14,6 +14,7 @@ import { GradCam } from '../../explain/grad_cam.ts';
 import { overlayHeatmap, resizeNearestPil, rgbToGray, type RgbImage } from '../../explain/image_ops.ts';
 import { defaultCamLayer, spatialLayers } from '../../explain/layers.ts';
 import { buildFromWeights, checkWeightsFor, vgg16, vgg16OptionsFromWeights } from '../../nn/applications/vgg16.ts';
+import { applications, recogniseApplication } from '../../nn/applications/index.ts';
 import { IMAGE_PIXELS, type ImagePixels, imagenetClasses, imagenetClassIndex, preprocessPixels, setImagenetClassIndex, topK } from '../../nn/applications/imagenet.ts';
 import { modelFromConfig } from '../../nn/from_config.ts';
 import { loadWeightsInto, PREPROCESSING_ATTR, type LoadedModel, type Preprocessing } from '../../nn/model_file.ts';
@@ -118,12 +119,25 @@ export function mount(root: HTMLElement, app: App) {
       const recorded = kf.extraAttrs[PREPROCESSING_ATTR];
       read = { model, name: file.name, preprocessing: recorded ? (JSON.parse(recorded) as Preprocessing) : null, pixels: null };
     } else {
+      // VGG16's layout at any width (our test files too), else an official applications file.
       const o = vgg16OptionsFromWeights(kf);
-      if (!o)
-        throw new Error(`${file.name}: holds weights only (no model_config), and not in VGG16's layout, so the architecture is unknown; give a full model file (Keras model.save)`);
-      const model = vgg16(o);
-      buildFromWeights(model, checkWeightsFor(model, kf, file.name));
-      read = { model, name: file.name, preprocessing: null, pixels: { pixels: 'caffe', from: "VGG16's preprocess_input" } };
+      const app = o ? null : recogniseApplication(kf);
+      if (o) {
+        const model = vgg16(o);
+        buildFromWeights(model, checkWeightsFor(model, kf, file.name));
+        read = { model, name: file.name, preprocessing: null, pixels: { pixels: 'caffe', from: "VGG16's preprocess_input" } };
+      } else if (app) {
+        let model: Model;
+        if (app.app.fromWeights) model = app.app.fromWeights(kf, file.name, app.options);
+        else {
+          model = app.app.build(app.options);
+          app.app.loadWeights(model, kf, file.name);
+        }
+        read = { model, name: file.name, preprocessing: null, pixels: { pixels: app.app.pixels, from: `${app.app.kerasName}'s preprocess_input` } };
+      } else
+        throw new Error(
+          `${file.name}: holds weights only (no model_config), and its layers match none of the known architectures (${applications().map((a) => a.name).join(', ')}); give a full model file (Keras model.save)`,
+        );
     }
     for (const l of kf.layers) for (const w of l.weights) w.data = new Float32Array(0); // host copies: on the GPU now
     return read;
