@@ -1,2 +1,4 @@
 // Every Keras application, registered (nn/applications/registry.ts). One import line per family.
 export * from './registry.ts';
+import './resnet50.ts';
+import './densenet121.ts';
