@@ -170,6 +170,7 @@ export function recogniseResNet50(file: KerasFile): ResNet50Options | null {
     if (!k || k.length !== 4 || k[0] !== 7 || k[1] !== 7 || k[3] !== 64) continue;
     if (!has(last) || !has(conv4last) || has(conv4next) || has('conv5_block4_1_conv') || has('res5d_branch2a') || has('post_bn')) continue;
     if (layout === 'keras' && !has('conv1_bn')) continue; // ResNet50V2 has no conv1_bn
+    if (file.layers.find((l) => l.name === first)!.weights.length !== 2) continue; // ResNeXt's convolutions have no bias
     const inputShape: [number, number, number] = [224, 224, k[2]];
     const t = top.map((n) => storedKernel(file, n)).find((s) => s && s.length === 2);
     if (t) return { layout, includeTop: true, classes: t[1], inputShape };

@@ -49,8 +49,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 OUT_DIR = os.path.join(ROOT, 'test', 'golden', 'resnet50')
 WRITER = os.path.join(ROOT, 'scripts', 'reference', 'resnet50_densenet121_weights.mjs')
 STAGES = [(64, 3), (128, 4), (256, 6), (512, 3)]
-# (layout, input side, seed of the weights, batch): the tests run the 64x64 cases; the 224 case is
-# for an opt-in test (LANTERNA_TEST_FULL_ZOO=1).
+# (layout, input side, seed of the weights, batch): the tests run every case.
 CASES = [('keras', 64, 11, 2), ('2016', 64, 12, 2), ('keras', 224, 13, 1)]
 
 
