@@ -45,9 +45,9 @@ export interface RandomAppWeightsOptions {
  * He-uniform (±sqrt(6 / fan_in)), biases 0.01·sin(i); BatchNormalization gets γ in [0.75, 1.25],
  * β and the moving mean in [−0.1, 0.1] and the moving variance in [0.5, 1.5], so that the
  * inference formula is exercised with statistics that are not the identity. With He-uniform
- * kernels and ReLUs each convolution keeps the size of its input, so a deep network's
- * activations stay within a few units of 1 (residual sums grow slowly) and its softmax does not
- * saturate; `inputScale` brings the input to that size.
+ * kernels and ReLUs each convolution keeps the size of its input, so a chain of them (DenseNet's
+ * concatenations too) keeps activations within a few units of 1 and its softmax unsaturated once
+ * `inputScale` brings the input to that size; residual sums need `bnScale` as well.
  */
 export function randomAppLayers(model: Model, o: RandomAppWeightsOptions = {}): KerasLayerWeights[] {
   let s = (o.seed ?? 12345) >>> 0;
