@@ -3,3 +3,5 @@ export * from './registry.ts';
 import './vgg16.ts';
 import './xception.ts';
 import './inception_v3.ts';
+import './resnet50.ts';
+import './densenet121.ts';
