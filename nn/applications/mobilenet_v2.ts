@@ -128,6 +128,9 @@ export function mobilenetV2LayerNames(o: AppOptions = {}): string[] {
   return g.kerasOrder(out).map((l) => l.name);
 }
 
+const EXPAND_GAIN = 0.5;
+const PROJECT_GAIN = 0.7;
+
 export interface RandomMobileNetV2Options extends AppOptions, RandomOptions {}
 
 /**
@@ -136,7 +139,13 @@ export interface RandomMobileNetV2Options extends AppOptions, RandomOptions {}
  */
 export function randomMobileNetV2Layers(o: RandomMobileNetV2Options = {}): KerasLayerWeights[] {
   const shapes = mobilenetV2WeightShapes(o);
-  const w = randomLayerWeights(shapes.filter((l) => l.weights.length > 0), { seed: 20180113, ...o, scale: { predictions: 0.5, ...o.scale } });
+  // Smaller expand and project kernels than He's: their inputs are linear (bottlenecks and sums of
+  // them). With He's the activations grow through the residual sums until ReLU6 clips a tenth of
+  // them, and gradients hinge on values a float32 rounding error from 6 (a Grad-CAM golden then
+  // tests the rounding, not the network); with these, the standard deviation stays below 1.
+  const scale: Record<string, number> = { predictions: 0.5 };
+  for (const l of shapes) if (/_(expand|project)$/.test(l.layer)) scale[l.layer] = l.layer.endsWith('expand') ? EXPAND_GAIN : PROJECT_GAIN;
+  const w = randomLayerWeights(shapes.filter((l) => l.weights.length > 0), { seed: 20180113, ...o, scale: { ...scale, ...o.scale } });
   const byName = new Map(w.map((l) => [l.name, l]));
   const rename: Record<string, string> = { global_average_pooling2d: 'global_average_pooling2d_1', ...MOBILENET_V2_ALIASES };
   const layers = shapes.map((l) => l.layer).filter((n) => !n.endsWith('_pad'));
@@ -152,15 +161,20 @@ export async function writeRandomMobileNetV2Weights(path: string, o: RandomMobil
   await writeKerasWeightsFile(path, randomMobileNetV2Layers(o), { kerasVersion: '2.1.6' });
 }
 
-/** The options of an official MobileNetV2 file (alpha, top, classes) from its shapes; null otherwise. */
+/**
+ * The options of an official MobileNetV2 file (alpha, top, classes) from its shapes; null
+ * otherwise. Layer names are used when the file has ours; a file whose layers are named
+ * otherwise (an older conversion) is recognised by its weighted layers' shapes in order.
+ */
 export function recogniseMobileNetV2(file: KerasFile): AppOptions | null {
-  const has = (n: string) => file.layers.some((l) => l.name === n && l.weights.length > 0);
-  const k = fileShape(file, 'Conv1');
-  if (!k || k.length !== 4 || !has('bn_Conv1') || !has('expanded_conv_depthwise') || !has('Conv_1')) return null;
-  const logits = fileShape(file, 'Logits') ?? fileShape(file, 'predictions');
+  const weighted = file.layers.filter((l) => l.weights.length > 0 && l.name !== 'top_level_model_weights');
+  const first = (fileShape(file, 'Conv1') ?? weighted[0]?.weights[0]?.shape) as number[] | undefined;
+  const last = fileShape(file, 'Logits') ?? fileShape(file, 'predictions') ?? weighted[weighted.length - 1]?.weights[0]?.shape;
+  if (!first || first.length !== 4 || first[0] !== 3 || first[1] !== 3 || !last) return null;
+  const top = last.length === 2;
   for (const alpha of MOBILENET_V2_ALPHAS) {
-    if (makeDivisible(32 * alpha) !== k[3]) continue;
-    const o: AppOptions = logits ? { alpha, includeTop: true, classes: logits[1] } : { alpha, includeTop: false };
+    if (makeDivisible(32 * alpha) !== first[3]) continue;
+    const o: AppOptions = top ? { alpha, includeTop: true, classes: last[1] } : { alpha, includeTop: false };
     if (fileHasShapes(file, mobilenetV2WeightShapes(o), MOBILENET_V2_ALIASES)) return o;
   }
   return null;

@@ -69,6 +69,7 @@ class Net:
         self.acts = {}
         self.order = []
         self.keep_grad = set(keep_grad)
+        self.margins = {}
 
     def w(self, layer, name):
         return self.W[layer][name]
@@ -102,6 +103,9 @@ class Net:
         return self.out(name, (x - v('moving_mean')) / torch.sqrt(v('moving_variance') + eps) * v('gamma') + v('beta'))
 
     def relu6(self, name, x):
+        # How close image 0's inputs come to the kinks at 0 and 6: where float32 rounding can flip
+        # the gradient mask, and a gradient golden stops testing the network.
+        self.margins[name] = torch.minimum(torch.abs(x[0]), torch.abs(x[0] - 6)).min().item()
         return self.out(name, torch.clamp(x, 0, 6))
 
     def activation(self, name, x, fn):
@@ -117,8 +121,9 @@ class Net:
     def gmp(self, name, x):
         return self.out(name, x.amax(dim=(2, 3)))
 
-    def dense(self, name, x, activation=None):
-        y = x @ self.w(name, 'kernel') + self.w(name, 'bias')
+    def dense(self, name, x, activation=None, weights_of=None):
+        src = weights_of or name
+        y = x @ self.w(src, 'kernel') + self.w(src, 'bias')
         self.pre = y
         return self.out(name, act(y, activation))
 
@@ -242,16 +247,24 @@ def run_cases(family, forward, cam_layers, golden_path, about, cases_dir):
         entry['inputSum'] = math.fsum(np.fromfile(c['inputFile'], dtype='<f4').astype(np.float64))
         entry['output'] = r(to_nhwc(y).detach().numpy())
         entry['gradcam'] = []
+        margin = ''
         if o.get('includeTop'):
             logits = net.logits
             entry['logits'] = r(logits.detach().numpy())
             cls = int(torch.argmax(logits[0]))
             for layer in cam_layers:
                 m = gradcam(net, layer, logits[0, cls])
-                entry['gradcam'].append({'layer': layer, 'class': cls, 'shape': list(m.shape), 'map': r(m)})
+                g = {'layer': layer, 'class': cls, 'shape': list(m.shape), 'map': r(m)}
+                after = [(d, k) for k, d in net.margins.items() if net.order.index(k) > net.order.index(layer)]
+                if after:
+                    # The ReLU6 input between the layer and the output nearest to a kink (0 or 6), image 0.
+                    d, k = min(after)
+                    g['relu6Margin'] = {'min': d, 'layer': k}
+                    margin += f', {layer}: ReLU6 inputs after it ≥ {d:.1e} from 0 and 6 ({k})'
+                entry['gradcam'].append(g)
         entry['layers'] = layer_stats(net, n)
         top = f", top-1 {int(torch.argmax(net.logits[0]))} p {float(y[0].max()):.4f}" if o.get('includeTop') else ''
-        print(f"{family} {c['id']}: {len(entry['layers'])} layers, output {list(y.shape)}{top}, "
+        print(f"{family} {c['id']}: {len(entry['layers'])} layers, output {list(y.shape)}{top}{margin}, "
               f"maps {[(g['layer'], g['shape'], round(max(g['map']), 5)) for g in entry['gradcam']]}")
         result['cases'].append(entry)
     os.makedirs(os.path.dirname(golden_path), exist_ok=True)
