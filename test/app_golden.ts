@@ -90,7 +90,8 @@ export function readGolden(dir: string, name: string): Golden {
 export interface CaseResult {
   /** Largest |Δ| / max |golden| of the output, the logits, each layer's samples, each map. */
   output: number;
-  logits: number;
+  /** null without the top. */
+  logits: number | null;
   layers: { name: string; err: number }[];
   cams: { layer: string; err: number }[];
   seconds: number;
@@ -132,7 +133,7 @@ export async function checkCase(app: Application, g: GoldenCase, path: string, w
         return { out: await f.output.data(), logits: f.logits ? await f.logits.data() : null, acts };
       }),
     );
-    const res: CaseResult = { output: 0, logits: 0, layers: [], cams: [], seconds: 0 };
+    const res: CaseResult = { output: 0, logits: null, layers: [], cams: [], seconds: 0 };
     const rel = (a: ArrayLike<number>, e: number[], what: string, tol = 1e-4) => {
       const scale = Math.max(maxAbs(e), 1e-30);
       return assertClose(a, e, { atol: tol * scale, rtol: 0 }, `${g.id} ${what}`) / scale;
@@ -181,5 +182,5 @@ export async function checkCase(app: Application, g: GoldenCase, path: string, w
 export function describeResult(id: string, r: CaseResult): string {
   const worst = r.layers.reduce((a, b) => (b.err > a.err ? b : a), { name: '-', err: 0 });
   const cams = r.cams.map((c) => `${c.layer} ${c.err.toExponential(1)}`).join(', ');
-  return `  ${id}: output ${r.output.toExponential(1)}, logits ${r.logits.toExponential(1)}, ${r.layers.length} layers ≤ ${worst.err.toExponential(1)} (${worst.name})${cams ? `, Grad-CAM ${cams}` : ''} (relative to the largest value; ${r.seconds.toFixed(1)} s)`;
+  return `  ${id}: output ${r.output.toExponential(1)}${r.logits === null ? '' : `, logits ${r.logits.toExponential(1)}`}, ${r.layers.length} layers ≤ ${worst.err.toExponential(1)} (${worst.name})${cams ? `, Grad-CAM ${cams}` : ''} (relative to the largest value; ${r.seconds.toFixed(1)} s)`;
 }
