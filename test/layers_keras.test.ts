@@ -146,6 +146,12 @@ test('UpSampling2D nearest repeats pixels; bilinear is tf.image.resize with half
 
 test('Rescaling and Permute', async () => {
   await check('Rescaling', { scale: 1 / 127.5, offset: -1 }, [2, 3], [2, 3], map((v) => v / 127.5 - 1));
+  // Per-channel lists (Keras 3, EfficientNet's 1/sqrt(stddev)): broadcast against the last axis.
+  const sc = [0.5, -2, 3];
+  const of = [1, 0, -0.25];
+  await check('Rescaling', { scale: sc, offset: of }, [2, 3], [2, 3], (x) => Float64Array.from(x, (v, i) => v * sc[i % 3] + of[i % 3]));
+  await check('Rescaling', { scale: sc, offset: 2 }, [4, 2, 3], [4, 2, 3], (x) => Float64Array.from(x, (v, i) => v * sc[i % 3] + 2));
+  assert.throws(() => modelOf([2, 4], 'Rescaling', { scale: sc }), /Rescaling 'l': a list of 3 values does not broadcast against inputs \[2,4\]/);
   await check('Permute', { dims: [2, 3, 1] }, [2, 3, 4], [3, 4, 2], (x) => {
     const y = new Float64Array(x.length);
     for (let n = 0; n < 2; n++)

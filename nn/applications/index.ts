@@ -5,3 +5,6 @@ import './xception.ts';
 import './inception_v3.ts';
 import './resnet50.ts';
 import './densenet121.ts';
+import './mobilenet.ts';
+import './mobilenet_v2.ts';
+import './efficientnet.ts';

@@ -1,26 +1,37 @@
-// Rescaling (y = x·scale + offset) and Permute (reorders the non-batch axes).
+// Rescaling (y = x·scale + offset, per channel too) and Permute (reorders the non-batch axes).
 
 import * as E from '../engine.ts';
 import type { Tensor } from '../engine.ts';
 import { Layer } from '../layer.ts';
 
+/**
+ * y = x·scale + offset. scale and offset are numbers or, as Keras 3 (and tf.keras ≥ 2.10) allow,
+ * lists broadcast against the last axis (EfficientNet's per-channel 1/sqrt(stddev) layer).
+ */
 export class Rescaling extends Layer {
   readonly className = 'Rescaling';
   constructor(
-    readonly scale: number,
-    readonly offset = 0,
+    readonly scale: number | number[],
+    readonly offset: number | number[] = 0,
     name?: string,
   ) {
     super(name);
-    // Keras 3 also takes per-channel lists; one number each is what we run.
-    if (typeof scale !== 'number' || typeof offset !== 'number')
-      throw new Error(`Rescaling '${name ?? ''}': scale and offset must be numbers (per-channel lists are not supported), got ${JSON.stringify({ scale, offset })}`);
+    const ok = (v: unknown) => typeof v === 'number' || (Array.isArray(v) && v.length > 0 && v.every((e) => typeof e === 'number'));
+    if (!ok(scale) || !ok(offset))
+      throw new Error(`Rescaling '${name ?? ''}': scale and offset must be numbers or non-empty lists of numbers, got ${JSON.stringify({ scale, offset })}`);
   }
   computeOutputShape(s: number[]): number[] {
+    const c = s[s.length - 1];
+    for (const v of [this.scale, this.offset])
+      if (Array.isArray(v) && v.length !== 1 && v.length !== c)
+        throw new Error(`Rescaling '${this.name}': a list of ${v.length} values does not broadcast against inputs [${s}] (last axis ${c})`);
     return s;
   }
   call(x: Tensor): Tensor {
-    return E.affine(x, this.scale, this.offset);
+    const { scale, offset } = this;
+    if (typeof scale === 'number' && typeof offset === 'number') return E.affine(x, scale, offset);
+    const vec = (v: number | number[]) => (typeof v === 'number' ? E.full([1], v) : E.tensor(Float32Array.from(v), [v.length]));
+    return E.add(E.mul(x, vec(scale)), vec(offset));
   }
   protected kerasConfig() {
     return { scale: this.scale, offset: this.offset };

@@ -1,0 +1,166 @@
+// MobileNet v1 (Howard et al. 2017) as keras.applications.MobileNet builds it in tf.keras 2.x and
+// Keras 3, layer for layer and name for name:
+//
+//   conv1 (3×3 'same', stride 2, no bias) conv1_bn conv1_relu (ReLU 6)           int(32α) filters
+//   13 blocks: [conv_pad_N (0,1)(0,1) and 'valid' when stride 2]
+//     conv_dw_N (3×3 depthwise) conv_dw_N_bn conv_dw_N_relu conv_pw_N (1×1) conv_pw_N_bn conv_pw_N_relu
+//     pointwise filters int(f·α), f = 64 128 128 256 256 512 ×6 1024 1024; stride 2 at 2, 4, 6, 12
+//   top: global_average_pooling2d (keepdims) dropout (1e-3) conv_preds (1×1, bias)
+//        reshape_2 (classes) predictions (Activation softmax)
+//
+// BatchNormalization has Keras' defaults (epsilon 1e-3). 4 253 864 parameters at α = 1 with the
+// top, 3 228 864 without; any input from 32×32 up.
+//
+// Official weights: `mobilenet_{1_0|7_5|5_0|2_5}_{224|192|160|128}_tf.h5` and `…_tf_no_top.h5`
+// (fchollet/deep-learning-models release v0.6), written by Keras 2.0.4's save_weights: the
+// Keras 2.0 model (no padding layers, Activation('relu6') under the ReLU names, the top as
+// global_average_pooling2d_1 reshape_1 dropout conv_preds act_softmax reshape_2; the no_top file
+// ends in global_average_pooling2d_1 too). The layers with weights have the same names in both
+// Keras versions, so the files load by name.
+
+import { Conv2D } from '../layers/conv2d.ts';
+import { DepthwiseConv2D } from '../layers/depthwise.ts';
+import { ZeroPadding2D } from '../layers/padding.ts';
+import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/pooling.ts';
+import { BatchNormalization, Dropout } from '../layers/regularization.ts';
+import { ReLU } from '../layers/activation_layers.ts';
+import { Activation, Reshape } from '../layers/simple.ts';
+import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
+import type { Model } from '../model.ts';
+import { AppGraph, type AppTensor } from './app_graph.ts';
+import { fileHasShapes, fileShape, loadAppWeights, randomLayerWeights, writeKerasWeightsFile, type RandomOptions } from './app_weights.ts';
+import { registerApplication, type AppOptions } from './registry.ts';
+
+export interface MobileNetOptions extends AppOptions {
+  /** Depthwise channel multiplier (Keras' depth_multiplier); default 1. */
+  depthMultiplier?: number;
+  /** Rate of the Dropout before conv_preds; default 1e-3. */
+  dropout?: number;
+}
+
+/** The widths of the official weights files. */
+export const MOBILENET_ALPHAS = [0.25, 0.5, 0.75, 1.0] as const;
+/** Pointwise filters and stride of blocks 1–13. */
+const BLOCKS: readonly [number, number][] = [
+  [64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2], [512, 1], [512, 1], [512, 1], [512, 1], [512, 1], [1024, 2], [1024, 1],
+];
+export const MOBILENET_TOP = ['conv_preds'] as const;
+
+/** The official file name for these options: mobilenet_2_5_224_tf_no_top.h5, … */
+export function mobilenetWeightsFile(alpha: number, rows: number, includeTop: boolean): string {
+  const text = alpha === 1 ? '1_0' : alpha === 0.75 ? '7_5' : alpha === 0.5 ? '5_0' : '2_5';
+  return `mobilenet_${text}_${rows}_tf${includeTop ? '' : '_no_top'}.h5`;
+}
+
+/** Keras' checks of the input shape (obtain_input_shape with min_size 32). */
+export function checkInputShape(what: string, s: readonly number[], min = 32): void {
+  if (s.length !== 3 || !s.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`${what}: inputShape must be [H, W, C] of positive integers, got [${s}]`);
+  if (s[0] < min || s[1] < min) throw new Error(`${what}: input size must be at least ${min}×${min} (Keras' minimum), got [${s}]`);
+}
+
+function describe(o: MobileNetOptions): { g: AppGraph; out: AppTensor; name: string } {
+  const alpha = o.alpha ?? 1;
+  const dm = o.depthMultiplier ?? 1;
+  const includeTop = o.includeTop ?? true;
+  const shape = o.inputShape ?? [224, 224, 3];
+  checkInputShape('MobileNet', shape);
+  if (!(alpha > 0) || Math.trunc(32 * alpha) < 1) throw new Error(`MobileNet: alpha must be positive (32·alpha ≥ 1), got ${alpha}`);
+  const g = new AppGraph();
+  let x = g.input([...shape]);
+  const bn = (name: string, t: AppTensor) => g.call(new BatchNormalization(0.99, 1e-3, true, true, name), t);
+  const relu6 = (name: string, t: AppTensor) => g.call(new ReLU(6, 0, 0, name), t);
+  x = g.call(new Conv2D({ name: 'conv1', filters: Math.trunc(32 * alpha), kernelSize: 3, strides: 2, padding: 'same', useBias: false }), x);
+  x = relu6('conv1_relu', bn('conv1_bn', x));
+  BLOCKS.forEach(([f, s], i) => {
+    const id = i + 1;
+    if (s === 2) x = g.call(new ZeroPadding2D([[0, 1], [0, 1]], `conv_pad_${id}`), x);
+    x = g.call(new DepthwiseConv2D({ name: `conv_dw_${id}`, kernelSize: 3, strides: s, padding: s === 1 ? 'same' : 'valid', depthMultiplier: dm, useBias: false }), x);
+    x = relu6(`conv_dw_${id}_relu`, bn(`conv_dw_${id}_bn`, x));
+    x = g.call(new Conv2D({ name: `conv_pw_${id}`, filters: Math.trunc(f * alpha), kernelSize: 1, padding: 'same', useBias: false }), x);
+    x = relu6(`conv_pw_${id}_relu`, bn(`conv_pw_${id}_bn`, x));
+  });
+  if (includeTop) {
+    const classes = o.classes ?? 1000;
+    x = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d', keepdims: true }), x);
+    x = g.call(new Dropout(o.dropout ?? 1e-3, 'dropout'), x);
+    x = g.call(new Conv2D({ name: 'conv_preds', filters: classes, kernelSize: 1, padding: 'same' }), x);
+    x = g.call(new Reshape([classes], 'reshape_2'), x);
+    x = g.call(new Activation(o.classifierActivation ?? 'softmax', 'predictions'), x);
+  } else if (o.pooling === 'avg') x = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d' }), x);
+  else if (o.pooling === 'max') x = g.call(new GlobalMaxPooling2D({ name: 'global_max_pooling2d' }), x);
+  const ah = alpha.toFixed(2);
+  return { g, out: x, name: `mobilenet_${ah}_${shape[0]}` };
+}
+
+/** keras.applications.MobileNet(weights=None, …): built, with random (Glorot) weights. */
+export function mobilenet(o: MobileNetOptions = {}): Model {
+  const { g, out, name } = describe(o);
+  return g.build(out, name);
+}
+
+/** Every layer's weights (names, shapes) in Keras order, without building anything. */
+export function mobilenetWeightShapes(o: MobileNetOptions = {}) {
+  const { g, out } = describe(o);
+  return g.weightShapes(out);
+}
+
+/** Layer names of the model, in Keras order. */
+export function mobilenetLayerNames(o: MobileNetOptions = {}): string[] {
+  const { g, out } = describe(o);
+  return g.kerasOrder(out).map((l) => l.name);
+}
+
+/** The layer list of the official file (Keras 2.0.4 names), with `weights` for the weighted ones. */
+function officialLayers(includeTop: boolean, weights: Map<string, KerasLayerWeights>): KerasLayerWeights[] {
+  const names = ['input_1', 'conv1', 'conv1_bn', 'conv1_relu'];
+  for (let id = 1; id <= 13; id++) for (const p of ['dw', 'pw']) names.push(`conv_${p}_${id}`, `conv_${p}_${id}_bn`, `conv_${p}_${id}_relu`);
+  names.push('global_average_pooling2d_1');
+  if (includeTop) names.push('reshape_1', 'dropout', 'conv_preds', 'act_softmax', 'reshape_2');
+  return names.map((n) => weights.get(n) ?? { name: n, weights: [] });
+}
+
+export interface RandomMobileNetOptions extends MobileNetOptions, RandomOptions {}
+
+/**
+ * Seeded random weights for `mobilenet(o)` in the layout of Keras' official file (layer names of
+ * the Keras 2.0 model, weightless layers listed); see randomLayerWeights for the values.
+ */
+export function randomMobileNetLayers(o: RandomMobileNetOptions = {}): KerasLayerWeights[] {
+  const shapes = mobilenetWeightShapes(o).filter((l) => l.weights.length > 0);
+  const w = randomLayerWeights(shapes, { seed: 20170417, ...o, scale: { conv_preds: 0.5, ...o.scale } });
+  return officialLayers(o.includeTop ?? true, new Map(w.map((l) => [l.name, l])));
+}
+
+/** Writes randomMobileNetLayers(o) as Keras 2.0.4's save_weights wrote mobilenet_*_tf(_no_top).h5. */
+export async function writeRandomMobileNetWeights(path: string, o: RandomMobileNetOptions = {}): Promise<void> {
+  await writeKerasWeightsFile(path, randomMobileNetLayers(o), { kerasVersion: '2.0.4' });
+}
+
+/**
+ * The options of an official MobileNet file (or one in its layout): alpha from conv1's filters,
+ * the top and classes from conv_preds, checked against every layer's shapes. Null otherwise.
+ */
+export function recogniseMobileNet(file: KerasFile): MobileNetOptions | null {
+  const k = fileShape(file, 'conv1');
+  const dw = fileShape(file, 'conv_dw_1');
+  if (!k || k.length !== 4 || !dw || dw.length !== 4 || !fileShape(file, 'conv_pw_13')) return null;
+  const preds = fileShape(file, 'conv_preds');
+  for (const alpha of MOBILENET_ALPHAS) {
+    if (Math.trunc(32 * alpha) !== k[3]) continue;
+    const o: MobileNetOptions = preds ? { alpha, includeTop: true, classes: preds[3], depthMultiplier: dw[3] } : { alpha, includeTop: false, depthMultiplier: dw[3] };
+    if (o.depthMultiplier === 1) delete o.depthMultiplier;
+    if (fileHasShapes(file, mobilenetWeightShapes(o))) return o;
+  }
+  return null;
+}
+
+registerApplication({
+  name: 'mobilenet',
+  kerasName: 'MobileNet',
+  pixels: 'tf',
+  size: 224,
+  build: (o) => mobilenet(o),
+  recognise: recogniseMobileNet,
+  loadWeights: (model, file, path) => loadAppWeights(model, file, path, { what: 'MobileNet', topLayers: MOBILENET_TOP }),
+  gradCamLayers: ['conv_pw_13_relu', 'conv_pw_11_relu'],
+});
