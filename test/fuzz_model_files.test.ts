@@ -292,6 +292,38 @@ test('.h5 faults: truncated, empty, garbage, weights of another shape (layer, bo
   four.dispose();
 });
 
+/**
+ * `H5` with its global heap's first object turned into free space of size 0: HDF5's heap parser
+ * (H5HG__cache_heap_deserialize) then never advances. h5py hangs on such a file as well.
+ */
+function endlessH5(): Uint8Array {
+  const b = Uint8Array.from(readFileSync(H5));
+  const at = Buffer.from(b).indexOf('GCOL');
+  assert.ok(at > 0, 'the .h5 has a global heap (its variable-length strings)');
+  b.fill(0, at + 16, at + 18); // object index 0: free space
+  b.fill(0, at + 24, at + 32); // of size 0
+  return b;
+}
+
+test('an .h5 that sends HDF5 into an endless loop is stopped at the time limit; the same path rewritten then reads right', async () => {
+  const p = tmp('endless.h5');
+  writeFileSync(p, endlessH5());
+  const t0 = performance.now();
+  await refused(p, /endless\.h5: HDF5 did not finish reading the file within 3 s \(a corrupt file can send it into an endless loop\)/);
+  const ms = performance.now() - t0;
+  assert.ok(ms < 6000, `stopped after ${ms.toFixed(0)} ms`);
+  // HDF5 still holds the stopped file open, and would share its stale metadata with a new open of
+  // the same inode: the next read goes through a copy. (Another model, laid out differently.)
+  // (Written in place: saveModel's rename would give the path a new inode.)
+  const other = new Sequential('another_model', 3).add(new Conv2D({ filters: 5, kernelSize: 2 })).add(new GlobalAveragePooling2D()).add(new Dense({ units: 12 })).build([6, 6, 3]);
+  await saveModel(other, tmp('other.h5'));
+  writeFileSync(p, readFileSync(tmp('other.h5')));
+  const { model } = await loadModel(p);
+  assert.equal(await modelBits(model), await modelBits(other), 'the other model, bit-identical');
+  other.dispose();
+  model.dispose();
+});
+
 test('.keras faults: not a zip, truncated, a CRC that fails, no config.json, bad config JSON (line, column), weights of another shape', async () => {
   const base = readFileSync(KERAS);
   const { files } = readZip(base, KERAS, new Set(['metadata.json', 'config.json', 'model.weights.h5']));
@@ -614,7 +646,7 @@ function png(path: string, w: number, h: number, colorType: 2 | 4, px: (i: numbe
   return path;
 }
 
-test('CLI: a corrupt .h5 / .keras / model.json, or a 2-channel model, fails predict and gradcam in one line and writes nothing', () => {
+test('CLI: a corrupt .h5 / .keras / model.json / PNG, or an .h5 HDF5 loops on, fails predict and gradcam in one line and writes nothing', () => {
   const img = png(tmp('rgb.png'), 9, 9, 2, (i) => [(i * 7) % 256, (i * 13) % 256, (i * 29) % 256]);
   const badH5 = tmp('cli_bad.h5');
   writeFileSync(badH5, readFileSync(H5).subarray(0, 5000));
@@ -630,6 +662,9 @@ test('CLI: a corrupt .h5 / .keras / model.json, or a 2-channel model, fails pred
     refusesInOneLine(['predict', '--model', model, '--image', img], re);
     refusesInOneLine(['gradcam', '--model', model, '--image', img, '--out', out], re, out);
   }
+  const endless = tmp('cli_endless.h5');
+  writeFileSync(endless, endlessH5());
+  refusesInOneLine(['gradcam', '--model', endless, '--image', img, '--out', out], /cli_endless\.h5: HDF5 did not finish reading the file within 3 s/, out);
   const corruptPng = tmp('corrupt.png');
   writeFileSync(corruptPng, readFileSync(img).subarray(0, 60));
   refusesInOneLine(['gradcam', '--model', H5, '--image', corruptPng, '--out', out], /corrupt\.png: cannot decode the PNG image/, out);

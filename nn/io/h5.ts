@@ -14,7 +14,9 @@
 //   starting with the file (`withH5`);
 // - HDF5 itself loops forever on some corrupt files (a global heap object of size 0, found by
 //   test/fuzz_model_files.test.ts; h5py hangs on it too), so in Node a read runs under V8's
-//   script time limit (node:vm), which stops even WebAssembly, and past it fails as one line.
+//   script time limit (node:vm), which stops even WebAssembly, and past it fails as one line;
+// - a file whose read failed may still be held open by HDF5 with stale metadata, so the next
+//   read of it goes through a fresh copy (`h5.suspect`).
 
 import h5wasm, { type Dataset, type File as H5wasmFile, type Group } from 'h5wasm/node';
 import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -89,13 +91,15 @@ export function quietly<T>(fn: () => T): T {
   const m = mod();
   const fs = m.FS as unknown as { write: FsWrite };
   const stderr = typeof process !== 'undefined' ? process.stderr : undefined;
-  if (h5.depth++ > 0) {
+  if (h5.depth > 0) {
+    h5.depth++;
     try {
       return fn();
     } finally {
       h5.depth--;
     }
   }
+  h5.depth = 1;
   h5.captured = [];
   const write = fs.write;
   const stderrWrite = stderr?.write;
@@ -111,7 +115,8 @@ export function quietly<T>(fn: () => T): T {
   } finally {
     fs.write = write;
     if (stderr && stderrWrite) stderr.write = stderrWrite;
-    h5.depth--;
+    // Set, not decremented: a nested call stopped by the time limit never ran its finally.
+    h5.depth = 0;
   }
 }
 

@@ -10,9 +10,12 @@
 //                    layer_names on the root (VGG16's 'block1_conv1/block1_conv1_W_1:0' too).
 //   'keras3-weights' Keras 3 `.weights.h5`: layers/<type>_<n>/vars/<i>, groups named by layer TYPE
 //                    and counter in model order (conv2d, conv2d_1, …), not by config names.
-//   'keras3-archive' Keras 3 `.keras` zip: config.json + metadata.json + model.weights.h5.
+//   'keras3-archive' Keras 3 `.keras` zip: config.json + metadata.json + model.weights.h5
+//                    (read by zip.ts, every size and CRC checked; written by keras_archive.ts).
 // Legacy layouts always follow weight_names. Keras 3 weights are put in model order and given
 // their config names when a model config is at hand (the archive's own, or opts.modelConfig).
+// A corrupt or truncated file fails as one line starting with its path (h5.ts, file_errors.ts):
+// names with control characters and malformed model configs are refused here.
 //
 // Write: the legacy full-model layout exactly as tf.keras 2.x `model.save('x.h5')` lays it out,
 // and the two weights-only layouts (Keras 2 save_weights, and the old VGG16 file's), atomically.
