@@ -69,8 +69,8 @@ function timeLimited<T>(fn: () => T, ms: number, late: () => Error): T {
   }
 }
 
-/** How long reading a file may take: 3 s, plus 1 s per 10 MB. */
-export const readTimeLimitMs = (bytes: number) => 3000 + bytes / 10_000;
+/** How long reading a file may take: 3 s, plus 1 s per 2 MB (a slow disk; HDF5 itself reads far faster). */
+export const readTimeLimitMs = (bytes: number) => 3000 + bytes / 2_000;
 
 /** Resolves once the WebAssembly module is loaded; every other helper needs it. */
 export async function h5ready(): Promise<void> {
