@@ -10,22 +10,27 @@
 //                    layer_names on the root (VGG16's 'block1_conv1/block1_conv1_W_1:0' too).
 //   'keras3-weights' Keras 3 `.weights.h5`: layers/<type>_<n>/vars/<i>, groups named by layer TYPE
 //                    and counter in model order (conv2d, conv2d_1, …), not by config names.
-//   'keras3-archive' Keras 3 `.keras` zip: config.json + metadata.json + model.weights.h5.
+//   'keras3-archive' Keras 3 `.keras` zip: config.json + metadata.json + model.weights.h5
+//                    (read by zip.ts, every size and CRC checked; written by keras_archive.ts).
 // Legacy layouts always follow weight_names. Keras 3 weights are put in model order and given
 // their config names when a model config is at hand (the archive's own, or opts.modelConfig).
+// A corrupt or truncated file fails as one line starting with its path (h5.ts, file_errors.ts):
+// names with control characters and malformed model configs are refused here.
 //
 // Write: the legacy full-model layout exactly as tf.keras 2.x `model.save('x.h5')` lays it out,
 // and the two weights-only layouts (Keras 2 save_weights, and the old VGG16 file's), atomically.
 
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { unzipSync } from 'fflate';
+import { LanternaError } from '../../engine/errors.ts';
+import { checkModelConfig, hasControl, oneLine, parseJsonText } from './file_errors.ts';
 import {
-  attrNames, ensureGroup, getGroup, hasHdf5Signature, isDataset, isGroup, joinPath, readDatasetF32, readStringAttr,
-  readStringListAttr, withH5, writeDatasetF32, writeFixedStringListAttr, writeH5Atomic, writeStringAttr,
+  attrNames, ensureGroup, getGroup, hasHdf5Signature, isDataset, isGroup, joinPath, readAttrValue, readDatasetF32,
+  readStringAttr, readStringListAttr, withH5, writeDatasetF32, writeFixedStringListAttr, writeH5Atomic, writeStringAttr,
   type H5File, type H5Group,
 } from './h5.ts';
+import { readZip } from './zip.ts';
 import { kerasSnakeCase } from '../naming.ts';
 
 export type KerasFormat = 'legacy-model' | 'legacy-weights' | 'keras3-weights' | 'keras3-archive';
@@ -78,14 +83,25 @@ const TOP_LEVEL = 'top_level_model_weights';
 // ---------------------------------------------------------------------------------------------
 // Reading
 
+/**
+ * Reads any of the four layouts. Every error, a corrupt or truncated file's included, is a
+ * LanternaError of one line starting with `path` (or `path!member` inside a .keras archive).
+ */
 export async function readKerasWeights(path: string, opts: ReadKerasOptions = {}): Promise<KerasFile> {
-  if (!existsSync(path)) throw new Error(`${path}: no such file`);
-  const given = opts.modelConfig === undefined ? undefined : asObject(opts.modelConfig, `${path}: opts.modelConfig`);
-  if (startsWithZip(path)) return readArchive(path, given);
-  if (!hasHdf5Signature(path)) {
-    throw new Error(`${path}: neither an HDF5 file nor a .keras zip archive (first bytes: ${firstBytes(path)})`);
+  try {
+    if (!existsSync(path)) throw new Error(`${path}: no such file`);
+    if (statSync(path).isDirectory()) throw new Error(`${path}: a folder, not a Keras file`);
+    const given = opts.modelConfig === undefined ? undefined : asObject(opts.modelConfig, `${path}: opts.modelConfig`);
+    if (startsWithZip(path)) return await readArchive(path, given);
+    if (!hasHdf5Signature(path)) {
+      throw new Error(`${path}: neither an HDF5 file nor a .keras zip archive (first bytes: ${firstBytes(path)})`);
+    }
+    return await withH5(path, (f) => readH5(f, path, given));
+  } catch (e) {
+    const msg = oneLine(e instanceof Error ? e.message : String(e));
+    if (e instanceof LanternaError && msg === e.message && msg.startsWith(path)) throw e;
+    throw new LanternaError(msg.startsWith(path) ? msg : `${path}: ${msg}`);
   }
-  return withH5(path, (f) => readH5(f, path, given));
 }
 
 function readH5(f: H5File, file: string, given: JsonObject | undefined): KerasFile {
@@ -96,7 +112,7 @@ function readH5(f: H5File, file: string, given: JsonObject | undefined): KerasFi
   const extraAttrs: Record<string, string> = {};
   for (const name of attrNames(f)) {
     if (ROOT_ATTRS.has(name) || /^layer_names\d*$/.test(name)) continue;
-    const v = f.attrs[name].value;
+    const v = readAttrValue(f, name, file);
     if (typeof v === 'string') extraAttrs[name] = v;
   }
   const base = { kerasVersion, backend, modelConfig: modelConfig ?? given, trainingConfig, extraAttrs };
@@ -122,6 +138,7 @@ function readH5(f: H5File, file: string, given: JsonObject | undefined): KerasFi
 function readLegacyLayers(root: H5Group, file: string): KerasLayerWeights[] {
   const names = readStringListAttr(root, 'layer_names', file) ?? [];
   return names.map((name) => {
+    checkName(name, `${file}: ${joinPath(root.path, '@layer_names')}`, 'a layer name');
     const where = `${file}: layer '${name}'`;
     const g = root.get(name);
     if (!isGroup(g)) {
@@ -130,6 +147,7 @@ function readLegacyLayers(root: H5Group, file: string): KerasLayerWeights[] {
     const weightNames = readStringListAttr(g, 'weight_names', where);
     if (weightNames === undefined) throw new Error(`${where}: group ${g.path} has no weight_names attribute`);
     const weights = weightNames.map((w) => {
+      checkName(w, `${where}: ${joinPath(g.path, '@weight_names')}`, 'a weight name');
       const d = g.get(w);
       if (!isDataset(d)) {
         throw new Error(`${where}: weight '${w}' is listed in weight_names but ${joinPath(g.path, w)} is ${d === null ? 'missing' : 'not a dataset'}`);
@@ -140,7 +158,7 @@ function readLegacyLayers(root: H5Group, file: string): KerasLayerWeights[] {
   });
 }
 
-interface ConfigLayer {
+export interface ConfigLayer {
   className: string;
   name: string;
   /** The layers of a nested model (a Sequential or Functional used as a layer). */
@@ -148,7 +166,7 @@ interface ConfigLayer {
 }
 
 /** The layer list of a model config: {config: {layers: [...]}} or, before Keras 2.2.3, {config: [...]}. */
-function configLayers(cfg: JsonObject, where: string): ConfigLayer[] {
+export function configLayers(cfg: JsonObject, where: string): ConfigLayer[] {
   const inner = cfg.config;
   const list = Array.isArray(inner) ? inner : Array.isArray(asRecord(inner)?.layers) ? (asRecord(inner)!.layers as unknown[]) : undefined;
   if (!list) throw new Error(`${where}: the model config has no layer list (config.layers)`);
@@ -181,6 +199,7 @@ function readKeras3Layers(f: H5File, file: string, cfg: JsonObject | undefined):
 
 function walkKeras3(layersGroup: H5Group, cfgLayers: ConfigLayer[] | undefined, file: string, out: KerasLayerWeights[]): void {
   const keys = layersGroup.keys();
+  for (const k of keys) checkName(k, `${file}: group ${layersGroup.path}`, 'a member name');
   if (!cfgLayers) {
     for (const key of naturalSort(keys)) emitKeras3Layer(getGroup(layersGroup, key, file), key, undefined, file, out);
     return;
@@ -226,6 +245,7 @@ function readTrackable(g: H5Group, prefix: string, where: string, varsOnly: bool
   const vars = varsOnly ? g : g.get('vars');
   const varsPrefix = varsOnly ? prefix : `${prefix}vars/`;
   if (isGroup(vars)) {
+    for (const k of vars.keys()) checkName(k, `${where}: group ${vars.path}`, 'a member name');
     const idx = vars.keys().map(Number).sort((a, b) => a - b);
     idx.forEach((v, i) => {
       if (v !== i) throw new Error(`${where}: ${vars.path} holds ${vars.keys().join(', ')}; expected datasets 0..${idx.length - 1}`);
@@ -236,6 +256,7 @@ function readTrackable(g: H5Group, prefix: string, where: string, varsOnly: bool
   }
   if (varsOnly) return out;
   for (const child of g.keys().sort()) {
+    checkName(child, `${where}: group ${g.path}`, 'a member name');
     if (child === 'vars' || child === 'layers') continue;
     const c = g.get(child);
     if (isGroup(c)) out.push(...readTrackable(c, `${prefix}${child}/`, where, false));
@@ -246,24 +267,13 @@ function readTrackable(g: H5Group, prefix: string, where: string, varsOnly: bool
 const WANTED = new Set(['config.json', 'metadata.json', 'model.weights.h5']);
 
 async function readArchive(path: string, given: JsonObject | undefined): Promise<KerasFile> {
-  const entries: string[] = [];
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(readFileSync(path), {
-      filter: (e) => {
-        entries.push(e.name);
-        return WANTED.has(e.name);
-      },
-    });
-  } catch (e) {
-    throw new Error(`${path}: not a readable .keras zip archive: ${(e as Error).message}`);
-  }
-  const listing = entries.join(', ') || 'none';
+  const { names, files } = readZip(readFileSync(path), `${path}: not a readable .keras zip archive`, WANTED);
+  const listing = names.slice(0, 10).join(', ') + (names.length > 10 ? ', …' : '') || 'none';
   if (!files['config.json']) throw new Error(`${path}: the .keras archive has no config.json (entries: ${listing})`);
   if (!files['model.weights.h5']) {
     throw new Error(`${path}: the .keras archive has no model.weights.h5 (entries: ${listing}); only HDF5-stored weights are supported`);
   }
-  const modelConfig = parseJson(files['config.json'], `${path}!config.json`);
+  const modelConfig = parseConfig(files['config.json'], `${path}!config.json`);
   const meta = files['metadata.json'] ? parseJson(files['metadata.json'], `${path}!metadata.json`) : undefined;
   const display = `${path}!model.weights.h5`;
   // h5wasm's Node build reads through the real file system (NODERAWFS), so the inner file goes to
@@ -273,7 +283,7 @@ async function readArchive(path: string, given: JsonObject | undefined): Promise
     const inner = join(dir, 'model.weights.h5');
     writeFileSync(inner, files['model.weights.h5']);
     if (!hasHdf5Signature(inner)) throw new Error(`${display}: not an HDF5 file`);
-    const { layers, ordered } = await withH5(inner, (f) => readKeras3Layers(f, display, given ?? modelConfig));
+    const { layers, ordered } = await withH5(inner, (f) => readKeras3Layers(f, display, given ?? modelConfig), display);
     const kv = meta?.keras_version;
     return {
       format: 'keras3-archive',
@@ -437,7 +447,8 @@ function checkLayers(layers: KerasLayerWeights[], file: string, style: WeightsOn
 
 /**
  * JSON as Python's json.dumps writes it by default (', ' and ': ' separators, non-ASCII escaped),
- * which is how Keras stores model_config. Non-finite numbers are refused (JSON has none).
+ * which is how Keras stores model_config. Non-finite numbers are refused (JSON has none). Numbers
+ * are written as Python writes them (`pythonNumber`): '1e-07', not JavaScript's '1e-7'.
  */
 export function pythonJson(value: unknown, where = 'pythonJson'): string {
   const str = (s: string) => JSON.stringify(s).replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
@@ -447,7 +458,7 @@ export function pythonJson(value: unknown, where = 'pythonJson'): string {
     if (typeof v === 'boolean') return String(v);
     if (typeof v === 'number') {
       if (!Number.isFinite(v)) throw new Error(`${where}: ${at} is ${v}, which JSON cannot hold`);
-      return JSON.stringify(v);
+      return pythonNumber(v);
     }
     if (Array.isArray(v)) return '[' + v.map((x, i) => go(x === undefined ? null : x, `${at}[${i}]`)).join(', ') + ']';
     if (typeof v === 'object') {
@@ -458,6 +469,19 @@ export function pythonJson(value: unknown, where = 'pythonJson'): string {
     throw new Error(`${where}: ${at} is a ${typeof v}, which JSON cannot hold`);
   };
   return go(value, '$');
+}
+
+/**
+ * A number as Python's json.dumps writes it: a safe integer as an int (JavaScript cannot tell 1.0
+ * from 1; configs hold ints there), anything else as repr(float).
+ */
+export function pythonNumber(v: number): string {
+  if (Number.isSafeInteger(v)) return Object.is(v, -0) ? '-0.0' : String(v);
+  // toExponential() gives the shortest digits that round-trip, as repr does.
+  const [mant, e] = v.toExponential().split('e');
+  const exp = Number(e);
+  if (exp >= -4 && exp < 16) return String(v);
+  return `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
 }
 
 function asRecord(v: unknown): Record<string, unknown> | undefined {
@@ -471,18 +495,26 @@ function asObject(v: unknown, where: string): JsonObject {
 }
 
 function parseJson(bytes: Uint8Array, where: string): JsonObject {
-  let v: unknown;
-  try {
-    v = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (e) {
-    throw new Error(`${where}: invalid JSON: ${(e as Error).message}`);
-  }
-  return asObject(v, where);
+  return asObject(parseJsonText(new TextDecoder().decode(bytes), where), where);
+}
+
+/** A model config (a model_config attribute, a config.json): JSON, a well-formed outline, no control characters. */
+function parseConfig(bytes: Uint8Array, where: string): JsonObject {
+  const cfg = parseJson(bytes, where);
+  checkModelConfig(cfg, where);
+  return cfg;
+}
+
+/** Names read from a file go into messages and layer names: no control characters. */
+function checkName(name: string, where: string, what: string): void {
+  if (hasControl(name)) throw new Error(`${where}: ${what} holds a control character: "${oneLine(name.slice(0, 60))}" (corrupt file?)`);
 }
 
 function parseJsonAttr(f: H5File, name: string, file: string): JsonObject | undefined {
   const s = readStringAttr(f, name, file);
-  return s === undefined ? undefined : parseJson(new TextEncoder().encode(s), `${file}: attribute @${name}`);
+  if (s === undefined) return undefined;
+  const bytes = new TextEncoder().encode(s);
+  return name === 'model_config' ? parseConfig(bytes, `${file}: attribute @${name}`) : parseJson(bytes, `${file}: attribute @${name}`);
 }
 
 function naturalSort(keys: string[]): string[] {

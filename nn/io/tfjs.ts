@@ -17,6 +17,7 @@
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LanternaError } from '../../engine/errors.ts';
+import { checkModelConfig, oneLine, parseJsonText } from './file_errors.ts';
 
 export type TfjsDtype = 'float32' | 'int32';
 
@@ -66,6 +67,16 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const fmt = (s: readonly number[]) => `[${s.join(',')}]`;
 const count = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+/** Every error here: one line (names from a corrupt file may hold line breaks). */
+const fail = (msg: string) => new LanternaError(oneLine(msg));
+
+function readBytes(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw fail(`${file}: cannot read the ${what}: ${(e as Error).message}`);
+  }
+}
 
 /** A model.json path for `path`: the file itself, or `<folder>/model.json`. */
 export function modelJsonPath(path: string): string {
@@ -84,29 +95,25 @@ export function isTfjsModelPath(path: string): boolean {
 
 export function readTfjsModel(path: string): TfjsModelFile {
   const file = modelJsonPath(path);
-  if (!existsSync(file)) throw new LanternaError(`${file}: no such file`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new LanternaError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  if (!isObj(json)) throw new LanternaError(`${file}: not a TF.js model.json (the top level is not an object)`);
+  if (!existsSync(file)) throw fail(`${file}: no such file`);
+  const json = parseJsonText(readBytes(file, 'model.json').toString('utf8'), file);
+  if (!isObj(json)) throw fail(`${file}: not a TF.js model.json (the top level is not an object)`);
   if (json.format === 'graph-model' || (isObj(json.modelTopology) && 'node' in json.modelTopology))
-    throw new LanternaError(`${file}: a TF.js graph model (a frozen TensorFlow graph); only layers models (format 'layers-model', a Keras config) can be read`);
-  if (json.format !== undefined && json.format !== 'layers-model') throw new LanternaError(`${file}: format '${String(json.format)}' is not 'layers-model'`);
+    throw fail(`${file}: a TF.js graph model (a frozen TensorFlow graph); only layers models (format 'layers-model', a Keras config) can be read`);
+  if (json.format !== undefined && json.format !== 'layers-model') throw fail(`${file}: format '${String(json.format)}' is not 'layers-model'`);
   const topo = json.modelTopology;
-  if (!isObj(topo)) throw new LanternaError(`${file}: no modelTopology object: not a TF.js layers model`);
+  if (!isObj(topo)) throw fail(`${file}: no modelTopology object: not a TF.js layers model`);
   const modelConfig = isObj(topo.model_config) ? topo.model_config : topo;
   if (typeof modelConfig.class_name !== 'string' || !isObj(modelConfig.config) && !Array.isArray(modelConfig.config))
-    throw new LanternaError(`${file}: modelTopology holds no Keras model config ({class_name, config})`);
+    throw fail(`${file}: modelTopology holds no Keras model config ({class_name, config})`);
+  checkModelConfig({ class_name: modelConfig.class_name, config: modelConfig.config }, file);
   const manifest = json.weightsManifest;
-  if (!Array.isArray(manifest)) throw new LanternaError(`${file}: no weightsManifest list`);
+  if (!Array.isArray(manifest)) throw fail(`${file}: no weightsManifest list`);
   const weights: TfjsWeight[] = [];
   manifest.forEach((g, i) => weights.push(...readGroup(g, i + 1, file)));
   const seen = new Set<string>();
   for (const w of weights) {
-    if (seen.has(w.name)) throw new LanternaError(`${file}: weight '${w.name}' appears twice in weightsManifest`);
+    if (seen.has(w.name)) throw fail(`${file}: weight '${w.name}' appears twice in weightsManifest`);
     seen.add(w.name);
   }
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -124,18 +131,18 @@ export function readTfjsModel(path: string): TfjsModelFile {
 }
 
 function checkSpec(w: unknown, where: string): TfjsWeightSpec {
-  if (!isObj(w) || typeof w.name !== 'string' || w.name === '') throw new LanternaError(`${where}: a weight entry without a name`);
+  if (!isObj(w) || typeof w.name !== 'string' || w.name === '') throw fail(`${where}: a weight entry without a name`);
   const at = `${where}: weight '${w.name}'`;
   if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0))
-    throw new LanternaError(`${at}: shape ${JSON.stringify(w.shape)} is not a list of non-negative integers`);
+    throw fail(`${at}: shape ${JSON.stringify(w.shape)} is not a list of non-negative integers`);
   if (w.dtype !== 'float32' && w.dtype !== 'int32')
-    throw new LanternaError(`${at}: dtype ${JSON.stringify(w.dtype)} is not supported (float32, int32, or those quantized to uint8/uint16/float16)`);
+    throw fail(`${at}: dtype ${JSON.stringify(w.dtype)} is not supported (float32, int32, or those quantized to uint8/uint16/float16)`);
   const q = w.quantization;
   if (q !== undefined) {
     if (!isObj(q) || (q.dtype !== 'uint8' && q.dtype !== 'uint16' && q.dtype !== 'float16'))
-      throw new LanternaError(`${at}: quantization ${JSON.stringify(q)} is not uint8, uint16 or float16`);
+      throw fail(`${at}: quantization ${JSON.stringify(q)} is not uint8, uint16 or float16`);
     if (q.dtype !== 'float16' && !(Number.isFinite(q.scale) && Number.isFinite(q.min)))
-      throw new LanternaError(`${at}: ${q.dtype} quantization needs numeric scale and min, got ${JSON.stringify(q)}`);
+      throw fail(`${at}: ${q.dtype} quantization needs numeric scale and min, got ${JSON.stringify(q)}`);
   }
   return w as unknown as TfjsWeightSpec;
 }
@@ -144,22 +151,22 @@ const bytesPer = (w: TfjsWeightSpec) => (w.quantization ? (w.quantization.dtype 
 
 function readGroup(g: unknown, n: number, file: string): TfjsWeight[] {
   const where = `${file}: weightsManifest group ${n}`;
-  if (!isObj(g) || !Array.isArray(g.paths) || !Array.isArray(g.weights)) throw new LanternaError(`${where}: not {paths: [...], weights: [...]}`);
+  if (!isObj(g) || !Array.isArray(g.paths) || !Array.isArray(g.weights)) throw fail(`${where}: not {paths: [...], weights: [...]}`);
   const specs = g.weights.map((w) => checkSpec(w, where));
   const need = specs.reduce((s, w) => s + count(w.shape) * bytesPer(w), 0);
   const dir = dirname(file);
   const parts: Uint8Array[] = [];
   for (const p of g.paths) {
     if (typeof p !== 'string' || p === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(p))
-      throw new LanternaError(`${where}: shard path ${JSON.stringify(p)} is not a file name relative to model.json`);
+      throw fail(`${where}: shard path ${JSON.stringify(p)} is not a file name relative to model.json`);
     const shard = resolve(dir, p);
-    if (!existsSync(shard)) throw new LanternaError(`${shard}: weight shard missing (listed in ${where})`);
-    parts.push(readFileSync(shard));
+    if (!existsSync(shard)) throw fail(`${shard}: weight shard missing (listed in ${where})`);
+    parts.push(readBytes(shard, `weight shard (listed in ${where})`));
   }
   const have = parts.reduce((s, b) => s + b.length, 0);
   if (have !== need) {
     const names = g.paths.map((p) => resolve(dir, String(p))).join(', ');
-    throw new LanternaError(`${names}: ${have} bytes, but ${where} needs ${need} for its ${specs.length} weight${specs.length === 1 ? '' : 's'} (truncated or not this model's shard)`);
+    throw fail(`${names}: ${have} bytes, but ${where} needs ${need} for its ${specs.length} weight${specs.length === 1 ? '' : 's'} (truncated or not this model's shard)`);
   }
   // One aligned copy of the group's bytes, then views per weight.
   const buf = new Uint8Array(have);
@@ -222,20 +229,20 @@ export function matchTfjsWeights(file: TfjsModelFile, layers: LayerWeightSlots[]
       }
       if (!w) {
         const near = modelWeights.filter((m) => key(m.name).split('/').includes(l.name)).map((m) => m.name);
-        throw new LanternaError(
+        throw fail(
           `${file.path}: layer '${l.name}' needs weight '${want}' ${fmt(slot.shape)}, which weightsManifest lacks` +
             (near.length ? ` (it has ${near.join(', ')})` : ''),
         );
       }
       if (fmt(w.shape) !== fmt(slot.shape))
-        throw new LanternaError(`${file.path}: layer '${l.name}' weight '${slot.name}': the model config gives shape ${fmt(slot.shape)}, weightsManifest '${w.name}' has ${fmt(w.shape)}`);
+        throw fail(`${file.path}: layer '${l.name}' weight '${slot.name}': the model config gives shape ${fmt(slot.shape)}, weightsManifest '${w.name}' has ${fmt(w.shape)}`);
       used.add(w);
       return w.data;
     }),
   );
   const extra = modelWeights.filter((w) => !used.has(w));
   if (extra.length)
-    throw new LanternaError(`${file.path}: weightsManifest holds ${extra.length} weight${extra.length === 1 ? '' : 's'} no layer of the model config has: ${extra.slice(0, 5).map((w) => w.name).join(', ')}${extra.length > 5 ? ', …' : ''}`);
+    throw fail(`${file.path}: weightsManifest holds ${extra.length} weight${extra.length === 1 ? '' : 's'} no layer of the model config has: ${extra.slice(0, 5).map((w) => w.name).join(', ')}${extra.length > 5 ? ', …' : ''}`);
   return out;
 }
 
@@ -261,13 +268,13 @@ export interface TfjsModelToWrite {
 export function writeTfjsModel(dir: string, m: TfjsModelToWrite): void {
   dir = resolve(dir);
   if (existsSync(dir) && (!statSync(dir).isDirectory() || !existsSync(join(dir, 'model.json'))))
-    throw new LanternaError(`${dir}: exists and is not a TF.js model folder (no model.json); not overwriting it`);
+    throw fail(`${dir}: exists and is not a TF.js model folder (no model.json); not overwriting it`);
   const total = m.weights.reduce((s, w) => s + w.data.length * 4, 0);
   const all = new Uint8Array(total);
   const specs: TfjsWeightSpec[] = [];
   let o = 0;
   for (const w of m.weights) {
-    if (w.data.length !== count(w.shape)) throw new LanternaError(`${dir}: weight '${w.name}' has ${w.data.length} values for shape ${fmt(w.shape)}`);
+    if (w.data.length !== count(w.shape)) throw fail(`${dir}: weight '${w.name}' has ${w.data.length} values for shape ${fmt(w.shape)}`);
     // Copy via a fresh Float32Array so the bytes are the values' own (little-endian on every host we run).
     all.set(new Uint8Array(Float32Array.from(w.data).buffer), o);
     o += w.data.length * 4;
