@@ -9,6 +9,8 @@ import { readKerasWeights, writeKerasModel, type KerasFile, type KerasLayerWeigh
 import { isTfjsModelPath, matchTfjsWeights, readTfjsModel, writeTfjsModel, type TfjsModelFile } from './io/tfjs.ts';
 import type { PixelMode } from './data/mnist.ts';
 import { Model } from './model.ts';
+import { model3 } from './keras3_config.ts';
+import { writeKerasArchive, type KerasArchiveLayer } from './io/keras_archive.ts';
 import { Sequential } from './sequential.ts';
 import type { Layer, Weight } from './layer.ts';
 
@@ -28,6 +30,7 @@ export interface SaveOptions {
 
 export async function saveModel(model: Model, path: string, o: SaveOptions = {}): Promise<void> {
   if (!model.built) model.build();
+  if (path.toLowerCase().endsWith('.keras')) return saveKerasArchive(model, path, o);
   const extraAttrs: Record<string, string> = { ...(o.attrs ?? {}) };
   if (o.preprocessing) extraAttrs[PREPROCESSING_ATTR] = JSON.stringify(o.preprocessing);
   await writeKerasModel(path, { modelConfig: model.toKerasConfig(), layers: await kerasLayerGroups(model), trainingConfig: o.trainingConfig, extraAttrs });
@@ -48,6 +51,21 @@ async function kerasLayerGroups(model: Model): Promise<KerasLayerWeights[]> {
       return { name: l.name, weights: await Promise.all(ordered.map(async ({ leaf, w }) => ({ name: `${leaf.name}/${w.name}:0`, shape: w.shape, data: await w.read() }))) };
     }),
   );
+}
+
+/**
+ * Keras 3's `.keras` archive (config.json in Keras 3's layout, model.weights.h5 by layer class and
+ * counter). The preprocessing goes to config.json's top level, which Keras ignores.
+ */
+async function saveKerasArchive(model: Model, path: string, o: SaveOptions): Promise<void> {
+  const config = model3(model);
+  if (o.preprocessing) config[PREPROCESSING_ATTR] = o.preprocessing;
+  const group = async (l: Layer): Promise<KerasArchiveLayer> => {
+    if (l instanceof Model) return { name: l.name, weights: [], layers: await Promise.all(l.layers.map(group)) };
+    const ordered = [...l.weights.filter((w) => w.trainable), ...l.weights.filter((w) => !w.trainable)];
+    return { name: l.name, weights: await Promise.all(ordered.map(async (w) => ({ name: w.name, shape: w.shape, data: await w.read() }))) };
+  };
+  await writeKerasArchive(path, { config, layers: await Promise.all(model.layers.map(group)) });
 }
 
 /** The layers of `model` and of the models nested in it, that are not models themselves. */
@@ -71,10 +89,12 @@ export async function loadModel(path: string, config?: object): Promise<LoadedMo
   const file = await readKerasWeights(path, config ? { modelConfig: config } : {});
   const cfg = (file.modelConfig ?? config) as Record<string, unknown> | undefined;
   if (!cfg) throw new LanternaError(`${path}: holds weights only (no model_config); give the architecture as well`);
-  const model = modelFromConfig(cfg as any, path, { kerasVersion: file.kerasVersion }).build();
-  loadWeightsInto(model, file, path);
+  const model = named(path, () => modelFromConfig(cfg as any, path, { kerasVersion: file.kerasVersion }).build());
+  named(path, () => loadWeightsInto(model, file, path));
   let preprocessing: Preprocessing | null = null;
-  const p = file.extraAttrs[PREPROCESSING_ATTR];
+  // HDF5 files keep it in a root attribute; a .keras archive at config.json's top level.
+  const inConfig = (cfg as Record<string, unknown>)[PREPROCESSING_ATTR];
+  const p = file.extraAttrs[PREPROCESSING_ATTR] ?? (inConfig === undefined ? undefined : JSON.stringify(inConfig));
   if (p) {
     try {
       preprocessing = JSON.parse(p) as Preprocessing;
@@ -131,15 +151,21 @@ function loadNested(m: Model, src: KerasLayerWeights, path: string): void {
   ordered.forEach(({ leaf, w }, i) => assignChecked(w, src.weights[i], leaf.name, path));
 }
 
+/** Runs `fn`; an error is a LanternaError whose one line starts with the file's path. */
+function named<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    if (e instanceof LanternaError && msg.startsWith(path)) throw e;
+    throw new LanternaError(msg.startsWith(path) ? msg : `${path}: ${msg}`);
+  }
+}
+
 /** A TF.js layers model (model.json, or the folder holding it): built from its config, weights by name. */
 function loadTfjs(path: string): LoadedModel {
   const file = readTfjsModel(path);
-  let model: Model;
-  try {
-    model = modelFromConfig(file.modelConfig, file.path, { kerasVersion: file.kerasVersion }).build();
-  } catch (e) {
-    throw e instanceof LanternaError ? e : new LanternaError((e as Error).message);
-  }
+  const model = named(file.path, () => modelFromConfig(file.modelConfig, file.path, { kerasVersion: file.kerasVersion }).build());
   const withWeights = leafLayers(model).filter((l) => l.weights.length > 0);
   const data = matchTfjsWeights(file, withWeights);
   withWeights.forEach((l, i) => l.weights.forEach((w, k) => w.assign(data[i][k], `${file.path}: layer '${l.name}'`)));

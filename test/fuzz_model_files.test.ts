@@ -25,6 +25,7 @@ import { Dense } from '../nn/layers/dense.ts';
 import { GlobalAveragePooling2D } from '../nn/layers/pooling.ts';
 import { loadModel, saveModel, saveTfjsModel } from '../nn/model_file.ts';
 import { Sequential } from '../nn/sequential.ts';
+import type { Model } from '../nn/model.ts';
 import { ready, rng } from './helpers.ts';
 
 const TMP = mkdtempSync(join(tmpdir(), 'lanterna-fuzz-'));
@@ -78,7 +79,7 @@ await saveTfjsModel(MODEL, TFJS);
 const SHARD = 'group1-shard1of1.bin';
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
-async function modelBits(m: Sequential): Promise<number[][]> {
+async function modelBits(m: Model): Promise<number[][]> {
   const out: number[][] = [];
   for (const l of m.layers) for (const w of l.weights) out.push(bits(await w.read()));
   return out;

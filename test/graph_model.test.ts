@@ -69,6 +69,13 @@ test('a Keras 2 list config and a Keras 3 dict config give the same graph and th
   assert.equal(a.outputShapes, [[3], [1]]);
   for (const [i, w] of b.weights.entries()) w.assign((await a.weights[i].read()).slice());
   const x = () => E.tensor(X, [2, 6, 5, 2]);
+  // Keras 3's .keras of the Keras 2 config reads back as the same graph, bit for bit.
+  const k3path = join(TMP, 'two_heads.keras');
+  await saveModel(a, k3path);
+  const c = (await loadModel(k3path)).model;
+  assert.equal(c.outputNames, ['probs', 'score']);
+  for (const o of [0, 1]) assertClose(await read(() => c.forward(x()).outputs[o]), await read(() => a.forward(x()).outputs[o]), { atol: 0 }, `.keras output ${o}`);
+  c.dispose();
   // The graph's outputs are the layers composed by hand.
   const byHand = await read(() => {
     const t = (a.getLayer('trunk') as Conv2D).call(x(), { training: false });
@@ -199,6 +206,13 @@ test('a nested model: captures inside it, CAM on its output, .h5 and TF.js round
   await saveModel(m, h5);
   const back = (await loadModel(h5)).model;
   assertClose(await read(() => back.forward(x).output), out, { atol: 0 }, 'output after .h5 round trip');
+  const k3 = join(TMP, 'nested.keras');
+  await saveModel(m, k3, { preprocessing: { pixels: 'unit' } });
+  const back3 = await loadModel(k3);
+  assert.is(back3.file.format, 'keras3-archive');
+  assert.equal(back3.preprocessing, { pixels: 'unit' });
+  assertClose(await read(() => back3.model.forward(x).output), out, { atol: 0 }, 'output after .keras round trip');
+  back3.model.dispose();
   const dir = join(TMP, 'nested_tfjs');
   await saveTfjsModel(m, dir);
   const back2 = (await loadModel(dir)).model;
