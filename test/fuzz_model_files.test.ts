@@ -126,19 +126,9 @@ function truncations(len: number, n: number, r: Rand): number[] {
   return [...out].filter((x) => x >= 0 && x < len);
 }
 
-/**
- * A gap in nn/model_file.ts (the lead's; reported): when a config passes from_config but lacks a
- * field a layer needs (a mangled "units" or "kernel_size" key), building the model fails in the
- * engine ('tensor: invalid shape [2,]') and loadModel passes that on without the file's name.
- * Counted and printed, not failed, until loadModel prefixes its build errors with the path.
- */
-const BUILD_ERROR_WITHOUT_PATH = /^tensor: invalid shape \[[\d,]*\]$/;
-
 interface Tally {
   loaded: number;
   refused: number;
-  /** Refusals by BUILD_ERROR_WITHOUT_PATH. */
-  unnamed: number;
   /** Reads HDF5 looped on, stopped by the time limit. */
   stopped: number;
   slowestMs: number;
@@ -159,9 +149,8 @@ async function attempt(t: Tally, what: string, path: string, names: string[], al
     if (!(e instanceof Error)) throw new Error(`${what}: threw ${typeof e}, not an Error: ${String(e)}`);
     if (msg.includes('\n') || msg.includes('\r')) throw new Error(`${what}: message of ${msg.split('\n').length} lines: ${JSON.stringify(msg.slice(0, 400))}`);
     if (msg.includes('HDF5 did not finish reading')) t.stopped++;
-    if (BUILD_ERROR_WITHOUT_PATH.test(msg)) t.unnamed++;
     // (A TF.js shard the manifest names but that is not there: its path first, then model.json's.)
-    else if (!names.some((n) => msg.startsWith(n)) && !(alsoNamed && msg.includes(alsoNamed))) throw new Error(`${what}: message does not start with the file (${names.join(' or ')}): ${msg.slice(0, 300)}`);
+    if (!names.some((n) => msg.startsWith(n)) && !(alsoNamed && msg.includes(alsoNamed))) throw new Error(`${what}: message does not start with the file (${names.join(' or ')}): ${msg.slice(0, 300)}`);
     const kind = oneLine(msg.replace(/^\S+?: /, '').replace(/\d+/g, 'N').replace(/'[^']*'|"[^"]*"/g, 'X')).slice(0, 90);
     t.kinds.set(kind, (t.kinds.get(kind) ?? 0) + 1);
   }
@@ -170,13 +159,12 @@ async function attempt(t: Tally, what: string, path: string, names: string[], al
   if (ms > CASE_LIMIT_MS) throw new Error(`${what}: took ${ms.toFixed(0)} ms (limit ${CASE_LIMIT_MS})`);
 }
 
-const tally = (): Tally => ({ loaded: 0, refused: 0, unnamed: 0, stopped: 0, slowestMs: 0, kinds: new Map() });
+const tally = (): Tally => ({ loaded: 0, refused: 0, stopped: 0, slowestMs: 0, kinds: new Map() });
 function report(name: string, t: Tally): void {
   console.log(
     `fuzz ${name}: ${t.loaded + t.refused} cases, ${t.loaded} loaded, ${t.refused} refused in one line` +
       `${t.stopped ? ` (${t.stopped} of them HDF5 looping, stopped by the time limit)` : ''}; slowest ${t.slowestMs.toFixed(0)} ms`,
   );
-  if (t.unnamed) console.log(`  KNOWN GAP (nn/model_file.ts): ${t.unnamed} of the refusals are engine build errors without the file's name (${BUILD_ERROR_WITHOUT_PATH})`);
   for (const [k, n] of [...t.kinds].sort((a, b) => b[1] - a[1]).slice(0, 6)) console.log(`  ${String(n).padStart(4)} × ${k}`);
 }
 
