@@ -52,7 +52,7 @@ export async function buildWeb(outDir: string, o: { minify?: boolean } = {}): Pr
         name: 'lanterna-browser',
         setup(b) {
           b.onResolve({ filter: /^node:fs$/ }, () => ({ path: join(shims, 'node_fs.ts') }));
-          b.onResolve({ filter: /^node:(os|path|url|module|fs\/promises)$/ }, () => ({ path: join(shims, 'node_other.ts') }));
+          b.onResolve({ filter: /^node:(os|path|url|module|fs\/promises|crypto)$/ }, () => ({ path: join(shims, 'node_other.ts') }));
           b.onResolve({ filter: /^h5wasm\/node$/ }, (args) => b.resolve('h5wasm', { kind: args.kind, resolveDir: args.resolveDir }));
         },
       },

@@ -1,5 +1,5 @@
 // Browser stand-ins for the few other Node built-ins that library modules import at their top
-// (web/build.ts maps node:os, node:path, node:url, node:module, node:fs/promises here). Only what
+// (web/build.ts maps node:os, node:path, node:url, node:module, node:fs/promises, node:crypto here). Only what
 // the app's code paths call is real; the rest throws a clear error if ever reached.
 
 export const tmpdir = () => '/tmp';
@@ -36,4 +36,6 @@ const unavailable = (name: string) => () => {
 export const createRequire = unavailable('module.createRequire');
 export const open = unavailable('fs.promises.open');
 export const stat = unavailable('fs.promises.stat');
-export default { tmpdir, join, dirname, basename, extname, resolve, fileURLToPath, createRequire, open, stat };
+// The applications' weights digests are for tests in Node; the page never calls them.
+export const createHash = unavailable('crypto.createHash');
+export default { tmpdir, join, dirname, basename, extname, resolve, fileURLToPath, createRequire, open, stat, createHash };
