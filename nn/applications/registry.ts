@@ -42,6 +42,13 @@ export interface Application {
   fromWeights?(file: KerasFile, path: string, o: AppOptions): Model;
   /** The default Grad-CAM layer (the last conv block's output) and a finer one, of a model with the default options. */
   readonly gradCamLayers: readonly [string, string];
+  /** Writes seeded random weights for build(o) in the layout of the family's official file (tests, golden references). */
+  writeRandomWeights?(path: string, o?: RandomWeightsOptions): Promise<void>;
+}
+
+/** A family's options and the seed of its random weights (seededWeights). */
+export interface RandomWeightsOptions extends AppOptions {
+  seed?: number;
 }
 
 const registry: Application[] = [];
