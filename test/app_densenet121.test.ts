@@ -18,7 +18,7 @@ import { applicationByName, recogniseApplication } from '../nn/applications/inde
 import { writeAppWeights } from '../nn/applications/weights_file.ts';
 import { densenet121, loadDenseNet121Weights, randomDenseNet121Layers, recogniseDenseNet121, writeRandomDenseNet121Weights } from '../nn/applications/densenet121.ts';
 import { recogniseResNet50 } from '../nn/applications/resnet50.ts';
-import { checkGolden, describeErrors, meansCheck, readGolden, seededModel, type MeansCase } from './app_golden.ts';
+import { goldenTest, meansCheck, readGolden, type MeansCase } from './app_golden.ts';
 import { ready, throwsNaming } from './helpers.ts';
 
 await ready;
@@ -29,7 +29,6 @@ interface Case extends MeansCase {
 }
 const GOLDEN = readGolden<{ cases: Case[] }>('densenet121', 'torch_densenet121.json');
 const dir = mkdtempSync(join(tmpdir(), 'lanterna-densenet121-'));
-const REL = 1e-4;
 
 test("the builder has Keras' layer names, order and parameter counts (8 062 504 with the top, 7 037 504 without)", () => {
   const m = densenet121();
@@ -74,29 +73,17 @@ test('options: pooling, input size (Keras minimum 32), classes, classifier activ
   assert.equal(app.gradCamLayers, ['relu', 'pool4_relu']);
 });
 
-const errors: string[] = [];
-
-for (const g of GOLDEN.cases) {
-  test(`at ${g.size}×${g.size}: the regenerated file holds the golden's numbers, is recognised, loads, and matches PyTorch float64 (logits, probabilities, layer outputs, Grad-CAM; ≤ ${REL} of each maximum)`, async () => {
-    const path = join(dir, `densenet121_${g.size}.h5`);
-    const t0 = performance.now();
-    const { model, file, options } = await seededModel(applicationByName('densenet121'), path, g.options, g.weightsDigest, { inputShape: g.options.inputShape });
-    try {
+for (const g of GOLDEN.cases)
+  goldenTest(`at ${g.size}×${g.size}: the regenerated file holds the golden's numbers, is recognised, loads, and matches PyTorch float64 (logits, probabilities, layer outputs, Grad-CAM; ≤ 1e-4 of each maximum)`, `${g.size}×${g.size}`, {
+    app: applicationByName('densenet121'), path: join(dir, `densenet121_${g.size}.h5`), weights: g.options, fingerprint: g.weightsDigest,
+    recognised: { includeTop: true, classes: 1000, inputShape: [224, 224, 3] }, build: { inputShape: g.options.inputShape }, check: () => meansCheck('DenseNet121', g),
+    more: ({ model, file }) => {
       assert.equal(file.layers.find((l) => l.name === 'conv1/conv')!.weights.map((w) => w.name), ['conv1/conv/kernel:0']);
-      assert.equal(options, { includeTop: true, classes: 1000, inputShape: [224, 224, 3] });
       assert.is(recogniseApplication(file)?.app.name, 'densenet121');
       assert.is(recogniseResNet50(file), null);
       assert.is(model.countParams(), g.parameters);
-      const t1 = performance.now();
-      const e = await checkGolden(model, { ...meansCheck('DenseNet121', g), rel: REL });
-      errors.push(describeErrors(`${g.size}×${g.size}`, e));
-      console.log(`${errors.at(-1)}; write + read + load ${((t1 - t0) / 1000).toFixed(1)} s`);
-    } finally {
-      model.dispose();
-      rmSync(path, { force: true });
-    }
+    },
   });
-}
 
 test('the no-top file: recognised as such, loads into include_top=False (pooling max)', async () => {
   const path = join(dir, 'notop.h5');
@@ -134,9 +121,6 @@ test('not DenseNet121: wrong shape, missing layer, the top into a model for othe
   ten.dispose();
 });
 
-test.after(() => {
-  rmSync(dir, { recursive: true, force: true });
-  if (errors.length) console.log(`  DenseNet121 vs PyTorch float64:\n${errors.join('\n')}`);
-});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

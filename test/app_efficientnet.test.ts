@@ -21,7 +21,7 @@ import {
   IMAGENET_MEAN_RGB, IMAGENET_STDDEV_RGB, describeEfficientNet, efficientnet, efficientnetWeightsFile, randomEfficientNetLayers, writeRandomEfficientNetWeights,
 } from '../nn/applications/efficientnet.ts';
 import { readKerasWeights } from '../nn/io/keras.ts';
-import { caseCheck, checkGolden, describeErrors, readGolden, seededModel, type GoldenCase } from './app_golden.ts';
+import { caseCheck, caseRecognised, goldenTest, readGolden, type GoldenCase } from './app_golden.ts';
 import { assertClose, ready } from './helpers.ts';
 
 await ready;
@@ -68,22 +68,11 @@ test('the built model has the description’s layers, order and weights; 32×32 
   assert.throws(() => efficientnet({ inputShape: [30, 40, 3] }), /EfficientNetB0: input size must be at least 32×32/);
 });
 
-for (const g of golden.cases) {
-  test(`against PyTorch float64: ${g.id} (output, logits, every layer, Grad-CAM of the logit at ${app.gradCamLayers.join(' and ')}; ≤ 1e-4 of the largest value)`, async () => {
-    const path = join(dir, `${g.id}.h5`);
-    const { model, options } = await seededModel(app, path, { ...g.options, seed: g.seed }, g.weightsDigest, g.options);
-    try {
-      const { includeTop, classes } = g.options;
-      assert.equal(options, includeTop ? { includeTop, classes } : { includeTop });
-      const check = caseCheck('EfficientNetB0', g);
-      if (includeTop) assert.equal(check.cams!.map((c) => c.layer), [...app.gradCamLayers]);
-      console.log(describeErrors(g.id, await checkGolden(model, check)));
-    } finally {
-      model.dispose();
-      rmSync(path, { force: true });
-    }
+for (const g of golden.cases)
+  goldenTest(`against PyTorch float64: ${g.id} (output, logits, every layer, Grad-CAM of the logit at ${app.gradCamLayers.join(' and ')}; ≤ 1e-4 of the largest value)`, g.id, {
+    app, path: join(dir, `${g.id}.h5`), weights: { ...g.options, seed: g.seed }, fingerprint: g.weightsDigest,
+    recognised: caseRecognised(g), build: g.options, check: () => caseCheck('EfficientNetB0', g),
   });
-}
 
 test("the official layout (tf.keras 2.3's layer list: no rescaling_1; Normalization's count as int64); recognised with or without the top", async () => {
   const top = join(dir, 'top.h5');

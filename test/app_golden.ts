@@ -7,9 +7,11 @@
 // `caseCheck` and `meansCheck` turn each into the one `GoldenCheck`.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import * as E from '../engine/index.ts';
 import { GradCam } from '../explain/grad_cam.ts';
 import { readKerasWeights, type KerasFile, type KerasLayerWeights } from '../nn/io/keras.ts';
@@ -210,6 +212,43 @@ export function describeErrors(id: string, e: GoldenErrors): string {
   return `  ${id}: ${parts.filter(Boolean).join(', ')} (largest |Δ| / largest |golden|; ${e.seconds.toFixed(1)} s)`;
 }
 
+export interface GoldenTest {
+  app: Application;
+  /** Where the seeded file is written (removed after the test unless `keep`). */
+  path: string;
+  keep?: boolean;
+  /** The seeded file's options and the golden's fingerprint of it. */
+  weights: RandomWeightsOptions;
+  fingerprint: Fingerprint;
+  /** What recognise must find in the file; the options the model is built with on top of them. */
+  recognised: AppOptions;
+  build: AppOptions;
+  check: () => GoldenCheck;
+  /** The Grad-CAM layers the golden must have maps for, when it has any (default app.gradCamLayers). */
+  camLayers?: readonly string[];
+  /** More assertions on the loaded model and file. */
+  more?: (s: SeededModel) => void;
+}
+
+/** One uvu test: the seeded file through seededModel, recognised as t.recognised, against the golden (checkGolden). */
+export function goldenTest(title: string, id: string, t: GoldenTest): void {
+  test(title, async () => {
+    const t0 = performance.now();
+    const s = await seededModel(t.app, t.path, t.weights, t.fingerprint, t.build);
+    try {
+      assert.equal(s.options, t.recognised);
+      t.more?.(s);
+      const t1 = performance.now();
+      const check = t.check();
+      if (check.cams?.length) assert.equal(check.cams.map((c) => c.layer), [...(t.camLayers ?? t.app.gradCamLayers)]);
+      console.log(`${describeErrors(id, await checkGolden(s.model, check))}; write, read and load ${((t1 - t0) / 1000).toFixed(1)} s`);
+    } finally {
+      s.model.dispose();
+      if (!t.keep) rmSync(t.path, { force: true });
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // The three golden formats.
 
@@ -270,6 +309,12 @@ export function appInput(c: AppCase): Float32Array {
 /** Where the per-layer samples are taken: 16 indices spread over the flat output. */
 export function sampleIndices(size: number, k = 16): number[] {
   return Array.from({ length: Math.min(k, size) }, (_, i) => Math.floor((i * size) / Math.min(k, size)));
+}
+
+/** What recognise finds in a case's file: alpha (if any), the top and, with it, the classes. */
+export function caseRecognised(g: GoldenCase): AppOptions {
+  const { alpha, includeTop, classes } = g.options;
+  return { ...(alpha === undefined ? {} : { alpha }), includeTop, ...(includeTop ? { classes } : {}) };
 }
 
 export function caseCheck(what: string, g: GoldenCase): GoldenCheck {

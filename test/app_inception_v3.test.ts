@@ -20,7 +20,7 @@ import {
   describeInceptionV3, inceptionV3, inceptionV3App, randomInceptionV3Layers, recogniseInceptionV3, writeRandomInceptionV3Weights,
 } from '../nn/applications/inception_v3.ts';
 import { xceptionApp } from '../nn/applications/xception.ts';
-import { checkGolden, describeErrors, readGolden, seededModel, weightsSha256, xiCheck, type XiGolden } from './app_golden.ts';
+import { goldenTest, readGolden, weightsSha256, xiCheck, type XiGolden } from './app_golden.ts';
 import { ready } from './helpers.ts';
 
 await ready;
@@ -93,19 +93,11 @@ test('the seeded file in the Keras 2.0 layout: layer_names + backend + keras_ver
   assert.is(recogniseApplication(file)?.app, inceptionV3App);
 });
 
-for (const run of [gold.small, gold.minimum!, gold.default]) {
-  test(`${run.size}×${run.size} (${run.inputSeeds.length} image${run.inputSeeds.length > 1 ? 's' : ''}): the seeded file through recognise → build → loadWeights; logits vs PyTorch float64 (≤ 1e-4 of the largest)${run.gradcam ? ', Grad-CAM of the logit at mixed10 and mixed7' : ''}`, async () => {
-    const { model, options } = await seededModel(inceptionV3App, TOP, { seed: gold.weightsSeed }, gold.weightsSha256, { inputShape: [run.size, run.size, 3] });
-    try {
-      assert.equal(options, { includeTop: true, classes: 1000, inputShape: [299, 299, 3] });
-      const check = xiCheck('InceptionV3', run);
-      if (run.gradcam) assert.equal(check.cams!.map((c) => c.layer), [...inceptionV3App.gradCamLayers]);
-      console.log(describeErrors(`${run.size}×${run.size}`, await checkGolden(model, check)));
-    } finally {
-      model.dispose();
-    }
+for (const run of [gold.small, gold.minimum!, gold.default])
+  goldenTest(`${run.size}×${run.size} (${run.inputSeeds.length} image${run.inputSeeds.length > 1 ? 's' : ''}): the seeded file through recognise → build → loadWeights; logits vs PyTorch float64 (≤ 1e-4 of the largest)${run.gradcam ? ', Grad-CAM of the logit at mixed10 and mixed7' : ''}`, `${run.size}×${run.size}`, {
+    app: inceptionV3App, path: TOP, keep: true, weights: { seed: gold.weightsSeed }, fingerprint: gold.weightsSha256,
+    recognised: { includeTop: true, classes: 1000, inputShape: [299, 299, 3] }, build: { inputShape: [run.size, run.size, 3] }, check: () => xiCheck('InceptionV3', run),
   });
-}
 
 test("the no-top file; tf.keras' names (conv2d, conv2d_1, …) load by order; refusals: top into no-top, a wrong shape (one line naming file, layer, shapes)", async () => {
   await writeRandomInceptionV3Weights(NOTOP, { includeTop: false, seed: 3 });

@@ -22,7 +22,7 @@ import { describeMobileNet, mobilenet, mobilenetWeightsFile, randomMobileNetLaye
 import { preprocessPixels } from '../nn/applications/imagenet.ts';
 import { readKerasWeights, writeKerasModel } from '../nn/io/keras.ts';
 import { loadModel } from '../nn/model_file.ts';
-import { caseCheck, checkGolden, describeErrors, readGolden, seededModel, type GoldenCase } from './app_golden.ts';
+import { caseCheck, caseRecognised, goldenTest, readGolden, type GoldenCase } from './app_golden.ts';
 import { assertClose, ready } from './helpers.ts';
 
 await ready;
@@ -67,22 +67,11 @@ test('the built model has the description’s layers, order and weights; 32×32 
   lin.dispose();
 });
 
-for (const g of golden.cases) {
-  test(`against PyTorch float64: ${g.id} (output, logits, every layer, Grad-CAM of the logit at ${app.gradCamLayers.join(' and ')}; ≤ 1e-4 of the largest value)`, async () => {
-    const path = join(dir, `${g.id}.h5`);
-    const { model, options } = await seededModel(app, path, { ...g.options, seed: g.seed }, g.weightsDigest, g.options);
-    try {
-      const { alpha, includeTop, classes } = g.options;
-      assert.equal(options, includeTop ? { alpha, includeTop, classes } : { alpha, includeTop });
-      const check = caseCheck('MobileNet', g);
-      if (includeTop) assert.equal(check.cams!.map((c) => c.layer), [...app.gradCamLayers]);
-      console.log(describeErrors(g.id, await checkGolden(model, check)));
-    } finally {
-      model.dispose();
-      rmSync(path, { force: true });
-    }
+for (const g of golden.cases)
+  goldenTest(`against PyTorch float64: ${g.id} (output, logits, every layer, Grad-CAM of the logit at ${app.gradCamLayers.join(' and ')}; ≤ 1e-4 of the largest value)`, g.id, {
+    app, path: join(dir, `${g.id}.h5`), weights: { ...g.options, seed: g.seed }, fingerprint: g.weightsDigest,
+    recognised: caseRecognised(g), build: g.options, check: () => caseCheck('MobileNet', g),
   });
-}
 
 test('the official layout: layer list of the Keras 2.0 model; recognised by shapes, with or without the top, via the registry too', async () => {
   const top = join(dir, 'top.h5');

@@ -19,7 +19,7 @@ import {
   describeMobileNetV2, makeDivisible, mobilenetV2, mobilenetV2WeightsFile, randomMobileNetV2Layers, writeRandomMobileNetV2Weights,
 } from '../nn/applications/mobilenet_v2.ts';
 import { readKerasWeights } from '../nn/io/keras.ts';
-import { caseCheck, checkGolden, describeErrors, readGolden, seededModel, type GoldenCase } from './app_golden.ts';
+import { caseCheck, caseRecognised, goldenTest, readGolden, type GoldenCase } from './app_golden.ts';
 import { assertClose, ready } from './helpers.ts';
 
 await ready;
@@ -63,22 +63,11 @@ test('the built model has the description’s layers, order and weights; 32×32 
   assert.throws(() => mobilenetV2({ inputShape: [64, 16, 3] }), /MobileNetV2: input size must be at least 32×32/);
 });
 
-for (const g of golden.cases) {
-  test(`against PyTorch float64: ${g.id} (output, logits, every layer, Grad-CAM of the logit at ${app.gradCamLayers.join(' and ')}; ≤ 1e-4 of the largest value)`, async () => {
-    const path = join(dir, `${g.id}.h5`);
-    const { model, options } = await seededModel(app, path, { ...g.options, seed: g.seed }, g.weightsDigest, g.options);
-    try {
-      const { alpha, includeTop, classes } = g.options;
-      assert.equal(options, includeTop ? { alpha, includeTop, classes } : { alpha, includeTop });
-      const check = caseCheck('MobileNetV2', g);
-      if (includeTop) assert.equal(check.cams!.map((c) => c.layer), [...app.gradCamLayers]);
-      console.log(describeErrors(g.id, await checkGolden(model, check)));
-    } finally {
-      model.dispose();
-      rmSync(path, { force: true });
-    }
+for (const g of golden.cases)
+  goldenTest(`against PyTorch float64: ${g.id} (output, logits, every layer, Grad-CAM of the logit at ${app.gradCamLayers.join(' and ')}; ≤ 1e-4 of the largest value)`, g.id, {
+    app, path: join(dir, `${g.id}.h5`), weights: { ...g.options, seed: g.seed }, fingerprint: g.weightsDigest,
+    recognised: caseRecognised(g), build: g.options, check: () => caseCheck('MobileNetV2', g),
   });
-}
 
 test("the official layout (Keras 2.2.0's layer list: no padding layers, 'Logits'); recognised by shapes with or without the top, and with other layer names", async () => {
   const top = join(dir, 'top.h5');

@@ -18,9 +18,9 @@ import { readKerasWeights, writeKerasWeightsOnly } from '../nn/io/keras.ts';
 import { applicationByName, recogniseApplication } from '../nn/applications/index.ts';
 import { writeAppWeights } from '../nn/applications/weights_file.ts';
 import {
-  loadResNet50Weights, randomResNet50Layers, recogniseResNet50, resnet50, resnet50LayerAliases, RESNET50_CAM_LAYERS, writeRandomResNet50Weights, type ResNet50Layout,
+  loadResNet50Weights, randomResNet50Layers, recogniseResNet50, resnet50, resnet50LayerAliases, RESNET50_CAM_LAYERS, writeRandomResNet50Weights, type ResNet50Layout, type ResNet50Options,
 } from '../nn/applications/resnet50.ts';
-import { checkGolden, describeErrors, meansCheck, readGolden, seededModel, type MeansCase } from './app_golden.ts';
+import { goldenTest, meansCheck, readGolden, type MeansCase } from './app_golden.ts';
 import { ready, throwsNaming } from './helpers.ts';
 
 await ready;
@@ -32,7 +32,6 @@ interface Case extends MeansCase {
 }
 const GOLDEN = readGolden<{ cases: Case[] }>('resnet50', 'torch_resnet50.json');
 const dir = mkdtempSync(join(tmpdir(), 'lanterna-resnet50-'));
-const REL = 1e-4;
 
 test("the builder has Keras' layer names, order and parameter counts in both layouts (25 636 712 with the top, 23 587 712 without)", () => {
   const m = resnet50();
@@ -96,27 +95,16 @@ test('layer name aliases between the two layouts and the registry entry', () => 
   assert.equal(app.gradCamLayers, ['conv5_block3_out', 'conv4_block6_out']);
 });
 
-const errors: string[] = [];
-
-for (const g of GOLDEN.cases) {
-  test(`${g.layout} layout at ${g.size}×${g.size}: the regenerated file holds the golden's numbers, is recognised, loads, and matches PyTorch float64 (logits, probabilities, stage outputs, Grad-CAM; ≤ ${REL} of each maximum)`, async () => {
-    const path = join(dir, `resnet50_${g.layout}_${g.size}.h5`);
-    const t0 = performance.now();
-    const { model, file, options } = await seededModel(applicationByName('resnet50'), path, g.options, g.weightsDigest, { inputShape: g.options.inputShape });
-    try {
-      assert.equal(options, { layout: g.layout, includeTop: true, classes: 1000, inputShape: [224, 224, 3] });
+for (const g of GOLDEN.cases)
+  goldenTest(`${g.layout} layout at ${g.size}×${g.size}: the regenerated file holds the golden's numbers, is recognised, loads, and matches PyTorch float64 (logits, probabilities, stage outputs, Grad-CAM; ≤ 1e-4 of each maximum)`, `${g.layout} ${g.size}×${g.size}`, {
+    app: applicationByName('resnet50'), path: join(dir, `resnet50_${g.layout}_${g.size}.h5`), weights: g.options, fingerprint: g.weightsDigest,
+    recognised: { layout: g.layout, includeTop: true, classes: 1000, inputShape: [224, 224, 3] } as ResNet50Options, build: { inputShape: g.options.inputShape },
+    check: () => meansCheck(`ResNet50 ${g.layout}`, g), camLayers: RESNET50_CAM_LAYERS[g.layout],
+    more: ({ model, file }) => {
       assert.is(recogniseApplication(file)?.app.name, 'resnet50');
       assert.is(model.countParams(), g.parameters);
-      const t1 = performance.now();
-      const e = await checkGolden(model, { ...meansCheck(`ResNet50 ${g.layout}`, g), rel: REL });
-      errors.push(describeErrors(`${g.layout} ${g.size}×${g.size}`, e));
-      console.log(`${errors.at(-1)}; write + read + load ${((t1 - t0) / 1000).toFixed(1)} s`);
-    } finally {
-      model.dispose();
-      rmSync(path, { force: true });
-    }
+    },
   });
-}
 
 test('no-top files of both layouts: recognised as such, load into include_top=False (pooling avg)', async () => {
   for (const layout of ['keras', '2016'] as const) {
@@ -176,9 +164,6 @@ test('not ResNet50: wrong shape, missing layer, the no-top file into a model wit
   ten.dispose();
 });
 
-test.after(() => {
-  rmSync(dir, { recursive: true, force: true });
-  if (errors.length) console.log(`  ResNet50 vs PyTorch float64:\n${errors.join('\n')}`);
-});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

@@ -20,7 +20,7 @@ import {
   describeXception, randomXceptionLayers, recogniseXception, writeRandomXceptionWeights, xception, xceptionApp, xceptionKeras1Names, XCEPTION_GRAD_CAM_LAYERS,
 } from '../nn/applications/xception.ts';
 import { inceptionV3App } from '../nn/applications/inception_v3.ts';
-import { checkGolden, describeErrors, readGolden, seededModel, weightsSha256, xiCheck, type XiGolden } from './app_golden.ts';
+import { goldenTest, readGolden, weightsSha256, xiCheck, type XiGolden } from './app_golden.ts';
 import { ready } from './helpers.ts';
 
 await ready;
@@ -107,20 +107,11 @@ test('the seeded file in the Keras 1 layout: root attribute layer_names only, Ke
   assert.is(recogniseApplication(file)?.app, xceptionApp);
 });
 
-for (const [run, withCam] of [[gold.small, true], [gold.default, false]] as const) {
-  test(`${run.size}×${run.size} (${run.inputSeeds.length} image${run.inputSeeds.length > 1 ? 's' : ''}): the seeded file through recognise → build → loadWeights; logits vs PyTorch float64 (≤ 1e-4 of the largest)${withCam ? ', Grad-CAM of the logit at both layers' : ''}`, async () => {
-    const { model, options } = await seededModel(xceptionApp, TOP, { seed: gold.weightsSeed }, gold.weightsSha256, { inputShape: [run.size, run.size, 3] });
-    try {
-      assert.equal(options, { includeTop: true, classes: 1000, inputShape: [299, 299, 3] });
-      const check = xiCheck('Xception', run);
-      if (withCam) assert.equal(check.cams!.map((c) => c.layer), [...xceptionApp.gradCamLayers]);
-      else delete check.cams;
-      console.log(describeErrors(`${run.size}×${run.size}`, await checkGolden(model, check)));
-    } finally {
-      model.dispose();
-    }
+for (const run of [gold.small, gold.default])
+  goldenTest(`${run.size}×${run.size} (${run.inputSeeds.length} image${run.inputSeeds.length > 1 ? 's' : ''}): the seeded file through recognise → build → loadWeights; logits vs PyTorch float64 (≤ 1e-4 of the largest)${run.gradcam ? ', Grad-CAM of the logit at both layers' : ''}`, `${run.size}×${run.size}`, {
+    app: xceptionApp, path: TOP, keep: true, weights: { seed: gold.weightsSeed }, fingerprint: gold.weightsSha256,
+    recognised: { includeTop: true, classes: 1000, inputShape: [299, 299, 3] }, build: { inputShape: [run.size, run.size, 3] }, check: () => xiCheck('Xception', run),
   });
-}
 
 test('the no-top file: recognised without the top; top and no-top files refused by the other model; a wrong shape is a one-line error naming file, layer and shapes', async () => {
   await writeRandomXceptionWeights(NOTOP, { includeTop: false, seed: 3 });

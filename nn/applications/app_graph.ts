@@ -11,7 +11,8 @@ import { Conv2D } from '../layers/conv2d.ts';
 import { Dense } from '../layers/dense.ts';
 import { DepthwiseConv2D } from '../layers/depthwise.ts';
 import { Normalization } from '../layers/normalization.ts';
-import { BatchNormalization } from '../layers/regularization.ts';
+import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/pooling.ts';
+import { BatchNormalization, Dropout } from '../layers/regularization.ts';
 import { SeparableConv2D } from '../layers/separable.ts';
 import { isMergeLayer, type Layer } from '../layer.ts';
 import { Model, apply, input, type SymbolicTensor } from '../model.ts';
@@ -65,6 +66,24 @@ export class AppGraph {
   output(t: AppTensor): this {
     this.out = t;
     return this;
+  }
+
+  /**
+   * Ends the description with Keras' top on `x`: with includeTop, `top.custom(x)` or global average
+   * pooling (`top.pool`, default `top.avg`), an optional Dropout and the Dense classifier
+   * `top.dense`; without, the global pooling asked for (`top.avg`, `top.max`) or none.
+   */
+  top(x: AppTensor, o: CheckedAppOptions, top: AppTop): this {
+    if (o.includeTop) {
+      if (top.custom) x = top.custom(x);
+      else {
+        x = this.call(new GlobalAveragePooling2D({ name: top.pool ?? top.avg }), x);
+        if (top.dropout && top.dropout.rate > 0) x = this.call(new Dropout(top.dropout.rate, top.dropout.name), x);
+        x = this.call(new Dense({ name: top.dense ?? 'predictions', units: o.classes, activation: o.classifierActivation }), x);
+      }
+    } else if (o.pooling === 'avg') x = this.call(new GlobalAveragePooling2D({ name: top.avg }), x);
+    else if (o.pooling === 'max') x = this.call(new GlobalMaxPooling2D({ name: top.max }), x);
+    return this.output(x);
   }
 
   private add(layer: Layer | null, inputs: AppTensor[], shape: number[]): AppTensor {
@@ -171,6 +190,19 @@ export function layerWeightShapes(l: Layer, inShape: number[]): WeightShape[] {
     return [{ name: 'mean', shape: [c] }, { name: 'variance', shape: [c] }, { name: 'count', shape: [] }];
   }
   return [];
+}
+
+/** The layer names of a family's top (AppGraph.top). */
+export interface AppTop {
+  /** Global pooling without the top ('avg' / 'max'). */
+  avg: string;
+  max: string;
+  /** With the top: the pooling (default `avg`), Dropout, the classifier (default 'predictions'). */
+  pool?: string;
+  dropout?: { rate: number; name: string };
+  dense?: string;
+  /** With the top, instead of pooling and Dense (MobileNet's 1×1 convolution classifier). */
+  custom?: (x: AppTensor) => AppTensor;
 }
 
 export interface AppOptionRules {

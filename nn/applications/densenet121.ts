@@ -17,10 +17,9 @@
 
 import type { Model } from '../model.ts';
 import { Conv2D } from '../layers/conv2d.ts';
-import { Dense } from '../layers/dense.ts';
 import { Concatenate } from '../layers/merge.ts';
 import { ZeroPadding2D } from '../layers/padding.ts';
-import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from '../layers/pooling.ts';
+import { AveragePooling2D, MaxPooling2D } from '../layers/pooling.ts';
 import { BatchNormalization } from '../layers/regularization.ts';
 import { Activation } from '../layers/simple.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
@@ -81,12 +80,7 @@ export function describeDenseNet121(options: AppOptions = {}): AppGraph {
     }
   });
   x = relu(bn(x, 'bn'), 'relu');
-  if (o.includeTop) {
-    x = g.call(new GlobalAveragePooling2D({ name: 'avg_pool' }), x);
-    x = g.call(new Dense({ name: 'fc1000', units: o.classes, activation: o.classifierActivation }), x);
-  } else if (o.pooling === 'avg') x = g.call(new GlobalAveragePooling2D({ name: 'avg_pool' }), x);
-  else if (o.pooling === 'max') x = g.call(new GlobalMaxPooling2D({ name: 'max_pool' }), x);
-  return g.output(x);
+  return g.top(x, o, { avg: 'avg_pool', max: 'max_pool', dense: 'fc1000' });
 }
 
 /** keras.applications DenseNet121 with random weights; load an official file with `loadDenseNet121Weights`. */
@@ -134,7 +128,7 @@ registerApplication({
   size: 224,
   build: (o) => densenet121(o),
   recognise: recogniseDenseNet121,
-  loadWeights: loadDenseNet121Weights,
+  match: MATCH,
   gradCamLayers: DENSENET121_CAM_LAYERS,
   writeRandomWeights: writeRandomDenseNet121Weights,
 });

@@ -29,19 +29,18 @@
 // (`imagenetRescaling: false` gives the model without it, as Keras builds it with weights=None).
 
 import { Conv2D } from '../layers/conv2d.ts';
-import { Dense } from '../layers/dense.ts';
 import { DepthwiseConv2D } from '../layers/depthwise.ts';
 import { Add, Multiply } from '../layers/merge.ts';
 import { Normalization } from '../layers/normalization.ts';
 import { ZeroPadding2D } from '../layers/padding.ts';
-import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/pooling.ts';
+import { GlobalAveragePooling2D } from '../layers/pooling.ts';
 import { BatchNormalization, Dropout } from '../layers/regularization.ts';
 import { Rescaling } from '../layers/rescaling.ts';
 import { Activation, Reshape } from '../layers/simple.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
 import type { Model } from '../model.ts';
 import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
-import { fileFits, fileShape, loadAppWeights, type MatchOptions } from './app_weights.ts';
+import { fileFits, fileShape, type MatchOptions } from './app_weights.ts';
 import { correctPad } from './mobilenet_v2.ts';
 import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
 import { heSymmetric, seededAppLayers } from './seeded_weights.ts';
@@ -129,13 +128,7 @@ export function describeEfficientNet(options: EfficientNetOptions = {}, variant:
   });
   x = g.call(new Conv2D({ name: 'top_conv', filters: roundFilters(1280), kernelSize: 1, padding: 'same', useBias: false }), x);
   x = swish('top_activation', bn('top_bn', x));
-  if (o.includeTop) {
-    x = g.call(new GlobalAveragePooling2D({ name: 'avg_pool' }), x);
-    if (dropoutRate > 0) x = g.call(new Dropout(dropoutRate, 'top_dropout'), x);
-    x = g.call(new Dense({ name: 'predictions', units: o.classes, activation: o.classifierActivation }), x);
-  } else if (o.pooling === 'avg') x = g.call(new GlobalAveragePooling2D({ name: 'avg_pool' }), x);
-  else if (o.pooling === 'max') x = g.call(new GlobalMaxPooling2D({ name: 'max_pool' }), x);
-  return g.output(x);
+  return g.top(x, o, { avg: 'avg_pool', max: 'max_pool', dropout: { rate: dropoutRate, name: 'top_dropout' } });
 }
 
 /** keras.applications.EfficientNetB0 … B7 (weights='imagenet' layout): built, with random weights. */
@@ -180,7 +173,7 @@ registerApplication({
   size: 224,
   build: (o) => efficientnet(o),
   recognise: recogniseEfficientNetB0,
-  loadWeights: (model, file, path) => loadAppWeights(model, file, path, MATCH),
+  match: MATCH,
   gradCamLayers: ['top_activation', 'block6a_expand_activation'],
   writeRandomWeights: (path, o) => writeRandomEfficientNetWeights(path, o),
 });

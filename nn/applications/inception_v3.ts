@@ -27,16 +27,15 @@
 // (8×8 at 299); the finer layer is mixed7 (17×17), the last block before the 8×8 reduction.
 
 import { Conv2D } from '../layers/conv2d.ts';
-import { Dense } from '../layers/dense.ts';
 import { Concatenate } from '../layers/merge.ts';
-import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from '../layers/pooling.ts';
+import { AveragePooling2D, MaxPooling2D } from '../layers/pooling.ts';
 import { BatchNormalization } from '../layers/regularization.ts';
 import { Activation } from '../layers/simple.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
 import type { Model } from '../model.ts';
 import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
-import { classifierKernel, fileFits, firstKernel, loadAppWeights, type MatchOptions } from './app_weights.ts';
-import { registerApplication, type AppOptions, type Application, type RandomWeightsOptions } from './registry.ts';
+import { classifierKernel, fileFits, firstKernel, type MatchOptions } from './app_weights.ts';
+import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
 import { seededAppLayers, uniformFanIn } from './seeded_weights.ts';
 import { writeAppWeights } from './weights_file.ts';
 
@@ -102,12 +101,7 @@ export function describeInceptionV3(options: AppOptions = {}): AppGraph {
     const bp = convBn(avgPool(x), 192, 1, 1);
     x = concat(`mixed${9 + i}`, [b1, b3x, bdx, bp]);
   }
-  if (o.includeTop) {
-    x = g.call(new GlobalAveragePooling2D({ name: 'avg_pool' }), x);
-    x = g.call(new Dense({ name: 'predictions', units: o.classes, activation: o.classifierActivation }), x);
-  } else if (o.pooling === 'avg') x = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d_1' }), x);
-  else if (o.pooling === 'max') x = g.call(new GlobalMaxPooling2D({ name: 'global_max_pooling2d_1' }), x);
-  return g.output(x);
+  return g.top(x, o, { pool: 'avg_pool', avg: 'global_average_pooling2d_1', max: 'global_max_pooling2d_1' });
 }
 
 /** An InceptionV3 with random weights (the layers' own initialisers). */
@@ -138,16 +132,14 @@ export function recogniseInceptionV3(file: KerasFile): AppOptions | null {
   return fileFits(file, describeInceptionV3(o).weightShapes(), MATCH) ? o : null;
 }
 
-export const inceptionV3App: Application = {
+export const inceptionV3App = registerApplication({
   name: 'inception_v3',
   kerasName: 'InceptionV3',
   pixels: 'tf',
   size: 299,
   build: inceptionV3,
   recognise: recogniseInceptionV3,
-  loadWeights: (model: Model, file: KerasFile, path: string) => loadAppWeights(model, file, path, MATCH),
+  match: MATCH,
   gradCamLayers: INCEPTION_V3_GRAD_CAM_LAYERS,
   writeRandomWeights: writeRandomInceptionV3Weights,
-};
-
-registerApplication(inceptionV3App);
+});

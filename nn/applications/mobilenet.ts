@@ -21,14 +21,14 @@
 import { Conv2D } from '../layers/conv2d.ts';
 import { DepthwiseConv2D } from '../layers/depthwise.ts';
 import { ZeroPadding2D } from '../layers/padding.ts';
-import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/pooling.ts';
+import { GlobalAveragePooling2D } from '../layers/pooling.ts';
 import { BatchNormalization, Dropout } from '../layers/regularization.ts';
 import { ReLU } from '../layers/activation_layers.ts';
 import { Activation, Reshape } from '../layers/simple.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
 import type { Model } from '../model.ts';
 import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
-import { fileFits, fileShape, loadAppWeights, type MatchOptions } from './app_weights.ts';
+import { fileFits, fileShape, type MatchOptions } from './app_weights.ts';
 import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
 import { heSymmetric, seededAppLayers } from './seeded_weights.ts';
 import { writeAppWeights } from './weights_file.ts';
@@ -74,15 +74,14 @@ export function describeMobileNet(options: MobileNetOptions = {}): AppGraph {
     x = g.call(new Conv2D({ name: `conv_pw_${id}`, filters: Math.trunc(f * alpha), kernelSize: 1, padding: 'same', useBias: false }), x);
     x = relu6(`conv_pw_${id}_relu`, bn(`conv_pw_${id}_bn`, x));
   });
-  if (o.includeTop) {
-    x = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d', keepdims: true }), x);
-    x = g.call(new Dropout(options.dropout ?? 1e-3, 'dropout'), x);
-    x = g.call(new Conv2D({ name: 'conv_preds', filters: o.classes, kernelSize: 1, padding: 'same' }), x);
-    x = g.call(new Reshape([o.classes], 'reshape_2'), x);
-    x = g.call(new Activation(o.classifierActivation, 'predictions'), x);
-  } else if (o.pooling === 'avg') x = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d' }), x);
-  else if (o.pooling === 'max') x = g.call(new GlobalMaxPooling2D({ name: 'global_max_pooling2d' }), x);
-  return g.output(x);
+  // The classifier is a 1×1 convolution on the kept-dims average, reshaped, then the activation.
+  const custom = (t: AppTensor) => {
+    t = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d', keepdims: true }), t);
+    t = g.call(new Dropout(options.dropout ?? 1e-3, 'dropout'), t);
+    t = g.call(new Conv2D({ name: 'conv_preds', filters: o.classes, kernelSize: 1, padding: 'same' }), t);
+    return g.call(new Activation(o.classifierActivation, 'predictions'), g.call(new Reshape([o.classes], 'reshape_2'), t));
+  };
+  return g.top(x, o, { avg: 'global_average_pooling2d', max: 'global_max_pooling2d', custom });
 }
 
 /** keras.applications.MobileNet(weights=None, …): built, with random (Glorot) weights. */
@@ -139,7 +138,7 @@ registerApplication({
   size: 224,
   build: (o) => mobilenet(o),
   recognise: recogniseMobileNet,
-  loadWeights: (model, file, path) => loadAppWeights(model, file, path, MATCH),
+  match: MATCH,
   gradCamLayers: ['conv_pw_13_relu', 'conv_pw_11_relu'],
   writeRandomWeights: writeRandomMobileNetWeights,
 });

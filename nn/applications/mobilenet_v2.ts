@@ -26,17 +26,15 @@
 // Keras' load_weights does.
 
 import { Conv2D } from '../layers/conv2d.ts';
-import { Dense } from '../layers/dense.ts';
 import { DepthwiseConv2D } from '../layers/depthwise.ts';
 import { Add } from '../layers/merge.ts';
 import { ZeroPadding2D } from '../layers/padding.ts';
-import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/pooling.ts';
 import { BatchNormalization } from '../layers/regularization.ts';
 import { ReLU } from '../layers/activation_layers.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
 import type { Model } from '../model.ts';
 import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
-import { fileFits, fileShape, loadAppWeights, weightedFileLayers, type MatchOptions } from './app_weights.ts';
+import { fileFits, fileShape, weightedFileLayers, type MatchOptions } from './app_weights.ts';
 import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
 import { heSymmetric, seededAppLayers } from './seeded_weights.ts';
 import { writeAppWeights } from './weights_file.ts';
@@ -109,12 +107,7 @@ export function describeMobileNetV2(options: AppOptions = {}): AppGraph {
   }
   x = g.call(new Conv2D({ name: 'Conv_1', filters: alpha > 1 ? makeDivisible(1280 * alpha) : 1280, kernelSize: 1, useBias: false }), x);
   x = relu6('out_relu', bn('Conv_1_bn', x));
-  if (o.includeTop) {
-    x = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d' }), x);
-    x = g.call(new Dense({ name: 'predictions', units: o.classes, activation: o.classifierActivation }), x);
-  } else if (o.pooling === 'avg') x = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d' }), x);
-  else if (o.pooling === 'max') x = g.call(new GlobalMaxPooling2D({ name: 'global_max_pooling2d' }), x);
-  return g.output(x);
+  return g.top(x, o, { avg: 'global_average_pooling2d', max: 'global_max_pooling2d' });
 }
 
 /** keras.applications.MobileNetV2(weights=None, …): built, with random (Glorot) weights. */
@@ -179,7 +172,7 @@ registerApplication({
   size: 224,
   build: (o) => mobilenetV2(o),
   recognise: recogniseMobileNetV2,
-  loadWeights: (model, file, path) => loadAppWeights(model, file, path, MATCH),
+  match: MATCH,
   gradCamLayers: ['out_relu', 'block_13_expand_relu'],
   writeRandomWeights: writeRandomMobileNetV2Weights,
 });

@@ -5,6 +5,7 @@
 
 import type { KerasFile } from '../io/keras.ts';
 import type { Model } from '../model.ts';
+import { loadAppWeights, type MatchOptions } from './app_weights.ts';
 import type { ImagePixels } from './imagenet.ts';
 
 export interface AppOptions {
@@ -53,10 +54,15 @@ export interface RandomWeightsOptions extends AppOptions {
 
 const registry: Application[] = [];
 
+/** An application as a family registers it: its loader, or how app_weights.ts matches its official files. */
+export type ApplicationSpec = Application | (Omit<Application, 'loadWeights'> & { match: MatchOptions });
+
 /** Adds an application (each family's module calls it once). */
-export function registerApplication(app: Application): void {
+export function registerApplication(spec: ApplicationSpec): Application {
+  const app: Application = 'match' in spec ? { ...spec, loadWeights: (model, file, path) => loadAppWeights(model, file, path, spec.match) } : spec;
   if (registry.some((a) => a.name === app.name)) throw new Error(`application '${app.name}' is registered twice`);
   registry.push(app);
+  return app;
 }
 
 export function applications(): readonly Application[] {

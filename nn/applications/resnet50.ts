@@ -24,10 +24,9 @@
 
 import type { Model } from '../model.ts';
 import { Conv2D } from '../layers/conv2d.ts';
-import { Dense } from '../layers/dense.ts';
 import { Add } from '../layers/merge.ts';
 import { ZeroPadding2D } from '../layers/padding.ts';
-import { GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from '../layers/pooling.ts';
+import { MaxPooling2D } from '../layers/pooling.ts';
 import { BatchNormalization } from '../layers/regularization.ts';
 import { Activation } from '../layers/simple.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
@@ -141,12 +140,7 @@ export function describeResNet50(options: ResNet50Options = {}): AppGraph {
     }
   });
 
-  if (o.includeTop) {
-    x = g.call(new GlobalAveragePooling2D({ name: 'avg_pool' }), x);
-    x = g.call(new Dense({ name: old ? 'fc1000' : 'probs', units: o.classes, activation: o.classifierActivation }), x);
-  } else if (o.pooling === 'avg') x = g.call(new GlobalAveragePooling2D({ name: old ? 'global_average_pooling2d_1' : 'avg_pool' }), x);
-  else if (o.pooling === 'max') x = g.call(new GlobalMaxPooling2D({ name: old ? 'global_max_pooling2d_1' : 'max_pool' }), x);
-  return g.output(x);
+  return g.top(x, o, old ? { pool: 'avg_pool', avg: 'global_average_pooling2d_1', max: 'global_max_pooling2d_1', dense: 'fc1000' } : { avg: 'avg_pool', max: 'max_pool', dense: 'probs' });
 }
 
 /** keras.applications ResNet50 with random weights; load an official file with `loadResNet50Weights`. */
@@ -238,7 +232,7 @@ registerApplication({
   size: 224,
   build: (o) => resnet50(o),
   recognise: recogniseResNet50,
-  loadWeights: loadResNet50Weights,
+  match: MATCH,
   gradCamLayers: RESNET50_CAM_LAYERS.keras,
   writeRandomWeights: writeRandomResNet50Weights,
 });

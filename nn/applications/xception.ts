@@ -28,17 +28,16 @@
 // reads (10×10 at 299); the finer layer is block13_sepconv1_act (19×19), the middle flow's output.
 
 import { Conv2D } from '../layers/conv2d.ts';
-import { Dense } from '../layers/dense.ts';
 import { Add } from '../layers/merge.ts';
-import { GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from '../layers/pooling.ts';
+import { MaxPooling2D } from '../layers/pooling.ts';
 import { BatchNormalization } from '../layers/regularization.ts';
 import { SeparableConv2D } from '../layers/separable.ts';
 import { Activation } from '../layers/simple.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
 import type { Model } from '../model.ts';
 import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
-import { classifierKernel, fileFits, firstKernel, loadAppWeights, type MatchOptions } from './app_weights.ts';
-import { registerApplication, type AppOptions, type Application, type RandomWeightsOptions } from './registry.ts';
+import { classifierKernel, fileFits, firstKernel, type MatchOptions } from './app_weights.ts';
+import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
 import { seededAppLayers, uniformFanIn } from './seeded_weights.ts';
 import { writeAppWeights } from './weights_file.ts';
 
@@ -83,12 +82,7 @@ export function describeXception(options: AppOptions = {}): AppGraph {
   down(13, 728, 1024, true);
   x = relu('block14_sepconv1_act', bn('block14_sepconv1_bn', sep('block14_sepconv1', x, 1536)));
   x = relu('block14_sepconv2_act', bn('block14_sepconv2_bn', sep('block14_sepconv2', x, 2048)));
-  if (o.includeTop) {
-    x = g.call(new GlobalAveragePooling2D({ name: 'avg_pool' }), x);
-    x = g.call(new Dense({ name: 'predictions', units: o.classes, activation: o.classifierActivation }), x);
-  } else if (o.pooling === 'avg') x = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d_1' }), x);
-  else if (o.pooling === 'max') x = g.call(new GlobalMaxPooling2D({ name: 'global_max_pooling2d_1' }), x);
-  return g.output(x);
+  return g.top(x, o, { pool: 'avg_pool', avg: 'global_average_pooling2d_1', max: 'global_max_pooling2d_1' });
 }
 
 /** An Xception with random weights (the layers' own initialisers). */
@@ -150,16 +144,14 @@ export function recogniseXception(file: KerasFile): AppOptions | null {
   return fileFits(file, describeXception(o).weightShapes(), MATCH) ? o : null;
 }
 
-export const xceptionApp: Application = {
+export const xceptionApp = registerApplication({
   name: 'xception',
   kerasName: 'Xception',
   pixels: 'tf',
   size: 299,
   build: xception,
   recognise: recogniseXception,
-  loadWeights: (model: Model, file: KerasFile, path: string) => loadAppWeights(model, file, path, MATCH),
+  match: MATCH,
   gradCamLayers: XCEPTION_GRAD_CAM_LAYERS,
   writeRandomWeights: writeRandomXceptionWeights,
-};
-
-registerApplication(xceptionApp);
+});
