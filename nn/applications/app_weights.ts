@@ -12,7 +12,8 @@
 
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
 import type { Model } from '../model.ts';
-import type { LayerShapes } from './app_graph.ts';
+import type { AppGraph, LayerShapes } from './app_graph.ts';
+import type { AppOptions } from './registry.ts';
 
 export interface MatchOptions {
   /** 'MobileNet', 'ResNet50', … for messages. */
@@ -132,4 +133,18 @@ export function classifierKernel(file: KerasFile, name = 'predictions'): number[
   const stored = weightedFileLayers(file);
   const k = (file.layerOrder === 'model' ? stored[stored.length - 1] : stored.find((l) => l.name === name))?.weights[0]?.shape;
   return k && k.length === 2 ? k : undefined;
+}
+
+/**
+ * The options of a file whose first weighted layer is a 3×3 convolution to 32 channels (Xception,
+ * InceptionV3; in stored-name order the layer `first`): with the top when its last weighted layer
+ * is a Dense (`classes` from it), the input channels from the stem, every layer's shapes confirmed
+ * against `describe(options)`; null otherwise.
+ */
+export function recogniseByStem(file: KerasFile, first: string, size: number, describe: (o: AppOptions) => AppGraph, o: MatchOptions): AppOptions | null {
+  const k0 = firstKernel(file, first);
+  if (!k0 || k0.length !== 4 || k0[0] !== 3 || k0[1] !== 3 || k0[3] !== 32) return null;
+  const top = classifierKernel(file);
+  const opts: AppOptions = top ? { includeTop: true, classes: top[1], inputShape: [size, size, k0[2]] } : { includeTop: false, inputShape: [size, size, k0[2]] };
+  return fileFits(file, describe(opts).weightShapes(), o) ? opts : null;
 }

@@ -36,7 +36,7 @@ import { Activation } from '../layers/simple.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
 import type { Model } from '../model.ts';
 import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
-import { classifierKernel, fileFits, firstKernel, type MatchOptions } from './app_weights.ts';
+import { recogniseByStem, type MatchOptions } from './app_weights.ts';
 import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
 import { seededAppLayers, uniformFanIn } from './seeded_weights.ts';
 import { writeAppWeights } from './weights_file.ts';
@@ -137,11 +137,7 @@ export async function writeRandomXceptionWeights(path: string, o: RandomWeightsO
 
 /** Options of an Xception weights file (top or not, classes, input channels), or null. */
 export function recogniseXception(file: KerasFile): AppOptions | null {
-  const k0 = firstKernel(file, 'block1_conv1');
-  if (!k0 || k0.length !== 4 || k0[0] !== 3 || k0[1] !== 3 || k0[3] !== 32) return null;
-  const top = classifierKernel(file);
-  const o: AppOptions = top ? { includeTop: true, classes: top[1], inputShape: [299, 299, k0[2]] } : { includeTop: false, inputShape: [299, 299, k0[2]] };
-  return fileFits(file, describeXception(o).weightShapes(), MATCH) ? o : null;
+  return recogniseByStem(file, 'block1_conv1', 299, describeXception, MATCH);
 }
 
 export const xceptionApp = registerApplication({

@@ -273,12 +273,7 @@ def run_cases(family, forward, cam_layers, golden_path, about, cases_dir):
         print(f"{family} {c['id']}: {len(entry['layers'])} layers, output {list(y.shape)}{top}{margin}, "
               f"maps {[(g['layer'], g['shape'], round(max(g['map']), 5)) for g in entry['gradcam']]}")
         result['cases'].append(entry)
-    os.makedirs(os.path.dirname(golden_path), exist_ok=True)
-    with open(golden_path + '.tmp', 'w') as f:
-        json.dump(result, f, separators=(',', ':'))
-        f.write('\n')
-    os.replace(golden_path + '.tmp', golden_path)
-    print(f'wrote {golden_path} ({os.path.getsize(golden_path)} bytes)')
+    write_golden(golden_path, result, end='\n')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,9 +419,11 @@ def nested(x):
     return np.asarray(x.detach().cpu().numpy(), dtype=np.float64).tolist()
 
 
-def write_golden(path, doc):
+def write_golden(path, doc, end=''):
+    """The golden as compact JSON (then `end`), atomically."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + '.tmp', 'w') as f:
         json.dump(doc, f, separators=(',', ':'))
+        f.write(end)
     os.replace(path + '.tmp', path)
     print(f'wrote {path} ({os.path.getsize(path)} bytes)', file=sys.stderr)

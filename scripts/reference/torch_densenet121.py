@@ -26,7 +26,6 @@ Run: /usr/bin/python3 scripts/reference/torch_densenet121.py   (after building d
 node scripts/reference/app_weights.mjs for the weights files). Debian 12:
 python3-torch 1.13, python3-numpy, python3-h5py. Writes test/golden/densenet121/torch_densenet121.json.
 """
-import json
 import os
 import sys
 import tempfile
@@ -36,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from keras_app_torch import ROOT, lcg_input, read_file, write_seeded  # noqa: E402
+from keras_app_torch import ROOT, lcg_input, read_file, write_golden, write_seeded  # noqa: E402
 
 OUT_DIR = os.path.join(ROOT, 'test', 'golden', 'densenet121')
 BLOCKS = [6, 12, 24, 16]
@@ -133,15 +132,9 @@ def run_case(size, seed, batch, tmp):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         cases = [run_case(*c, tmp) for c in CASES]
-    os.makedirs(OUT_DIR, exist_ok=True)
-    out = os.path.join(OUT_DIR, 'torch_densenet121.json')
     doc = {'about': 'Independent PyTorch (float64) DenseNet121 on seeded random weights in the official layout; '
                     'made by scripts/reference/torch_densenet121.py', 'cases': cases}
-    with open(out + '.tmp', 'w') as f:
-        json.dump(doc, f, separators=(',', ':'))
-        f.write('\n')
-    os.replace(out + '.tmp', out)
-    print(f'wrote {out} ({os.path.getsize(out)} bytes)')
+    write_golden(os.path.join(OUT_DIR, 'torch_densenet121.json'), doc, end='\n')
 
 
 if __name__ == '__main__':

@@ -33,7 +33,6 @@ node scripts/reference/app_weights.mjs to write the weights files in a temporary
 folder). Debian 12: python3-torch 1.13, python3-numpy, python3-h5py. Writes
 test/golden/resnet50/torch_resnet50.json. Tests never run Python.
 """
-import json
 import os
 import sys
 import tempfile
@@ -43,7 +42,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from keras_app_torch import ROOT, lcg_input, read_file, write_seeded  # noqa: E402
+from keras_app_torch import ROOT, lcg_input, read_file, write_golden, write_seeded  # noqa: E402
 
 OUT_DIR = os.path.join(ROOT, 'test', 'golden', 'resnet50')
 STAGES = [(64, 3), (128, 4), (256, 6), (512, 3)]
@@ -175,15 +174,9 @@ def main():
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         cases = [run_case(*c, tmp) for c in CASES]
-    os.makedirs(OUT_DIR, exist_ok=True)
-    out = os.path.join(OUT_DIR, 'torch_resnet50.json')
     doc = {'about': 'Independent PyTorch (float64) ResNet50 on seeded random weights in the two official layouts; '
                     'made by scripts/reference/torch_resnet50.py', 'cases': cases}
-    with open(out + '.tmp', 'w') as f:
-        json.dump(doc, f, separators=(',', ':'))
-        f.write('\n')
-    os.replace(out + '.tmp', out)
-    print(f'wrote {out} ({os.path.getsize(out)} bytes)')
+    write_golden(os.path.join(OUT_DIR, 'torch_resnet50.json'), doc, end='\n')
 
 
 if __name__ == '__main__':
