@@ -84,12 +84,13 @@ export interface SeededModel {
 }
 
 /**
- * Writes the application's seeded weights file for `o` at `path`, checks that it holds the
- * golden's numbers (`want`: a SHA-256, or count and sums), recognises it, builds the model with
- * the recognised options (and `build`'s, e.g. a smaller input) and loads the file into it.
+ * Writes the application's seeded weights file for `o` at `path` (unless `reuse` and it is there),
+ * checks that it holds the golden's numbers (`want`: a SHA-256, or count and sums), recognises it,
+ * builds the model with the recognised options (and `build`'s, e.g. a smaller input) and loads the
+ * file into it.
  */
-export async function seededModel(app: Application, path: string, o: RandomWeightsOptions, want: Fingerprint, build: AppOptions = {}): Promise<SeededModel> {
-  await app.writeRandomWeights!(path, o);
+export async function seededModel(app: Application, path: string, o: RandomWeightsOptions, want: Fingerprint, build: AppOptions = {}, reuse = false): Promise<SeededModel> {
+  if (!reuse || !existsSync(path)) await app.writeRandomWeights!(path, o);
   const file = await readKerasWeights(path);
   if (typeof want === 'string') {
     const got = weightsSha256(file.layers);
@@ -214,7 +215,7 @@ export function describeErrors(id: string, e: GoldenErrors): string {
 
 export interface GoldenTest {
   app: Application;
-  /** Where the seeded file is written (removed after the test unless `keep`). */
+  /** Where the seeded file is written (removed after the test unless `keep`; with `keep`, a file already there is read again). */
   path: string;
   keep?: boolean;
   /** The seeded file's options and the golden's fingerprint of it. */
@@ -234,7 +235,7 @@ export interface GoldenTest {
 export function goldenTest(title: string, id: string, t: GoldenTest): void {
   test(title, async () => {
     const t0 = performance.now();
-    const s = await seededModel(t.app, t.path, t.weights, t.fingerprint, t.build);
+    const s = await seededModel(t.app, t.path, t.weights, t.fingerprint, t.build, t.keep);
     try {
       assert.equal(s.options, t.recognised);
       t.more?.(s);
