@@ -12,29 +12,25 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as E from '../engine/index.ts';
 import { applicationByName, recogniseApplication } from '../nn/applications/index.ts';
-import { countParams } from '../nn/applications/app_graph.ts';
 import {
-  IMAGENET_MEAN_RGB, IMAGENET_STDDEV_RGB, efficientnet, efficientnetLayerNames, efficientnetWeightShapes, efficientnetWeightsFile, randomEfficientNetLayers, writeRandomEfficientNetWeights,
+  IMAGENET_MEAN_RGB, IMAGENET_STDDEV_RGB, describeEfficientNet, efficientnet, efficientnetWeightsFile, randomEfficientNetLayers, writeRandomEfficientNetWeights,
 } from '../nn/applications/efficientnet.ts';
 import { readKerasWeights } from '../nn/io/keras.ts';
-import { checkCase, describeResult, readGolden } from './app_golden.ts';
+import { caseCheck, caseRecognised, goldenTest, readGolden, type GoldenCase } from './app_golden.ts';
 import { assertClose, ready } from './helpers.ts';
 
 await ready;
-const here = dirname(fileURLToPath(import.meta.url));
-const GOLD = [join(here, 'golden', 'efficientnetb0'), join(here, '..', '..', 'test', 'golden', 'efficientnetb0')].find((d) => existsSync(join(d, 'torch_efficientnetb0.json')))!;
-const golden = readGolden(GOLD, 'torch_efficientnetb0.json');
+const golden = readGolden<{ cases: GoldenCase[] }>('efficientnetb0', 'torch_efficientnetb0.json');
 const app = applicationByName('efficientnetb0');
 const dir = mkdtempSync(join(tmpdir(), 'lanterna-efficientnet-'));
 
 test("Keras' layer names, order and parameter counts (5 330 571 with the top, 4 049 571 without)", () => {
-  const names = efficientnetLayerNames();
+  const names = describeEfficientNet().layerNames();
   assert.equal(names.slice(0, 8), ['rescaling', 'normalization', 'rescaling_1', 'stem_conv_pad', 'stem_conv', 'stem_bn', 'stem_activation', 'block1a_dwconv']);
   assert.equal(names.slice(names.indexOf('block1a_activation'), names.indexOf('block1a_activation') + 8), [
     'block1a_activation', 'block1a_se_squeeze', 'block1a_se_reshape', 'block1a_se_reduce', 'block1a_se_expand', 'block1a_se_excite', 'block1a_project_conv', 'block1a_project_bn',
@@ -44,12 +40,12 @@ test("Keras' layer names, order and parameter counts (5 330 571 with the top, 4 
   const i = names.indexOf('block2b_add');
   assert.equal(names.slice(i - 2, i + 1), ['block2b_project_bn', 'block2b_drop', 'block2b_add']);
   assert.is(names.length, 240);
-  const count = (o: object) => countParams(efficientnetWeightShapes(o));
+  const count = (o: object) => describeEfficientNet(o).countParams();
   assert.is(count({}), 5330571);
   assert.is(count({ includeTop: false }), 4049571);
   assert.is(count({ includeTop: false, imagenetRescaling: false }), 4049571);
-  assert.ok(!efficientnetLayerNames({ imagenetRescaling: false }).includes('rescaling_1'));
-  assert.equal(efficientnetLayerNames({ includeTop: false, pooling: 'max' }).slice(-1), ['max_pool']);
+  assert.ok(!describeEfficientNet({ imagenetRescaling: false }).layerNames().includes('rescaling_1'));
+  assert.equal(describeEfficientNet({ includeTop: false, pooling: 'max' }).layerNames().slice(-1), ['max_pool']);
   assert.is(efficientnetWeightsFile('b0', false), 'efficientnetb0_notop.h5');
 });
 
@@ -57,10 +53,10 @@ test('the built model has the description’s layers, order and weights; 32×32 
   const o = { inputShape: [32, 32, 3] as [number, number, number], classes: 5 };
   const m = efficientnet(o);
   try {
-    assert.equal(m.layers.map((l) => l.name), efficientnetLayerNames(o));
-    const want = efficientnetWeightShapes(o);
-    for (const { layer, weights } of want) assert.equal(m.getLayer(layer).weights.map((w) => [w.name, w.shape]), weights.map((w) => [w.name, w.shape]), layer);
-    assert.is(m.countParams(), countParams(want));
+    const want = describeEfficientNet(o);
+    assert.equal(m.layers.map((l) => l.name), want.layerNames());
+    for (const { layer, weights } of want.weightShapes()) assert.equal(m.getLayer(layer).weights.map((w) => [w.name, w.shape]), weights.map((w) => [w.name, w.shape]), layer);
+    assert.is(m.countParams(), want.countParams());
     m.getLayer('normalization').weights[0].assign(Float32Array.from(IMAGENET_MEAN_RGB));
     m.getLayer('normalization').weights[1].assign(Float32Array.from(IMAGENET_STDDEV_RGB));
     const x = Float32Array.from({ length: 32 * 32 * 3 }, (_, i) => (i * 37) % 256);
@@ -72,17 +68,11 @@ test('the built model has the description’s layers, order and weights; 32×32 
   assert.throws(() => efficientnet({ inputShape: [30, 40, 3] }), /EfficientNetB0: input size must be at least 32×32/);
 });
 
-for (const g of golden.cases) {
-  test(`against PyTorch float64: ${g.id} (output, logits, every layer, Grad-CAM of the logit at ${app.gradCamLayers.join(' and ')}; ≤ 1e-4 of the largest value)`, async () => {
-    const path = join(dir, `${g.id}.h5`);
-    await writeRandomEfficientNetWeights(path, { ...g.options, seed: g.seed });
-    const { includeTop, classes } = g.options;
-    const r = await checkCase(app, g, path, includeTop ? { includeTop, classes } : { includeTop });
-    if (includeTop) assert.equal(r.cams.map((c) => c.layer), [...app.gradCamLayers]);
-    console.log(describeResult(g.id, r));
-    rmSync(path, { force: true });
+for (const g of golden.cases)
+  goldenTest(`against PyTorch float64: ${g.id} (output, logits, every layer, Grad-CAM of the logit at ${app.gradCamLayers.join(' and ')}; ≤ 1e-4 of the largest value)`, g.id, {
+    app, path: join(dir, `${g.id}.h5`), weights: { ...g.options, seed: g.seed }, fingerprint: g.weightsDigest,
+    recognised: caseRecognised(g), build: g.options, check: () => caseCheck('EfficientNetB0', g),
   });
-}
 
 test("the official layout (tf.keras 2.3's layer list: no rescaling_1; Normalization's count as int64); recognised with or without the top", async () => {
   const top = join(dir, 'top.h5');

@@ -18,35 +18,32 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import * as E from '../engine/index.ts';
 import { applicationByName, recogniseApplication } from '../nn/applications/index.ts';
-import { countParams } from '../nn/applications/app_graph.ts';
-import {
-  mobilenet, mobilenetLayerNames, mobilenetWeightShapes, mobilenetWeightsFile, randomMobileNetLayers, writeRandomMobileNetWeights,
-} from '../nn/applications/mobilenet.ts';
+import { describeMobileNet, mobilenet, mobilenetWeightsFile, randomMobileNetLayers, writeRandomMobileNetWeights } from '../nn/applications/mobilenet.ts';
 import { preprocessPixels } from '../nn/applications/imagenet.ts';
 import { readKerasWeights, writeKerasModel } from '../nn/io/keras.ts';
 import { loadModel } from '../nn/model_file.ts';
-import { checkCase, describeResult, readGolden } from './app_golden.ts';
+import { caseCheck, caseRecognised, goldenTest, readGolden, type GoldenCase } from './app_golden.ts';
 import { assertClose, ready } from './helpers.ts';
 
 await ready;
 const here = dirname(fileURLToPath(import.meta.url));
 const GOLD = [join(here, 'golden', 'mobilenet'), join(here, '..', '..', 'test', 'golden', 'mobilenet')].find((d) => existsSync(join(d, 'torch_mobilenet_app.json')))!;
-const golden = readGolden(GOLD, 'torch_mobilenet_app.json');
+const golden = readGolden<{ cases: GoldenCase[] }>('mobilenet', 'torch_mobilenet_app.json');
 const app = applicationByName('mobilenet');
 const dir = mkdtempSync(join(tmpdir(), 'lanterna-mobilenet-'));
 
 test("Keras' layer names, order and parameter counts (4 253 864 at α 1 with the top, 3 228 864 without; 475 544 / 218 544 at α 0.25)", () => {
-  const names = mobilenetLayerNames();
+  const names = describeMobileNet().layerNames();
   assert.equal(names.slice(0, 7), ['conv1', 'conv1_bn', 'conv1_relu', 'conv_dw_1', 'conv_dw_1_bn', 'conv_dw_1_relu', 'conv_pw_1']);
   assert.equal(names.slice(-5), ['global_average_pooling2d', 'dropout', 'conv_preds', 'reshape_2', 'predictions']);
   assert.ok(names.includes('conv_pad_2') && names.includes('conv_pad_12') && !names.includes('conv_pad_3'), 'conv_pad_N before the stride-2 blocks only');
   assert.is(names.length, 90);
-  const count = (o: object) => countParams(mobilenetWeightShapes(o));
+  const count = (o: object) => describeMobileNet(o).countParams();
   assert.is(count({}), 4253864);
   assert.is(count({ includeTop: false }), 3228864);
   assert.is(count({ alpha: 0.25 }), 475544);
   assert.is(count({ alpha: 0.25, includeTop: false }), 218544);
-  assert.equal(mobilenetLayerNames({ includeTop: false, pooling: 'max' }).slice(-2), ['conv_pw_13_relu', 'global_max_pooling2d']);
+  assert.equal(describeMobileNet({ includeTop: false, pooling: 'max' }).layerNames().slice(-2), ['conv_pw_13_relu', 'global_max_pooling2d']);
   assert.is(mobilenetWeightsFile(0.25, 224, false), 'mobilenet_2_5_224_tf_no_top.h5');
   assert.is(mobilenetWeightsFile(1, 160, true), 'mobilenet_1_0_160_tf.h5');
 });
@@ -54,34 +51,27 @@ test("Keras' layer names, order and parameter counts (4 253 864 at α 1 with the
 test('the built model has the description’s layers, order and weights; 32×32 is the smallest input', async () => {
   const m = mobilenet({ alpha: 0.25, inputShape: [32, 32, 3], classes: 10 });
   try {
-    assert.equal(m.layers.map((l) => l.name), mobilenetLayerNames({ alpha: 0.25, classes: 10, inputShape: [32, 32, 3] }));
-    const want = mobilenetWeightShapes({ alpha: 0.25, classes: 10 });
-    for (const { layer, weights } of want) assert.equal(m.getLayer(layer).weights.map((w) => [w.name, w.shape]), weights.map((w) => [w.name, w.shape]), layer);
-    assert.is(m.countParams(), countParams(want));
+    assert.equal(m.layers.map((l) => l.name), describeMobileNet({ alpha: 0.25, classes: 10, inputShape: [32, 32, 3] }).layerNames());
+    const want = describeMobileNet({ alpha: 0.25, classes: 10 });
+    for (const { layer, weights } of want.weightShapes()) assert.equal(m.getLayer(layer).weights.map((w) => [w.name, w.shape]), weights.map((w) => [w.name, w.shape]), layer);
+    assert.is(m.countParams(), want.countParams());
     const y = await E.tidy(() => E.noGrad(() => m.forward(E.ones([2, 32, 32, 3])).output.data()));
     assert.is(y.length, 20);
     assertClose([y[0] + y[1] + y[2] + y[3] + y[4] + y[5] + y[6] + y[7] + y[8] + y[9]], [1], { atol: 1e-5 }, 'softmax sums to 1');
   } finally {
     m.dispose();
   }
-  assert.throws(() => mobilenet({ inputShape: [31, 64, 3] }), /MobileNet: input size must be at least 32×32 \(Keras' minimum\), got \[31,64,3\]/);
+  assert.throws(() => mobilenet({ inputShape: [31, 64, 3] }), /MobileNet: input size must be at least 32×32 \(Keras' minimum\), got 31×64/);
   const lin = mobilenet({ alpha: 0.25, inputShape: [32, 32, 3], classes: 3, classifierActivation: 'linear' });
   assert.is((lin.getLayer('predictions') as unknown as { fn: string }).fn, 'linear');
   lin.dispose();
 });
 
-for (const g of golden.cases) {
-  test(`against PyTorch float64: ${g.id} (output, logits, every layer, Grad-CAM of the logit at ${app.gradCamLayers.join(' and ')}; ≤ 1e-4 of the largest value)`, async () => {
-    const path = join(dir, `${g.id}.h5`);
-    await writeRandomMobileNetWeights(path, { ...g.options, seed: g.seed });
-    const { alpha, includeTop, classes } = g.options;
-    const want = includeTop ? { alpha, includeTop, classes } : { alpha, includeTop };
-    const r = await checkCase(app, g, path, want);
-    if (includeTop) assert.equal(r.cams.map((c) => c.layer), [...app.gradCamLayers]);
-    console.log(describeResult(g.id, r));
-    rmSync(path, { force: true });
+for (const g of golden.cases)
+  goldenTest(`against PyTorch float64: ${g.id} (output, logits, every layer, Grad-CAM of the logit at ${app.gradCamLayers.join(' and ')}; ≤ 1e-4 of the largest value)`, g.id, {
+    app, path: join(dir, `${g.id}.h5`), weights: { ...g.options, seed: g.seed }, fingerprint: g.weightsDigest,
+    recognised: caseRecognised(g), build: g.options, check: () => caseCheck('MobileNet', g),
   });
-}
 
 test('the official layout: layer list of the Keras 2.0 model; recognised by shapes, with or without the top, via the registry too', async () => {
   const top = join(dir, 'top.h5');

@@ -16,23 +16,22 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readKerasWeights, writeKerasWeightsOnly } from '../nn/io/keras.ts';
 import { applicationByName, recogniseApplication } from '../nn/applications/index.ts';
-import { weightsDigest, writeKerasAppWeights } from '../nn/applications/app_weights_file.ts';
+import { writeAppWeights } from '../nn/applications/weights_file.ts';
 import {
-  loadResNet50Weights, randomResNet50Layers, recogniseResNet50, resnet50, resnet50LayerAliases, RESNET50_CAM_LAYERS, writeRandomResNet50Weights, type ResNet50Layout,
+  loadResNet50Weights, randomResNet50Layers, recogniseResNet50, resnet50, resnet50LayerAliases, RESNET50_CAM_LAYERS, writeRandomResNet50Weights, type ResNet50Layout, type ResNet50Options,
 } from '../nn/applications/resnet50.ts';
-import { checkGoldenCase, formatErrors, readGolden, type GoldenCase } from './app_golden_check.ts';
+import { goldenTest, meansCheck, readGolden, type MeansCase } from './app_golden.ts';
 import { ready, throwsNaming } from './helpers.ts';
 
 await ready;
 
-interface Case extends GoldenCase {
+interface Case extends MeansCase {
   layout: ResNet50Layout;
   options: { layout: ResNet50Layout; seed: number; inputShape: [number, number, number] };
   parameters: number;
 }
 const GOLDEN = readGolden<{ cases: Case[] }>('resnet50', 'torch_resnet50.json');
 const dir = mkdtempSync(join(tmpdir(), 'lanterna-resnet50-'));
-const REL = 1e-4;
 
 test("the builder has Keras' layer names, order and parameter counts in both layouts (25 636 712 with the top, 23 587 712 without)", () => {
   const m = resnet50();
@@ -96,31 +95,16 @@ test('layer name aliases between the two layouts and the registry entry', () => 
   assert.equal(app.gradCamLayers, ['conv5_block3_out', 'conv4_block6_out']);
 });
 
-const errors: string[] = [];
-
-for (const g of GOLDEN.cases) {
-  test(`${g.layout} layout at ${g.size}×${g.size}: the regenerated file holds the golden's numbers, is recognised, loads, and matches PyTorch float64 (logits, probabilities, stage outputs, Grad-CAM; ≤ ${REL} of each maximum)`, async () => {
-    const path = join(dir, `resnet50_${g.layout}_${g.size}.h5`);
-    const t0 = performance.now();
-    await writeRandomResNet50Weights(path, g.options);
-    const file = await readKerasWeights(path);
-    assert.is(weightsDigest(file.layers), g.weightsDigest, 'the writer no longer makes the weights the golden was computed from');
-    const o = recogniseResNet50(file);
-    assert.equal(o, { layout: g.layout, includeTop: true, classes: 1000, inputShape: [224, 224, 3] });
-    const found = recogniseApplication(file);
-    assert.is(found?.app.name, 'resnet50');
-    const model = applicationByName('resnet50').build({ ...o, inputShape: g.options.inputShape });
-    applicationByName('resnet50').loadWeights(model, file, path);
-    assert.is(model.countParams(), g.parameters);
-    const t1 = performance.now();
-    const e = await checkGoldenCase(model, g, REL, `${g.layout} ${g.size}`);
-    const t2 = performance.now();
-    errors.push(`${g.layout} ${g.size}×${g.size}: ${formatErrors(e)}`);
-    console.log(`  ${errors.at(-1)}; write + read + load ${((t1 - t0) / 1000).toFixed(1)} s, forward + 2 Grad-CAMs ${((t2 - t1) / 1000).toFixed(1)} s`);
-    model.dispose();
-    rmSync(path, { force: true });
+for (const g of GOLDEN.cases)
+  goldenTest(`${g.layout} layout at ${g.size}×${g.size}: the regenerated file holds the golden's numbers, is recognised, loads, and matches PyTorch float64 (logits, probabilities, stage outputs, Grad-CAM; ≤ 1e-4 of each maximum)`, `${g.layout} ${g.size}×${g.size}`, {
+    app: applicationByName('resnet50'), path: join(dir, `resnet50_${g.layout}_${g.size}.h5`), weights: g.options, fingerprint: g.weightsDigest,
+    recognised: { layout: g.layout, includeTop: true, classes: 1000, inputShape: [224, 224, 3] } as ResNet50Options, build: { inputShape: g.options.inputShape },
+    check: () => meansCheck(`ResNet50 ${g.layout}`, g), camLayers: RESNET50_CAM_LAYERS[g.layout],
+    more: ({ model, file }) => {
+      assert.is(recogniseApplication(file)?.app.name, 'resnet50');
+      assert.is(model.countParams(), g.parameters);
+    },
   });
-}
 
 test('no-top files of both layouts: recognised as such, load into include_top=False (pooling avg)', async () => {
   for (const layout of ['keras', '2016'] as const) {
@@ -157,19 +141,19 @@ test('not ResNet50: wrong shape, missing layer, the no-top file into a model wit
   const wrong = layers.slice(0, cut + 1).map((l) =>
     l.name === 'conv3_block2_2_conv' ? { ...l, weights: [{ ...l.weights[0], shape: [3, 3, 128, 64], data: l.weights[0].data.subarray(0, 3 * 3 * 128 * 64) }, l.weights[1]] } : l,
   );
-  await writeKerasAppWeights(join(dir, 'wrong.h5'), wrong);
+  await writeAppWeights(join(dir, 'wrong.h5'), wrong, { style: 'keras2' });
   const m = resnet50({ inputShape: [32, 32, 3] });
   const f = await readKerasWeights(join(dir, 'wrong.h5'));
   assert.is(recogniseResNet50(f), null);
-  throwsNaming(() => loadResNet50Weights(m, f, join(dir, 'wrong.h5')), "wrong.h5: not ResNet50 weights: layer 'conv3_block2_2_conv' kernel 'conv3_block2_2_conv/kernel:0' is [3, 3, 128, 64] in the file, ResNet50 needs [3, 3, 128, 128]");
+  throwsNaming(() => loadResNet50Weights(m, f, join(dir, 'wrong.h5')), "wrong.h5: not ResNet50 weights for this model: layer 'conv3_block2_2_conv' kernel is [3, 3, 128, 64] in the file ('kernel:0'), the model needs [3, 3, 128, 128]");
   const short = layers.slice(0, cut);
-  await writeKerasAppWeights(join(dir, 'short.h5'), short);
+  await writeAppWeights(join(dir, 'short.h5'), short, { style: 'keras2' });
   const fs = await readKerasWeights(join(dir, 'short.h5'));
-  throwsNaming(() => loadResNet50Weights(m, fs, join(dir, 'short.h5')), "short.h5: not ResNet50 weights: layer 'conv3_block2_2_conv' (or 'res3b_branch2b')", 'is missing');
+  throwsNaming(() => loadResNet50Weights(m, fs, join(dir, 'short.h5')), "short.h5: not ResNet50 weights for this model: layer 'conv3_block2_2_conv' (or 'res3b_branch2b')", 'is missing');
   const notop = layers.filter((l) => l.name !== 'probs');
-  throwsNaming(() => loadResNet50Weights(m, { ...f, layers: notop }, 'notop.h5'), "notop.h5: not ResNet50 weights: layer 'probs' (or 'fc1000', 'predictions')", 'is missing');
+  throwsNaming(() => loadResNet50Weights(m, { ...f, layers: notop }, 'notop.h5'), "notop.h5: not ResNet50 weights for this model: layer 'probs' (or 'fc1000', 'predictions')", 'is missing');
   const ten = resnet50({ inputShape: [32, 32, 3], classes: 10 });
-  throwsNaming(() => loadResNet50Weights(ten, { ...f, layers }, 'full.h5'), "full.h5: not ResNet50 weights: layer 'probs' kernel 'kernel' is [2048, 1000] in the file, ResNet50 needs [2048, 10]");
+  throwsNaming(() => loadResNet50Weights(ten, { ...f, layers }, 'full.h5'), "full.h5: not ResNet50 weights for this model: layer 'probs' kernel is [2048, 1000] in the file ('kernel'), the model needs [2048, 10]");
   // A VGG16-style file is not ResNet50.
   await writeKerasWeightsOnly(join(dir, 'vgg.h5'), [{ name: 'block1_conv1', weights: [{ name: 'kernel', shape: [3, 3, 3, 4], data: new Float32Array(108) }] }], { style: 'vgg16-legacy' });
   assert.is(recogniseResNet50(await readKerasWeights(join(dir, 'vgg.h5'))), null);
@@ -180,9 +164,6 @@ test('not ResNet50: wrong shape, missing layer, the no-top file into a model wit
   ten.dispose();
 });
 
-test.after(() => {
-  rmSync(dir, { recursive: true, force: true });
-  if (errors.length) console.log(`  ResNet50 vs PyTorch float64 (largest |Δ| / largest |golden|):\n    ${errors.join('\n    ')}`);
-});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

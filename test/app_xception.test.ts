@@ -11,33 +11,29 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as E from '../engine/index.ts';
 import { Cam } from '../explain/cam.ts';
 import { GradCam } from '../explain/grad_cam.ts';
 import { readKerasWeights } from '../nn/io/keras.ts';
 import { applicationByName, recogniseApplication } from '../nn/applications/index.ts';
-import { kerasLayerOrder, specShapes } from '../nn/applications/graph_spec.ts';
-import { writeLegacyKerasWeights } from '../nn/applications/legacy_weights.ts';
+import { writeAppWeights } from '../nn/applications/weights_file.ts';
 import {
-  randomXceptionLayers, recogniseXception, writeRandomXceptionWeights, xception, xceptionApp, xceptionKeras1Names, xceptionSpec, XCEPTION_GRAD_CAM_LAYERS,
+  describeXception, randomXceptionLayers, recogniseXception, writeRandomXceptionWeights, xception, xceptionApp, xceptionKeras1Names, XCEPTION_GRAD_CAM_LAYERS,
 } from '../nn/applications/xception.ts';
 import { inceptionV3App } from '../nn/applications/inception_v3.ts';
+import { goldenTest, readGolden, weightsSha256, xiCheck, type XiGolden } from './app_golden.ts';
 import { ready } from './helpers.ts';
-import { readGold, relError, seededInputs, weightsSha256 } from './xi_golden.ts';
 
 await ready;
-const gold = readGold('xception');
+const gold = readGolden<XiGolden>('xception', 'torch_xception.json');
 const dir = mkdtempSync(join(tmpdir(), 'lanterna-xception-'));
 const TOP = join(dir, 'xception_weights_tf_dim_ordering_tf_kernels.h5');
 const NOTOP = join(dir, 'xception_weights_tf_dim_ordering_tf_kernels_notop.h5');
 
-const params = (o: Parameters<typeof xceptionSpec>[0]) => [...specShapes(xceptionSpec(o)).weights.values()].flat().reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
-
 test("architecture: Keras' parameter counts, Keras 1 names of the official file (as public converters map them), Keras' layer order = the built model's", () => {
-  assert.is(params({}), 22910480);
-  assert.is(params({ includeTop: false }), 20861480);
-  const spec = xceptionSpec();
-  const k1 = xceptionKeras1Names(spec);
+  assert.is(describeXception().countParams(), 22910480);
+  assert.is(describeXception({ includeTop: false }).countParams(), 20861480);
+  const g = describeXception();
+  const k1 = xceptionKeras1Names(g);
   // Pairs read in public code loading xception_weights_tf_dim_ordering_tf_kernels.h5 by name.
   for (const [k2, k1name] of [
     ['block1_conv1', 'convolution2d_1'], ['block1_conv2_bn', 'batchnormalization_2'], ['conv2d_1', 'convolution2d_3'], ['batch_normalization_1', 'batchnormalization_3'],
@@ -49,12 +45,12 @@ test("architecture: Keras' parameter counts, Keras 1 names of the official file 
     assert.is(k1.get(k2), k1name, k2);
   // Keras' order puts each block's residual conv + BN after the main path's last BN (same depth,
   // met later by the walk from the output): by order, batch_normalization_1 ↔ batchnormalization_3.
-  const order = kerasLayerOrder(spec);
+  const order = g.layerNames();
   const at = (n: string) => order.indexOf(n);
   assert.ok(at('block2_sepconv2_bn') < at('conv2d_1') && at('conv2d_1') < at('block2_pool') && at('block2_pool') < at('batch_normalization_1') && at('batch_normalization_1') < at('add_1'));
   const m = xception({ inputShape: [71, 71, 3] });
   try {
-    assert.equal(m.layers.map((l) => l.name), order.slice(1));
+    assert.equal(m.layers.map((l) => l.name), order);
     assert.is(m.countParams(), 22910480);
     assert.is(new Cam(m).defaultLayer(), 'block14_sepconv2_act');
     assert.is(new GradCam(m).defaultLayer(), 'block14_sepconv2_act');
@@ -67,24 +63,23 @@ test("architecture: Keras' parameter counts, Keras 1 names of the official file 
 });
 
 test('options as keras.applications: pooling, classes, classifierActivation, any size ≥ 71, the errors', () => {
-  const out = (o: Parameters<typeof xceptionSpec>[0]) => {
-    const s = xceptionSpec(o);
-    return [s[s.length - 1].name, specShapes(s).out.get(s[s.length - 1].name)];
+  const out = (o: Parameters<typeof describeXception>[0]) => {
+    const g = describeXception(o);
+    return [g.layerNames().at(-1), g.outputShape()];
   };
   assert.equal(out({}), ['predictions', [1000]]);
   assert.equal(out({ includeTop: false }), ['block14_sepconv2_act', [10, 10, 2048]]);
   assert.equal(out({ includeTop: false, pooling: 'avg', inputShape: [71, 90, 3] }), ['global_average_pooling2d_1', [2048]]);
   assert.equal(out({ includeTop: false, pooling: 'max' }), ['global_max_pooling2d_1', [2048]]);
   assert.equal(out({ classes: 7, inputShape: [150, 150, 1] }), ['predictions', [7]]);
-  const last = xceptionSpec({ classifierActivation: 'linear' }).at(-1)!;
-  assert.is(last.kind === 'dense' && last.activation, 'linear');
+  assert.is((describeXception({ classifierActivation: 'linear' }).layer('predictions') as unknown as { activation: string }).activation, 'linear');
   for (const [o, want] of [
-    [{ inputShape: [70, 299, 3] }, /Xception: input size must be at least 71×71; got inputShape \[70, 299, 3\]/],
+    [{ inputShape: [70, 299, 3] }, /Xception: input size must be at least 71×71 \(Keras' minimum\), got 70×299/],
     [{ inputShape: [299, 299] }, /inputShape must be \[height, width, channels\]/],
     [{ alpha: 0.5 }, /Xception: has no width multiplier/],
     [{ classes: 0 }, /classes must be a positive integer/],
   ] as const)
-    assert.throws(() => xceptionSpec(o as any), want as RegExp);
+    assert.throws(() => describeXception(o as any), want as RegExp);
   assert.is(applicationByName('Xception'), xceptionApp);
   assert.is(xceptionApp.size, 299);
   assert.is(xceptionApp.pixels, 'tf');
@@ -99,7 +94,7 @@ test('the seeded file in the Keras 1 layout: root attribute layer_names only, Ke
   assert.is(file.kerasVersion, undefined);
   assert.is(file.backend, undefined);
   assert.equal(file.extraAttrs, {});
-  assert.is(weightsSha256(file), gold.weightsSha256);
+  assert.is(weightsSha256(file.layers), gold.weightsSha256);
   const byName = new Map(file.layers.map((l) => [l.name, l.weights.map((w) => `${w.name}${JSON.stringify(w.shape)}`).join(' ')]));
   assert.is(file.layers[0].name, 'input_1');
   assert.is(byName.get('convolution2d_1'), 'convolution2d_1_W:0[3,3,3,32]');
@@ -112,52 +107,11 @@ test('the seeded file in the Keras 1 layout: root attribute layer_names only, Ke
   assert.is(recogniseApplication(file)?.app, xceptionApp);
 });
 
-test('71×71 (two images): logits of the official loader vs PyTorch float64 (≤ 1e-4 of the largest), Grad-CAM of the logit at both layers', async () => {
-  const g = gold.small;
-  const file = await readKerasWeights(TOP);
-  const o = xceptionApp.recognise(file)!;
-  const model = xceptionApp.build({ ...o, inputShape: [g.size, g.size, 3] });
-  try {
-    xceptionApp.loadWeights(model, file, TOP);
-    const x = E.tensor(seededInputs(g.inputSeeds, g.size), [g.inputSeeds.length, g.size, g.size, 3]);
-    const logits = await E.tidy(() => E.noGrad(() => model.forward(x, { training: false }).logits!.data()));
-    const e = relError(logits, g.logits.flat());
-    console.log(`  logits: max |error| ${e.toExponential(2)} of the largest |logit| (${Math.max(...g.logits.flat().map(Math.abs)).toFixed(1)})`);
-    assert.ok(e <= 1e-4, `logits error ${e}`);
-    x.dispose();
-    const gc = g.gradcam!;
-    const x0 = E.tensor(seededInputs(g.inputSeeds.slice(0, 1), g.size), [1, g.size, g.size, 3]);
-    for (const layer of xceptionApp.gradCamLayers) {
-      const want = gc.maps[layer];
-      const [m] = await new GradCam(model).explain(x0, { layer, classes: [gc.class], score: 'logit' });
-      assert.equal([m.h, m.w], want.shape, layer);
-      const positive = want.map.filter((v) => v > 0).length;
-      assert.ok(positive >= 2, `${layer}: the golden map has ${positive} positive cells; the test would see little`);
-      const em = relError(m.raw, want.map);
-      console.log(`  Grad-CAM ${layer} ${m.h}×${m.w} (class ${gc.class}, ${positive} cells > 0): max |error| ${em.toExponential(2)} of the map's maximum`);
-      assert.ok(em <= 1e-4, `${layer}: map error ${em}`);
-    }
-    x0.dispose();
-  } finally {
-    model.dispose();
-  }
-});
-
-test('299×299 (the default size, one image): logits vs PyTorch float64', async () => {
-  const g = gold.default;
-  const file = await readKerasWeights(TOP);
-  const model = xceptionApp.build(xceptionApp.recognise(file)!);
-  try {
-    xceptionApp.loadWeights(model, file, TOP);
-    const t0 = performance.now();
-    const logits = await E.tidy(() => E.noGrad(() => model.forward(E.tensor(seededInputs(g.inputSeeds, g.size), [1, g.size, g.size, 3]), { training: false }).logits!.data()));
-    const e = relError(logits, g.logits.flat());
-    console.log(`  logits: max |error| ${e.toExponential(2)} of the largest (forward ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-    assert.ok(e <= 1e-4, `logits error ${e}`);
-  } finally {
-    model.dispose();
-  }
-});
+for (const run of [gold.small, gold.default])
+  goldenTest(`${run.size}×${run.size} (${run.inputSeeds.length} image${run.inputSeeds.length > 1 ? 's' : ''}): the seeded file through recognise → build → loadWeights; logits vs PyTorch float64 (≤ 1e-4 of the largest)${run.gradcam ? ', Grad-CAM of the logit at both layers' : ''}`, `${run.size}×${run.size}`, {
+    app: xceptionApp, path: TOP, keep: true, weights: { seed: gold.weightsSeed }, fingerprint: gold.weightsSha256,
+    recognised: { includeTop: true, classes: 1000, inputShape: [299, 299, 3] }, build: { inputShape: [run.size, run.size, 3] }, check: () => xiCheck('Xception', run),
+  });
 
 test('the no-top file: recognised without the top; top and no-top files refused by the other model; a wrong shape is a one-line error naming file, layer and shapes', async () => {
   await writeRandomXceptionWeights(NOTOP, { includeTop: false, seed: 3 });
@@ -170,14 +124,14 @@ test('the no-top file: recognised without the top; top and no-top files refused 
   const sep5 = bad.find((l) => l.name === 'separableconvolution2d_5')!;
   sep5.weights[1] = { name: 'pointwise_kernel', shape: [1, 1, 256, 700], data: new Float32Array(256 * 700) };
   const BAD = join(dir, 'bad.h5');
-  await writeLegacyKerasWeights(BAD, bad, { style: 'keras1' });
+  await writeAppWeights(BAD, bad, { style: 'keras1' });
   const badFile = await readKerasWeights(BAD);
   assert.is(recogniseXception(badFile), null);
   const model = xception({ includeTop: false, inputShape: [71, 71, 3] });
   try {
     const cases: [typeof top, string, RegExp][] = [
-      [top, TOP, /xception_weights_tf_dim_ordering_tf_kernels\.h5: not Xception weights for this model: 81 layers hold weights in the file, 80 are needed/],
-      [badFile, BAD, /bad\.h5: not Xception weights for this model: layer 'block4_sepconv1' \(the file's 'separableconvolution2d_5'\) pointwise_kernel 'separableconvolution2d_5_pointwise_kernel:0' is \[1, 1, 256, 700\] in the file, needs \[1, 1, 256, 728\]/],
+      [top, TOP, /xception_weights_tf_dim_ordering_tf_kernels\.h5: not Xception weights for this model: layer 'block1_conv1' \(kernel \[3, 3, 3, 32\]\) is missing; the file has 81 layers with weights \(convolution2d_1, batchnormalization_1, .*\), the model 80$/],
+      [badFile, BAD, /bad\.h5: not Xception weights for this model: layer 'block4_sepconv1' \(file layer 'separableconvolution2d_5'\) pointwise_kernel is \[1, 1, 256, 700\] in the file \('separableconvolution2d_5_pointwise_kernel:0'\), the model needs \[1, 1, 256, 728\] \(layers matched in order/],
     ];
     for (const [f, p, want] of cases) {
       const err = (() => {

@@ -15,17 +15,19 @@
 // /conv1/conv/conv1/conv/kernel:0, /conv1/bn/conv1/bn/gamma:0, …, /conv2_block1_0_bn/
 // conv2_block1_0_bn/moving_variance:0, /fc1000/fc1000/kernel:0.
 
-import { apply, input, Model, type SymbolicTensor } from '../model.ts';
+import type { Model } from '../model.ts';
 import { Conv2D } from '../layers/conv2d.ts';
-import { Dense } from '../layers/dense.ts';
 import { Concatenate } from '../layers/merge.ts';
 import { ZeroPadding2D } from '../layers/padding.ts';
-import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from '../layers/pooling.ts';
+import { AveragePooling2D, MaxPooling2D } from '../layers/pooling.ts';
 import { BatchNormalization } from '../layers/regularization.ts';
 import { Activation } from '../layers/simple.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
-import { loadAppWeights, randomAppLayers, storedKernel, writeKerasAppWeights, type RandomAppWeightsOptions } from './app_weights_file.ts';
-import { registerApplication, type AppOptions } from './registry.ts';
+import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
+import { fileHas, fileShape, loadAppWeights, type MatchOptions } from './app_weights.ts';
+import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
+import { heResidual, seededAppLayers } from './seeded_weights.ts';
+import { writeAppWeights } from './weights_file.ts';
 
 export const DENSENET121_WEIGHTS_FILE = 'densenet121_weights_tf_dim_ordering_tf_kernels.h5';
 export const DENSENET121_WEIGHTS_FILE_NOTOP = 'densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5';
@@ -42,29 +44,24 @@ export function densenet121LayerAliases(name: string): string[] {
   return name === 'fc1000' || name === 'predictions' ? [name, name === 'fc1000' ? 'predictions' : 'fc1000'] : [name];
 }
 
+const MATCH: MatchOptions = { what: 'DenseNet121', aliases: (n) => densenet121LayerAliases(n).slice(1), extraLayers: true, byOrder: false };
+
 /**
- * keras.applications DenseNet121 with random weights (include_top, pooling, input_shape ≥ 32,
- * classes, classifier_activation as Keras). The model is built; load an official file with
- * `loadDenseNet121Weights`.
+ * The architecture for these options (include_top, pooling, input_shape ≥ 32, classes,
+ * classifier_activation as Keras), unbuilt (app_graph.ts).
  */
-export function densenet121(o: AppOptions = {}): Model {
-  const s = o.inputShape ?? [224, 224, 3];
-  if (s.length !== 3 || !s.every((d) => Number.isInteger(d) && d > 0))
-    throw new Error(`DenseNet121: inputShape must be [H, W, C] of positive integers, got ${JSON.stringify(o.inputShape)}`);
-  if (s[0] < 32 || s[1] < 32) throw new Error(`DenseNet121: input size must be at least 32×32 (Keras' minimum), got ${s[0]}×${s[1]}`);
-  const classes = o.classes ?? 1000;
-  if (!Number.isInteger(classes) || classes < 1) throw new Error(`DenseNet121: classes must be a positive integer, got ${o.classes}`);
+export function describeDenseNet121(options: AppOptions = {}): AppGraph {
+  const o = appOptions('DenseNet121', options, { size: 224 });
+  const g = new AppGraph('densenet121');
+  const bn = (x: AppTensor, name: string) => g.call(new BatchNormalization(0.99, 1.001e-5, true, true, name), x);
+  const relu = (x: AppTensor, name: string) => g.call(new Activation('relu', name), x);
+  const conv = (x: AppTensor, filters: number, k: number, name: string, strides = 1, padding: 'same' | 'valid' = 'valid') =>
+    g.call(new Conv2D({ name, filters, kernelSize: k, strides, padding, useBias: false }), x);
 
-  const bn = (x: SymbolicTensor, name: string) => apply(new BatchNormalization(0.99, 1.001e-5, true, true, name), x);
-  const relu = (x: SymbolicTensor, name: string) => apply(new Activation('relu', name), x);
-  const conv = (x: SymbolicTensor, filters: number, k: number, name: string, strides = 1, padding: 'same' | 'valid' = 'valid') =>
-    apply(new Conv2D({ name, filters, kernelSize: k, strides, padding, useBias: false }), x);
-
-  const img = input([s[0], s[1], s[2]], 'input_1');
-  let x = apply(new ZeroPadding2D([[3, 3], [3, 3]], 'zero_padding2d_1'), img);
+  let x = g.call(new ZeroPadding2D([[3, 3], [3, 3]], 'zero_padding2d_1'), g.input([...o.inputShape]));
   x = relu(bn(conv(x, 64, 7, 'conv1/conv', 2), 'conv1/bn'), 'conv1/relu');
-  x = apply(new ZeroPadding2D([[1, 1], [1, 1]], 'zero_padding2d_2'), x);
-  x = apply(new MaxPooling2D({ poolSize: 3, strides: 2, name: 'pool1' }), x);
+  x = g.call(new ZeroPadding2D([[1, 1], [1, 1]], 'zero_padding2d_2'), x);
+  x = g.call(new MaxPooling2D({ poolSize: 3, strides: 2, name: 'pool1' }), x);
   let channels = 64;
   DENSENET121_BLOCKS.forEach((blocks, i) => {
     for (let b = 1; b <= blocks; b++) {
@@ -72,23 +69,23 @@ export function densenet121(o: AppOptions = {}): Model {
       let y = relu(bn(x, `${pre}_0_bn`), `${pre}_0_relu`);
       y = relu(bn(conv(y, 4 * GROWTH, 1, `${pre}_1_conv`), `${pre}_1_bn`), `${pre}_1_relu`);
       y = conv(y, GROWTH, 3, `${pre}_2_conv`, 1, 'same');
-      x = apply(new Concatenate(3, `${pre}_concat`), x, y);
+      x = g.call(new Concatenate(3, `${pre}_concat`), x, y);
       channels += GROWTH;
     }
     if (i < 3) {
       const pre = `pool${i + 2}`;
       channels = Math.floor(channels * 0.5);
       x = conv(relu(bn(x, `${pre}_bn`), `${pre}_relu`), channels, 1, `${pre}_conv`);
-      x = apply(new AveragePooling2D({ poolSize: 2, strides: 2, name: `${pre}_pool` }), x);
+      x = g.call(new AveragePooling2D({ poolSize: 2, strides: 2, name: `${pre}_pool` }), x);
     }
   });
   x = relu(bn(x, 'bn'), 'relu');
-  if (o.includeTop ?? true) {
-    x = apply(new GlobalAveragePooling2D({ name: 'avg_pool' }), x);
-    x = apply(new Dense({ name: 'fc1000', units: classes, activation: o.classifierActivation ?? 'softmax' }), x);
-  } else if (o.pooling === 'avg') x = apply(new GlobalAveragePooling2D({ name: 'avg_pool' }), x);
-  else if (o.pooling === 'max') x = apply(new GlobalMaxPooling2D({ name: 'max_pool' }), x);
-  return new Model({ inputs: img, outputs: x, name: 'densenet121' });
+  return g.top(x, o, { avg: 'avg_pool', max: 'max_pool', dense: 'fc1000' });
+}
+
+/** keras.applications DenseNet121 with random weights; load an official file with `loadDenseNet121Weights`. */
+export function densenet121(o: AppOptions = {}): Model {
+  return describeDenseNet121(o).build();
 }
 
 /**
@@ -97,38 +94,31 @@ export function densenet121(o: AppOptions = {}): Model {
  * conv4 or conv5).
  */
 export function recogniseDenseNet121(file: KerasFile): AppOptions | null {
-  const has = (n: string) => file.layers.some((l) => l.name === n && l.weights.length > 0);
-  const k = storedKernel(file, 'conv1/conv');
+  const has = (n: string) => fileHas(file, n);
+  const k = fileShape(file, 'conv1/conv');
   if (!k || k.length !== 4 || k[0] !== 7 || k[1] !== 7 || k[3] !== 64) return null;
   const [b3, b4, b5] = DENSENET121_BLOCKS.slice(1);
   for (const [stage, n] of [[3, b3], [4, b4], [5, b5]])
     if (!has(`conv${stage}_block${n}_2_conv`) || has(`conv${stage}_block${n + 1}_1_conv`)) return null;
   if (!has('bn')) return null;
   const inputShape: [number, number, number] = [224, 224, k[2]];
-  const t = ['fc1000', 'predictions'].map((n) => storedKernel(file, n)).find((s) => s && s.length === 2);
+  const t = ['fc1000', 'predictions'].map((n) => fileShape(file, n)).find((s) => s && s.length === 2);
   return t ? { includeTop: true, classes: t[1], inputShape } : { includeTop: false, inputShape };
 }
 
 /** Copies an official DenseNet121 file into `model`; one-line errors naming the file, layer and shapes. */
 export function loadDenseNet121Weights(model: Model, file: KerasFile, path: string): void {
-  loadAppWeights(model, file, path, 'DenseNet121', densenet121LayerAliases);
+  loadAppWeights(model, file, path, MATCH);
 }
 
-export interface RandomDenseNet121Options extends AppOptions, RandomAppWeightsOptions {}
-
-/** `randomAppLayers` of `densenet121(o)` (built and disposed here), in model order. */
-export function randomDenseNet121Layers(o: RandomDenseNet121Options = {}): KerasLayerWeights[] {
-  const m = densenet121(o);
-  try {
-    return randomAppLayers(m, o);
-  } finally {
-    m.dispose();
-  }
+/** Seeded random weights (heResidual, no scaling; seed 12345 by default) for `densenet121(o)`, in model order. */
+export function randomDenseNet121Layers(o: RandomWeightsOptions = {}): KerasLayerWeights[] {
+  return seededAppLayers(describeDenseNet121(o), o.seed ?? 12345, heResidual());
 }
 
-/** Writes seeded random weights for `densenet121(o)` in the layout of keras-applications' file. Deterministic. */
-export async function writeRandomDenseNet121Weights(path: string, o: RandomDenseNet121Options = {}): Promise<void> {
-  await writeKerasAppWeights(path, randomDenseNet121Layers(o));
+/** Writes randomDenseNet121Layers(o) in the layout of keras-applications' file ('/' in names nesting the groups). */
+export async function writeRandomDenseNet121Weights(path: string, o: RandomWeightsOptions = {}): Promise<void> {
+  await writeAppWeights(path, randomDenseNet121Layers(o), { style: 'keras2', kerasVersion: '2.2.4' });
 }
 
 registerApplication({
@@ -138,6 +128,7 @@ registerApplication({
   size: 224,
   build: (o) => densenet121(o),
   recognise: recogniseDenseNet121,
-  loadWeights: loadDenseNet121Weights,
+  match: MATCH,
   gradCamLayers: DENSENET121_CAM_LAYERS,
+  writeRandomWeights: writeRandomDenseNet121Weights,
 });

@@ -29,22 +29,22 @@
 // (`imagenetRescaling: false` gives the model without it, as Keras builds it with weights=None).
 
 import { Conv2D } from '../layers/conv2d.ts';
-import { Dense } from '../layers/dense.ts';
 import { DepthwiseConv2D } from '../layers/depthwise.ts';
 import { Add, Multiply } from '../layers/merge.ts';
 import { Normalization } from '../layers/normalization.ts';
 import { ZeroPadding2D } from '../layers/padding.ts';
-import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/pooling.ts';
+import { GlobalAveragePooling2D } from '../layers/pooling.ts';
 import { BatchNormalization, Dropout } from '../layers/regularization.ts';
 import { Rescaling } from '../layers/rescaling.ts';
 import { Activation, Reshape } from '../layers/simple.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
 import type { Model } from '../model.ts';
-import { AppGraph, type AppTensor } from './app_graph.ts';
-import { fileHasShapes, fileShape, loadAppWeights, randomLayerWeights, writeKerasWeightsFile, type RandomOptions } from './app_weights.ts';
-import { checkInputShape } from './mobilenet.ts';
+import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
+import { fileFits, fileShape, type MatchOptions } from './app_weights.ts';
 import { correctPad } from './mobilenet_v2.ts';
-import { registerApplication, type AppOptions } from './registry.ts';
+import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
+import { heSymmetric, seededAppLayers } from './seeded_weights.ts';
+import { writeAppWeights } from './weights_file.ts';
 
 export const IMAGENET_MEAN_RGB = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STDDEV_RGB = [0.229, 0.224, 0.225] as const;
@@ -67,15 +67,16 @@ const BLOCKS: readonly [number, number, number, number, number, number][] = [
   [5, 3, 80, 112, 6, 1], [5, 4, 112, 192, 6, 2], [3, 1, 192, 320, 6, 1],
 ];
 
+const MATCH: MatchOptions = { what: 'EfficientNetB0', topLayers: ['predictions'], extraLayers: true };
+
 export function efficientnetWeightsFile(variant: EfficientNetVariant, includeTop: boolean): string {
   return `efficientnet${variant}${includeTop ? '' : '_notop'}.h5`;
 }
 
-function describe(o: EfficientNetOptions, variant: EfficientNetVariant = 'b0'): { g: AppGraph; out: AppTensor; name: string } {
+/** The architecture for these options, unbuilt (app_graph.ts). */
+export function describeEfficientNet(options: EfficientNetOptions = {}, variant: EfficientNetVariant = 'b0'): AppGraph {
   const [width, depth, size, dropoutRate] = EFFICIENTNET_VARIANTS[variant];
-  const includeTop = o.includeTop ?? true;
-  const shape = o.inputShape ?? [size, size, 3];
-  checkInputShape(`EfficientNet${variant.toUpperCase()}`, shape);
+  const o = appOptions(`EfficientNet${variant.toUpperCase()}`, options, { size });
   const roundFilters = (f: number) => {
     f *= width;
     let n = Math.max(8, Math.trunc(Math.trunc(f + 4) / 8) * 8);
@@ -83,13 +84,13 @@ function describe(o: EfficientNetOptions, variant: EfficientNetVariant = 'b0'): 
     return n;
   };
   const roundRepeats = (r: number) => Math.ceil(depth * r);
-  const g = new AppGraph();
-  let x = g.input([...shape]);
+  const g = new AppGraph(`efficientnet${variant}`);
+  let x = g.input([...o.inputShape]);
   const bn = (name: string, t: AppTensor) => g.call(new BatchNormalization(0.99, 1e-3, true, true, name), t);
   const swish = (name: string, t: AppTensor) => g.call(new Activation('swish', name), t);
   x = g.call(new Rescaling(1 / 255, 0, 'rescaling'), x);
   x = g.call(new Normalization({ axis: 3, name: 'normalization' }), x);
-  if (o.imagenetRescaling ?? true) x = g.call(new Rescaling(IMAGENET_STDDEV_RGB.map((s) => 1 / Math.sqrt(s)), 0, 'rescaling_1'), x);
+  if (options.imagenetRescaling ?? true) x = g.call(new Rescaling(IMAGENET_STDDEV_RGB.map((s) => 1 / Math.sqrt(s)), 0, 'rescaling_1'), x);
   x = g.call(new ZeroPadding2D(correctPad(x.shape, 3), 'stem_conv_pad'), x);
   x = g.call(new Conv2D({ name: 'stem_conv', filters: roundFilters(32), kernelSize: 3, strides: 2, padding: 'valid', useBias: false }), x);
   x = swish('stem_activation', bn('stem_bn', x));
@@ -127,49 +128,25 @@ function describe(o: EfficientNetOptions, variant: EfficientNetVariant = 'b0'): 
   });
   x = g.call(new Conv2D({ name: 'top_conv', filters: roundFilters(1280), kernelSize: 1, padding: 'same', useBias: false }), x);
   x = swish('top_activation', bn('top_bn', x));
-  if (includeTop) {
-    x = g.call(new GlobalAveragePooling2D({ name: 'avg_pool' }), x);
-    if (dropoutRate > 0) x = g.call(new Dropout(dropoutRate, 'top_dropout'), x);
-    x = g.call(new Dense({ name: 'predictions', units: o.classes ?? 1000, activation: o.classifierActivation ?? 'softmax' }), x);
-  } else if (o.pooling === 'avg') x = g.call(new GlobalAveragePooling2D({ name: 'avg_pool' }), x);
-  else if (o.pooling === 'max') x = g.call(new GlobalMaxPooling2D({ name: 'max_pool' }), x);
-  return { g, out: x, name: `efficientnet${variant}` };
+  return g.top(x, o, { avg: 'avg_pool', max: 'max_pool', dropout: { rate: dropoutRate, name: 'top_dropout' } });
 }
 
 /** keras.applications.EfficientNetB0 … B7 (weights='imagenet' layout): built, with random weights. */
 export function efficientnet(o: EfficientNetOptions = {}, variant: EfficientNetVariant = 'b0'): Model {
-  const { g, out, name } = describe(o, variant);
-  return g.build(out, name);
+  return describeEfficientNet(o, variant).build();
 }
 
-export function efficientnetWeightShapes(o: EfficientNetOptions = {}, variant: EfficientNetVariant = 'b0') {
-  const { g, out } = describe(o, variant);
-  return g.weightShapes(out);
-}
-
-export function efficientnetLayerNames(o: EfficientNetOptions = {}, variant: EfficientNetVariant = 'b0'): string[] {
-  const { g, out } = describe(o, variant);
-  return g.kerasOrder(out).map((l) => l.name);
-}
-
-export interface RandomEfficientNetOptions extends EfficientNetOptions, RandomOptions {}
+export interface RandomEfficientNetOptions extends EfficientNetOptions, RandomWeightsOptions {}
 
 /**
- * Seeded random weights for `efficientnet(o)` in the official files' layout (tf.keras 2.3's layer
- * list: no rescaling_1), with the official Normalization values (ImageNet mean, and the standard
- * deviations stored as "variance"; count 0).
+ * Seeded random weights (heSymmetric, the classifier × 0.5; seed 20190528 by default) for
+ * `efficientnet(o)` in the official files' layout (tf.keras 2.3's layer list: no rescaling_1),
+ * with the official Normalization values (ImageNet mean, and the standard deviations stored as
+ * "variance"; count 0).
  */
 export function randomEfficientNetLayers(o: RandomEfficientNetOptions = {}, variant: EfficientNetVariant = 'b0'): KerasLayerWeights[] {
-  const shapes = efficientnetWeightShapes(o, variant);
-  const w = randomLayerWeights(shapes.filter((l) => l.weights.length > 0), {
-    seed: 20190528,
-    ...o,
-    scale: { predictions: 0.5, ...o.scale },
-    fixed: { 'normalization/mean': IMAGENET_MEAN_RGB, 'normalization/variance': IMAGENET_STDDEV_RGB, ...o.fixed },
-  });
-  const byName = new Map(w.map((l) => [l.name, l]));
-  const layers = shapes.map((l) => l.layer).filter((n) => n !== 'rescaling_1');
-  return [{ name: 'input_1', weights: [] }, ...layers.map((n) => byName.get(n) ?? { name: n, weights: [] })];
+  const rule = heSymmetric({ scale: { predictions: 0.5 }, fixed: { 'normalization/mean': IMAGENET_MEAN_RGB, 'normalization/variance': IMAGENET_STDDEV_RGB } });
+  return seededAppLayers(describeEfficientNet(o, variant), o.seed ?? 20190528, rule).filter((l) => l.name !== 'rescaling_1');
 }
 
 /**
@@ -177,7 +154,7 @@ export function randomEfficientNetLayers(o: RandomEfficientNetOptions = {}, vari
  * The keras_version attribute ('2.4.0', what tf 2.3's tf.keras reports) is an assumption.
  */
 export async function writeRandomEfficientNetWeights(path: string, o: RandomEfficientNetOptions = {}, variant: EfficientNetVariant = 'b0'): Promise<void> {
-  await writeKerasWeightsFile(path, randomEfficientNetLayers(o, variant), { kerasVersion: '2.4.0', int64: ['count'] });
+  await writeAppWeights(path, randomEfficientNetLayers(o, variant), { style: 'keras2', kerasVersion: '2.4.0', int64: ['count'] });
 }
 
 /** The options of an official EfficientNetB0 file (top, classes) from its shapes; null otherwise. */
@@ -186,7 +163,7 @@ export function recogniseEfficientNetB0(file: KerasFile): EfficientNetOptions | 
   if (!k || k.length !== 4 || k[3] !== 32 || !fileShape(file, 'block1a_se_reduce') || !fileShape(file, 'top_conv')) return null;
   const preds = fileShape(file, 'predictions');
   const o: EfficientNetOptions = preds ? { includeTop: true, classes: preds[1] } : { includeTop: false };
-  return fileHasShapes(file, efficientnetWeightShapes(o)) ? o : null;
+  return fileFits(file, describeEfficientNet(o).weightShapes(), MATCH) ? o : null;
 }
 
 registerApplication({
@@ -196,6 +173,7 @@ registerApplication({
   size: 224,
   build: (o) => efficientnet(o),
   recognise: recogniseEfficientNetB0,
-  loadWeights: (model, file, path) => loadAppWeights(model, file, path, { what: 'EfficientNetB0', topLayers: ['predictions'] }),
+  match: MATCH,
   gradCamLayers: ['top_activation', 'block6a_expand_activation'],
+  writeRandomWeights: (path, o) => writeRandomEfficientNetWeights(path, o),
 });

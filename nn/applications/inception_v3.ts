@@ -19,42 +19,48 @@
 //
 // The official weights (fchollet/deep-learning-models release v0.5,
 // inception_v3_weights_tf_dim_ordering_tf_kernels.h5 and …_notop.h5) are Keras 2.0 save_weights
-// files (legacy_weights.ts 'keras2.0'): groups conv2d_N / batch_normalization_N / predictions with
+// files (weights_file.ts 'keras2'): groups conv2d_N / batch_normalization_N / predictions with
 // datasets conv2d_1/conv2d_1/kernel:0, batch_normalization_1/batch_normalization_1/beta:0,
 // moving_mean:0, moving_variance:0 (no gamma: scale=False), in layer_names' topological order. The
 // names are this file's, so they load by name (and by order, as Keras does: the same match).
 // Grad-CAM (and CAM) default to mixed10, the last block, which the global average pooling reads
 // (8×8 at 299); the finer layer is mixed7 (17×17), the last block before the 8×8 reduction.
 
+import { Conv2D } from '../layers/conv2d.ts';
+import { Concatenate } from '../layers/merge.ts';
+import { AveragePooling2D, MaxPooling2D } from '../layers/pooling.ts';
+import { BatchNormalization } from '../layers/regularization.ts';
+import { Activation } from '../layers/simple.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
 import type { Model } from '../model.ts';
-import { appOptions, buildSpec, kerasLayerOrder, type LayerSpec } from './graph_spec.ts';
-import { writeLegacyKerasWeights } from './legacy_weights.ts';
-import { registerApplication, type AppOptions, type Application } from './registry.ts';
-import { classifierKernel, firstKernel, loadSpecWeights, matchFile, seededWeights, weightedLayers } from './spec_weights.ts';
+import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
+import { recogniseByStem, type MatchOptions } from './app_weights.ts';
+import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
+import { seededAppLayers, uniformFanIn } from './seeded_weights.ts';
+import { writeAppWeights } from './weights_file.ts';
 
 export const INCEPTION_V3_WEIGHTS_FILE = 'inception_v3_weights_tf_dim_ordering_tf_kernels.h5';
 export const INCEPTION_V3_NOTOP_WEIGHTS_FILE = 'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5';
 export const INCEPTION_V3_MIN_SIZE = 75;
 export const INCEPTION_V3_GRAD_CAM_LAYERS = ['mixed10', 'mixed7'] as const;
+const MATCH: MatchOptions = { what: 'InceptionV3', topLayers: ['predictions'] };
 
-/** The architecture as data (graph_spec.ts), in Keras' creation order. */
-export function inceptionV3Spec(options: AppOptions = {}): LayerSpec[] {
-  const o = appOptions('InceptionV3', options, INCEPTION_V3_MIN_SIZE);
-  const spec: LayerSpec[] = [{ kind: 'input', name: 'input_1', shape: o.inputShape, inputs: [] }];
-  const add = (s: LayerSpec) => (spec.push(s), s.name);
+/** The architecture for these options, unbuilt (app_graph.ts), in Keras' creation order. */
+export function describeInceptionV3(options: AppOptions = {}): AppGraph {
+  const o = appOptions('InceptionV3', options, { size: 299, minSize: INCEPTION_V3_MIN_SIZE });
+  const g = new AppGraph('inception_v3');
   const n = { conv: 0, avg: 0, max: 0, cat: 0 };
-  const convBn = (x: string, filters: number, rows: number, cols: number, padding: 'same' | 'valid' = 'same', strides = 1) => {
+  const convBn = (x: AppTensor, filters: number, rows: number, cols: number, padding: 'same' | 'valid' = 'same', strides = 1) => {
     const k = ++n.conv;
-    add({ kind: 'conv', name: `conv2d_${k}`, inputs: [x], filters, kernel: [rows, cols], strides, padding, useBias: false });
-    add({ kind: 'bn', name: `batch_normalization_${k}`, inputs: [`conv2d_${k}`], scale: false, epsilon: 1e-3 });
-    return add({ kind: 'act', name: `activation_${k}`, inputs: [`batch_normalization_${k}`], fn: 'relu' });
+    x = g.call(new Conv2D({ name: `conv2d_${k}`, filters, kernelSize: [rows, cols], strides, padding, useBias: false }), x);
+    x = g.call(new BatchNormalization(0.99, 1e-3, true, false, `batch_normalization_${k}`), x);
+    return g.call(new Activation('relu', `activation_${k}`), x);
   };
-  const avgPool = (x: string) => add({ kind: 'avgpool', name: `average_pooling2d_${++n.avg}`, inputs: [x], pool: 3, strides: 1, padding: 'same' });
-  const maxPool = (x: string) => add({ kind: 'maxpool', name: `max_pooling2d_${++n.max}`, inputs: [x], pool: 3, strides: 2, padding: 'valid' });
-  const concat = (name: string, xs: string[]) => add({ kind: 'concat', name, inputs: xs });
+  const avgPool = (x: AppTensor) => g.call(new AveragePooling2D({ name: `average_pooling2d_${++n.avg}`, poolSize: 3, strides: 1, padding: 'same' }), x);
+  const maxPool = (x: AppTensor) => g.call(new MaxPooling2D({ name: `max_pooling2d_${++n.max}`, poolSize: 3, strides: 2, padding: 'valid' }), x);
+  const concat = (name: string, xs: AppTensor[]) => g.call(new Concatenate(-1, name), ...xs);
 
-  let x = convBn('input_1', 32, 3, 3, 'valid', 2);
+  let x = convBn(g.input([...o.inputShape]), 32, 3, 3, 'valid', 2);
   x = convBn(x, 32, 3, 3, 'valid');
   x = convBn(x, 64, 3, 3);
   x = maxPool(x);
@@ -95,59 +101,41 @@ export function inceptionV3Spec(options: AppOptions = {}): LayerSpec[] {
     const bp = convBn(avgPool(x), 192, 1, 1);
     x = concat(`mixed${9 + i}`, [b1, b3x, bdx, bp]);
   }
-  if (o.includeTop) {
-    x = add({ kind: 'gap', name: 'avg_pool', inputs: [x] });
-    add({ kind: 'dense', name: 'predictions', inputs: [x], units: o.classes, activation: o.classifierActivation });
-  } else if (o.pooling === 'avg') add({ kind: 'gap', name: 'global_average_pooling2d_1', inputs: [x] });
-  else if (o.pooling === 'max') add({ kind: 'gmp', name: 'global_max_pooling2d_1', inputs: [x] });
-  return spec;
+  return g.top(x, o, { pool: 'avg_pool', avg: 'global_average_pooling2d_1', max: 'global_max_pooling2d_1' });
 }
 
 /** An InceptionV3 with random weights (the layers' own initialisers). */
 export function inceptionV3(o: AppOptions = {}): Model {
-  return buildSpec(inceptionV3Spec(o), 'inception_v3');
+  return describeInceptionV3(o).build();
 }
 
-export interface RandomInceptionV3Options extends AppOptions {
-  seed?: number;
+export interface RandomInceptionV3Options extends RandomWeightsOptions {
   kerasVersion?: string;
 }
 
-/** Seeded weights (spec_weights.ts) for `inceptionV3Spec(o)`, every layer in Keras' model.layers order. */
+/** Seeded weights (uniformFanIn; seed 1 by default) for `inceptionV3(o)`, every layer in Keras' model.layers order. */
 export function randomInceptionV3Layers(o: RandomInceptionV3Options = {}): KerasLayerWeights[] {
-  const spec = inceptionV3Spec(o);
-  const layers = weightedLayers(spec);
-  const values = seededWeights(layers, o.seed ?? 1);
-  const weights = new Map(layers.map((l) => [l.name, l.weights]));
-  return kerasLayerOrder(spec).map((name) => ({
-    name,
-    weights: (weights.get(name) ?? []).map((w, k) => ({ name: w.name, shape: w.shape, data: values.get(name)![k] })),
-  }));
+  return seededAppLayers(describeInceptionV3(o), o.seed ?? 1, uniformFanIn);
 }
 
 /** Writes `randomInceptionV3Layers(o)` as inception_v3_weights_tf_dim_ordering_tf_kernels(_notop).h5 lies (Keras 2.0 layout). */
 export async function writeRandomInceptionV3Weights(path: string, o: RandomInceptionV3Options = {}): Promise<void> {
-  await writeLegacyKerasWeights(path, randomInceptionV3Layers(o), { style: 'keras2.0', kerasVersion: o.kerasVersion });
+  await writeAppWeights(path, randomInceptionV3Layers(o), { style: 'keras2', kerasVersion: o.kerasVersion ?? '2.0.2' });
 }
 
 /** Options of an InceptionV3 weights file (top or not, classes, input channels), or null. */
 export function recogniseInceptionV3(file: KerasFile): AppOptions | null {
-  const k0 = firstKernel(file, 'conv2d_1');
-  if (!k0 || k0.length !== 4 || k0[0] !== 3 || k0[1] !== 3 || k0[3] !== 32) return null;
-  const top = classifierKernel(file);
-  const o: AppOptions = top ? { includeTop: true, classes: top[1], inputShape: [299, 299, k0[2]] } : { includeTop: false, inputShape: [299, 299, k0[2]] };
-  return matchFile(file, weightedLayers(inceptionV3Spec(o))).ok ? o : null;
+  return recogniseByStem(file, 'conv2d_1', 299, describeInceptionV3, MATCH);
 }
 
-export const inceptionV3App: Application = {
+export const inceptionV3App = registerApplication({
   name: 'inception_v3',
   kerasName: 'InceptionV3',
   pixels: 'tf',
   size: 299,
   build: inceptionV3,
   recognise: recogniseInceptionV3,
-  loadWeights: (model: Model, file: KerasFile, path: string) => loadSpecWeights(model, file, path, 'InceptionV3'),
+  match: MATCH,
   gradCamLayers: INCEPTION_V3_GRAD_CAM_LAYERS,
-};
-
-registerApplication(inceptionV3App);
+  writeRandomWeights: writeRandomInceptionV3Weights,
+});

@@ -21,15 +21,17 @@
 import { Conv2D } from '../layers/conv2d.ts';
 import { DepthwiseConv2D } from '../layers/depthwise.ts';
 import { ZeroPadding2D } from '../layers/padding.ts';
-import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/pooling.ts';
+import { GlobalAveragePooling2D } from '../layers/pooling.ts';
 import { BatchNormalization, Dropout } from '../layers/regularization.ts';
 import { ReLU } from '../layers/activation_layers.ts';
 import { Activation, Reshape } from '../layers/simple.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
 import type { Model } from '../model.ts';
-import { AppGraph, type AppTensor } from './app_graph.ts';
-import { fileHasShapes, fileShape, loadAppWeights, randomLayerWeights, writeKerasWeightsFile, type RandomOptions } from './app_weights.ts';
-import { registerApplication, type AppOptions } from './registry.ts';
+import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
+import { fileFits, fileShape, type MatchOptions } from './app_weights.ts';
+import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
+import { heSymmetric, seededAppLayers } from './seeded_weights.ts';
+import { writeAppWeights } from './weights_file.ts';
 
 export interface MobileNetOptions extends AppOptions {
   /** Depthwise channel multiplier (Keras' depth_multiplier); default 1. */
@@ -44,7 +46,7 @@ export const MOBILENET_ALPHAS = [0.25, 0.5, 0.75, 1.0] as const;
 const BLOCKS: readonly [number, number][] = [
   [64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2], [512, 1], [512, 1], [512, 1], [512, 1], [512, 1], [1024, 2], [1024, 1],
 ];
-export const MOBILENET_TOP = ['conv_preds'] as const;
+const MATCH: MatchOptions = { what: 'MobileNet', topLayers: ['conv_preds'], extraLayers: true };
 
 /** The official file name for these options: mobilenet_2_5_224_tf_no_top.h5, … */
 export function mobilenetWeightsFile(alpha: number, rows: number, includeTop: boolean): string {
@@ -52,21 +54,14 @@ export function mobilenetWeightsFile(alpha: number, rows: number, includeTop: bo
   return `mobilenet_${text}_${rows}_tf${includeTop ? '' : '_no_top'}.h5`;
 }
 
-/** Keras' checks of the input shape (obtain_input_shape with min_size 32). */
-export function checkInputShape(what: string, s: readonly number[], min = 32): void {
-  if (s.length !== 3 || !s.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`${what}: inputShape must be [H, W, C] of positive integers, got [${s}]`);
-  if (s[0] < min || s[1] < min) throw new Error(`${what}: input size must be at least ${min}×${min} (Keras' minimum), got [${s}]`);
-}
-
-function describe(o: MobileNetOptions): { g: AppGraph; out: AppTensor; name: string } {
-  const alpha = o.alpha ?? 1;
-  const dm = o.depthMultiplier ?? 1;
-  const includeTop = o.includeTop ?? true;
-  const shape = o.inputShape ?? [224, 224, 3];
-  checkInputShape('MobileNet', shape);
+/** The architecture for these options, unbuilt (app_graph.ts). */
+export function describeMobileNet(options: MobileNetOptions = {}): AppGraph {
+  const o = appOptions('MobileNet', options, { size: 224, alpha: true });
+  const alpha = options.alpha ?? 1;
+  const dm = options.depthMultiplier ?? 1;
   if (!(alpha > 0) || Math.trunc(32 * alpha) < 1) throw new Error(`MobileNet: alpha must be positive (32·alpha ≥ 1), got ${alpha}`);
-  const g = new AppGraph();
-  let x = g.input([...shape]);
+  const g = new AppGraph(`mobilenet_${alpha.toFixed(2)}_${o.inputShape[0]}`);
+  let x = g.input([...o.inputShape]);
   const bn = (name: string, t: AppTensor) => g.call(new BatchNormalization(0.99, 1e-3, true, true, name), t);
   const relu6 = (name: string, t: AppTensor) => g.call(new ReLU(6, 0, 0, name), t);
   x = g.call(new Conv2D({ name: 'conv1', filters: Math.trunc(32 * alpha), kernelSize: 3, strides: 2, padding: 'same', useBias: false }), x);
@@ -79,35 +74,19 @@ function describe(o: MobileNetOptions): { g: AppGraph; out: AppTensor; name: str
     x = g.call(new Conv2D({ name: `conv_pw_${id}`, filters: Math.trunc(f * alpha), kernelSize: 1, padding: 'same', useBias: false }), x);
     x = relu6(`conv_pw_${id}_relu`, bn(`conv_pw_${id}_bn`, x));
   });
-  if (includeTop) {
-    const classes = o.classes ?? 1000;
-    x = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d', keepdims: true }), x);
-    x = g.call(new Dropout(o.dropout ?? 1e-3, 'dropout'), x);
-    x = g.call(new Conv2D({ name: 'conv_preds', filters: classes, kernelSize: 1, padding: 'same' }), x);
-    x = g.call(new Reshape([classes], 'reshape_2'), x);
-    x = g.call(new Activation(o.classifierActivation ?? 'softmax', 'predictions'), x);
-  } else if (o.pooling === 'avg') x = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d' }), x);
-  else if (o.pooling === 'max') x = g.call(new GlobalMaxPooling2D({ name: 'global_max_pooling2d' }), x);
-  const ah = alpha.toFixed(2);
-  return { g, out: x, name: `mobilenet_${ah}_${shape[0]}` };
+  // The classifier is a 1×1 convolution on the kept-dims average, reshaped, then the activation.
+  const custom = (t: AppTensor) => {
+    t = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d', keepdims: true }), t);
+    t = g.call(new Dropout(options.dropout ?? 1e-3, 'dropout'), t);
+    t = g.call(new Conv2D({ name: 'conv_preds', filters: o.classes, kernelSize: 1, padding: 'same' }), t);
+    return g.call(new Activation(o.classifierActivation, 'predictions'), g.call(new Reshape([o.classes], 'reshape_2'), t));
+  };
+  return g.top(x, o, { avg: 'global_average_pooling2d', max: 'global_max_pooling2d', custom });
 }
 
 /** keras.applications.MobileNet(weights=None, …): built, with random (Glorot) weights. */
 export function mobilenet(o: MobileNetOptions = {}): Model {
-  const { g, out, name } = describe(o);
-  return g.build(out, name);
-}
-
-/** Every layer's weights (names, shapes) in Keras order, without building anything. */
-export function mobilenetWeightShapes(o: MobileNetOptions = {}) {
-  const { g, out } = describe(o);
-  return g.weightShapes(out);
-}
-
-/** Layer names of the model, in Keras order. */
-export function mobilenetLayerNames(o: MobileNetOptions = {}): string[] {
-  const { g, out } = describe(o);
-  return g.kerasOrder(out).map((l) => l.name);
+  return describeMobileNet(o).build();
 }
 
 /** The layer list of the official file (Keras 2.0.4 names), with `weights` for the weighted ones. */
@@ -119,21 +98,19 @@ function officialLayers(includeTop: boolean, weights: Map<string, KerasLayerWeig
   return names.map((n) => weights.get(n) ?? { name: n, weights: [] });
 }
 
-export interface RandomMobileNetOptions extends MobileNetOptions, RandomOptions {}
-
 /**
- * Seeded random weights for `mobilenet(o)` in the layout of Keras' official file (layer names of
- * the Keras 2.0 model, weightless layers listed); see randomLayerWeights for the values.
+ * Seeded random weights (heSymmetric, the classifier × 0.5; seed 20170417 by default) for
+ * `mobilenet(o)` in the layout of Keras' official file (layer names of the Keras 2.0 model,
+ * weightless layers listed).
  */
-export function randomMobileNetLayers(o: RandomMobileNetOptions = {}): KerasLayerWeights[] {
-  const shapes = mobilenetWeightShapes(o).filter((l) => l.weights.length > 0);
-  const w = randomLayerWeights(shapes, { seed: 20170417, ...o, scale: { conv_preds: 0.5, ...o.scale } });
+export function randomMobileNetLayers(o: MobileNetOptions & RandomWeightsOptions = {}): KerasLayerWeights[] {
+  const w = seededAppLayers(describeMobileNet(o), o.seed ?? 20170417, heSymmetric({ scale: { conv_preds: 0.5 } }));
   return officialLayers(o.includeTop ?? true, new Map(w.map((l) => [l.name, l])));
 }
 
 /** Writes randomMobileNetLayers(o) as Keras 2.0.4's save_weights wrote mobilenet_*_tf(_no_top).h5. */
-export async function writeRandomMobileNetWeights(path: string, o: RandomMobileNetOptions = {}): Promise<void> {
-  await writeKerasWeightsFile(path, randomMobileNetLayers(o), { kerasVersion: '2.0.4' });
+export async function writeRandomMobileNetWeights(path: string, o: MobileNetOptions & RandomWeightsOptions = {}): Promise<void> {
+  await writeAppWeights(path, randomMobileNetLayers(o), { style: 'keras2', kerasVersion: '2.0.4' });
 }
 
 /**
@@ -149,7 +126,7 @@ export function recogniseMobileNet(file: KerasFile): MobileNetOptions | null {
     if (Math.trunc(32 * alpha) !== k[3]) continue;
     const o: MobileNetOptions = preds ? { alpha, includeTop: true, classes: preds[3], depthMultiplier: dw[3] } : { alpha, includeTop: false, depthMultiplier: dw[3] };
     if (o.depthMultiplier === 1) delete o.depthMultiplier;
-    if (fileHasShapes(file, mobilenetWeightShapes(o))) return o;
+    if (fileFits(file, describeMobileNet(o).weightShapes(), MATCH)) return o;
   }
   return null;
 }
@@ -161,6 +138,7 @@ registerApplication({
   size: 224,
   build: (o) => mobilenet(o),
   recognise: recogniseMobileNet,
-  loadWeights: (model, file, path) => loadAppWeights(model, file, path, { what: 'MobileNet', topLayers: MOBILENET_TOP }),
+  match: MATCH,
   gradCamLayers: ['conv_pw_13_relu', 'conv_pw_11_relu'],
+  writeRandomWeights: writeRandomMobileNetWeights,
 });

@@ -26,24 +26,29 @@
 // Keras' load_weights does.
 
 import { Conv2D } from '../layers/conv2d.ts';
-import { Dense } from '../layers/dense.ts';
 import { DepthwiseConv2D } from '../layers/depthwise.ts';
 import { Add } from '../layers/merge.ts';
 import { ZeroPadding2D } from '../layers/padding.ts';
-import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/pooling.ts';
 import { BatchNormalization } from '../layers/regularization.ts';
 import { ReLU } from '../layers/activation_layers.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
 import type { Model } from '../model.ts';
-import { AppGraph, type AppTensor } from './app_graph.ts';
-import { fileHasShapes, fileShape, loadAppWeights, randomLayerWeights, writeKerasWeightsFile, type RandomOptions } from './app_weights.ts';
-import { checkInputShape } from './mobilenet.ts';
-import { registerApplication, type AppOptions } from './registry.ts';
+import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
+import { fileFits, fileShape, weightedFileLayers, type MatchOptions } from './app_weights.ts';
+import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
+import { heSymmetric, seededAppLayers } from './seeded_weights.ts';
+import { writeAppWeights } from './weights_file.ts';
 
 /** The widths of the official weights files. */
 export const MOBILENET_V2_ALPHAS = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4] as const;
 /** Official files' names for layers named otherwise now. */
 export const MOBILENET_V2_ALIASES: Readonly<Record<string, string>> = { predictions: 'Logits' };
+const MATCH: MatchOptions = {
+  what: 'MobileNetV2',
+  topLayers: ['predictions'],
+  aliases: (n) => (MOBILENET_V2_ALIASES[n] ? [MOBILENET_V2_ALIASES[n]] : []),
+  extraLayers: true,
+};
 
 /** Expansion, output filters, repeats, first stride. */
 const STAGES: readonly [number, number, number, number][] = [
@@ -69,14 +74,13 @@ export function mobilenetV2WeightsFile(alpha: number, rows: number, includeTop: 
   return `mobilenet_v2_weights_tf_dim_ordering_tf_kernels_${a}_${rows}${includeTop ? '' : '_no_top'}.h5`;
 }
 
-function describe(o: AppOptions): { g: AppGraph; out: AppTensor; name: string } {
-  const alpha = o.alpha ?? 1;
-  const includeTop = o.includeTop ?? true;
-  const shape = o.inputShape ?? [224, 224, 3];
-  checkInputShape('MobileNetV2', shape);
+/** The architecture for these options, unbuilt (app_graph.ts). */
+export function describeMobileNetV2(options: AppOptions = {}): AppGraph {
+  const o = appOptions('MobileNetV2', options, { size: 224, alpha: true });
+  const alpha = options.alpha ?? 1;
   if (!(alpha > 0)) throw new Error(`MobileNetV2: alpha must be positive, got ${alpha}`);
-  const g = new AppGraph();
-  let x = g.input([...shape]);
+  const g = new AppGraph(`mobilenetv2_${alpha.toFixed(2)}_${o.inputShape[0]}`);
+  let x = g.input([...o.inputShape]);
   const bn = (name: string, t: AppTensor) => g.call(new BatchNormalization(0.999, 1e-3, true, true, name), t);
   const relu6 = (name: string, t: AppTensor) => g.call(new ReLU(6, 0, 0, name), t);
   x = g.call(new Conv2D({ name: 'Conv1', filters: makeDivisible(32 * alpha), kernelSize: 3, strides: 2, padding: 'same', useBias: false }), x);
@@ -103,53 +107,34 @@ function describe(o: AppOptions): { g: AppGraph; out: AppTensor; name: string } 
   }
   x = g.call(new Conv2D({ name: 'Conv_1', filters: alpha > 1 ? makeDivisible(1280 * alpha) : 1280, kernelSize: 1, useBias: false }), x);
   x = relu6('out_relu', bn('Conv_1_bn', x));
-  if (includeTop) {
-    x = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d' }), x);
-    x = g.call(new Dense({ name: 'predictions', units: o.classes ?? 1000, activation: o.classifierActivation ?? 'softmax' }), x);
-  } else if (o.pooling === 'avg') x = g.call(new GlobalAveragePooling2D({ name: 'global_average_pooling2d' }), x);
-  else if (o.pooling === 'max') x = g.call(new GlobalMaxPooling2D({ name: 'global_max_pooling2d' }), x);
-  return { g, out: x, name: `mobilenetv2_${alpha.toFixed(2)}_${shape[0]}` };
+  return g.top(x, o, { avg: 'global_average_pooling2d', max: 'global_max_pooling2d' });
 }
 
 /** keras.applications.MobileNetV2(weights=None, …): built, with random (Glorot) weights. */
 export function mobilenetV2(o: AppOptions = {}): Model {
-  const { g, out, name } = describe(o);
-  return g.build(out, name);
-}
-
-/** Every layer's weights (names, shapes) in Keras order, without building anything. */
-export function mobilenetV2WeightShapes(o: AppOptions = {}) {
-  const { g, out } = describe(o);
-  return g.weightShapes(out);
-}
-
-export function mobilenetV2LayerNames(o: AppOptions = {}): string[] {
-  const { g, out } = describe(o);
-  return g.kerasOrder(out).map((l) => l.name);
+  return describeMobileNetV2(o).build();
 }
 
 const EXPAND_GAIN = 0.5;
 const PROJECT_GAIN = 0.7;
 
-export interface RandomMobileNetV2Options extends AppOptions, RandomOptions {}
-
 /**
- * Seeded random weights for `mobilenetV2(o)` in the layout of the official files: the Keras 2.2.0
- * model's layer list (input_1, no padding layers, global_average_pooling2d_1 and Logits).
+ * Seeded random weights (heSymmetric; seed 20180113 by default) for `mobilenetV2(o)` in the layout
+ * of the official files: the Keras 2.2.0 model's layer list (input_1, no padding layers,
+ * global_average_pooling2d_1 and Logits).
  */
-export function randomMobileNetV2Layers(o: RandomMobileNetV2Options = {}): KerasLayerWeights[] {
-  const shapes = mobilenetV2WeightShapes(o);
+export function randomMobileNetV2Layers(o: RandomWeightsOptions = {}): KerasLayerWeights[] {
+  const g = describeMobileNetV2(o);
   // Smaller expand and project kernels than He's: their inputs are linear (bottlenecks and sums of
   // them). With He's the activations grow through the residual sums until ReLU6 clips a tenth of
   // them, and gradients hinge on values a float32 rounding error from 6 (a Grad-CAM golden then
   // tests the rounding, not the network); with these, the standard deviation stays below 1.
   const scale: Record<string, number> = { predictions: 0.5 };
-  for (const l of shapes) if (/_(expand|project)$/.test(l.layer)) scale[l.layer] = l.layer.endsWith('expand') ? EXPAND_GAIN : PROJECT_GAIN;
-  const w = randomLayerWeights(shapes.filter((l) => l.weights.length > 0), { seed: 20180113, ...o, scale: { ...scale, ...o.scale } });
-  const byName = new Map(w.map((l) => [l.name, l]));
+  for (const n of g.layerNames()) if (/_(expand|project)$/.test(n)) scale[n] = n.endsWith('expand') ? EXPAND_GAIN : PROJECT_GAIN;
   const rename: Record<string, string> = { global_average_pooling2d: 'global_average_pooling2d_1', ...MOBILENET_V2_ALIASES };
-  const layers = shapes.map((l) => l.layer).filter((n) => !n.endsWith('_pad'));
-  return [{ name: 'input_1', weights: [] }, ...layers.map((n) => ({ name: rename[n] ?? n, weights: byName.get(n)?.weights ?? [] }))];
+  return seededAppLayers(g, o.seed ?? 20180113, heSymmetric({ scale }))
+    .filter((l) => !l.name.endsWith('_pad'))
+    .map((l) => ({ ...l, name: rename[l.name] ?? l.name }));
 }
 
 /**
@@ -157,8 +142,8 @@ export function randomMobileNetV2Layers(o: RandomMobileNetV2Options = {}): Keras
  * official no_top files are whole-model saves, which the reader takes alike).
  * The keras_version attribute ('2.1.6') is an assumption: the release does not say which it was.
  */
-export async function writeRandomMobileNetV2Weights(path: string, o: RandomMobileNetV2Options = {}): Promise<void> {
-  await writeKerasWeightsFile(path, randomMobileNetV2Layers(o), { kerasVersion: '2.1.6' });
+export async function writeRandomMobileNetV2Weights(path: string, o: RandomWeightsOptions = {}): Promise<void> {
+  await writeAppWeights(path, randomMobileNetV2Layers(o), { style: 'keras2', kerasVersion: '2.1.6' });
 }
 
 /**
@@ -167,7 +152,7 @@ export async function writeRandomMobileNetV2Weights(path: string, o: RandomMobil
  * otherwise (an older conversion) is recognised by its weighted layers' shapes in order.
  */
 export function recogniseMobileNetV2(file: KerasFile): AppOptions | null {
-  const weighted = file.layers.filter((l) => l.weights.length > 0 && l.name !== 'top_level_model_weights');
+  const weighted = weightedFileLayers(file);
   const first = (fileShape(file, 'Conv1') ?? weighted[0]?.weights[0]?.shape) as number[] | undefined;
   const last = fileShape(file, 'Logits') ?? fileShape(file, 'predictions') ?? weighted[weighted.length - 1]?.weights[0]?.shape;
   if (!first || first.length !== 4 || first[0] !== 3 || first[1] !== 3 || !last) return null;
@@ -175,7 +160,7 @@ export function recogniseMobileNetV2(file: KerasFile): AppOptions | null {
   for (const alpha of MOBILENET_V2_ALPHAS) {
     if (makeDivisible(32 * alpha) !== first[3]) continue;
     const o: AppOptions = top ? { alpha, includeTop: true, classes: last[1] } : { alpha, includeTop: false };
-    if (fileHasShapes(file, mobilenetV2WeightShapes(o), MOBILENET_V2_ALIASES)) return o;
+    if (fileFits(file, describeMobileNetV2(o).weightShapes(), MATCH)) return o;
   }
   return null;
 }
@@ -187,6 +172,7 @@ registerApplication({
   size: 224,
   build: (o) => mobilenetV2(o),
   recognise: recogniseMobileNetV2,
-  loadWeights: (model, file, path) => loadAppWeights(model, file, path, { what: 'MobileNetV2', topLayers: ['predictions'], aliases: MOBILENET_V2_ALIASES }),
+  match: MATCH,
   gradCamLayers: ['out_relu', 'block_13_expand_relu'],
+  writeRandomWeights: writeRandomMobileNetV2Weights,
 });

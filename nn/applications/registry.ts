@@ -5,6 +5,7 @@
 
 import type { KerasFile } from '../io/keras.ts';
 import type { Model } from '../model.ts';
+import { loadAppWeights, type MatchOptions } from './app_weights.ts';
 import type { ImagePixels } from './imagenet.ts';
 
 export interface AppOptions {
@@ -42,14 +43,26 @@ export interface Application {
   fromWeights?(file: KerasFile, path: string, o: AppOptions): Model;
   /** The default Grad-CAM layer (the last conv block's output) and a finer one, of a model with the default options. */
   readonly gradCamLayers: readonly [string, string];
+  /** Writes seeded random weights for build(o) in the layout of the family's official file (tests, golden references). */
+  writeRandomWeights?(path: string, o?: RandomWeightsOptions): Promise<void>;
+}
+
+/** A family's options and the seed of its random weights (seededWeights). */
+export interface RandomWeightsOptions extends AppOptions {
+  seed?: number;
 }
 
 const registry: Application[] = [];
 
+/** An application as a family registers it: its loader, or how app_weights.ts matches its official files. */
+export type ApplicationSpec = Application | (Omit<Application, 'loadWeights'> & { match: MatchOptions });
+
 /** Adds an application (each family's module calls it once). */
-export function registerApplication(app: Application): void {
+export function registerApplication(spec: ApplicationSpec): Application {
+  const app: Application = 'match' in spec ? { ...spec, loadWeights: (model, file, path) => loadAppWeights(model, file, path, spec.match) } : spec;
   if (registry.some((a) => a.name === app.name)) throw new Error(`application '${app.name}' is registered twice`);
   registry.push(app);
+  return app;
 }
 
 export function applications(): readonly Application[] {

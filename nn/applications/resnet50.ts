@@ -22,17 +22,19 @@
 // The loader accepts a file of either layout for a model of either layout (names are mapped),
 // but each file computes what Keras computes only in its own layout (the ε differ).
 
-import { apply, input, Model, type SymbolicTensor } from '../model.ts';
+import type { Model } from '../model.ts';
 import { Conv2D } from '../layers/conv2d.ts';
-import { Dense } from '../layers/dense.ts';
 import { Add } from '../layers/merge.ts';
 import { ZeroPadding2D } from '../layers/padding.ts';
-import { GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from '../layers/pooling.ts';
+import { MaxPooling2D } from '../layers/pooling.ts';
 import { BatchNormalization } from '../layers/regularization.ts';
 import { Activation } from '../layers/simple.ts';
-import { writeKerasWeightsOnly, type KerasFile, type KerasLayerWeights } from '../io/keras.ts';
-import { loadAppWeights, randomAppLayers, storedKernel, writeKerasAppWeights, type RandomAppWeightsOptions } from './app_weights_file.ts';
-import { registerApplication, type AppOptions } from './registry.ts';
+import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
+import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
+import { fileHas, fileShape, loadAppWeights, type MatchOptions } from './app_weights.ts';
+import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
+import { heResidual, seededAppLayers } from './seeded_weights.ts';
+import { writeAppWeights } from './weights_file.ts';
 
 export type ResNet50Layout = 'keras' | '2016';
 
@@ -85,43 +87,35 @@ export function resnet50LayerAliases(name: string): string[] {
   return [...new Set(out)];
 }
 
-function checkInput(o: AppOptions, what: string): [number, number, number] {
-  const s = o.inputShape ?? [224, 224, 3];
-  if (s.length !== 3 || !s.every((d) => Number.isInteger(d) && d > 0))
-    throw new Error(`${what}: inputShape must be [H, W, C] of positive integers, got ${JSON.stringify(o.inputShape)}`);
-  if (s[0] < 32 || s[1] < 32) throw new Error(`${what}: input size must be at least 32×32 (Keras' minimum), got ${s[0]}×${s[1]}`);
-  const classes = o.classes ?? 1000;
-  if (!Number.isInteger(classes) || classes < 1) throw new Error(`${what}: classes must be a positive integer, got ${o.classes}`);
-  return [s[0], s[1], s[2]];
-}
+const MATCH: MatchOptions = { what: 'ResNet50', aliases: (n) => resnet50LayerAliases(n).slice(1), extraLayers: true, byOrder: false };
 
 /**
- * keras.applications ResNet50 with random weights (include_top, pooling, input_shape, classes,
+ * The architecture for these options (include_top, pooling, input_shape, classes,
  * classifier_activation as Keras; `layout` picks the naming of resnet_common.py or of the 2016
- * resnet50.py). The model is built; load an official file with `loadResNet50Weights`.
+ * resnet50.py), unbuilt (app_graph.ts).
  */
-export function resnet50(o: ResNet50Options = {}): Model {
-  const layout = o.layout ?? 'keras';
+export function describeResNet50(options: ResNet50Options = {}): AppGraph {
+  const layout = options.layout ?? 'keras';
   if (layout !== 'keras' && layout !== '2016') throw new Error(`ResNet50: layout must be 'keras' or '2016', got '${String(layout)}'`);
-  const shape = checkInput(o, 'ResNet50');
+  const o = appOptions('ResNet50', options, { size: 224 });
   const old = layout === '2016';
   const eps = old ? 1e-3 : 1.001e-5;
   // Keras 2.2.4 numbers unnamed layers from 1 in a fresh session; named here so that they do not
   // depend on what else was built before.
   let acts = 0;
   let adds = 0;
-  const relu = (x: SymbolicTensor, name: string) => apply(new Activation('relu', old ? `activation_${++acts}` : name), x);
-  const conv = (x: SymbolicTensor, filters: number, k: number, name: string, strides = 1, padding: 'same' | 'valid' = 'valid') =>
-    apply(new Conv2D({ name, filters, kernelSize: k, strides, padding }), x);
-  const bn = (x: SymbolicTensor, name: string) => apply(new BatchNormalization(0.99, eps, true, true, name), x);
+  const g = new AppGraph('resnet50');
+  const relu = (x: AppTensor, name: string) => g.call(new Activation('relu', old ? `activation_${++acts}` : name), x);
+  const conv = (x: AppTensor, filters: number, k: number, name: string, strides = 1, padding: 'same' | 'valid' = 'valid') =>
+    g.call(new Conv2D({ name, filters, kernelSize: k, strides, padding }), x);
+  const bn = (x: AppTensor, name: string) => g.call(new BatchNormalization(0.99, eps, true, true, name), x);
 
-  const img = input(shape, 'input_1');
-  let x = apply(new ZeroPadding2D([[3, 3], [3, 3]], 'conv1_pad'), img);
+  let x = g.call(new ZeroPadding2D([[3, 3], [3, 3]], 'conv1_pad'), g.input([...o.inputShape]));
   x = conv(x, 64, 7, old ? 'conv1' : 'conv1_conv', 2);
   x = bn(x, old ? 'bn_conv1' : 'conv1_bn');
   x = relu(x, 'conv1_relu');
-  x = apply(new ZeroPadding2D([[1, 1], [1, 1]], 'pool1_pad'), x);
-  x = apply(new MaxPooling2D({ poolSize: 3, strides: 2, name: old ? 'max_pooling2d_1' : 'pool1_pool' }), x);
+  x = g.call(new ZeroPadding2D([[1, 1], [1, 1]], 'pool1_pad'), x);
+  x = g.call(new MaxPooling2D({ poolSize: 3, strides: 2, name: old ? 'max_pooling2d_1' : 'pool1_pool' }), x);
 
   RESNET50_STAGES.forEach(([filters, blocks], si) => {
     const stage = si + 2;
@@ -141,17 +135,17 @@ export function resnet50(o: ResNet50Options = {}): Model {
       y = relu(bn(conv(y, filters, 3, name(2, 'conv'), 1, 'same'), name(2, 'bn')), `${pre}_2_relu`);
       y = bn(conv(y, 4 * filters, 1, name(3, 'conv')), name(3, 'bn'));
       if (b === 1 && old) shortcut = bn(conv(inp, 4 * filters, 1, name(0, 'conv'), stride), name(0, 'bn'));
-      x = apply(new Add(old ? `add_${++adds}` : `${pre}_add`), ...(old ? [y, shortcut] : [shortcut, y]));
+      x = g.call(new Add(old ? `add_${++adds}` : `${pre}_add`), ...(old ? [y, shortcut] : [shortcut, y]));
       x = relu(x, `${pre}_out`);
     }
   });
 
-  if (o.includeTop ?? true) {
-    x = apply(new GlobalAveragePooling2D({ name: 'avg_pool' }), x);
-    x = apply(new Dense({ name: old ? 'fc1000' : 'probs', units: o.classes ?? 1000, activation: o.classifierActivation ?? 'softmax' }), x);
-  } else if (o.pooling === 'avg') x = apply(new GlobalAveragePooling2D({ name: old ? 'global_average_pooling2d_1' : 'avg_pool' }), x);
-  else if (o.pooling === 'max') x = apply(new GlobalMaxPooling2D({ name: old ? 'global_max_pooling2d_1' : 'max_pool' }), x);
-  return new Model({ inputs: img, outputs: x, name: 'resnet50' });
+  return g.top(x, o, old ? { pool: 'avg_pool', avg: 'global_average_pooling2d_1', max: 'global_max_pooling2d_1', dense: 'fc1000' } : { avg: 'avg_pool', max: 'max_pool', dense: 'probs' });
+}
+
+/** keras.applications ResNet50 with random weights; load an official file with `loadResNet50Weights`. */
+export function resnet50(o: ResNet50Options = {}): Model {
+  return describeResNet50(o).build();
 }
 
 /**
@@ -160,19 +154,19 @@ export function resnet50(o: ResNet50Options = {}): Model {
  * other networks sharing some names are told apart by their last blocks).
  */
 export function recogniseResNet50(file: KerasFile): ResNet50Options | null {
-  const has = (n: string) => file.layers.some((l) => l.name === n && l.weights.length > 0);
+  const has = (n: string) => fileHas(file, n);
   for (const layout of ['keras', '2016'] as const) {
     const [first, last, conv4last, conv4next, top] =
       layout === 'keras'
         ? ['conv1_conv', 'conv5_block3_3_conv', 'conv4_block6_3_conv', 'conv4_block7_1_conv', ['probs', 'predictions']]
         : ['conv1', 'res5c_branch2c', 'res4f_branch2c', 'res4g_branch2a', ['fc1000']];
-    const k = storedKernel(file, first);
+    const k = fileShape(file, first);
     if (!k || k.length !== 4 || k[0] !== 7 || k[1] !== 7 || k[3] !== 64) continue;
     if (!has(last) || !has(conv4last) || has(conv4next) || has('conv5_block4_1_conv') || has('res5d_branch2a') || has('post_bn')) continue;
     if (layout === 'keras' && !has('conv1_bn')) continue; // ResNet50V2 has no conv1_bn
     if (file.layers.find((l) => l.name === first)!.weights.length !== 2) continue; // ResNeXt's convolutions have no bias
     const inputShape: [number, number, number] = [224, 224, k[2]];
-    const t = top.map((n) => storedKernel(file, n)).find((s) => s && s.length === 2);
+    const t = top.map((n) => fileShape(file, n)).find((s) => s && s.length === 2);
     if (t) return { layout, includeTop: true, classes: t[1], inputShape };
     return { layout, includeTop: false, inputShape };
   }
@@ -181,37 +175,31 @@ export function recogniseResNet50(file: KerasFile): ResNet50Options | null {
 
 /** Copies an official ResNet50 file (either layout) into `model`; one-line errors naming the file, layer and shapes. */
 export function loadResNet50Weights(model: Model, file: KerasFile, path: string): void {
-  loadAppWeights(model, file, path, 'ResNet50', resnet50LayerAliases);
+  loadAppWeights(model, file, path, MATCH);
 }
 
-export interface RandomResNet50Options extends ResNet50Options, RandomAppWeightsOptions {}
+export interface RandomResNet50Options extends ResNet50Options, RandomWeightsOptions {}
 
 /**
- * `randomAppLayers` of `resnet50(o)` (built and disposed here), as the layout's file lists them.
- * Defaults for ResNet50: inputScale 64 ('caffe' pixels), γ and β of each branch's last
+ * Seeded random weights (heResidual; seed 12345 by default) for `resnet50(o)`, as the layout's
+ * file lists them. For ResNet50: inputScale 64 ('caffe' pixels), γ and β of each branch's last
  * BatchNormalization (_3_bn, bn…_branch2c) × 0.2, classifier × 0.25: activations stay within a
  * few units and the softmax of random inputs is not one-hot.
  */
 export function randomResNet50Layers(o: RandomResNet50Options = {}): KerasLayerWeights[] {
-  const m = resnet50(o);
-  try {
-    const bnScale = (n: string) => (/_3_bn$|_branch2c$/.test(n) ? 0.2 : 1);
-    const layers = randomAppLayers(m, { inputScale: 64, classifierScale: 0.25, bnScale, ...o });
-    return (o.layout ?? 'keras') === '2016' ? keras1Layers(layers, o.includeTop ?? true) : layers;
-  } finally {
-    m.dispose();
-  }
+  const bnScale = (n: string) => (/_3_bn$|_branch2c$/.test(n) ? 0.2 : 1);
+  const layers = seededAppLayers(describeResNet50(o), o.seed ?? 12345, heResidual({ inputScale: 64, classifierScale: 0.25, bnScale }));
+  return (o.layout ?? 'keras') === '2016' ? keras1Layers(layers, o.includeTop ?? true) : layers;
 }
 
 /**
- * The 2016 file's layer list: the weighted layers under their Keras 1 dataset names
- * (conv1_W:0, conv1_b:0; bn_conv1_gamma:0, _beta:0, _running_mean:0, _running_std:0), and the
- * weightless layers with Keras 1's automatic names (zeropadding2d_1, activation_N, merge_N,
- * maxpooling2d_1, flatten_1; avg_pool, an AveragePooling2D, is in the no-top file too). Those
- * weightless names follow deep-learning-models' resnet50.py; loaders never read them.
+ * The 2016 file's layer list: the weighted layers (weights_file.ts 'keras1' writes their Keras 1
+ * dataset names: conv1_W:0, conv1_b:0; bn_conv1_gamma:0, _beta:0, _running_mean:0,
+ * _running_std:0), and the weightless layers with Keras 1's automatic names (zeropadding2d_1,
+ * activation_N, merge_N, maxpooling2d_1, flatten_1; avg_pool, an AveragePooling2D, is in the no-top
+ * file too). Those weightless names follow deep-learning-models' resnet50.py; loaders never read them.
  */
 function keras1Layers(layers: KerasLayerWeights[], top: boolean): KerasLayerWeights[] {
-  const BN = { gamma: 'gamma', beta: 'beta', moving_mean: 'running_mean', moving_variance: 'running_std' } as Record<string, string>;
   const out: KerasLayerWeights[] = [{ name: 'input_1', weights: [] }, { name: 'zeropadding2d_1', weights: [] }];
   let acts = 0;
   let merges = 0;
@@ -220,17 +208,10 @@ function keras1Layers(layers: KerasLayerWeights[], top: boolean): KerasLayerWeig
     if (l.name === 'max_pooling2d_1') out.push({ name: 'maxpooling2d_1', weights: [] });
     else if (/^activation_\d+$/.test(l.name)) out.push({ name: `activation_${++acts}`, weights: [] });
     else if (/^add_\d+$/.test(l.name)) out.push({ name: `merge_${++merges}`, weights: [] });
-    else
-      out.push({
-        name: l.name,
-        weights: l.weights.map((w) => ({ ...w, name: `${l.name}_${w.name === 'kernel' ? 'W' : w.name === 'bias' ? 'b' : BN[w.name]}:0` })),
-      });
+    else out.push(l);
   }
   out.push({ name: 'avg_pool', weights: [] });
-  if (top) {
-    const fc = layers.find((l) => l.name === 'fc1000')!;
-    out.push({ name: 'flatten_1', weights: [] }, { name: 'fc1000', weights: fc.weights.map((w) => ({ ...w, name: `fc1000_${w.name === 'kernel' ? 'W' : 'b'}:0` })) });
-  }
+  if (top) out.push({ name: 'flatten_1', weights: [] }, layers.find((l) => l.name === 'fc1000')!);
   return out;
 }
 
@@ -241,9 +222,7 @@ function keras1Layers(layers: KerasLayerWeights[], top: boolean): KerasLayerWeig
  * groups). Deterministic: the same options give the same numbers.
  */
 export async function writeRandomResNet50Weights(path: string, o: RandomResNet50Options = {}): Promise<void> {
-  const layers = randomResNet50Layers(o);
-  if ((o.layout ?? 'keras') === '2016') await writeKerasWeightsOnly(path, layers, { style: 'vgg16-legacy' });
-  else await writeKerasAppWeights(path, layers);
+  await writeAppWeights(path, randomResNet50Layers(o), (o.layout ?? 'keras') === '2016' ? { style: 'keras1' } : { style: 'keras2', kerasVersion: '2.2.4' });
 }
 
 registerApplication({
@@ -253,6 +232,7 @@ registerApplication({
   size: 224,
   build: (o) => resnet50(o),
   recognise: recogniseResNet50,
-  loadWeights: loadResNet50Weights,
+  match: MATCH,
   gradCamLayers: RESNET50_CAM_LAYERS.keras,
+  writeRandomWeights: writeRandomResNet50Weights,
 });

@@ -22,39 +22,44 @@
 // automatic names: convolution2d_N, separableconvolution2d_N, batchnormalization_N, dense_2, counted
 // in creation order (so block2's residual is convolution2d_3 / batchnormalization_3, created before
 // block2_sepconv1 = separableconvolution2d_1), listed in `layer_names` in Keras' topological order,
-// with root attribute layer_names only (see legacy_weights.ts for the datasets). Keras 2 cannot match
+// with root attribute layer_names only (see weights_file.ts for the datasets). Keras 2 cannot match
 // them by name (keras-team/keras#7006, #9683) and loads them by order; so do we. Grad-CAM (and CAM)
 // default to block14_sepconv2_act, the last conv block's output that the global average pooling
 // reads (10×10 at 299); the finer layer is block13_sepconv1_act (19×19), the middle flow's output.
 
+import { Conv2D } from '../layers/conv2d.ts';
+import { Add } from '../layers/merge.ts';
+import { MaxPooling2D } from '../layers/pooling.ts';
+import { BatchNormalization } from '../layers/regularization.ts';
+import { SeparableConv2D } from '../layers/separable.ts';
+import { Activation } from '../layers/simple.ts';
 import type { KerasFile, KerasLayerWeights } from '../io/keras.ts';
 import type { Model } from '../model.ts';
-import { appOptions, buildSpec, kerasLayerOrder, type LayerSpec } from './graph_spec.ts';
-import { writeLegacyKerasWeights } from './legacy_weights.ts';
-import { registerApplication, type AppOptions, type Application } from './registry.ts';
-import { classifierKernel, firstKernel, loadSpecWeights, matchFile, seededWeights, weightedLayers } from './spec_weights.ts';
+import { AppGraph, appOptions, type AppTensor } from './app_graph.ts';
+import { recogniseByStem, type MatchOptions } from './app_weights.ts';
+import { registerApplication, type AppOptions, type RandomWeightsOptions } from './registry.ts';
+import { seededAppLayers, uniformFanIn } from './seeded_weights.ts';
+import { writeAppWeights } from './weights_file.ts';
 
 export const XCEPTION_WEIGHTS_FILE = 'xception_weights_tf_dim_ordering_tf_kernels.h5';
 export const XCEPTION_NOTOP_WEIGHTS_FILE = 'xception_weights_tf_dim_ordering_tf_kernels_notop.h5';
 export const XCEPTION_MIN_SIZE = 71;
 export const XCEPTION_GRAD_CAM_LAYERS = ['block14_sepconv2_act', 'block13_sepconv1_act'] as const;
+const MATCH: MatchOptions = { what: 'Xception', topLayers: ['predictions'] };
 
-const EPS = 1e-3;
-
-/** The architecture as data (graph_spec.ts), in Keras' creation order. */
-export function xceptionSpec(options: AppOptions = {}): LayerSpec[] {
-  const o = appOptions('Xception', options, XCEPTION_MIN_SIZE);
-  const spec: LayerSpec[] = [{ kind: 'input', name: 'input_1', shape: o.inputShape, inputs: [] }];
-  const add = (s: LayerSpec) => (spec.push(s), s.name);
-  const conv = (name: string, x: string, filters: number, k: number, strides: number, padding: 'same' | 'valid') =>
-    add({ kind: 'conv', name, inputs: [x], filters, kernel: [k, k], strides, padding, useBias: false });
-  const sep = (name: string, x: string, filters: number) => add({ kind: 'sepconv', name, inputs: [x], filters, kernel: [3, 3], padding: 'same', useBias: false });
-  const bn = (name: string, x: string) => add({ kind: 'bn', name, inputs: [x], scale: true, epsilon: EPS });
-  const relu = (name: string, x: string) => add({ kind: 'act', name, inputs: [x], fn: 'relu' });
+/** The architecture for these options, unbuilt (app_graph.ts), in Keras' creation order. */
+export function describeXception(options: AppOptions = {}): AppGraph {
+  const o = appOptions('Xception', options, { size: 299, minSize: XCEPTION_MIN_SIZE });
+  const g = new AppGraph('xception');
+  const conv = (name: string, x: AppTensor, filters: number, k: number, strides: number, padding: 'same' | 'valid') =>
+    g.call(new Conv2D({ name, filters, kernelSize: k, strides, padding, useBias: false }), x);
+  const sep = (name: string, x: AppTensor, filters: number) => g.call(new SeparableConv2D({ name, filters, kernelSize: 3, padding: 'same', useBias: false }), x);
+  const bn = (name: string, x: AppTensor) => g.call(new BatchNormalization(0.99, 1e-3, true, true, name), x);
+  const relu = (name: string, x: AppTensor) => g.call(new Activation('relu', name), x);
   let res = 0;
   let adds = 0;
 
-  let x = relu('block1_conv1_act', bn('block1_conv1_bn', conv('block1_conv1', 'input_1', 32, 3, 2, 'valid')));
+  let x = relu('block1_conv1_act', bn('block1_conv1_bn', conv('block1_conv1', g.input([...o.inputShape]), 32, 3, 2, 'valid')));
   x = relu('block1_conv2_act', bn('block1_conv2_bn', conv('block1_conv2', x, 64, 3, 1, 'valid')));
   // Blocks 2–4 and 13: a strided 1×1 residual beside two separable convolutions and a max-pool.
   const down = (b: number, f1: number, f2: number, firstRelu: boolean) => {
@@ -63,8 +68,8 @@ export function xceptionSpec(options: AppOptions = {}): LayerSpec[] {
     let y = firstRelu ? relu(`block${b}_sepconv1_act`, x) : x;
     y = bn(`block${b}_sepconv1_bn`, sep(`block${b}_sepconv1`, y, f1));
     y = bn(`block${b}_sepconv2_bn`, sep(`block${b}_sepconv2`, relu(`block${b}_sepconv2_act`, y), f2));
-    y = add({ kind: 'maxpool', name: `block${b}_pool`, inputs: [y], pool: 3, strides: 2, padding: 'same' });
-    x = add({ kind: 'add', name: `add_${++adds}`, inputs: [y, r] });
+    y = g.call(new MaxPooling2D({ name: `block${b}_pool`, poolSize: 3, strides: 2, padding: 'same' }), y);
+    x = g.call(new Add(`add_${++adds}`), y, r);
   };
   down(2, 128, 128, false);
   down(3, 256, 256, true);
@@ -72,98 +77,77 @@ export function xceptionSpec(options: AppOptions = {}): LayerSpec[] {
   for (let b = 5; b <= 12; b++) {
     let y = x;
     for (let k = 1; k <= 3; k++) y = bn(`block${b}_sepconv${k}_bn`, sep(`block${b}_sepconv${k}`, relu(`block${b}_sepconv${k}_act`, y), 728));
-    x = add({ kind: 'add', name: `add_${++adds}`, inputs: [y, x] });
+    x = g.call(new Add(`add_${++adds}`), y, x);
   }
   down(13, 728, 1024, true);
   x = relu('block14_sepconv1_act', bn('block14_sepconv1_bn', sep('block14_sepconv1', x, 1536)));
   x = relu('block14_sepconv2_act', bn('block14_sepconv2_bn', sep('block14_sepconv2', x, 2048)));
-  if (o.includeTop) {
-    x = add({ kind: 'gap', name: 'avg_pool', inputs: [x] });
-    add({ kind: 'dense', name: 'predictions', inputs: [x], units: o.classes, activation: o.classifierActivation });
-  } else if (o.pooling === 'avg') add({ kind: 'gap', name: 'global_average_pooling2d_1', inputs: [x] });
-  else if (o.pooling === 'max') add({ kind: 'gmp', name: 'global_max_pooling2d_1', inputs: [x] });
-  return spec;
+  return g.top(x, o, { pool: 'avg_pool', avg: 'global_average_pooling2d_1', max: 'global_max_pooling2d_1' });
 }
 
 /** An Xception with random weights (the layers' own initialisers). */
 export function xception(o: AppOptions = {}): Model {
-  return buildSpec(xceptionSpec(o), 'xception');
+  return describeXception(o).build();
 }
 
-const KERAS1_PREFIX: Record<LayerSpec['kind'], string> = {
-  input: 'input',
-  conv: 'convolution2d',
-  sepconv: 'separableconvolution2d',
-  bn: 'batchnormalization',
-  act: 'activation',
-  maxpool: 'maxpooling2d',
-  avgpool: 'averagepooling2d',
-  add: 'merge',
-  concat: 'merge',
-  gap: 'globalaveragepooling2d',
-  gmp: 'globalmaxpooling2d',
-  dense: 'dense',
+/** Keras 1's class names, the stem of its automatic layer names. */
+const KERAS1_PREFIX: Record<string, string> = {
+  Conv2D: 'convolution2d',
+  SeparableConv2D: 'separableconvolution2d',
+  BatchNormalization: 'batchnormalization',
+  Activation: 'activation',
+  MaxPooling2D: 'maxpooling2d',
+  Add: 'merge',
+  GlobalAveragePooling2D: 'globalaveragepooling2d',
+  GlobalMaxPooling2D: 'globalmaxpooling2d',
+  Dense: 'dense',
 };
 
 /**
  * Keras 2 name → the name Keras 1 gave the same layer in the official file: its class's automatic
- * name, counted in creation order from 1, except the classifier, which is dense_2 there.
+ * name, counted in creation order from 1 (the input is input_1), except the classifier, which is
+ * dense_2 there.
  */
-export function xceptionKeras1Names(spec: readonly LayerSpec[]): Map<string, string> {
+export function xceptionKeras1Names(g: AppGraph): Map<string, string> {
   const counts = new Map<string, number>();
-  const out = new Map<string, string>();
-  for (const s of spec) {
-    const p = KERAS1_PREFIX[s.kind];
+  const out = new Map<string, string>([[g.inputName, 'input_1']]);
+  for (const l of g.created()) {
+    const p = KERAS1_PREFIX[l.className];
     const n = (counts.get(p) ?? 0) + 1;
     counts.set(p, n);
-    out.set(s.name, s.kind === 'dense' ? 'dense_2' : `${p}_${n}`);
+    out.set(l.name, p === 'dense' ? 'dense_2' : `${p}_${n}`);
   }
   return out;
 }
 
-export interface RandomXceptionOptions extends AppOptions {
-  seed?: number;
-}
-
 /**
- * Seeded weights (spec_weights.ts) for `xceptionSpec(o)` in the official file's layout: Keras 1
- * names, every layer (input and weightless ones too) in Keras' model.layers order.
+ * Seeded weights (uniformFanIn; seed 1 by default) for `xception(o)` in the official file's
+ * layout: Keras 1 names, every layer (input and weightless ones too) in Keras' model.layers order.
  */
-export function randomXceptionLayers(o: RandomXceptionOptions = {}): KerasLayerWeights[] {
-  const spec = xceptionSpec(o);
-  const layers = weightedLayers(spec);
-  const values = seededWeights(layers, o.seed ?? 1);
-  const weights = new Map(layers.map((l) => [l.name, l.weights]));
-  const k1 = xceptionKeras1Names(spec);
-  return kerasLayerOrder(spec).map((name) => ({
-    name: k1.get(name)!,
-    weights: (weights.get(name) ?? []).map((w, k) => ({ name: w.name, shape: w.shape, data: values.get(name)![k] })),
-  }));
+export function randomXceptionLayers(o: RandomWeightsOptions = {}): KerasLayerWeights[] {
+  const g = describeXception(o);
+  const k1 = xceptionKeras1Names(g);
+  return seededAppLayers(g, o.seed ?? 1, uniformFanIn).map((l) => ({ ...l, name: k1.get(l.name)! }));
 }
 
 /** Writes `randomXceptionLayers(o)` as xception_weights_tf_dim_ordering_tf_kernels(_notop).h5 lies (Keras 1 layout). */
-export async function writeRandomXceptionWeights(path: string, o: RandomXceptionOptions = {}): Promise<void> {
-  await writeLegacyKerasWeights(path, randomXceptionLayers(o), { style: 'keras1' });
+export async function writeRandomXceptionWeights(path: string, o: RandomWeightsOptions = {}): Promise<void> {
+  await writeAppWeights(path, randomXceptionLayers(o), { style: 'keras1' });
 }
 
 /** Options of an Xception weights file (top or not, classes, input channels), or null. */
 export function recogniseXception(file: KerasFile): AppOptions | null {
-  const k0 = firstKernel(file, 'block1_conv1');
-  if (!k0 || k0.length !== 4 || k0[0] !== 3 || k0[1] !== 3 || k0[3] !== 32) return null;
-  const top = classifierKernel(file);
-  const o: AppOptions = top ? { includeTop: true, classes: top[1], inputShape: [299, 299, k0[2]] } : { includeTop: false, inputShape: [299, 299, k0[2]] };
-  return matchFile(file, weightedLayers(xceptionSpec(o))).ok ? o : null;
+  return recogniseByStem(file, 'block1_conv1', 299, describeXception, MATCH);
 }
 
-export const xceptionApp: Application = {
+export const xceptionApp = registerApplication({
   name: 'xception',
   kerasName: 'Xception',
   pixels: 'tf',
   size: 299,
   build: xception,
   recognise: recogniseXception,
-  loadWeights: (model: Model, file: KerasFile, path: string) => loadSpecWeights(model, file, path, 'Xception'),
+  match: MATCH,
   gradCamLayers: XCEPTION_GRAD_CAM_LAYERS,
-};
-
-registerApplication(xceptionApp);
+  writeRandomWeights: writeRandomXceptionWeights,
+});

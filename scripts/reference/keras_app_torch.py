@@ -1,8 +1,11 @@
-"""What the PyTorch references of the Keras applications share (torch_mobilenet_app.py,
-torch_mobilenet_v2.py, torch_efficientnetb0.py): reading a Keras weights file with h5py, the
-Keras layers' semantics in PyTorch (NCHW inside, everything written out in Keras' NHWC order),
-Grad-CAM, and the golden writer. Nothing here knows an architecture; each script builds its own
-from the Keras definition, calling these with Keras' layer names.
+"""What the PyTorch references of the Keras applications share (torch_<family>.py): the seeded
+weights files (written by OUR writers through app_weights.mjs) and their digests, the seeded
+inputs, reading a Keras weights file with h5py, the Keras layers' semantics in PyTorch (NCHW
+inside, everything written out in Keras' NHWC order), Grad-CAM, and the golden writers. Nothing
+here knows an architecture; each script builds its own from the Keras definition, calling these
+with Keras' layer names. Two ways of running the layers: `Net` records every layer by name (the
+MobileNet, MobileNetV2 and EfficientNet cases of run_cases); `Keras` takes arrays from an h5py
+file (Xception, InceptionV3).
 
 Keras semantics reproduced:
   - Conv2D / DepthwiseConv2D padding 'same': out = ceil(in / s), total pad
@@ -21,7 +24,9 @@ import hashlib
 import json
 import math
 import os
+import subprocess
 import sys
+import tempfile
 
 import h5py
 import numpy as np
@@ -30,6 +35,7 @@ import torch.nn.functional as F
 
 DTYPE = torch.float64
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WRITER = os.path.join(ROOT, 'scripts', 'reference', 'app_weights.mjs')
 
 
 def read_keras_weights(path):
@@ -267,9 +273,157 @@ def run_cases(family, forward, cam_layers, golden_path, about, cases_dir):
         print(f"{family} {c['id']}: {len(entry['layers'])} layers, output {list(y.shape)}{top}{margin}, "
               f"maps {[(g['layer'], g['shape'], round(max(g['map']), 5)) for g in entry['gradcam']]}")
         result['cases'].append(entry)
-    os.makedirs(os.path.dirname(golden_path), exist_ok=True)
-    with open(golden_path + '.tmp', 'w') as f:
-        json.dump(result, f, separators=(',', ':'))
-        f.write('\n')
-    os.replace(golden_path + '.tmp', golden_path)
-    print(f'wrote {golden_path} ({os.path.getsize(golden_path)} bytes)')
+    write_golden(golden_path, result, end='\n')
+
+
+# ---------------------------------------------------------------------------------------------
+# The seeded weights files and inputs.
+
+
+def write_seeded(family, path, opts):
+    """Our writer (app_weights.mjs; needs a build: npx tsc -p tsconfig.json --outDir dist-dev)
+    writes the family's seeded random weights for `opts` at `path`."""
+    subprocess.run(['node', WRITER, family, path, json.dumps(opts)], check=True, cwd=ROOT)
+
+
+def weights_file(family, given, seed):
+    """The weights file: `given`, or one written now by our writer with `seed`."""
+    if given:
+        return given, None
+    tmp = tempfile.mkdtemp(prefix=f'lanterna-{family}-')
+    path = os.path.join(tmp, f'{family}.h5')
+    write_seeded(family, path, {'seed': seed})
+    return path, tmp
+
+
+def read_file(path):
+    """layer name -> {dataset name: array}, in layer_names / weight_names order; and the digest of
+    all arrays' float32 bytes in that order."""
+    out, h = {}, hashlib.sha256()
+    with h5py.File(path, 'r') as f:
+        for ln in f.attrs['layer_names']:
+            ln = ln.decode()
+            g = f[ln]
+            ws = {}
+            for wn in g.attrs['weight_names']:
+                wn = wn.decode()
+                a = np.asarray(g[wn][()], dtype=np.float32)
+                h.update(a.tobytes())
+                ws[wn] = a
+            out[ln] = ws
+    return out, h.hexdigest()
+
+
+def lcg_input(n, size, seed, lo, hi):
+    """[n, size, size, 3] float32(lo + (hi - lo) s / 2^32) from the LCG (ResNet50, DenseNet121)."""
+    s, vals = seed, np.empty(n * size * size * 3, dtype=np.float32)
+    for i in range(vals.size):
+        s = (1664525 * s + 1013904223) % 4294967296
+        vals[i] = np.float32(lo + (hi - lo) * s / 4294967296)
+    return vals.reshape(n, size, size, 3)
+
+
+def weights_sha256(f):
+    """SHA-256 of every weight as float32 little-endian, in layer_names then weight_names order."""
+    h = hashlib.sha256()
+    for name in f.attrs['layer_names']:
+        g = f[name.decode()]
+        for w in g.attrs['weight_names']:
+            h.update(np.asarray(g[w.decode()], dtype='<f4').tobytes())
+    return h.hexdigest()
+
+
+def inputs(seed, n, size, channels=3):
+    """[n, size, size, channels] in [-1, 1): the LCG s = 1664525 s + 1013904223 (mod 2^32), value
+    (s >> 8) / 2^24 * 2 - 1 (exact in float32; the tests make the same numbers)."""
+    out = np.empty(n * size * size * channels, dtype=np.float64)
+    s = seed
+    for i in range(out.size):
+        s = (1664525 * s + 1013904223) % 4294967296
+        out[i] = (s >> 8) / 16777216 * 2 - 1
+    return out.reshape(n, size, size, channels)
+
+
+class Keras:
+    """Keras layers on NCHW tensors of one dtype, weights taken from an h5py file by a getter.
+
+    Keras semantics reproduced:
+      - padding 'same' (Conv2D, SeparableConv2D, MaxPooling2D): out = ceil(in / s); total pad
+        max((out - 1) s + k - in, 0), split floor / ceil with the extra row / column at the bottom /
+        right (TensorFlow's rule); max-pooling pads with -inf (padding never wins).
+      - AveragePooling2D 'same' (3x3, stride 1): the mean over the taps inside the image
+        (count_include_pad=False), as TensorFlow.
+      - Conv2D kernel [kh, kw, in, out] -> [out, in, kh, kw]; SeparableConv2D depthwise
+        [kh, kw, C, 1] -> [C, 1, kh, kw] with groups = C, then pointwise [1, 1, C, F] as a 1x1 conv.
+      - BatchNormalization (inference): (x - moving_mean) / sqrt(moving_variance + eps) * gamma + beta,
+        eps = 1e-3 (Keras' default; both families use it); no gamma when scale=False.
+      - Dense kernel [in, out]: y = x @ W + b; softmax over classes.
+    """
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def t(self, a):
+        return torch.tensor(np.asarray(a), dtype=self.dtype)
+
+    @staticmethod
+    def same_pad(x, k, s, value=0.0):
+        pads = []
+        for size, kk, ss in ((x.shape[3], k[1], s), (x.shape[2], k[0], s)):  # W then H for F.pad
+            out = math.ceil(size / ss)
+            total = max((out - 1) * ss + kk - size, 0)
+            pads += [total // 2, total - total // 2]
+        return F.pad(x, pads, value=value)
+
+    def conv(self, x, kernel, strides, padding, bias=None):
+        k = self.t(kernel).permute(3, 2, 0, 1)
+        if padding == 'same':
+            x = self.same_pad(x, k.shape[2:], strides)
+        return F.conv2d(x, k, None if bias is None else self.t(bias), stride=strides)
+
+    def sepconv(self, x, depthwise, pointwise):
+        dk = self.t(depthwise)
+        kh, kw, c, m = dk.shape
+        x = F.conv2d(self.same_pad(x, (kh, kw), 1), dk.permute(2, 3, 0, 1).reshape(c * m, 1, kh, kw), groups=c)
+        return F.conv2d(x, self.t(pointwise).permute(3, 2, 0, 1))
+
+    def bn(self, x, beta, mean, var, gamma=None, eps=1e-3):
+        sh = (1, -1, 1, 1)
+        y = (x - self.t(mean).reshape(sh)) / torch.sqrt(self.t(var).reshape(sh) + eps)
+        if gamma is not None:
+            y = y * self.t(gamma).reshape(sh)
+        return y + self.t(beta).reshape(sh)
+
+    def maxpool(self, x, k, s, padding):
+        if padding == 'same':
+            x = self.same_pad(x, (k, k), s, value=-math.inf)
+        return F.max_pool2d(x, k, s)
+
+    @staticmethod
+    def avgpool_same3(x):
+        return F.avg_pool2d(x, 3, 1, padding=1, count_include_pad=False)
+
+    def dense(self, x, kernel, bias):
+        return x @ self.t(kernel) + self.t(bias)
+
+
+def gradcam_logit(logits, acts, layer, cls):
+    """Grad-CAM of logit `cls` (batch element 0) at acts[layer] ([1, C, H, W] in the graph): [H, W]."""
+    a = acts[layer]
+    (g,) = torch.autograd.grad(logits[0, cls], a, retain_graph=True)
+    w = g[0].mean(dim=(1, 2))
+    return torch.relu((w[:, None, None] * a[0]).sum(0))
+
+
+def nested(x):
+    return np.asarray(x.detach().cpu().numpy(), dtype=np.float64).tolist()
+
+
+def write_golden(path, doc, end=''):
+    """The golden as compact JSON (then `end`), atomically."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + '.tmp', 'w') as f:
+        json.dump(doc, f, separators=(',', ':'))
+        f.write(end)
+    os.replace(path + '.tmp', path)
+    print(f'wrote {path} ({os.path.getsize(path)} bytes)', file=sys.stderr)

@@ -23,24 +23,21 @@ float32(-2 + 4.5 s / 2^32) in NHWC order ('torch'-range pixels), as test/app_den
 makes them.
 
 Run: /usr/bin/python3 scripts/reference/torch_densenet121.py   (after building dist-dev: it calls
-node scripts/reference/resnet50_densenet121_weights.mjs for the weights files). Debian 12:
+node scripts/reference/app_weights.mjs for the weights files). Debian 12:
 python3-torch 1.13, python3-numpy, python3-h5py. Writes test/golden/densenet121/torch_densenet121.json.
 """
-import hashlib
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
-import h5py
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from keras_app_torch import ROOT, lcg_input, read_file, write_golden, write_seeded  # noqa: E402
+
 OUT_DIR = os.path.join(ROOT, 'test', 'golden', 'densenet121')
-WRITER = os.path.join(ROOT, 'scripts', 'reference', 'resnet50_densenet121_weights.mjs')
 BLOCKS = [6, 12, 24, 16]
 EPS = 1.001e-5
 CAM_LAYERS = ['relu', 'pool4_relu']
@@ -49,35 +46,11 @@ MEAN_LAYERS = ['pool1', 'pool2_pool', 'pool3_pool', 'pool4_relu', 'relu']
 CASES = [(64, 21, 2), (224, 22, 1)]
 
 
-def read_file(path):
-    out, h = {}, hashlib.sha256()
-    with h5py.File(path, 'r') as f:
-        for ln in f.attrs['layer_names']:
-            ln = ln.decode()
-            g = f[ln]
-            ws = {}
-            for wn in g.attrs['weight_names']:
-                wn = wn.decode()
-                a = np.asarray(g[wn][()], dtype=np.float32)
-                h.update(a.tobytes())
-                ws[wn] = a
-            out[ln] = ws
-    return out, h.hexdigest()
-
-
 def pick(W, layer, short):
     key = f'{layer}/{short}:0'
     if key not in W[layer]:
         raise ValueError(f'{layer}: no dataset {key} ({list(W[layer])})')
     return W[layer][key]
-
-
-def lcg_input(n, size, seed, lo, hi):
-    s, vals = seed, np.empty(n * size * size * 3, dtype=np.float32)
-    for i in range(vals.size):
-        s = (1664525 * s + 1013904223) % 4294967296
-        vals[i] = np.float32(lo + (hi - lo) * s / 4294967296)
-    return vals.reshape(n, size, size, 3)
 
 
 def forward(W, x_nhwc, dtype, keep):
@@ -123,7 +96,7 @@ def r(a, digits=12):
 def run_case(size, seed, batch, tmp):
     path = os.path.join(tmp, f'densenet121_{size}.h5')
     opts = {'seed': seed, 'inputShape': [size, size, 3]}
-    subprocess.run(['node', WRITER, 'densenet121', path, json.dumps(opts)], check=True, cwd=ROOT)
+    write_seeded('densenet121', path, opts)
     W, digest = read_file(path)
     params = sum(a.size for ws in W.values() for a in ws.values())
     inp = {'seed': 7, 'lo': -2, 'hi': 2.5}
@@ -159,15 +132,9 @@ def run_case(size, seed, batch, tmp):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         cases = [run_case(*c, tmp) for c in CASES]
-    os.makedirs(OUT_DIR, exist_ok=True)
-    out = os.path.join(OUT_DIR, 'torch_densenet121.json')
     doc = {'about': 'Independent PyTorch (float64) DenseNet121 on seeded random weights in the official layout; '
                     'made by scripts/reference/torch_densenet121.py', 'cases': cases}
-    with open(out + '.tmp', 'w') as f:
-        json.dump(doc, f, separators=(',', ':'))
-        f.write('\n')
-    os.replace(out + '.tmp', out)
-    print(f'wrote {out} ({os.path.getsize(out)} bytes)')
+    write_golden(os.path.join(OUT_DIR, 'torch_densenet121.json'), doc, end='\n')
 
 
 if __name__ == '__main__':

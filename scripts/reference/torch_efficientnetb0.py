@@ -1,6 +1,6 @@
 """Independent PyTorch (float64) EfficientNetB0, written from keras.applications.efficientnet
 (Keras >= 2.10 / Keras 3, weights='imagenet'), on the seeded random weights files in the official
-layout that scripts/reference/app_golden_inputs.mjs writes. Writes
+layout that scripts/reference/app_weights.mjs --cases writes. Writes
 test/golden/efficientnetb0/torch_efficientnetb0.json: outputs, logits, per-layer samples and
 Grad-CAM maps (the logit of image 0's top-1 class) at top_activation and block6a_expand_activation.
 
@@ -22,7 +22,7 @@ The architecture, as Keras builds it (BatchNormalization epsilon 1e-3, swish = x
   top_conv 1x1 (1280), top_bn, top_activation; top: avg_pool GAP, top_dropout, predictions Dense softmax
   no top: pooling 'avg' (avg_pool) / 'max' (max_pool)
 
-Run: npx tsc -p tsconfig.json && node scripts/reference/app_golden_inputs.mjs &&
+Run: npx tsc -p tsconfig.json && node scripts/reference/app_weights.mjs --cases &&
      /usr/bin/python3 scripts/reference/torch_efficientnetb0.py [casesDir]
 """
 import math

@@ -7,10 +7,10 @@ root attributes layer_names, backend, keras_version; groups conv2d_N / batch_nor
 predictions; datasets conv2d_N/kernel:0, batch_normalization_N/{beta, moving_mean,
 moving_variance}:0 one group deeper, no gamma as conv2d_bn uses scale=False). conv2d_bn's
 automatic names are counted here in the order inception_v3.py creates them. Layer semantics:
-xi_torch_common.py (TF 'same' padding; average pools exclude the padding; BN eps 1e-3).
+keras_app_torch.py (TF 'same' padding; average pools exclude the padding; BN eps 1e-3).
 
-The weights file is written by our writer with seed 2 (scripts/reference/xi_weights.mjs) unless a
-path is given; its SHA-256 goes into the golden. Inputs: xi_torch_common.inputs (seeds 21, 22 at
+The weights file is written by our writer with seed 2 (scripts/reference/app_weights.mjs) unless a
+path is given; its SHA-256 goes into the golden. Inputs: keras_app_torch.inputs (seeds 21, 22 at
 139x139, where mixed10 is 3x3 and mixed7 7x7; seed 23 at 75x75, the minimum; seed 24 at 299x299).
 Run in float64 (the golden) and float32 (reported).
 
@@ -24,7 +24,7 @@ import h5py
 import numpy as np
 import torch
 
-from xi_torch_common import ROOT, Keras, gradcam, inputs, nested, weights_file, weights_sha256, write_golden
+from keras_app_torch import ROOT, Keras, gradcam_logit, inputs, nested, weights_file, weights_sha256, write_golden
 
 CAM_LAYERS = ['mixed10', 'mixed7']
 
@@ -90,7 +90,7 @@ def forward(f, x_nhwc, dtype):
 
 
 def main():
-    path, tmp = weights_file('inception_v3', sys.argv[1] if len(sys.argv) > 1 else None)
+    path, tmp = weights_file('inception_v3', sys.argv[1] if len(sys.argv) > 1 else None, 2)
     doc = {'family': 'inception_v3', 'weightsSeed': 2, 'camLayers': CAM_LAYERS}
     with h5py.File(path, 'r') as f:
         if sorted(f.attrs.keys()) != ['backend', 'keras_version', 'layer_names']:
@@ -101,7 +101,7 @@ def main():
         logits32, _ = forward(f, x, torch.float32)
         rel = float((logits32.double() - logits64).abs().max() / logits64.abs().max())
         cls = int(logits64[0].argmax())
-        maps = {layer: {'shape': list(acts[layer].shape[2:]), 'map': nested(gradcam(logits64, acts, layer, cls).flatten())} for layer in CAM_LAYERS}
+        maps = {layer: {'shape': list(acts[layer].shape[2:]), 'map': nested(gradcam_logit(logits64, acts, layer, cls).flatten())} for layer in CAM_LAYERS}
         doc['small'] = {'size': 139, 'inputSeeds': [21, 22], 'logits': nested(logits64), 'gradcam': {'class': cls, 'maps': maps}}
         with torch.no_grad():
             l75, _ = forward(f, inputs(23, 1, 75), torch.float64)

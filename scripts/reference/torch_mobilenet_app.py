@@ -1,6 +1,6 @@
 """Independent PyTorch (float64) MobileNet v1, written from keras.applications.mobilenet (tf.keras
 2.x / Keras 3), on the seeded random weights files in the official layout that
-scripts/reference/app_golden_inputs.mjs writes (the same the tests regenerate). Writes
+scripts/reference/app_weights.mjs --cases writes (the same the tests regenerate). Writes
 test/golden/mobilenet/torch_mobilenet_app.json: outputs, logits, per-layer samples and Grad-CAM
 maps (score: the logit of image 0's top-1 class) at conv_pw_13_relu and conv_pw_11_relu.
 
@@ -15,7 +15,7 @@ The architecture, as Keras builds it:
 The weights are read by the official file's layer names (Keras 2.0's: the same for every layer
 with weights).
 
-Run: npx tsc -p tsconfig.json && node scripts/reference/app_golden_inputs.mjs &&
+Run: npx tsc -p tsconfig.json && node scripts/reference/app_weights.mjs --cases &&
      /usr/bin/python3 scripts/reference/torch_mobilenet_app.py [casesDir]
 """
 import os

@@ -1,6 +1,6 @@
 """Independent PyTorch (float64) MobileNetV2, written from keras.applications.mobilenet_v2
 (tf.keras 2.x / Keras 3), on the seeded random weights files in the official layout that
-scripts/reference/app_golden_inputs.mjs writes. Writes test/golden/mobilenet_v2/torch_mobilenet_v2.json:
+scripts/reference/app_weights.mjs --cases writes. Writes test/golden/mobilenet_v2/torch_mobilenet_v2.json:
 outputs, logits, per-layer samples and Grad-CAM maps (the logit of image 0's top-1 class) at
 out_relu and block_13_expand_relu.
 
@@ -17,7 +17,7 @@ The architecture, as Keras builds it (every BatchNormalization epsilon 1e-3):
   top: GlobalAveragePooling2D 'global_average_pooling2d', Dense 'predictions' (softmax)
 The classifier's weights are read from the official file's 'Logits' layer.
 
-Run: npx tsc -p tsconfig.json && node scripts/reference/app_golden_inputs.mjs &&
+Run: npx tsc -p tsconfig.json && node scripts/reference/app_weights.mjs --cases &&
      /usr/bin/python3 scripts/reference/torch_mobilenet_v2.py [casesDir]
 """
 import os

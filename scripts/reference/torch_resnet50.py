@@ -29,46 +29,25 @@ value float32(-128 + 256 s / 2^32) in NHWC order (caffe-range pixels), as test/a
 makes them.
 
 Run: /usr/bin/python3 scripts/reference/torch_resnet50.py   (after building dist-dev: it calls
-node scripts/reference/resnet50_densenet121_weights.mjs to write the weights files in a temporary
+node scripts/reference/app_weights.mjs to write the weights files in a temporary
 folder). Debian 12: python3-torch 1.13, python3-numpy, python3-h5py. Writes
 test/golden/resnet50/torch_resnet50.json. Tests never run Python.
 """
-import hashlib
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
-import h5py
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from keras_app_torch import ROOT, lcg_input, read_file, write_golden, write_seeded  # noqa: E402
+
 OUT_DIR = os.path.join(ROOT, 'test', 'golden', 'resnet50')
-WRITER = os.path.join(ROOT, 'scripts', 'reference', 'resnet50_densenet121_weights.mjs')
 STAGES = [(64, 3), (128, 4), (256, 6), (512, 3)]
 # (layout, input side, seed of the weights, batch): the tests run every case.
 CASES = [('keras', 64, 11, 2), ('2016', 64, 12, 2), ('keras', 224, 13, 1)]
-
-
-def read_file(path):
-    """layer name -> {dataset name: array}, in layer_names / weight_names order; and the digest of
-    all arrays' float32 bytes in that order."""
-    out, h = {}, hashlib.sha256()
-    with h5py.File(path, 'r') as f:
-        for ln in f.attrs['layer_names']:
-            ln = ln.decode()
-            g = f[ln]
-            ws = {}
-            for wn in g.attrs['weight_names']:
-                wn = wn.decode()
-                a = np.asarray(g[wn][()], dtype=np.float32)
-                h.update(a.tobytes())
-                ws[wn] = a
-            out[ln] = ws
-    return out, h.hexdigest()
 
 
 def pick(W, layer, suffix):
@@ -101,14 +80,6 @@ class Names:
 
     def out(self, stage, block, count):
         return f'activation_{count}' if self.old else f'conv{stage}_block{block}_out'
-
-
-def lcg_input(n, size, seed, lo, hi):
-    s, vals = seed, np.empty(n * size * size * 3, dtype=np.float32)
-    for i in range(vals.size):
-        s = (1664525 * s + 1013904223) % 4294967296
-        vals[i] = np.float32(lo + (hi - lo) * s / 4294967296)
-    return vals.reshape(n, size, size, 3)
 
 
 def forward(W, names, x_nhwc, dtype, keep):
@@ -162,7 +133,7 @@ def run_case(layout, size, seed, batch, tmp):
     names = Names(layout)
     path = os.path.join(tmp, f'resnet50_{layout}_{size}.h5')
     opts = {'layout': layout, 'seed': seed, 'inputShape': [size, size, 3]}
-    subprocess.run(['node', WRITER, 'resnet50', path, json.dumps(opts)], check=True, cwd=ROOT)
+    write_seeded('resnet50', path, opts)
     W, digest = read_file(path)
     params = sum(a.size for ws in W.values() for a in ws.values())
     x = lcg_input(batch, size, 7, -128.0, 128.0)
@@ -203,15 +174,9 @@ def main():
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         cases = [run_case(*c, tmp) for c in CASES]
-    os.makedirs(OUT_DIR, exist_ok=True)
-    out = os.path.join(OUT_DIR, 'torch_resnet50.json')
     doc = {'about': 'Independent PyTorch (float64) ResNet50 on seeded random weights in the two official layouts; '
                     'made by scripts/reference/torch_resnet50.py', 'cases': cases}
-    with open(out + '.tmp', 'w') as f:
-        json.dump(doc, f, separators=(',', ':'))
-        f.write('\n')
-    os.replace(out + '.tmp', out)
-    print(f'wrote {out} ({os.path.getsize(out)} bytes)')
+    write_golden(os.path.join(OUT_DIR, 'torch_resnet50.json'), doc, end='\n')
 
 
 if __name__ == '__main__':

@@ -8,12 +8,12 @@ groups convolution2d_N / separableconvolution2d_N / batchnormalization_N / dense
 _running_std:0 = the moving variance). Layers are found here by those Keras 1 names, counted in the
 order xception.py creates the layers (a block's residual conv and BN before its separable convs),
 NOT by layer_names' order, which is how our loader matches them: the two must agree.
-Layer semantics: xi_torch_common.py. Every conv is bias-free; block1_conv1/2 'valid', the rest
+Layer semantics: keras_app_torch.py (Keras). Every conv is bias-free; block1_conv1/2 'valid', the rest
 'same'; BN eps 1e-3; max-pool 3x3 s2 'same'.
 
-The weights file is written by our writer with seed 1 (scripts/reference/xi_weights.mjs) unless a
+The weights file is written by our writer with seed 1 (scripts/reference/app_weights.mjs) unless a
 path is given; its SHA-256 goes into the golden so the test knows it regenerated the same one.
-Inputs: xi_torch_common.inputs (seeds 11, 12 at 71x71, the minimum; seed 13 at 299x299).
+Inputs: keras_app_torch.inputs (seeds 11, 12 at 71x71, the minimum; seed 13 at 299x299).
 Run in float64 (the golden) and float32 (reported).
 
 Run: /usr/bin/python3 scripts/reference/torch_xception.py [weights.h5]
@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 import torch
 
-from xi_torch_common import ROOT, Keras, gradcam, inputs, nested, weights_file, weights_sha256, write_golden
+from keras_app_torch import ROOT, Keras, gradcam_logit, inputs, nested, weights_file, weights_sha256, write_golden
 
 CAM_LAYERS = ['block14_sepconv2_act', 'block13_sepconv1_act']
 
@@ -88,7 +88,7 @@ def forward(f, x_nhwc, dtype):
 
 
 def main():
-    path, tmp = weights_file('xception', sys.argv[1] if len(sys.argv) > 1 else None)
+    path, tmp = weights_file('xception', sys.argv[1] if len(sys.argv) > 1 else None, 1)
     doc = {'family': 'xception', 'weightsSeed': 1, 'camLayers': CAM_LAYERS}
     with h5py.File(path, 'r') as f:
         if set(f.attrs.keys()) != {'layer_names'}:
@@ -99,7 +99,7 @@ def main():
         logits32, _ = forward(f, x71, torch.float32)
         rel = float((logits32.double() - logits64).abs().max() / logits64.abs().max())
         cls = int(logits64[0].argmax())
-        maps = {layer: {'shape': list(acts[layer].shape[2:]), 'map': nested(gradcam(logits64, acts, layer, cls).flatten())} for layer in CAM_LAYERS}
+        maps = {layer: {'shape': list(acts[layer].shape[2:]), 'map': nested(gradcam_logit(logits64, acts, layer, cls).flatten())} for layer in CAM_LAYERS}
         doc['small'] = {'size': 71, 'inputSeeds': [11, 12], 'logits': nested(logits64), 'gradcam': {'class': cls, 'maps': maps}}
         x299 = inputs(13, 1, 299)
         with torch.no_grad():
