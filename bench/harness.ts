@@ -41,6 +41,12 @@ export interface Engine {
   sync(): Promise<void>;
   /** Counters to report per run (dispatches, submits, …), if the engine has them. */
   counters?(): Record<string, number>;
+  /**
+   * The engine's GPU memory, where it can tell (ours: its buffer pool): bytes live now, and the
+   * most live since the last `resetPeak`. The harness reads it around each of the side's steps
+   * only, so another engine's work in between never counts.
+   */
+  memory?: { live(): number; peak(): number; resetPeak(): void };
 }
 
 export interface Workload {
@@ -104,6 +110,12 @@ export interface SideResult {
   warmupRuns?: number;
   /** Per-run engine counters (ours: dispatches, submits, readbacks, uploads). */
   perRun?: Record<string, number>;
+  /**
+   * GPU memory (engines with Engine.memory): bytes live once set up (weights, inputs), and the
+   * most live during any of the side's probe, warm-up and counted runs (those plus the
+   * activations and outputs, and readback buffers).
+   */
+  memory?: { setupBytes: number; peakBytes: number };
   error?: string;
   /** The engine declined the workload (Engine.declines): not run, not a failure. */
   skipped?: string;
@@ -218,12 +230,24 @@ interface Side {
   probeMs?: number;
 }
 
+/** Runs `step` with the side's memory peak tracked (outside the clock: a pool's peak is a counter). */
+async function tracked<T>(side: Side, step: () => Promise<T>): Promise<T> {
+  const mem = side.engine.memory;
+  mem?.resetPeak();
+  const r = await step();
+  if (mem && side.result.memory) side.result.memory.peakBytes = Math.max(side.result.memory.peakBytes, mem.peak());
+  return r;
+}
+
 async function timed(side: Side): Promise<number> {
   await side.engine.activate?.();
-  const t0 = now();
-  const free = await side.inst!.run();
-  await side.engine.sync();
-  const t = now() - t0;
+  let free: () => void = () => {};
+  const t = await tracked(side, async () => {
+    const t0 = now();
+    free = await side.inst!.run();
+    await side.engine.sync();
+    return now() - t0;
+  });
   free();
   return t;
 }
@@ -268,9 +292,13 @@ export async function runWorkload(w: Workload, ours: Engine, tfjs: TfSide[], o: 
         await s.engine.activate?.();
         const t0 = now();
         s.inst = await s.make();
+        if (s.engine.memory) s.result.memory = { setupBytes: s.engine.memory.live(), peakBytes: 0 };
         const t1 = now();
-        probes[i] = await s.inst.probe();
-        await s.engine.sync();
+        probes[i] = await tracked(s, async () => {
+          const p = await s.inst!.probe();
+          await s.engine.sync();
+          return p;
+        });
         s.probeMs = now() - t1;
         s.result.setupMs = +(now() - t0).toFixed(1);
         s.result.probeMs = +s.probeMs.toFixed(1);

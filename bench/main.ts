@@ -6,9 +6,11 @@
 // Options (all runtimes):
 //   --runs N          counted runs per engine (default 5)
 //   --warmup N        warm-up runs per engine, after the probe (default 1)
-//   --large           add matmul 2048 and 4096, a VGG16 forward and a VGG16 Grad-CAM
+//   --large           add matmul 2048 and 4096, a VGG16 forward and a VGG16 Grad-CAM, and run
+//                     the Keras applications at their own sizes (224, 299) instead of small ones
+//   --app-size N      the Keras applications' rows at N×N instead
 //   --only a,b        workloads whose id contains a or b, or whose family is a or b
-//                     (families: matmul, conv, pool, train, epoch, model)
+//                     (families: matmul, conv, pool, train, epoch, model, app)
 //   --batch N         training-step batch of cam1 and cam2 (default 100; cam2 10 on CPU drivers)
 //   --epoch-limit N   digits of the epoch workloads (default 54 000; 200 on CPU drivers, the
 //                     epoch time is then extrapolated and labelled so)
@@ -41,6 +43,7 @@ export interface BenchArgs {
   only: string[];
   batch?: number;
   epochLimit?: number;
+  appSize?: number;
   maxSeconds: number;
   minRuns: number;
   skipWarmupMs: number;
@@ -56,7 +59,7 @@ export interface BenchArgs {
 }
 
 export const USAGE =
-  'options: [--runs N] [--warmup N] [--large] [--only a,b] [--batch N] [--epoch-limit N] [--max-seconds S] [--min-runs N] ' +
+  'options: [--runs N] [--warmup N] [--large] [--only a,b] [--batch N] [--epoch-limit N] [--app-size N] [--max-seconds S] [--min-runs N] ' +
   '[--warmup-ms T] [--skip-warmup-ms T] [--profile] [--out DIR] [--no-save] [--list] [--tiny] [--quiet] [--tfjs-backends webgpu,wasm,cpu]';
 
 export function parseArgs(argv: string[]): BenchArgs {
@@ -92,6 +95,7 @@ export function parseArgs(argv: string[]): BenchArgs {
       case '--only': a.only = (next() ?? '').split(',').filter(Boolean); break;
       case '--batch': a.batch = num(f, next(), 1); break;
       case '--epoch-limit': a.epochLimit = num(f, next(), 1); break;
+      case '--app-size': a.appSize = num(f, next(), 1); break;
       case '--max-seconds': a.maxSeconds = num(f, next(), 0) || Infinity; break;
       case '--min-runs': a.minRuns = num(f, next(), 1); break;
       case '--skip-warmup-ms': a.skipWarmupMs = num(f, next(), 0); break;
@@ -155,7 +159,7 @@ export async function runBench(argv: string[], host: BenchHost, log: (s: string)
   const adapter = adapterLabel(device);
   const list = select(
     workloads({
-      large: args.large, tiny: args.tiny, batch: args.batch, epochLimit: args.epochLimit, cpuAdapter: device.cpuAdapter,
+      large: args.large, tiny: args.tiny, batch: args.batch, epochLimit: args.epochLimit, appSize: args.appSize, cpuAdapter: device.cpuAdapter,
       data: host.data?.() ?? `${host.runtime} reads no data files here: the real-model workloads run under Node (npm run bench)`,
     }),
     args.only,
@@ -178,7 +182,7 @@ export async function runBench(argv: string[], host: BenchHost, log: (s: string)
   const facts: Record<string, unknown> = { runtime: host.runtime, runtimeVersion: host.runtimeVersion, ...host.info(), loadBefore: host.load?.() };
   const options = {
     runs: args.runs, warmup: args.warmup, warmupMs: args.warmupMs, skipWarmupMs: args.skipWarmupMs, large: args.large, tiny: args.tiny,
-    only: args.only, backends: args.backends, batch: args.batch ?? null, epochLimit: args.epochLimit ?? null, maxSeconds: args.maxSeconds, minRuns: args.minRuns, profile: args.profile,
+    only: args.only, backends: args.backends, batch: args.batch ?? null, epochLimit: args.epochLimit ?? null, appSize: args.appSize ?? null, maxSeconds: args.maxSeconds, minRuns: args.minRuns, profile: args.profile,
   };
   const date = new Date().toISOString();
   const makeReport = (results: WorkloadResult[], final: boolean): BenchReport => {

@@ -64,6 +64,16 @@ function side(s: SideResult): string {
   return `${fmtMs(s.ms.median)} (${fmtMs(s.ms.min)}–${fmtMs(s.ms.max)})`;
 }
 
+const mib = (b: number) => {
+  const m = b / 2 ** 20;
+  return m >= 100 ? m.toFixed(0) : m >= 10 ? m.toFixed(1) : m >= 0.1 ? m.toFixed(2) : m.toFixed(3);
+};
+
+/** Peak / set-up GPU memory of a side, in MiB. */
+export function memoryText(s: SideResult): string {
+  return s.memory && s.ms ? `${mib(s.memory.peakBytes)} / ${mib(s.memory.setupBytes)}` : '—';
+}
+
 /** Ratios between this and 1 are called "within noise" (medians on a shared machine). */
 export const NOISE = 0.95;
 
@@ -91,13 +101,15 @@ export function renderMarkdown(rep: BenchReport): string {
       (h.cpus ? ` Host: ${h.cpus}${h.cpuModel ? ` × ${h.cpuModel}` : ' CPU threads'}${h.loadBefore !== undefined ? `, load average ${h.loadBefore} before / ${h.loadAfter} after` : ''}.` : ''),
   );
   lines.push('');
-  lines.push('| Workload | Ours ms | TF.js ms | Ours rate | TF.js rate | Unit | Ratio | Agree | Runs |');
-  lines.push('|---|--:|--:|--:|--:|---|--:|--:|--:|');
+  lines.push('| Workload | Ours ms | TF.js ms | Ours rate | TF.js rate | Unit | Ratio | Agree | Runs | Ours GPU MiB |');
+  lines.push('|---|--:|--:|--:|--:|---|--:|--:|--:|--:|');
   for (const r of rep.results) {
     const agree = r.agreement ? `${r.agreement.ok ? '' : '⚠ '}${r.agreement.maxRelDiff.toExponential(0)}` : '—';
     const runs = r.ours.runs === r.tfjs.runs ? `${r.ours.runs ?? 0}` : `${r.ours.runs ?? 0} / ${r.tfjs.runs ?? 0}`;
-    lines.push(`| ${r.title} | ${side(r.ours)} | ${side(r.tfjs)} | ${rate(r.ours)} | ${rate(r.tfjs)} | ${r.unit ?? ''} | ${ratioText(r)} | ${agree} | ${runs} |`);
+    lines.push(`| ${r.title} | ${side(r.ours)} | ${side(r.tfjs)} | ${rate(r.ours)} | ${rate(r.tfjs)} | ${r.unit ?? ''} | ${ratioText(r)} | ${agree} | ${runs} | ${memoryText(r.ours)} |`);
   }
+  if (rep.results.some((r) => r.ours.memory))
+    lines.push('', 'Ours GPU MiB: the most bytes our buffer pool had handed out during any probe or run (weights, inputs, activations, outputs; size classes round up by ≤ 25%) / of those, what was live once set up (weights and inputs). TF.js has its own device and is not measured.');
   const slower = rep.results.filter((r) => r.ratio !== undefined && r.ratio < 1);
   lines.push('');
   if (slower.length)

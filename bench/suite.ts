@@ -7,8 +7,12 @@
 //            CPU_EPOCH_DIGITS digits, extrapolated, unless --epoch-limit)
 //            the real MobileNet v1 0.25 (forward; Grad-CAM at conv_pw_13_relu) from its TF.js
 //            files, beside TF.js's loadLayersModel of them (skipped without ../shared/data)
+//            every registered Keras application but VGG16 (forward; Grad-CAM at its default
+//            layer), batch 1, at small sizes (Xception 71, InceptionV3 107, the others 64)
 //   --large  adds matmul 2048 and 4096, every VGG16 conv layer's shape (9, each in three passes),
-//            a VGG16 forward pass and a VGG16 Grad-CAM (224×224, batch 1)
+//            a VGG16 forward pass and a VGG16 Grad-CAM (224×224, batch 1); the applications
+//            at their own sizes (224, 299) instead of the small ones
+//   --app-size N  the applications at N×N (each family refuses sizes below its minimum)
 //   tiny     the CI test's sizes: every family, a few hundred FLOPs each
 
 import type { Workload } from './harness.ts';
@@ -17,6 +21,7 @@ import { kernelWorkloads, POOL_CAM1, POOL_VGG_BLOCK3, VGG16_CONVS, VGG_BLOCK3, t
 import { gradCamWorkload, vgg16ForwardWorkload, type Vgg16Spec } from './workloads/models.ts';
 import { mobilenetForwardWorkload, mobilenetGradCamWorkload, type BenchData } from './workloads/mobilenet.ts';
 import { trainStepWorkload } from './workloads/training.ts';
+import { APP_SMALL_DEFAULT, APP_SMALL_SIZE, appWorkloads } from './workloads/apps.ts';
 
 export interface SizeOptions {
   large?: boolean;
@@ -33,6 +38,8 @@ export interface SizeOptions {
   cpuAdapter?: boolean;
   /** The shared data folder the real-model workloads read, or why they cannot run here. */
   data?: BenchData | string;
+  /** Input side of the application rows (default: small sizes, or each family's own with `large`). */
+  appSize?: number;
 }
 
 export const CPU_CAM2_BATCH = 10;
@@ -70,6 +77,7 @@ export function workloads(o: SizeOptions = {}): Workload[] {
     mobilenetGradCamWorkload(o.data ?? NO_DATA),
   ];
   if (o.large) list.push(vgg16ForwardWorkload(1, 224), gradCamWorkload({ size: 224 }));
+  list.push(...appWorkloads((app) => o.appSize ?? (o.large ? app.size : (APP_SMALL_SIZE[app.name] ?? APP_SMALL_DEFAULT))));
   return list;
 }
 

@@ -39,6 +39,13 @@ export function oursEngine(): Engine {
       // (0 after warm-up when the pool serves everything) and live buffers (0 unless leaking).
       return { dispatches: s.dispatches, submits: s.submits, readbacks: s.readbacks, uploads: s.uploads, buffersCreated: s.created, liveBuffers: s.liveBuffers };
     },
+    // The buffer pool's bytes handed out (size classes, so up to 25% above the tensors' own), as
+    // the gradcam command's "GPU memory" line reports them.
+    memory: {
+      live: () => E.gpu().pool.stats().liveBytes,
+      peak: () => E.gpu().pool.stats().peakLiveBytes,
+      resetPeak: () => E.gpu().pool.resetPeak(),
+    },
   };
 }
 
