@@ -67,7 +67,12 @@ export function record(
   attrs: Record<string, unknown> = {},
   saved: Tensor[] = [],
 ): Tensor {
-  if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return output;
+  if (!isGradEnabled()) return output;
+  if (!inputs.some((t) => t.requiresGrad)) {
+    // Marks what is computed from a gradient, so that grad() of it can say why it cannot work.
+    if (inputs.some((t) => t.fromGrad)) output.fromGrad = true;
+    return output;
+  }
   output.requiresGrad = true;
   output.node = { id: nextNode++, op, inputs, output, attrs, saved, rule };
   return output;
@@ -160,8 +165,21 @@ function runHooks(t: Tensor, g: Tensor): Tensor {
   return g;
 }
 
-function walk(root: Tensor, seed: Tensor | undefined, targets: Set<Tensor> | null): Map<Tensor, Tensor> {
-  if (!root.requiresGrad) throw new LanternaError(`backward: ${root.describe()} does not depend on any tensor that requires a gradient`);
+function walk(op: string, root: Tensor, seed: Tensor | undefined, targets: Set<Tensor> | null): Map<Tensor, Tensor> {
+  if (!root.requiresGrad) {
+    if (root.fromGrad)
+      throw new LanternaError(
+        `${op}: ${root.describe()} is computed from a gradient; higher-order gradients (gradients of gradients) are not supported yet: gradient rules are not recorded`,
+      );
+    throw new LanternaError(`${op}: ${root.describe()} does not depend on any tensor that requires a gradient`);
+  }
+  // As PyTorch: only a single value has an implied seed (1); otherwise say which vector-Jacobian product is wanted.
+  if (!seed && root.size !== 1)
+    throw new LanternaError(
+      `${op}: ${root.describe()} is not a scalar; pass a seed of shape ${fmtShape(root.shape)} (the vector of the vector-Jacobian product), or reduce it first (sum, mean)`,
+    );
+  if (seed && (seed.dtype !== root.dtype || seed.shape.length !== root.shape.length || seed.shape.some((d, i) => d !== root.shape[i])))
+    throw new LanternaError(`${op}: seed ${seed.describe()} must have exactly the shape and dtype of ${root.describe()}`);
   const order = topoOrder(root);
   // Which tensors lead to something we want a gradient for; nothing else is computed.
   const wanted = (t: Tensor) => (targets ? targets.has(t) : t.requiresGrad && !t.node);
@@ -173,7 +191,6 @@ function walk(root: Tensor, seed: Tensor | undefined, targets: Set<Tensor> | nul
 
   const grads = new Map<Tensor, Tensor>();
   const start = seed ?? h().onesLike(root);
-  if (seed && seed.size !== root.size) throw new LanternaError(`backward: seed ${seed.describe()} does not match ${root.describe()}`);
   grads.set(root, start);
   const done = new Map<Tensor, Tensor>();
   for (let i = order.length - 1; i >= 0; i--) {
@@ -210,26 +227,30 @@ function walk(root: Tensor, seed: Tensor | undefined, targets: Set<Tensor> | nul
     if (!isTarget) {
       if (n.output.retainsGrad) {
         n.output.grad?.dispose();
+        dy.fromGrad = true;
         n.output.grad = keep(dy);
       } else if (dy !== seed) dy.dispose();
     }
   }
   // What remains are gradients of leaves (or targets that are leaves).
   for (const [t, g] of grads) done.set(t, runHooks(t, g));
+  for (const g of done.values()) g.fromGrad = true;
   return done;
 }
 
 /**
- * Gradients of `root` (a scalar unless `seed` is given) with respect to every leaf that
- * requires one; they are added to each leaf's `.grad`.
+ * Gradients of `root` with respect to every leaf that requires one; they are added to each
+ * leaf's `.grad` (zeroGrad() clears it). Without `seed`, root must hold a single value; a seed has
+ * exactly root's shape and dtype and gives the vector-Jacobian product seedᵀ·∂root/∂leaf.
  */
 export function backward(root: Tensor, seed?: Tensor): void {
-  const grads = walk(root, seed, null);
+  const grads = walk('backward', root, seed, null);
   for (const [t, g] of grads) {
     if (t.grad) {
       const sum = h().add(t.grad, g);
       t.grad.dispose();
       g.dispose();
+      sum.fromGrad = true;
       t.grad = keep(sum);
     } else t.grad = keep(g);
   }
@@ -238,9 +259,10 @@ export function backward(root: Tensor, seed?: Tensor): void {
 /**
  * Gradients of `root` with respect to `targets` (leaves or intermediate tensors), computing
  * only what lies on paths from root to targets. The results belong to the caller's scope.
+ * `seed` as for backward().
  */
 export function grad(root: Tensor, targets: Tensor[], seed?: Tensor): Tensor[] {
-  const grads = walk(root, seed, new Set(targets));
+  const grads = walk('grad', root, seed, new Set(targets));
   return targets.map((t) => {
     const g = grads.get(t);
     if (g) return g;

@@ -6,13 +6,24 @@ import { sizeOf } from '../kernels/program.ts';
 import { gpu } from './context.ts';
 import { LanternaError, ShapeError, fmtShape } from './errors.ts';
 import { STORAGE, type Gpu } from './gpu.ts';
-import { track, untrack } from './scope.ts';
+import { keep, track, untrack } from './scope.ts';
 import type { TapeNode } from './autograd.ts';
 
 export type DType = 'float32' | 'int32';
 export type Shape = readonly number[];
 export type TypedArrayOf<D extends DType> = D extends 'int32' ? Int32Array : Float32Array;
 export type GradHook = (grad: Tensor) => Tensor | void;
+const DTYPES: readonly string[] = ['float32', 'int32'];
+
+/**
+ * A condition computed on the GPU alongside a tensor (a label in range, an input finite): `flag`
+ * is int32 [2], [-1, 0] when it holds, else [first bad index, the value's bits]. Reading the
+ * tensor (data, item, readAll) reads the flag in the same round trip and throws `message(flag)`.
+ */
+export interface ReadCheck {
+  flag: Tensor;
+  message(flag: Int32Array): string;
+}
 
 export class Storage {
   refs = 1;
@@ -41,6 +52,10 @@ export class Tensor {
   name?: string;
   retainsGrad = false;
   hooks: GradHook[] = [];
+  /** A gradient made by backward()/grad(), or computed from one: never recorded (no higher-order gradients yet). */
+  fromGrad = false;
+  /** GPU-side conditions checked when this tensor is read; owned (and disposed) by this tensor. */
+  checks: ReadCheck[] = [];
   private _storage: Storage | null;
 
   constructor(
@@ -76,6 +91,8 @@ export class Tensor {
     this._storage.release();
     this._storage = null;
     untrack(this);
+    for (const c of this.checks) c.flag.dispose();
+    this.checks = [];
     if (this.grad && this.grad !== this) {
       this.grad.dispose();
       this.grad = null;
@@ -85,6 +102,19 @@ export class Tensor {
   /** Marks a leaf as a parameter (or input) whose gradient backward() should compute. */
   requireGrad(on = true): this {
     this.requiresGrad = on;
+    return this;
+  }
+
+  /** Drops the accumulated gradient (PyTorch's zero_grad(set_to_none=True)): the next backward() starts afresh. */
+  zeroGrad(): this {
+    if (this.grad && this.grad !== this) this.grad.dispose();
+    this.grad = null;
+    return this;
+  }
+
+  /** Owns `flag` (taken out of any scope) and checks it whenever this tensor is read. */
+  addCheck(flag: Tensor, message: (flag: Int32Array) => string): this {
+    this.checks.push({ flag: keep(flag), message });
     return this;
   }
 
@@ -102,6 +132,7 @@ export class Tensor {
 
   /** Copies the values to the host. */
   async data(): Promise<TypedArrayOf<this['dtype']>> {
+    if (this.checks.length) return (await readAll([this]))[0] as TypedArrayOf<this['dtype']>;
     const s = this.storage;
     const bytes = await s.gpu.read(s.buffer, 0, this.size * 4, `read ${this.describe()}`);
     return (this.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes)) as TypedArrayOf<this['dtype']>;
@@ -125,8 +156,15 @@ export async function readAll(ts: readonly Tensor[]): Promise<(Float32Array | In
   if (ts.length === 0) return [];
   const g = ts[0].storage.gpu;
   for (const t of ts) if (t.storage.gpu !== g) throw new Error(`readAll: ${t.describe()} lives on another device`);
-  const bytes = await g.readMany(ts.map((t) => ({ buffer: t.storage.buffer, offset: 0, bytes: t.size * 4 })), `read ${ts.map((t) => t.describe()).join(', ')}`);
-  return bytes.map((b, i) => (ts[i].dtype === 'int32' ? new Int32Array(b) : new Float32Array(b)));
+  // The checks' flags ride on the same readback: a check costs no extra round trip.
+  const checks = ts.flatMap((t) => t.checks);
+  const parts = [...ts.map((t) => ({ buffer: t.storage.buffer, offset: 0, bytes: t.size * 4 })), ...checks.map((c) => ({ buffer: c.flag.storage.buffer, offset: 0, bytes: 8 }))];
+  const bytes = await g.readMany(parts, `read ${ts.map((t) => t.describe()).join(', ')}`);
+  checks.forEach((c, i) => {
+    const f = new Int32Array(bytes[ts.length + i]);
+    if (f[0] >= 0) throw new LanternaError(c.message(f));
+  });
+  return bytes.slice(0, ts.length).map((b, i) => (ts[i].dtype === 'int32' ? new Int32Array(b) : new Float32Array(b)));
 }
 
 export function checkShape(op: string, shape: Shape): void {
@@ -134,8 +172,17 @@ export function checkShape(op: string, shape: Shape): void {
     if (!Number.isInteger(d) || d < 0) throw new ShapeError(op, `invalid shape ${fmtShape(shape)}`);
 }
 
+/** Refuses a dtype Lanterna has no storage for, before a tensor is labelled with it. */
+export function checkDType(op: string, dtype: string): void {
+  if (!DTYPES.includes(dtype))
+    throw new LanternaError(
+      `${op}: dtype '${dtype}' is not supported (only ${DTYPES.join(', ')}; WebGPU shaders have no f64: compare against a float64 reference computed on the host)`,
+    );
+}
+
 /** A new tensor with uninitialised pooled storage. */
 export function empty(shape: Shape, dtype: DType = 'float32', g: Gpu = gpu()): Tensor {
+  checkDType('empty', dtype);
   checkShape('empty', shape);
   const bytes = Math.max(4, sizeOf(shape) * 4);
   if (bytes > g.limits.maxBufferSize)
@@ -154,10 +201,16 @@ export function view(t: Tensor, shape: Shape): Tensor {
 /** Uploads host data. Plain arrays are converted; typed arrays must match the dtype. */
 export function tensor(data: ArrayLike<number>, shape?: Shape, dtype?: DType): Tensor {
   const dt: DType = dtype ?? (data instanceof Int32Array ? 'int32' : 'float32');
+  checkDType('tensor', dt);
   const shp = shape ?? [data.length];
   checkShape('tensor', shp);
   if (sizeOf(shp) !== data.length)
     throw new ShapeError('tensor', `${data.length} values do not fill shape ${fmtShape(shp)} (${sizeOf(shp)} values)`);
+  // Int32Array.from would truncate 1.5 to 1 without a word: a label or index must be an integer.
+  if (dt === 'int32' && !(data instanceof Int32Array))
+    for (let i = 0; i < data.length; i++)
+      if (!Number.isInteger(data[i]) || data[i] < -2147483648 || data[i] > 2147483647)
+        throw new ShapeError('tensor', `int32 value ${data[i]} at index ${i} is not a 32-bit integer (shape ${fmtShape(shp)})`);
   const arr =
     dt === 'int32'
       ? data instanceof Int32Array

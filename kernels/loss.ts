@@ -12,7 +12,8 @@
 // Reductions: 'none' keeps L; 'sum' and 'mean' run one small kernel that also writes the
 // denominator (1, ΣWR as ONNX's weighted mean, or the row count) for the backward pass.
 // A label outside [0, C) that is not ignoreIndex makes its row's loss and gradient NaN (as
-// TensorFlow does on GPUs): an error cannot be raised without a readback.
+// TensorFlow does on GPUs), and with 'mean' every row's (the denominator is NaN). The ops attach
+// a label check (kernels/checks.ts) so that reading the loss throws, naming the label.
 
 import type { Kernel } from './program.ts';
 import { defineKernel } from './spec.ts';

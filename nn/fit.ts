@@ -80,6 +80,10 @@ export class Trainer {
 
   /** One step on a batch already on the GPU; returns the loss and the count of correct rows (kept). */
   step(x: Tensor, labels: Tensor, rng: Rng): { loss: Tensor; correct: Tensor } {
+    // The step takes its gradients from grad(), not from .grad: what an earlier backward() left
+    // there would be stale after this update (and hold GPU memory), so it goes.
+    if (this.optimizer.zeroGrad) this.optimizer.zeroGrad(this.model.trainableWeights);
+    else this.model.zeroGrad();
     return E.tidy(() => {
       const fwd = this.model.forward(x, { training: true, rng });
       const loss = lossOf(this.loss, fwd, labels);
@@ -107,6 +111,7 @@ export class Trainer {
     const n = data.x.length / per;
     if (!Number.isInteger(n) || n !== data.y.length)
       throw new Error(`fit: ${data.x.length} input values are not ${data.y.length} images of [${model.inputShape}]`);
+    checkLabels('fit', data.y, model);
     // Keras takes the validation split from the end, before shuffling.
     const nVal = Math.floor(n * (o.validationSplit ?? 0));
     const nTrain = n - nVal;
@@ -149,7 +154,11 @@ export class Trainer {
             const x = E.tensor(xb.subarray(0, b * per), [b, ...model.inputShape!]);
             const y = E.tensor(yb.subarray(0, b), [b], 'int32');
             try {
-              return this.step(x, y, rng);
+              const r = this.step(x, y, rng);
+              // A NaN or Inf image is reported with this step's loss, in the readback made anyway.
+              const first = s * batch;
+              E.checkFiniteOnRead('fit', r.loss, x, (k) => `image ${order[first + Math.floor(k / per)]} (value ${k % per} of it; epoch ${epoch}, step ${s + 1})`);
+              return r;
             } finally {
               x.dispose();
               y.dispose();
@@ -188,6 +197,19 @@ export class Trainer {
   }
 }
 
+/**
+ * Class indices must be integers in 0..C−1 (C: the model's output width): one bad label would
+ * make every row of a 'mean' loss NaN. Host data, so refused before any step.
+ */
+function checkLabels(what: string, y: ArrayLike<number>, model: Model): void {
+  const c = model.outputShape![model.outputShape!.length - 1];
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i];
+    if (!Number.isInteger(v) || v < 0 || v >= c)
+      throw new Error(`${what}: label ${v} at index ${i} is not a class index 0..${c - 1} (model '${model.name}' has ${c} outputs)`);
+  }
+}
+
 /** fit and evaluate take one image array and one label array: a model of one input and one output. */
 function oneInputOneOutput(model: Model, what: string): void {
   if (!model.built) model.build();
@@ -200,6 +222,9 @@ export async function evaluate(model: Model, data: Dataset, batchSize = 500, los
   batchSize = model.safeBatch(batchSize);
   const per = model.inputShape!.reduce((a, b) => a * b, 1);
   const n = data.x.length / per;
+  if (!Number.isInteger(n) || n !== data.y.length)
+    throw new Error(`evaluate: ${data.x.length} input values are not ${data.y.length} images of [${model.inputShape}]`);
+  checkLabels('evaluate', data.y, model);
   const yAll = Int32Array.from(data.y);
   // The running sums live in an explicit scope: evaluate awaits, and may overlap other work.
   const sc = E.scope();

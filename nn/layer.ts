@@ -77,6 +77,30 @@ export abstract class Layer {
     return this.weights.filter((w) => w.trainable);
   }
 
+  /** Drops the `.grad` that backward() accumulated on each weight (a model: all of its layers'). */
+  zeroGrad(): void {
+    for (const w of this.weights) w.value.zeroGrad();
+  }
+
+  /**
+   * Called with the layer's pre-activation on every call (Dense, Conv2D): `pre.retainGrad()` or
+   * `pre.onGrad(fn)` there gives its gradient. A fused conv2d+relu steps aside while hooks are set.
+   * Returns a function that removes the hook.
+   */
+  onPreActivation(fn: (pre: Tensor) => void): () => void {
+    this.preActivationHooks.push(fn);
+    return () => {
+      this.preActivationHooks = this.preActivationHooks.filter((f) => f !== fn);
+    };
+  }
+  preActivationHooks: ((pre: Tensor) => void)[] = [];
+
+  /** Runs the pre-activation hooks on `pre` and returns it (for layers that apply an activation). */
+  protected seenPreActivation(pre: Tensor): Tensor {
+    for (const fn of this.preActivationHooks) fn(pre);
+    return pre;
+  }
+
   countParams(): number {
     return this.weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
   }

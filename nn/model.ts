@@ -233,6 +233,8 @@ export class Model extends Layer {
       n.shapes = buildFor(n.layer, shapes, this.rng);
     }
     this.weights = this.layers.flatMap((l) => l.weights);
+    // Graph listings name parameters as 'conv2d/kernel' (a nested model names its own layers').
+    for (const l of this.layers) if (!(l instanceof Model)) for (const w of l.weights) w.value.name = `${l.name}/${w.name}`;
     // As a Layer: its first input's and first output's shapes.
     this.inputShape = this.inputShapes[0] ?? null;
     this.outputShape = this.outputShapes[0] ?? null;

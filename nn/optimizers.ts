@@ -8,9 +8,31 @@ import type { Weight } from './layer.ts';
 export interface Optimizer {
   readonly name: string;
   iterations: number;
-  apply(weights: Weight[], grads: Tensor[]): void;
+  /**
+   * One update. `grads` from E.grad(); without them, each weight's `.grad` from backward()
+   * (PyTorch's optimizer.step()), which then still holds it: call zeroGrad before the next backward.
+   */
+  apply(weights: Weight[], grads?: Tensor[]): void;
+  /** Drops the weights' accumulated `.grad` (PyTorch's optimizer.zero_grad()). */
+  zeroGrad?(weights: Weight[]): void;
   getConfig(): Record<string, unknown>;
   dispose(): void;
+}
+
+/** The gradients an update uses: given, or each weight's accumulated `.grad`. */
+function gradsFor(opt: string, weights: Weight[], grads?: Tensor[]): Tensor[] {
+  if (grads) {
+    if (grads.length !== weights.length) throw new Error(`${opt}.apply: ${grads.length} gradients for ${weights.length} weights`);
+    return grads;
+  }
+  return weights.map((w) => {
+    if (!w.value.grad) throw new Error(`${opt}.apply: weight '${w.value.name ?? w.name}' has no .grad: call backward(loss) first, or pass the gradients`);
+    return w.value.grad;
+  });
+}
+
+export function zeroGrad(weights: Weight[]): void {
+  for (const w of weights) w.value.zeroGrad();
 }
 
 export class Adam implements Optimizer {
@@ -24,7 +46,8 @@ export class Adam implements Optimizer {
     public epsilon = 1e-7,
   ) {}
 
-  apply(weights: Weight[], grads: Tensor[]): void {
+  apply(weights: Weight[], given?: Tensor[]): void {
+    const grads = gradsFor(this.name, weights, given);
     this.iterations++;
     E.noGrad(() =>
       weights.forEach((w, i) => {
@@ -42,6 +65,10 @@ export class Adam implements Optimizer {
         });
       }),
     );
+  }
+
+  zeroGrad(weights: Weight[]): void {
+    zeroGrad(weights);
   }
 
   getConfig() {
@@ -67,7 +94,8 @@ export class SGD implements Optimizer {
     public nesterov = false,
   ) {}
 
-  apply(weights: Weight[], grads: Tensor[]): void {
+  apply(weights: Weight[], given?: Tensor[]): void {
+    const grads = gradsFor(this.name, weights, given);
     this.iterations++;
     E.noGrad(() =>
       weights.forEach((w, i) => {
@@ -79,6 +107,10 @@ export class SGD implements Optimizer {
         E.sgdStep(w.value, grads[i], v ?? null, { lr: this.learningRate, momentum: this.momentum, nesterov: this.nesterov });
       }),
     );
+  }
+
+  zeroGrad(weights: Weight[]): void {
+    zeroGrad(weights);
   }
 
   getConfig() {

@@ -22,4 +22,5 @@ export const PORTABLE_SUITES: readonly string[] = [
   'test/dropout.test.ts',
   'test/device.test.ts',
   'test/scope_concurrency.test.ts',
+  'test/gradients_api.test.ts',
 ];

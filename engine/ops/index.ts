@@ -15,3 +15,4 @@ export * from './matmul.ts';
 export * from './conv2d.ts';
 export * from './depthwise.ts';
 export * from './batchnorm.ts';
+export * from './checks.ts';

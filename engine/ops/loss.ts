@@ -16,6 +16,7 @@ import {
   type Reduction,
 } from '../../kernels/loss.ts';
 import { record, type GradRule, type TapeNode } from '../autograd.ts';
+import { checkLabelsOnRead } from './checks.ts';
 import { LanternaError, ShapeError, fmtShape } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
 import { checkInputs, empty, type Shape, type Tensor, view } from '../tensor.ts';
@@ -127,7 +128,10 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, opts: Softma
   const v = rowVariant(C, logits.storage.gpu.plan);
   dispatch(op, sceKernel(plan, kind, !!weights, { ignoreIndex }, v), [logits, labels, weights ?? null], [L, WR, LSE]);
   const den: Denominator = reduction === 'sum' ? 'one' : kind === 'index' ? 'weights' : 'rows';
-  return finish(op, inputs, L, WR, [LSE, WR], reduction, den, rowShape, sceGrad, { kind, reduction, ignoreIndex });
+  const y = finish(op, inputs, L, WR, [LSE, WR], reduction, den, rowShape, sceGrad, { kind, reduction, ignoreIndex });
+  // A bad label poisons every row of a 'mean' (its NaN weight enters the denominator): reading
+  // the loss refuses it, naming the label, in the readback the caller makes anyway.
+  return kind === 'index' ? checkLabelsOnRead(op, y, labels, C, ignoreIndex) : y;
 }
 
 function cceGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
@@ -161,7 +165,8 @@ export function categoricalCrossEntropy(probs: Tensor, labels: Tensor, opts: Cat
   const [L, S, T] = [empty([plan.rows]), empty([plan.rows]), empty([plan.rows])];
   const v = rowVariant(C, probs.storage.gpu.plan);
   dispatch(op, cceKernel(plan, kind, { epsilon }, v), [probs, labels], [L, S, T]);
-  return finish(op, [probs, labels], L, null, [S, T], reduction, reduction === 'sum' ? 'one' : 'rows', rowShape, cceGrad, { kind, reduction, epsilon });
+  const y = finish(op, [probs, labels], L, null, [S, T], reduction, reduction === 'sum' ? 'one' : 'rows', rowShape, cceGrad, { kind, reduction, epsilon });
+  return kind === 'index' ? checkLabelsOnRead(op, y, labels, C) : y;
 }
 
 /** int32 labels [...] → float32 [..., depth]; a label outside [0, depth) gives a row of zeros (as tf.one_hot). */

@@ -85,12 +85,13 @@ export class Conv2D extends Layer implements HasPreActivation {
   }
 
   call(x: Tensor, _ctx: CallContext): Tensor {
-    // relu, the usual case, runs inside the convolution's kernel: one dispatch and one pass fewer.
-    if (this.activation === 'relu') {
+    // relu, the usual case, runs inside the convolution's kernel: one dispatch and one pass fewer;
+    // a pre-activation hook needs the tensor before relu, so the fusion steps aside for it.
+    if (this.activation === 'relu' && this.preActivationHooks.length === 0) {
       const b = this.useBias ? this.weights[1].value : undefined;
       return E.conv2d(x, this.weights[0].value, b, { ...this.convOptions(), activation: 'relu' });
     }
-    return activation(this.activation, this.name)(this.preActivation(x));
+    return activation(this.activation, this.name)(this.seenPreActivation(this.preActivation(x)));
   }
 
   protected kerasConfig() {

@@ -47,7 +47,7 @@ export class Dense extends Layer implements HasPreActivation {
   }
 
   call(x: Tensor, _ctx: CallContext): Tensor {
-    return activation(this.activation, this.name)(this.preActivation(x));
+    return activation(this.activation, this.name)(this.seenPreActivation(this.preActivation(x)));
   }
 
   protected kerasConfig() {

@@ -72,7 +72,7 @@ export class DepthwiseConv2D extends Layer implements HasPreActivation {
   }
 
   call(x: Tensor, _ctx: CallContext): Tensor {
-    return activation(this.activation, this.name)(this.preActivation(x));
+    return activation(this.activation, this.name)(this.seenPreActivation(this.preActivation(x)));
   }
 
   protected kerasConfig() {

@@ -90,7 +90,7 @@ export class SeparableConv2D extends Layer implements HasPreActivation {
   call(x: Tensor, _ctx: CallContext): Tensor {
     // relu runs inside the pointwise convolution's kernel, as in Conv2D.
     if (this.activation === 'relu') return this.pointwise(this.depthwise(x), true);
-    return activation(this.activation, this.name)(this.preActivation(x));
+    return activation(this.activation, this.name)(this.seenPreActivation(this.preActivation(x)));
   }
 
   /** Keras 2's config: its SeparableConv extends Conv, so Conv's keys (groups, kernel_*) are there too. */
