@@ -60,6 +60,10 @@ export function readSync(fd: number, buf: Uint8Array, off: number, len: number, 
   return memfs().read(stream(fd), buf, off, len, pos ?? undefined);
 }
 
+export function writeSync(fd: number, buf: Uint8Array, off = 0, len = buf.length - off, pos: number | null = null): number {
+  return memfs().write(stream(fd), buf, off, len, pos ?? undefined);
+}
+
 export function closeSync(fd: number): void {
   memfs().close(stream(fd));
   streams.delete(fd);
@@ -119,4 +123,4 @@ const unavailable = (name: string) => () => {
 };
 export const readdirSync = unavailable('readdirSync');
 export const promises = new Proxy({}, { get: (_t, k) => unavailable(`promises.${String(k)}`) });
-export default { existsSync, statSync, openSync, readSync, closeSync, fsyncSync, renameSync, rmSync, readFileSync, writeFileSync, mkdtempSync, readdirSync, promises };
+export default { existsSync, statSync, openSync, readSync, writeSync, closeSync, fsyncSync, renameSync, rmSync, readFileSync, writeFileSync, mkdtempSync, readdirSync, promises };
