@@ -96,7 +96,7 @@ export function isTfjsModelPath(path: string): boolean {
 export function readTfjsModel(path: string): TfjsModelFile {
   const file = modelJsonPath(path);
   if (!existsSync(file)) throw fail(`${file}: no such file`);
-  const json = parseJsonText(readBytes(file, 'model.json').toString('utf8'), file);
+  const json = parseJsonText(new TextDecoder().decode(readBytes(file, 'model.json')), file);
   if (!isObj(json)) throw fail(`${file}: not a TF.js model.json (the top level is not an object)`);
   if (json.format === 'graph-model' || (isObj(json.modelTopology) && 'node' in json.modelTopology))
     throw fail(`${file}: a TF.js graph model (a frozen TensorFlow graph); only layers models (format 'layers-model', a Keras config) can be read`);
