@@ -5,15 +5,13 @@
 // o = c·M + m, bias [C·M]. Strides, dilation, padding 'same' | 'valid' (Keras/TF semantics).
 //
 //   forward  y[n,oy,ox,o] = Σ_{ky,kx} x[n, oy·sh + ky·dh − pt, ox·sw + kx·dw − pl, o/M] · W[ky,kx,o] (+ b[o])
-//   dx       dx[n,iy,ix,c] = Σ_{ky,kx,m} dy[n, oy, ox, c·M+m] · W[ky,kx,c·M+m]   where oy·sh = iy + pt − ky·dh
-//   dW       dW[ky,kx,o]   = Σ_{n,oy,ox} x[n, iy, ix, o/M] · dy[n,oy,ox,o]         (in S pixel splits)
 //
 // One thread per output element, taps in a loop. The flat index runs fastest along channels, so
-// neighbouring threads read neighbouring channels of x, dy and W: coalesced in NHWC. dW has few
-// outputs (KH·KW·C·M) and a long reduction (every pixel of the batch): it writes S partial sums
-// over pixel ranges, which the op adds up (colsum), instead of leaving most of the GPU idle.
+// neighbouring threads read neighbouring channels of x and W: coalesced in NHWC. The gradients
+// are the grouped conv's (below).
 
 import { windowPads } from './conv2d.ts';
+import { conv2dGeneralWeightGradSplits, type ConvGeneralGeom } from './conv2d_general.ts';
 import type { Kernel } from './program.ts';
 import { defineKernel, type UniformValues } from './spec.ts';
 
@@ -64,9 +62,6 @@ const DW_UNIFORMS = {
   KH: 'u32', KW: 'u32', SH: 'u32', SW: 'u32', DH: 'u32', DW: 'u32',
   PT: 'u32', PL: 'u32', HO: 'u32', WO: 'u32',
   hasBias: 'u32',
-  /** dW only: pixels per split (the last split may hold fewer), and pixels in the batch. */
-  chunk: 'u32',
-  pixels: 'u32',
 } as const;
 
 type DwValues = UniformValues<typeof DW_UNIFORMS>;
@@ -76,7 +71,7 @@ function uniforms(g: DepthwiseGeom, n: number, extra: Partial<DwValues> = {}): D
     n, H: g.H, W: g.W, C: g.C, M: g.M,
     KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW,
     PT: g.PT, PL: g.PL, HO: g.HO, WO: g.WO,
-    hasBias: 0, chunk: 0, pixels: g.N * g.HO * g.WO, ...extra,
+    hasBias: 0, ...extra,
   };
 }
 
@@ -163,98 +158,16 @@ export function depthwiseKernel(g: DepthwiseGeom, bias: boolean): Kernel {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Input gradient: thread i = ((n·H + iy)·W + ix)·C + c. A tap (ky, kx) reaches output row oy
-// only where iy + pt − ky·dh is a non-negative multiple of sh below HO·sh (likewise columns).
+// Gradients: a depthwise conv is the grouped conv with G = C groups of one channel and M outputs
+// each, and [KH, KW, C, M] is the grouped kernel [KH, KW, 1, C·M] in the same memory, so dx and dW
+// run on kernels/conv2d_general.ts's direct kernels with this geometry.
 
-const inputGrad = defineKernel({
-  name: 'depthwiseConv2d.dx',
-  bindings: [
-    { name: 'Dy', access: 'read' },
-    { name: 'Wk', access: 'read' },
-    { name: 'Dx', access: 'write' },
-  ],
-  uniforms: DW_UNIFORMS,
-  workgroupSize: WG,
-  dispatch: { flat: 'n' },
-  main: () => `let CM = u.C * u.M;
-  let c = i % u.C;
-  let p = i / u.C;
-  let ix = p % u.W;
-  let iy = (p / u.W) % u.H;
-  let b = p / (u.W * u.H);
-  let db = b * u.HO * u.WO * CM + c * u.M;
-  let ty = i32(iy + u.PT);
-  let tx = i32(ix + u.PL);
-  var s = 0.0;
-  for (var ky = 0u; ky < u.KH; ky++) {
-    let dy = ty - i32(ky * u.DH);
-    let oy = dy / i32(u.SH);
-    if (dy < 0 || oy * i32(u.SH) != dy || oy >= i32(u.HO)) { continue; }
-    for (var kx = 0u; kx < u.KW; kx++) {
-      let dx = tx - i32(kx * u.DW);
-      let ox = dx / i32(u.SW);
-      if (dx < 0 || ox * i32(u.SW) != dx || ox >= i32(u.WO)) { continue; }
-      let dr = db + (u32(oy) * u.WO + u32(ox)) * CM;
-      let wr = (ky * u.KW + kx) * CM + c * u.M;
-      for (var m = 0u; m < u.M; m++) { s += Dy[dr + m] * Wk[wr + m]; }
-    }
-  }
-  Dx[i] = s;`,
-});
-
-/** dx from dy and W. Bindings: dy, W, dx. */
-export function depthwiseInputGradKernel(g: DepthwiseGeom): Kernel {
-  return inputGrad({}, uniforms(g, g.N * g.H * g.W * g.C));
+/** The grouped-conv geometry of a depthwise conv (G = C, O = C·M). */
+export function depthwiseAsGrouped(g: DepthwiseGeom): ConvGeneralGeom {
+  return { ...g, O: g.C * g.M, G: g.C };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Weight gradient: thread i = z·(KH·KW·CM) + (ky·KW + kx)·CM + o, z the pixel split; it sums
-// over pixels [z·chunk, min((z+1)·chunk, N·HO·WO)) of the batch. Output: S partial dW in a row.
-
-const weightGrad = defineKernel({
-  name: 'depthwiseConv2d.dW',
-  bindings: [
-    { name: 'X', access: 'read' },
-    { name: 'Dy', access: 'read' },
-    { name: 'Dw', access: 'write' },
-  ],
-  uniforms: DW_UNIFORMS,
-  workgroupSize: WG,
-  dispatch: { flat: 'n' },
-  main: () => `let CM = u.C * u.M;
-  let E = u.KH * u.KW * CM;
-  let z = i / E;
-  let e = i % E;
-  let o = e % CM;
-  let c = o / u.M;
-  let kx = (e / CM) % u.KW;
-  let ky = e / CM / u.KW;
-  let P = u.WO * u.HO;
-  let p0 = z * u.chunk;
-  let p1 = min(p0 + u.chunk, u.pixels);
-  var s = 0.0;
-  for (var p = p0; p < p1; p++) {
-    let ox = p % u.WO;
-    let oy = (p / u.WO) % u.HO;
-    let b = p / P;
-    let iy = i32(oy * u.SH + ky * u.DH) - i32(u.PT);
-    let ix = i32(ox * u.SW + kx * u.DW) - i32(u.PL);
-    if (iy < 0 || iy >= i32(u.H) || ix < 0 || ix >= i32(u.W)) { continue; }
-    s += X[((b * u.H + u32(iy)) * u.W + u32(ix)) * u.C + c] * Dy[p * CM + o];
-  }
-  Dw[i] = s;`,
-});
-
-/** Pixel splits of dW: enough threads to fill a GPU, at least 64 pixels per thread. */
+/** Pixel splits of dW (as the grouped conv's). */
 export function depthwiseWeightGradSplits(g: DepthwiseGeom): number {
-  const E = g.KH * g.KW * g.C * g.M;
-  const pixels = g.N * g.HO * g.WO;
-  return Math.max(1, Math.min(Math.ceil(pixels / 64), Math.floor(16384 / E)));
-}
-
-/** `splits` partial dW ([splits, KH, KW, C, M], to be summed) from x and dy. Bindings: x, dy, partials. */
-export function depthwiseWeightGradKernel(g: DepthwiseGeom, splits: number): Kernel {
-  const E = g.KH * g.KW * g.C * g.M;
-  const chunk = Math.ceil((g.N * g.HO * g.WO) / splits);
-  return weightGrad({}, uniforms(g, splits * E, { chunk }));
+  return conv2dGeneralWeightGradSplits(depthwiseAsGrouped(g));
 }

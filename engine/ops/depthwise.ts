@@ -3,20 +3,15 @@
 // Its own kernels (kernels/depthwise.ts), not a grouped GEMM of one-channel groups. Tensors are
 // bound whole: a tensor above one binding is reported by dispatch, naming the op.
 
-import {
-  depthwiseGeometry,
-  depthwiseInputGradKernel,
-  depthwiseKernel,
-  depthwiseWeightGradKernel,
-  depthwiseWeightGradSplits,
-  type DepthwiseGeom,
-} from '../../kernels/depthwise.ts';
+import { depthwiseAsGrouped, depthwiseGeometry, depthwiseKernel, type DepthwiseGeom } from '../../kernels/depthwise.ts';
 import { record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
-import { dispatch, run } from '../run.ts';
+import { run } from '../run.ts';
 import { tidy } from '../scope.ts';
-import { checkInputs, empty, type Tensor } from '../tensor.ts';
-import { sum, sumPartials } from './reduce.ts';
+import { checkInputs, type Tensor } from '../tensor.ts';
+import { conv2dGeneralInputGrad, conv2dGeneralWeightGrad } from './conv2d_general.ts';
+import { sum } from './reduce.ts';
+import { reshape } from './shape.ts';
 
 export interface DepthwiseOptions {
   /** [sh, sw] or one number for both; default 1. */
@@ -34,36 +29,18 @@ function expectShape(op: string, what: string, t: Tensor, shape: number[]): void
     throw new ShapeError(op, `${what} ${fmtShape(t.shape)} does not match the convolution's ${fmtShape(shape)}`);
 }
 
-/** dx = ∂(Σ y·dy)/∂x for y = depthwiseConv2d(x, w). Not itself differentiable. */
+/**
+ * dx = ∂(Σ y·dy)/∂x for y = depthwiseConv2d(x, w): the grouped conv's (G = C), whose kernel
+ * [KH, KW, 1, C·M] is w's memory. Not itself differentiable.
+ */
 export function depthwiseInputGrad(dy: Tensor, w: Tensor, g: DepthwiseGeom): Tensor {
-  const op = 'depthwiseConv2d.dx';
-  checkInputs(op, [dy, w]);
-  expectShape(op, 'dy', dy, [g.N, g.HO, g.WO, g.C * g.M]);
-  expectShape(op, 'kernel', w, [g.KH, g.KW, g.C, g.M]);
-  return record(op, [dy, w], run(op, depthwiseInputGradKernel(g), [dy, w], [g.N, g.H, g.W, g.C]), null);
+  expectShape('depthwiseConv2d.dx', 'kernel', w, [g.KH, g.KW, g.C, g.M]);
+  return tidy(() => conv2dGeneralInputGrad(dy, reshape(w, [g.KH, g.KW, 1, g.C * g.M]), depthwiseAsGrouped(g)));
 }
 
-/** dW = ∂(Σ y·dy)/∂W: partial sums over pixel ranges, then one column-sum pass. Not differentiable. */
+/** dW = ∂(Σ y·dy)/∂W: the grouped conv's, as [KH, KW, C, M]. Not differentiable. */
 export function depthwiseWeightGrad(x: Tensor, dy: Tensor, g: DepthwiseGeom): Tensor {
-  const op = 'depthwiseConv2d.dW';
-  checkInputs(op, [x, dy]);
-  expectShape(op, 'x', x, [g.N, g.H, g.W, g.C]);
-  expectShape(op, 'dy', dy, [g.N, g.HO, g.WO, g.C * g.M]);
-  const S = depthwiseWeightGradSplits(g);
-  const kernel = depthwiseWeightGradKernel(g, S);
-  const shape = [g.KH, g.KW, g.C, g.M];
-  let dw: Tensor;
-  if (S === 1) dw = run(op, kernel, [x, dy], shape);
-  else {
-    dw = empty(shape);
-    try {
-      sumPartials(op, S, dw.size, dw, (part) => dispatch(op, kernel, [x, dy], [part]));
-    } catch (e) {
-      dw.dispose();
-      throw e;
-    }
-  }
-  return record(op, [x, dy], dw, null);
+  return tidy(() => reshape(conv2dGeneralWeightGrad(x, dy, depthwiseAsGrouped(g)), [g.KH, g.KW, g.C, g.M]));
 }
 
 function depthwiseConv2dGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
