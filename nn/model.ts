@@ -315,11 +315,6 @@ export class Model extends Layer {
     return this.layers.flatMap((l) => l.trainableWeights);
   }
 
-  /** Non-trainable weights (BatchNorm moving statistics), in layer order. */
-  get nonTrainableWeights(): Weight[] {
-    return this.layers.flatMap((l) => l.weights.filter((w) => !w.trainable));
-  }
-
   override countParams(): number {
     return this.layers.reduce((s, l) => s + l.countParams(), 0);
   }

@@ -47,7 +47,7 @@ async function kerasLayerGroups(model: Model): Promise<KerasLayerWeights[]> {
     top.map(async (l) => {
       if (!(l instanceof Model)) return { name: l.name, weights: await Promise.all(l.weights.map(async (w) => ({ name: w.name, shape: w.shape, data: await w.read() }))) };
       const owned = leafLayers(l).flatMap((leaf) => leaf.weights.map((w) => ({ leaf, w })));
-      const ordered = [...owned.filter((x) => x.w.trainable), ...owned.filter((x) => !x.w.trainable)];
+      const ordered = trainableFirst(owned, (x) => x.w);
       return { name: l.name, weights: await Promise.all(ordered.map(async ({ leaf, w }) => ({ name: `${leaf.name}/${w.name}:0`, shape: w.shape, data: await w.read() }))) };
     }),
   );
@@ -62,10 +62,15 @@ async function saveKerasArchive(model: Model, path: string, o: SaveOptions): Pro
   if (o.preprocessing) config[PREPROCESSING_ATTR] = o.preprocessing;
   const group = async (l: Layer): Promise<KerasArchiveLayer> => {
     if (l instanceof Model) return { name: l.name, weights: [], layers: await Promise.all(l.layers.map(group)) };
-    const ordered = [...l.weights.filter((w) => w.trainable), ...l.weights.filter((w) => !w.trainable)];
+    const ordered = trainableFirst(l.weights, (w) => w);
     return { name: l.name, weights: await Promise.all(ordered.map(async (w) => ({ name: w.name, shape: w.shape, data: await w.read() }))) };
   };
   await writeKerasArchive(path, { config, layers: await Promise.all(model.layers.map(group)) });
+}
+
+/** Keras' saved order of a container's variables: the trainable ones, then the others (BatchNorm statistics). */
+function trainableFirst<T>(xs: T[], weight: (x: T) => Weight): T[] {
+  return [...xs.filter((x) => weight(x).trainable), ...xs.filter((x) => !weight(x).trainable)];
 }
 
 /** The layers of `model` and of the models nested in it, that are not models themselves. */
@@ -145,7 +150,7 @@ function loadNested(m: Model, src: KerasLayerWeights, path: string): void {
   const key = (n: string) => n.replace(/:0$/, '');
   const found = owned.map(({ leaf, w }) => src.weights.filter((s) => `/${key(s.name)}`.endsWith(`/${leaf.name}/${w.name}`)));
   if (found.every((f) => f.length === 1)) return owned.forEach(({ leaf, w }, i) => assignChecked(w, found[i][0], leaf.name, path));
-  const ordered = [...owned.filter((x) => x.w.trainable), ...owned.filter((x) => !x.w.trainable)];
+  const ordered = trainableFirst(owned, (x) => x.w);
   if (ordered.length !== src.weights.length)
     throw new LanternaError(`${path}: nested model '${m.name}' has ${ordered.length} weights, the file's group '${src.name}' has ${src.weights.length}`);
   ordered.forEach(({ leaf, w }, i) => assignChecked(w, src.weights[i], leaf.name, path));

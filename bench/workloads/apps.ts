@@ -22,6 +22,7 @@ import * as E from '../../engine/index.ts';
 import { applications, type Application } from '../../nn/applications/index.ts';
 import { preprocessPixels } from '../../nn/applications/imagenet.ts';
 import { Model } from '../../nn/model.ts';
+import { leafLayers } from '../../nn/model_file.ts';
 import type { Layer } from '../../nn/layer.ts';
 import { CamMethod, type CamContext } from '../../explain/cam_base.ts';
 import type { Instance, Workload } from '../harness.ts';
@@ -46,7 +47,7 @@ export function benchApplications(): Application[] {
   return applications().filter((a) => !APPS_EXCLUDED.includes(a.name));
 }
 
-export const leaves = (m: Model): Layer[] => m.allLayers().filter((l) => !(l instanceof Model));
+export const leaves = leafLayers;
 
 /**
  * FLOPs of one image's forward pass: 2 × the multiply-adds of every kernel weight (Conv2D,
