@@ -13,6 +13,10 @@ import { model3 } from './keras3_config.ts';
 import { writeKerasArchive, type KerasArchiveLayer } from './io/keras_archive.ts';
 import { Sequential } from './sequential.ts';
 import type { Layer, Weight } from './layer.ts';
+import { h5ready } from './io/h5.ts';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface Preprocessing {
   /** How 0..255 pixels become inputs: 'inverted' 1 − x/255 (the lecture), 'unit' x/255, 'raw'. */
@@ -192,4 +196,38 @@ export async function saveTfjsModel(model: Model, dir: string, o: { preprocessin
     weights,
     userDefinedMetadata: o.preprocessing ? { [PREPROCESSING_ATTR]: o.preprocessing } : undefined,
   });
+}
+
+/**
+ * Loads a model from bytes instead of a path: one Keras file (`.h5` or `.keras`; `name` says which,
+ * default `model.h5`), or a TF.js model as `{ 'model.json': …, 'group1-shard1of1.bin': … }`. Works
+ * the same in Node, Deno and the browser (where the bytes come from `fetch` or a file input).
+ */
+export async function loadModelFromBytes(bytes: Uint8Array | Record<string, Uint8Array>, name = 'model.h5'): Promise<LoadedModel> {
+  const files = bytes instanceof Uint8Array ? { [name]: bytes } : bytes;
+  const names = Object.keys(files);
+  const main = bytes instanceof Uint8Array ? name : (names.find((n) => n.endsWith('.json')) ?? (names.length === 1 ? names[0] : undefined));
+  if (!main) throw new LanternaError(`loadModelFromBytes: ${names.length} files (${names.join(', ')}) but no model.json among them`);
+  for (const n of names) if (!/^[\w.-]+$/.test(n) || n === '.' || n === '..') throw new LanternaError(`loadModelFromBytes: '${n}' is not a plain file name`);
+  await h5ready();
+  const dir = mkdtempSync(join(tmpdir(), 'lanterna-bytes-'));
+  try {
+    for (const n of names) writeFileSync(join(dir, n), files[n]);
+    return await loadModel(join(dir, main));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** saveModel into bytes: a Keras file whose format follows `name` (`.h5`, default, or `.keras`). */
+export async function saveModelToBytes(model: Model, o: SaveOptions = {}, name = 'model.h5'): Promise<Uint8Array> {
+  if (!/^[\w.-]+\.(h5|keras)$/.test(name)) throw new LanternaError(`saveModelToBytes: '${name}' must be a file name ending in .h5 or .keras`);
+  await h5ready();
+  const dir = mkdtempSync(join(tmpdir(), 'lanterna-bytes-'));
+  try {
+    await saveModel(model, join(dir, name), o);
+    return new Uint8Array(readFileSync(join(dir, name)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -22,6 +22,24 @@ export function repoRoot(): string {
 
 export const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
 
+/**
+ * Node built-ins the library imports, mapped to the browser stand-ins in web/shims/ (files live in
+ * h5wasm's in-memory file system), and h5wasm's Node build to its browser build.
+ */
+export function browserPlugin(root: string): import('esbuild').Plugin {
+  const shims = join(root, 'web/shims');
+  return {
+    name: 'lanterna-browser',
+    setup(b) {
+      b.onResolve({ filter: /^node:fs$/ }, () => ({ path: join(shims, 'node_fs.ts') }));
+      b.onResolve({ filter: /^node:(os|path|url|module|fs\/promises|crypto)$/ }, () => ({ path: join(shims, 'node_other.ts') }));
+      // pngjs' own browserified build (its package.json does not declare it).
+      b.onResolve({ filter: /^pngjs$/ }, (args) => b.resolve('pngjs/browser.js', { kind: args.kind, resolveDir: args.resolveDir }));
+      b.onResolve({ filter: /^h5wasm\/node$/ }, (args) => b.resolve('h5wasm', { kind: args.kind, resolveDir: args.resolveDir }));
+    },
+  };
+}
+
 export interface BuildResult {
   dir: string;
   bytes: number;
@@ -32,7 +50,6 @@ export async function buildWeb(outDir: string, o: { minify?: boolean } = {}): Pr
   const t0 = performance.now();
   const root = repoRoot();
   const esbuild = await import('esbuild');
-  const shims = join(root, 'web/shims');
   mkdirSync(join(outDir, 'assets/mnist'), { recursive: true });
   const result = await esbuild.build({
     entryPoints: [join(root, 'web/main.ts'), join(root, 'web/keras_worker.ts')],
@@ -47,16 +64,7 @@ export async function buildWeb(outDir: string, o: { minify?: boolean } = {}): Pr
     absWorkingDir: root,
     metafile: true,
     define: { 'process.pid': '0', 'process.env': '{}' },
-    plugins: [
-      {
-        name: 'lanterna-browser',
-        setup(b) {
-          b.onResolve({ filter: /^node:fs$/ }, () => ({ path: join(shims, 'node_fs.ts') }));
-          b.onResolve({ filter: /^node:(os|path|url|module|fs\/promises|crypto)$/ }, () => ({ path: join(shims, 'node_other.ts') }));
-          b.onResolve({ filter: /^h5wasm\/node$/ }, (args) => b.resolve('h5wasm', { kind: args.kind, resolveDir: args.resolveDir }));
-        },
-      },
-    ],
+    plugins: [browserPlugin(root)],
   });
   const external = Object.keys(result.metafile.inputs).filter((f) => /^https?:/.test(f));
   if (external.length) throw new Error(`web/build: the bundle would load ${external.join(', ')} from the network`);
