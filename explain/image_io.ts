@@ -301,11 +301,19 @@ function withoutTrns(b: Uint8Array): Uint8Array {
   return out;
 }
 
+// pngjs reads through Buffer methods. A page has no global Buffer, but pngjs' browserified build
+// carries its own, reachable as the class of what it writes.
+let pngjsBuffer: { from(b: Uint8Array): Buffer } | undefined;
+function toPngjsBuffer(bytes: Uint8Array): Buffer {
+  pngjsBuffer ??= (globalThis as unknown as { Buffer?: typeof pngjsBuffer }).Buffer ?? (PNG.sync.write(new PNG({ width: 1, height: 1 })).constructor as unknown as typeof pngjsBuffer);
+  return pngjsBuffer!.from(bytes);
+}
+
 function decodePng(bytes: Uint8Array): DecodedImage {
   if (bytes.length < 33) throw new Error('truncated PNG (no complete IHDR chunk)');
   const depth = bytes[24];
   const colorType = bytes[25];
-  const png = PNG.sync.read(Buffer.from(colorType === 3 ? bytes : withoutTrns(bytes)), { skipRescale: true });
+  const png = PNG.sync.read(toPngjsBuffer(colorType === 3 ? bytes : withoutTrns(bytes)), { skipRescale: true });
   const { width: W, height: H } = png;
   const src = png.data as unknown as ArrayLike<number>; // RGBA; Uint16Array for 16-bit
   const rgb = new Uint8Array(W * H * 3);

@@ -7,7 +7,7 @@ import type { RgbImage } from './grid.ts';
 
 export { writeFileAtomic };
 
-export function encodePng(img: RgbImage): Buffer {
+export function encodePng(img: RgbImage): Uint8Array {
   const png = new PNG({ width: img.width, height: img.height });
   for (let i = 0; i < img.width * img.height; i++) {
     png.data[4 * i] = img.rgb[3 * i];

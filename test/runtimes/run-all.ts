@@ -10,6 +10,9 @@
 //   chromium  the portable suites bundled by esbuild, one page each, headless Chromium (SwiftShader)
 //   web       the browser app (web/) end to end in headless Chromium: dist/test/runtimes/web.js,
 //             one count per check (LANTERNA_SCREENSHOTS=DIR also saves screenshots of each view)
+//   package   the package as users get it (dist/test/runtimes/package.js): npm pack, a fresh
+//             project installing the tarball, the examples in Node and Deno, a strict TypeScript
+//             consumer, npx lanterna, and the example page (plain and bundled) in Chromium
 //   onnx      dist/test/onnx/run.js, the ONNX conformance runner, when it exists
 //   bench-deno, bench-chromium
 //             the benchmark suite (bench/) at tiny sizes, one run each, beside TF.js, under Deno
@@ -36,8 +39,8 @@ const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 // Known, harmless driver chatter on stderr.
 const NOISE = [/artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit/, /XDG_RUNTIME_DIR/];
 
-type Name = 'node' | 'deno' | 'chromium' | 'web' | 'bench-deno' | 'bench-chromium' | 'onnx';
-const ALL: Name[] = ['node', 'deno', 'chromium', 'web', 'bench-deno', 'bench-chromium', 'onnx'];
+type Name = 'node' | 'deno' | 'chromium' | 'web' | 'package' | 'bench-deno' | 'bench-chromium' | 'onnx';
+const ALL: Name[] = ['node', 'deno', 'chromium', 'web', 'package', 'bench-deno', 'bench-chromium', 'onnx'];
 
 interface Report {
   name: string;
@@ -380,6 +383,28 @@ async function webRuntime(): Promise<Report> {
 const BENCH_CI = ['--tiny', '--runs', '1', '--warmup', '0', '--no-save', '--quiet', '--result-line', '--only', 'matmul-16,fwd,maxpool,train-cam1,epoch,gradcam', '--epoch-limit', '4'];
 
 /** One benchmark child's result line (or skip) as a report row. */
+async function packageRuntime(): Promise<Report> {
+  const r = newReport('package');
+  banner('package: npm pack, installed into a fresh project, used from Node, TypeScript, Deno and Chromium');
+  const runner = join(DIST, 'test/runtimes/package.js');
+  if (!existsSync(runner)) {
+    r.skipped = 'no package test (test/runtimes/package.ts) in this build';
+    return r;
+  }
+  const limit = Math.min(TIMEOUT_MS, 900_000);
+  const c = await runChild(process.execPath, [runner], limit);
+  if (c.skip) {
+    r.skipped = c.skip;
+    return r;
+  }
+  for (const s of c.results) {
+    add(r, s);
+    r.times.push([s.file, s.ms]);
+  }
+  if (!c.results.length) add(r, { file: 'test/runtimes/package.ts', passed: 0, failed: 1, skipped: 0, ms: 0, error: why(c, limit) });
+  return r;
+}
+
 async function benchRuntime(name: string, title: string, cmd: string | null, args: string[], env: Record<string, string> = {}): Promise<Report> {
   const r = newReport(name);
   banner(title);
@@ -469,6 +494,7 @@ async function main(): Promise<number> {
   if (only.includes('deno')) await timed(() => denoRuntime(suites));
   if (only.includes('chromium')) await timed(() => chromiumRuntime(suites));
   if (only.includes('web') && (filters.length === 0 || filters.some((f) => 'web'.includes(f) || 'test/runtimes/web.ts'.includes(f)))) await timed(webRuntime);
+  if (only.includes('package') && (filters.length === 0 || filters.some((f) => 'package'.includes(f) || f.includes('package')))) await timed(packageRuntime);
   const benchWanted = filters.length === 0 || filters.some((f) => 'bench'.includes(f) || f.includes('bench'));
   if (only.includes('bench-deno') && benchWanted)
     await timed(() =>
