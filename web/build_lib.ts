@@ -3,6 +3,7 @@
 // four entry points share one copy of the engine (one device, one tape) in a page.
 //   node dist/web/build_lib.js [outDir]      (npm run build runs it into dist/browser)
 
+import { rmSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { browserPlugin, repoRoot } from './build.ts';
@@ -13,6 +14,7 @@ export async function buildLib(outDir: string): Promise<{ files: string[]; ms: n
   const t0 = performance.now();
   const root = repoRoot();
   const esbuild = await import('esbuild');
+  rmSync(outDir, { recursive: true, force: true }); // chunk names carry hashes: old ones would pile up
   const result = await esbuild.build({
     entryPoints: LIB_ENTRIES.map((e) => join(root, 'lib', `${e}.ts`)),
     bundle: true,
