@@ -282,6 +282,19 @@ class Slugger {
   }
 }
 
+/** The anchors of a Markdown page's headings, as GitHub makes them (fenced code skipped). */
+export function anchorsOf(markdown: string): Set<string> {
+  const slugger = new Slugger();
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const h = !fenced && /^#{1,6} (.*)$/.exec(line);
+    if (h) out.add(slugger.slug(h[1].trim()));
+  }
+  return out;
+}
+
 /** Where each exported name is documented: page file and anchor. */
 type Anchors = Map<string, { page: string; anchor: string }>;
 
@@ -384,7 +397,7 @@ function renderExport(
 
 function signature(items: ApiItem[]): string[] {
   const lines = items.map((it) => (it instanceof ApiDeclaredItem ? it.excerpt.text.trim() : it.displayName));
-  return ['```ts', ...lines.map((l) => l.replace(/^export declare /, '').replace(/^declare /, '')), '```', ''];
+  return ['```ts', ...lines.map((l) => l.replace(/^(export )?(declare )?/, '')), '```', ''];
 }
 
 function renderMembers(
@@ -460,7 +473,8 @@ function inlineComment(c: DocComment, ctx: RenderContext): string {
 function renderComment(c: DocComment, ctx: RenderContext): string[] {
   const out: string[] = [];
   const summary = renderSection(c.summarySection, ctx);
-  if (summary) out.push(summary, '');
+  // API Extractor's stand-in for an uncommented constructor says nothing the heading does not.
+  if (summary && !/^Constructs a new instance of the `[\w$]+` class$/.test(summary)) out.push(summary, '');
   if (c.deprecatedBlock) out.push(`**Deprecated.** ${renderSection(c.deprecatedBlock.content, ctx)}`, '');
   if (c.remarksBlock) out.push(renderSection(c.remarksBlock.content, ctx), '');
   const params = c.params.blocks.filter((p) => renderSection(p.content, ctx));
