@@ -10,11 +10,17 @@ import { view, type Tensor } from './tensor.ts';
 /** Returns one gradient per input, or null where `needs[i]` is false. Runs with grad recording off. */
 export type GradRule = (node: TapeNode, dy: Tensor, needs: boolean[]) => (Tensor | null)[];
 
+/** One recorded op on the autograd tape: what produced a tensor that requires a gradient (`tensor.node`). */
 export interface TapeNode {
+  /** Recording order, unique per process. */
   readonly id: number;
+  /** The op's name ('matmul', 'conv2d', …). */
   readonly op: string;
+  /** The op's tensor inputs, in argument order. */
   readonly inputs: Tensor[];
+  /** The tensor the op returned. */
   readonly output: Tensor;
+  /** The op's non-tensor arguments (strides, axes, …). */
   readonly attrs: Readonly<Record<string, unknown>>;
   /** Extra tensors the rule needs (e.g. max-pool argmax); kept alive by the caller's scope. */
   readonly saved: Tensor[];
@@ -29,6 +35,7 @@ let noGradDepth = 0;
 let nextNode = 1;
 let asyncMode: { getStore(): boolean | undefined; run<R>(store: boolean, fn: () => R): R } | null = null;
 
+/** Whether ops record on the tape here and now: false inside `noGrad`. */
 export function isGradEnabled(): boolean {
   return noGradDepth === 0 && (asyncMode === null || asyncMode.getStore() !== true);
 }
@@ -98,12 +105,22 @@ export function topoOrder(root: Tensor): TapeNode[] {
   return order;
 }
 
+/** One node of the recorded graph as plain data (see `listGraph`). */
 export interface GraphEntry {
+  /** The node's tape id. */
   id: number;
+  /** The op's name. */
   op: string;
+  /**
+   * The op's inputs: tensor id, shape, whether it requires a gradient, its name and the op that made it
+   * (absent for leaves).
+   */
   inputs: { id: number; shape: number[]; requiresGrad: boolean; name?: string; op?: string }[];
+  /** The output tensor's id and shape. */
   output: { id: number; shape: number[] };
+  /** A copy of the op's non-tensor arguments. */
   attrs: Record<string, unknown>;
+  /** False when the op has no gradient rule: backward through it throws. */
   differentiable: boolean;
 }
 

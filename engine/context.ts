@@ -16,6 +16,7 @@ export async function init(opts: InitOptions = {}): Promise<Gpu> {
   return current;
 }
 
+/** The device created by `init()`. Throws a `LanternaError` when `init()` has not run yet. */
 export function gpu(): Gpu {
   if (!current) throw new LanternaError('No GPU device yet: call `await init()` before creating tensors or running ops.');
   return current;

@@ -1,6 +1,10 @@
 // Errors a user sees. Each names the op (or file, layer) and the shapes at fault, so that the
 // message points at the call site rather than at a GPU validation failure later.
 
+/**
+ * The base of every error Lanterna throws on purpose; its message names the op, file or layer and the shapes
+ * at fault.
+ */
 export class LanternaError extends Error {
   constructor(message: string) {
     super(message);

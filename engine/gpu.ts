@@ -17,12 +17,19 @@ export type { Binding } from './bind_groups.ts';
 import { BufferPool, type PoolStats } from './buffer_pool.ts';
 import { Profiler, type Profile } from './profile.ts';
 
+/** The adapter the device was created on, as WebGPU and the runtime describe it. */
 export interface AdapterDescription {
+  /** GPU vendor ('nvidia', 'mesa', …); may be empty. */
   vendor: string;
+  /** GPU architecture as the adapter reports it; may be empty. */
   architecture: string;
+  /** Device name as the adapter reports it; may be empty. */
   device: string;
+  /** The adapter's free-text description ('llvmpipe (LLVM 15.0.7, 256 bits)', …); may be empty. */
   description: string;
+  /** The JavaScript runtime and WebGPU implementation ('node (Dawn)', 'deno (wgpu)', 'browser'). */
   runtime: string;
+  /** The Vulkan ICD file Lanterna chose, when it chose one (Node with the `webgpu` package). */
   icd?: string;
 }
 
@@ -38,24 +45,40 @@ const WANTED_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
   'maxStorageBuffersPerShaderStage',
 ] as const;
+/**
+ * The device limits Lanterna requested (each at the adapter's maximum) plus the two offset alignments, in
+ * bytes or counts as WebGPU defines them.
+ */
 export type Limits = Record<(typeof WANTED_LIMITS)[number] | 'minStorageBufferOffsetAlignment' | 'minUniformBufferOffsetAlignment', number>;
 
 export const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST (numeric: globals may be absent in Deno)
 const UNIFORM_USAGE = 0x40 | 0x8; // UNIFORM | COPY_DST
 const READBACK_USAGE = 0x1 | 0x8; // MAP_READ | COPY_DST
 
+/** Running totals of GPU work since the device was created (read them with `gpu().stats()`). */
 export interface Counters {
+  /** Compute dispatches recorded (about one per op call). */
   dispatches: number;
+  /** Command buffers submitted: work is batched until a readback, an upload or a flush. */
   submits: number;
+  /** GPU-to-host reads (`Tensor.data()`, `read()`, `item()`). */
   readbacks: number;
+  /** Host-to-GPU writes (tensor creation, weight loads). */
   uploads: number;
+  /** Compute pipelines compiled (one per distinct kernel variant). */
   pipelines: number;
   /** Bind groups created (the rest came from the cache). */
   bindGroups: number;
 }
 
+/**
+ * The WebGPU device every op runs on, with its pipeline cache, buffer pool and command batching. Create it
+ * with `init()`, get it with `gpu()`; ops use it for you.
+ */
 export class Gpu {
+  /** The pool that recycles GPU buffers of disposed tensors (internal; its totals are in `stats()`). */
   readonly pool: BufferPool;
+  /** Work counters, updated as ops run. */
   readonly counters: Counters = { dispatches: 0, submits: 0, readbacks: 0, uploads: 0, pipelines: 0, bindGroups: 0 };
   private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   private groups: BindGroupCache;
@@ -74,9 +97,13 @@ export class Gpu {
   profileRequested = false;
 
   constructor(
+    /** The underlying WebGPU device. */
     readonly device: GPUDevice,
+    /** The adapter the device was created on. */
     readonly adapterInfo: AdapterDescription,
+    /** The limits the device was created with. */
     readonly limits: Limits,
+    /** The optional WebGPU features the device was created with (e.g. 'timestamp-query', 'shader-f16'). */
     readonly features: string[],
     /** Every device- and settings-dependent choice (kernels/plan.ts); see withPlan. */
     public plan: DevicePlan,
@@ -121,6 +148,7 @@ export class Gpu {
     }
   }
 
+  /** True once the device is lost (driver reset, `destroy()`); `init()` then creates a new one. */
   get lost(): boolean {
     return this.lostReason !== null;
   }
@@ -232,6 +260,10 @@ export class Gpu {
     this.endPass().clearBuffer(buffer, offset, size);
   }
 
+  /**
+   * Records a copy of `size` bytes from `src` at `srcOffset` to `dst` at `dstOffset` (offsets and size
+   * multiples of 4).
+   */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
     this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
@@ -346,10 +378,15 @@ export class Gpu {
     }
   }
 
+  /** The buffer pool's totals (buffers, bytes in use and free) with the work counters. */
   stats(): PoolStats & Counters {
     return { ...this.pool.stats(), ...this.counters };
   }
 
+  /**
+   * Submits pending work, frees pooled buffers and destroys the device. Use `shutdown()` rather than this, so
+   * that `init()` knows.
+   */
   destroy(): void {
     this.flush();
     this.pool.trim();

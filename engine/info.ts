@@ -10,15 +10,24 @@ import type { DevicePlan } from '../kernels/plan.ts';
 import type { Gpu, Limits } from './gpu.ts';
 import { envVar } from './settings.ts';
 
+/**
+ * What Lanterna runs on: runtime, WebGPU implementation, adapter, Vulkan driver, limits and kernel plan. From
+ * `describeDevice()`.
+ */
 export interface DeviceDescription {
+  /** The JavaScript runtime. */
   runtime: 'node' | 'deno' | 'browser';
   /** e.g. "v20.20.2" (Node), "2.9.6" (Deno), the user agent (browser). */
   runtimeVersion: string;
   /** The WebGPU implementation: Dawn (Node's `webgpu` package, Chromium), wgpu (Deno). */
   webgpu: string;
+  /** GPU vendor as the adapter reports it; may be empty. */
   vendor: string;
+  /** GPU architecture as the adapter reports it; may be empty. */
   architecture: string;
+  /** Device name as the adapter reports it; may be empty. */
   device: string;
+  /** The adapter's free-text description; may be empty. */
   description: string;
   /** A readable driver name derived from the above, e.g. "lavapipe (Mesa, runs on the CPU)". */
   driver: string;

@@ -6,14 +6,20 @@
 // the batching (one pass each instead of one for a whole step), so profiled runs are not the
 // benchmark's timed runs. Outside a profile nothing here runs.
 
+/** GPU time of one kernel (all dispatches of one shader) in a `Profile`. */
 export interface KernelTime {
   /** The kernel's pipeline key (kernels/*.ts), which groups dispatches of the same shader. */
   key: string;
+  /** Dispatches of this kernel while the profile was open. */
   count: number;
   /** Sum of (end − beginning) of the kernel's passes, in ms. */
   ms: number;
 }
 
+/**
+ * GPU time per kernel, from `gpu().stopProfile()` after `gpu().startProfile()` (needs
+ * `init({ profile: true })` and the adapter's 'timestamp-query').
+ */
 export interface Profile {
   /** Dispatches recorded while the profile was open. */
   dispatches: number;

@@ -26,16 +26,24 @@ interface AsyncStorage<T> {
   run<R>(store: T, fn: () => R): R;
 }
 
+/**
+ * A set of tensors freed together. Make one with `scope()` (or let `tidy` / `asyncTidy` do it); tensors
+ * created inside its `run` calls belong to it until `close`.
+ */
 export class Scope {
   /** @internal The tensors this scope owns (disposed ones leave it). */
   readonly tensors = new Set<Tensor>();
   private done = false;
 
   /** @internal Use scope() (or tidy / asyncTidy). */
-  constructor(readonly parent: Scope | null) {
+  constructor(
+    /** The scope current when this one was opened: it receives this scope's survivors. */
+    readonly parent: Scope | null,
+  ) {
     openScopes++;
   }
 
+  /** True once `close` has run: `run` then throws. */
   get closed(): boolean {
     return this.done;
   }

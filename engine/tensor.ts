@@ -9,7 +9,9 @@ import { STORAGE, type Gpu } from './gpu.ts';
 import { keep, track, untrack } from './scope.ts';
 import type { TapeNode } from './autograd.ts';
 
+/** Element types: float32 for values, int32 for labels and indices (WebGPU shaders have no float64). */
 export type DType = 'float32' | 'int32';
+/** Dimensions, outermost first; images are NHWC [N, H, W, C]. [] is a scalar. */
 export type Shape = readonly number[];
 export type TypedArrayOf<D extends DType> = D extends 'int32' ? Int32Array : Float32Array;
 export type GradHook = (grad: Tensor) => Tensor | void;
@@ -39,9 +41,18 @@ export class Storage {
 
 let nextId = 1;
 
+/**
+ * An n-dimensional array on the GPU: shape, dtype and a reference to GPU storage that views (reshape) share.
+ * Make one with `tensor`, `zeros`, … or an op; read it with `await t.data()`; free it with `dispose()` or let
+ * a scope (`tidy`, `scope`) do it. Tensors that require a gradient record the ops applied to them (see
+ * `backward`, `grad`).
+ */
 export class Tensor {
+  /** Always true: tells a tensor from other objects without instanceof. */
   readonly isTensor = true;
+  /** Creation order, unique per process (error messages and graphs name tensors by it). */
   readonly id = nextId++;
+  /** Number of elements (the product of the shape; 1 for a scalar). */
   readonly size: number;
   /** Set by ops when any input requires a gradient (and by the user on parameters). */
   requiresGrad = false;
@@ -49,8 +60,11 @@ export class Tensor {
   grad: Tensor | null = null;
   /** The tape node that produced this tensor; null for leaves. */
   node: TapeNode | null = null;
+  /** Optional label shown by `describe()` and in error messages (layers name their weights). */
   name?: string;
+  /** Set by `retainGrad()`: backward() keeps this intermediate tensor's gradient in `.grad`. */
   retainsGrad = false;
+  /** Functions added by `onGrad`, called in order with the complete gradient. */
   hooks: GradHook[] = [];
   /** A gradient made by backward()/grad(), or computed from one: never recorded (no higher-order gradients yet). */
   fromGrad = false;
@@ -59,7 +73,9 @@ export class Tensor {
   private _storage: Storage | null;
 
   constructor(
+    /** Dimensions, outermost first. */
     readonly shape: Shape,
+    /** Element type. */
     readonly dtype: DType,
     storage: Storage,
   ) {
@@ -68,24 +84,33 @@ export class Tensor {
     track(this);
   }
 
+  /** Number of dimensions. */
   get rank(): number {
     return this.shape.length;
   }
+  /** True once `dispose()` has run (directly or through a scope); using the tensor then throws. */
   get disposed(): boolean {
     return this._storage === null;
   }
+  /** The reference-counted GPU storage this tensor views. Throws a `LanternaError` once disposed. */
   get storage(): Storage {
     if (!this._storage) throw new LanternaError(`tensor #${this.id} ${this.describe()} was used after dispose()`);
     return this._storage;
   }
+  /** The underlying WebGPU buffer (for custom kernels). Throws a `LanternaError` once disposed. */
   get buffer(): GPUBuffer {
     return this.storage.buffer;
   }
 
+  /** 'name float32[2,3]': the name (if any), dtype and shape, as error messages print a tensor. */
   describe(): string {
     return `${this.name ? this.name + ' ' : ''}${this.dtype}${fmtShape(this.shape)}`;
   }
 
+  /**
+   * Releases this tensor's GPU storage (shared with its views until the last one goes) and its gradient. Safe
+   * to call twice.
+   */
   dispose(): void {
     if (!this._storage) return;
     this._storage.release();
@@ -138,11 +163,13 @@ export class Tensor {
     return (this.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes)) as TypedArrayOf<this['dtype']>;
   }
 
+  /** The single value of a one-element tensor. Throws a `ShapeError` for any other size. */
   async item(): Promise<number> {
     if (this.size !== 1) throw new ShapeError('item', `expects a single value, got ${fmtShape(this.shape)}`);
     return (await this.data())[0];
   }
 
+  /** 'Tensor(float32[2,3])'. */
   toString(): string {
     return `Tensor(${this.describe()})`;
   }
@@ -224,6 +251,7 @@ export function tensor(data: ArrayLike<number>, shape?: Shape, dtype?: DType): T
   return t;
 }
 
+/** A rank-0 tensor (shape []) holding `v`. */
 export function scalar(v: number, dtype: DType = 'float32'): Tensor {
   return tensor([v], [], dtype);
 }

@@ -9,7 +9,14 @@ import type { Tensor } from '../nn/engine.ts';
 import { camHead, type CamHead } from '../nn/head.ts';
 import { CamMethod, type CamContext, type Upsample } from './cam_base.ts';
 
+/**
+ * CAM (Zhou et al. 2016) for a network ending in global average pooling and a linear classifier
+ * (Dense, or a 1×1 Conv2D), with Reshape, Flatten or Dropout between and a softmax or not after:
+ * the map of class c is Σ_k w_k^c·A_k with w the classifier's kernel. No ReLU, as in the lecture.
+ * Throws (naming what is missing) for another kind of model: use GradCam there.
+ */
 export class Cam extends CamMethod {
+  /** 'CAM'. */
   readonly name = 'CAM';
   protected readonly relu = false;
 

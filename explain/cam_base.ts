@@ -8,9 +8,18 @@ import type { Tensor } from '../nn/engine.ts';
 import type { Model } from '../nn/model.ts';
 import { finalSoftmax, noSoftmaxReason } from '../nn/head.ts';
 
+/**
+ * Which score a gradient method differentiates: the softmax output of the target class (default, as
+ * the lecture) or its logit, the final softmax's input (the Grad-CAM paper's choice).
+ */
 export type ScoreOf = 'softmax' | 'logit';
 
+/**
+ * What a CAM method's channel weighting sees for one round of target classes (for writing a method
+ * of your own).
+ */
 export interface CamContext {
+  /** The model explained. */
   model: Model;
   /** Activations of the chosen layer, [N, H, W, K]. */
   activations: Tensor;
@@ -24,14 +33,19 @@ export interface CamContext {
   gradients(): Tensor;
 }
 
+/** One class activation map: an image's map for one target class, with the model's output. */
 export interface CamMap {
   /** Position of the image in the batch. */
   image: number;
+  /** The target class. */
   classIndex: number;
+  /** The model's output for the target class (a probability for a softmax model). */
   probability: number;
   /** The raw map at the layer's resolution (after ReLU where the method applies it). */
   raw: Float32Array;
+  /** Height of `raw` (the layer's resolution). */
   h: number;
+  /** Width of `raw`. */
   w: number;
   /** The map resized on the GPU to `upsample.size`, when asked. */
   upsampled?: Float32Array;
@@ -39,12 +53,15 @@ export interface CamMap {
   output: Float32Array;
 }
 
+/** Resize the maps on the GPU to an image size. */
 export interface Upsample {
+  /** Output [H, W]. */
   size: [number, number];
   /** nearest: cv2.INTER_NEAREST (as the lecture); bilinear: half-pixel centres (cv2.INTER_LINEAR). */
   mode: 'nearest' | 'bilinear';
 }
 
+/** What `CamMethod.explain` is asked for: layer, target classes, score, upsampling. */
 export interface CamRequest {
   /** Layer whose activations are weighted; defaults to the method's choice. */
   layer?: string;
@@ -55,6 +72,7 @@ export interface CamRequest {
   classes?: number[] | number[][] | null;
   /** Which score is differentiated by gradient methods (default: softmax, as the lecture). */
   score?: ScoreOf;
+  /** Resize each map to an image size on the GPU (`CamMap.upsampled`). */
   upsample?: Upsample;
   /** For a model with several outputs: which one is explained (index or output layer name). */
   output?: number | string;
@@ -62,7 +80,14 @@ export interface CamRequest {
   timings?: { forwardMs?: number; totalMs?: number };
 }
 
+/**
+ * A class activation method (CAM, Grad-CAM): forward with the chosen layer's activations A [N, H,
+ * W, K] captured, a target class per image, channel weights α [N, K], the map Σ_k α_k·A_k (then
+ * ReLU where the method applies it) and optional upsampling. Subclass it and override
+ * `channelWeights` for a method of your own.
+ */
 export abstract class CamMethod {
+  /** The method's name ('CAM', 'Grad-CAM'), used in error messages. */
   abstract readonly name: string;
   /** Whether negative evidence is cut (Grad-CAM: yes; CAM as in the lecture: no). */
   protected abstract readonly relu: boolean;
@@ -70,6 +95,11 @@ export abstract class CamMethod {
   /** For a model with several outputs, the one explained when a request names none. */
   output: number | string | undefined;
 
+  /**
+   * @param model - The model explained.
+   *
+   * @param o - `output`: for a model with several outputs, the one explained by default.
+   */
   constructor(readonly model: Model, o: { output?: number | string } = {}) {
     this.output = o.output;
   }
@@ -92,6 +122,14 @@ export abstract class CamMethod {
     throw new Error(`model '${this.model.name}' has no layer with a spatial output to explain`);
   }
 
+  /**
+   * The maps for a batch of preprocessed images `x` [N, H, W, C]: one per image and target class
+   * (image-major), read back to the host. Tensors are freed on return, and the call may overlap
+   * other GPU work.
+   *
+   * Throws when the layer is not spatial, a class is out of range, the class lists are uneven, or
+   * score 'logit' is asked of a model without a final softmax.
+   */
   async explain(x: Tensor, req: CamRequest = {}): Promise<CamMap[]> {
     const layer = req.layer ?? this.defaultLayer();
     const shape = this.model.getLayer(layer).outputShape;

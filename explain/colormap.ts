@@ -2,9 +2,15 @@
 
 import { GRAY, INFERNO, JET, VIRIDIS } from './colormap_data.ts';
 
+/** The colour maps by name: 256-entry RGB tables (256·3 bytes) from matplotlib's maps. */
 export const COLORMAPS = { inferno: INFERNO, jet: JET, viridis: VIRIDIS, gray: GRAY } as const;
+/** A name in `COLORMAPS`: 'inferno', 'jet', 'viridis' or 'gray'. */
 export type ColormapName = keyof typeof COLORMAPS;
 
+/**
+ * The table of colour map `name` (see `COLORMAPS`). Throws on an unknown name, listing the known
+ * ones.
+ */
 export function colormapByName(name: string): Uint8Array {
   const lut = (COLORMAPS as Record<string, Uint8Array>)[name];
   if (!lut) throw new Error(`unknown colormap '${name}' (known: ${Object.keys(COLORMAPS).join(', ')})`);

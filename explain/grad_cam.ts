@@ -6,7 +6,12 @@ import * as E from '../nn/engine.ts';
 import type { Tensor } from '../nn/engine.ts';
 import { CamMethod, type CamContext } from './cam_base.ts';
 
+/**
+ * Grad-CAM (Selvaraju et al. 2017): α_k = the mean over the map of ∂score/∂A_k, through the
+ * engine's own backward pass, then ReLU(Σ_k α_k·A_k). Works for any model with a spatial layer.
+ */
 export class GradCam extends CamMethod {
+  /** 'Grad-CAM'. */
   readonly name = 'Grad-CAM';
   protected readonly relu = true;
 

@@ -9,9 +9,13 @@ export interface Tile {
   caption: string;
 }
 
+/** An 8-bit RGB image on the host. */
 export interface RgbImage {
+  /** width·height·3 bytes, row after row, R G B per pixel. */
   rgb: Uint8Array;
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
 }
 

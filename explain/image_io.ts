@@ -33,11 +33,18 @@ export { overlayHeatmap, pilNearestIndex, resizeBilinear, resizeNearestPil, rgbT
 /** PIL's mode names for what the file holds. */
 export type SourceMode = 'RGB' | 'RGBA' | 'L' | 'LA' | 'P' | 'I' | '1' | 'CMYK';
 
+/**
+ * A decoded JPEG or PNG as RGB bytes (as PIL's convert('RGB')), with what the file said about
+ * itself.
+ */
 export interface DecodedImage extends RgbImage {
+  /** The file's format. */
   format: 'jpeg' | 'png';
   /** The mode PIL would open the file in. */
   mode: SourceMode;
+  /** Bits per sample in the file (8, or 16 for some PNGs; 1, 2, 4 for palette and grey PNGs). */
   bitDepth: number;
+  /** JPEG: whether the file is progressive. */
   progressive?: boolean;
   /** JPEG chroma subsampling as h×v factors per component, e.g. [[2,2],[1,1],[1,1]]. */
   sampling?: [number, number][];
@@ -47,6 +54,9 @@ export interface DecodedImage extends RgbImage {
   gray16?: Uint16Array;
 }
 
+/**
+ * A file that is not a JPEG or PNG, or cannot be decoded; the message starts with the file's name.
+ */
 export class ImageDecodeError extends Error {
   constructor(message: string) {
     super(message);
@@ -70,6 +80,10 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): DecodedImage {
   throw new ImageDecodeError(`${name}: not a JPEG or PNG image (first bytes: ${head || 'empty file'})`);
 }
 
+/**
+ * Reads and decodes a JPEG or PNG file (Node only), as PIL opens it. Throws an `ImageDecodeError`
+ * naming the file when it is missing or cannot be decoded.
+ */
 export function readImage(path: string): DecodedImage {
   if (!existsSync(path)) throw new ImageDecodeError(`${path}: no such image file`);
   return decodeImage(readFileSync(path), path);
@@ -340,6 +354,7 @@ function decodePng(bytes: Uint8Array): DecodedImage {
 // ---------------------------------------------------------------------------------------------
 // Geometry and colour
 
+/** Options of `loadImg` (keras.utils.load_img's arguments). */
 export interface LoadImgOptions {
   /** [height, width], as Keras' target_size. */
   targetSize?: [number, number];
@@ -347,11 +362,15 @@ export interface LoadImgOptions {
   colorMode?: 'rgb' | 'grayscale';
 }
 
+/** What `loadImg` returns: Keras' img_to_array of the loaded image. */
 export interface LoadedImg {
   /** The decoded file at its own size. */
   source: DecodedImage;
+  /** Width after `targetSize`. */
   width: number;
+  /** Height after `targetSize`. */
   height: number;
+  /** 3 for 'rgb', 1 for 'grayscale'. */
   channels: 1 | 3;
   /** HWC pixel values as Keras' img_to_array gives them (0..255; 16-bit grey keeps 0..65535). */
   pixels: Float32Array;

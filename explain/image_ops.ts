@@ -74,6 +74,7 @@ export function resizeBilinear(map: ArrayLike<number>, h: number, w: number, H: 
   return out;
 }
 
+/** Options of `overlayHeatmap`. */
 export interface OverlayOptions {
   /** Default 'jet', as the Keras Grad-CAM example. */
   colormap?: string;

@@ -7,6 +7,7 @@ import type { RgbImage } from './grid.ts';
 
 export { writeFileAtomic };
 
+/** The PNG file bytes (8-bit RGB, opaque) of `img`. */
 export function encodePng(img: RgbImage): Uint8Array {
   const png = new PNG({ width: img.width, height: img.height });
   for (let i = 0; i < img.width * img.height; i++) {
@@ -18,6 +19,7 @@ export function encodePng(img: RgbImage): Uint8Array {
   return PNG.sync.write(png);
 }
 
+/** Writes `img` as a PNG file at `path` (Node only), atomically: a temp file renamed into place. */
 export async function writePng(path: string, img: RgbImage): Promise<void> {
   await writeFileAtomic(path, encodePng(img));
 }

@@ -38,6 +38,10 @@ import { type BindingDecl, defineKernel, type UniformValues } from './spec.ts';
 import { forwardSlots, GATHERS, gatherDy, inputGradSlots, WEIGHT_GRAD_SLOTS } from './conv2d_tiled.ts';
 import { kSplitOf, type TiledSource, type TileFacts, tiledParts, tiledWorkgroups, tilesFor, TK } from './tiled.ts';
 
+/**
+ * Convolution padding: 'valid' (none), 'same' (Keras/TF SAME: output size ⌈input / stride⌉, the extra pixel
+ * at the bottom and right), or explicit [top, bottom, left, right].
+ */
 export type Padding = 'same' | 'valid' | readonly [number, number, number, number];
 
 export interface ConvGeom {

@@ -33,6 +33,7 @@ import {
 } from './softmax.ts';
 
 export type LabelKind = 'index' | 'soft';
+/** How a loss reduces its per-row values: 'mean', 'sum', or 'none' (one value per row). */
 export type Reduction = 'mean' | 'sum' | 'none';
 /** Denominator of a reduction: 1 (sum), Σ row weights (ONNX mean), or the row count (Keras mean). */
 export type Denominator = 'one' | 'weights' | 'rows';

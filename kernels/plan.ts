@@ -10,11 +10,16 @@ export type GemmVariant = 'register' | 'tiled';
 /** Row kernels (softmax, losses): one thread per row, or a workgroup's tree per row. */
 export type RowVariant = 'thread' | 'tree';
 
+/**
+ * Every kernel choice that depends on the device or on the LANTERNA_* settings, made when the device is
+ * created (`gpu().plan`; `Gpu.withPlan` runs code under another).
+ */
 export interface DevicePlan {
   /** A software driver running on the CPU (SwiftShader, lavapipe/llvmpipe): decided here only. */
   readonly cpuDriver: boolean;
   /** The adapter, in words (vendor, architecture, description). */
   readonly adapter: string;
+  /** The GEMM kernel family: 'register' (CPU drivers) or 'tiled' (GPUs), unless LANTERNA_GEMM forces one. */
   readonly gemm: GemmVariant;
   /** A block forced on every tiled kernel; null: chosen per product (tilesFor). */
   readonly tiles: Tiles | null;
@@ -34,12 +39,19 @@ export interface DevicePlan {
 
 /** The LANTERNA_* settings, parsed (engine/settings.ts reads them in every runtime). */
 export interface Settings {
+  /** LANTERNA_GEMM: one GEMM variant on every adapter. */
   gemm?: GemmVariant;
+  /** LANTERNA_TILE=64 or 128: one block size for every tiled kernel. */
   tiles?: Tiles;
+  /** LANTERNA_TILE=no-narrow sets false: no 128×32 blocks. */
   narrowTiles?: boolean;
+  /** LANTERNA_ROWS: one row-kernel variant on every adapter. */
   rowVariant?: RowVariant;
+  /** LANTERNA_DEBUG=1: every dispatch in its own error scope (slow; GPU errors name their op). */
   debug?: boolean;
+  /** LANTERNA_PROFILE=1: ask for timestamp queries, so kernels can be timed. */
   profile?: boolean;
+  /** LANTERNA_FIT_INFLIGHT: training steps recorded ahead of their loss readbacks (default 4). */
   fitInFlight?: number;
 }
 

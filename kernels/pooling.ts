@@ -41,6 +41,7 @@ export interface PoolGeom {
   padR: number;
 }
 
+/** Pooling padding: 'valid' (none), 'same' (Keras/TF SAME), or explicit [top, bottom, left, right]. */
 export type PoolPadding = 'valid' | 'same' | readonly [number, number, number, number];
 
 /**

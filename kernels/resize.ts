@@ -21,8 +21,11 @@ import { defineKernel } from './spec.ts';
 
 const WG = 256;
 
+/** Interpolation of `resize`. */
 export type ResizeMode = 'nearest' | 'bilinear' | 'bicubic';
+/** How `resize` maps output to input coordinates (ONNX coordinate_transformation_mode). */
 export type CoordMode = 'half_pixel' | 'align_corners' | 'asymmetric' | 'pytorch_half_pixel' | 'tf_half_pixel_for_nn' | 'half_pixel_symmetric';
+/** How 'nearest' resizing rounds a fractional input coordinate (ONNX nearest_mode). */
 export type NearestMode = 'round_prefer_floor' | 'round_prefer_ceil' | 'floor' | 'ceil';
 
 export interface ResizeSpec {

@@ -11,6 +11,7 @@ import { optimizerFrom, type Optimizer } from './optimizers.ts';
 import { Rng } from './random.ts';
 import type { Model } from './model.ts';
 
+/** Training or test data on the host: images and their class indices. */
 export interface Dataset {
   /** NHWC images, N·H·W·C values. */
   x: Float32Array;
@@ -18,42 +19,80 @@ export interface Dataset {
   y: ArrayLike<number>;
 }
 
+/** Keras' compile arguments, for `new Trainer(model, options)`. */
 export interface CompileOptions {
+  /** 'adam' (default), 'sgd' (Keras' defaults), or an optimiser object. */
   optimizer?: string | Optimizer;
+  /**
+   * A name from `LOSSES`; default 'categorical_crossentropy' (both names take class indices here).
+   * Throws on another name.
+   */
   loss?: string;
+  /** Accepted for Keras compatibility and ignored: loss and accuracy are always reported. */
   metrics?: string[];
 }
 
+/** Progress after one training step, given to `FitOptions.onBatchEnd`. */
 export interface BatchInfo {
+  /** Epoch, from 1. */
   epoch: number;
+  /** Step within the epoch, from 1. */
   step: number;
+  /** Steps per epoch. */
   steps: number;
+  /** Mean loss over the epoch so far. */
   loss: number;
+  /** Accuracy (0..1) over the epoch so far. */
   accuracy: number;
+  /** Training throughput over the epoch so far. */
   imagesPerSecond: number;
   /** This batch alone (loss and accuracy above are running means over the epoch). */
   batchLoss: number;
+  /** This batch's accuracy (0..1). */
   batchAccuracy: number;
+  /** This batch's size (the last batch of an epoch may be smaller). */
   batchSize: number;
 }
 
+/**
+ * The summary of one epoch, returned by `fit` (one per epoch) and given to `FitOptions.onEpochEnd`.
+ */
 export interface EpochInfo {
+  /** Epoch, from 1. */
   epoch: number;
+  /** Mean training loss over the epoch. */
   loss: number;
+  /** Training accuracy (0..1) over the epoch. */
   accuracy: number;
+  /** Loss on the validation split, when `validationSplit` > 0. */
   valLoss?: number;
+  /** Accuracy on the validation split, when `validationSplit` > 0. */
   valAccuracy?: number;
+  /** Wall time of the epoch's training steps. */
   seconds: number;
 }
 
+/** Keras' fit arguments, and callbacks. */
 export interface FitOptions {
+  /**
+   * Images per step; default 100. Throws when one activation of that batch exceeds the adapter's
+   * binding limit.
+   */
   batchSize?: number;
+  /** Passes over the training data; default 1. */
   epochs?: number;
+  /**
+   * Fraction of the data held out for validation, taken from the end before shuffling (as Keras);
+   * default 0.
+   */
   validationSplit?: number;
+  /** Shuffle the training data each epoch; default true. */
   shuffle?: boolean;
+  /** Seed of the shuffles and of dropout masks; default 1. */
   seed?: number;
   /** Awaited when it returns a promise (the next step is already recorded: the GPU keeps working). */
   onBatchEnd?: (b: BatchInfo) => unknown;
+  /** Called (and awaited) after each epoch. */
   onEpochEnd?: (e: EpochInfo) => void | Promise<void>;
   /** Stops after the current step when it returns true (e.g. a signal from the UI). */
   shouldStop?: () => boolean;
@@ -66,10 +105,19 @@ export interface FitOptions {
   inFlight?: number;
 }
 
+/**
+ * Keras' compile and fit for a model of one input and one output:
+ * `new Trainer(model, { optimizer, loss })`, then `await trainer.fit(data, { epochs })`. Each step
+ * (forward, loss, gradients, update) is one scope and one GPU submission; losses are read back a
+ * few steps late so the host and GPU overlap. Throws for a model with several inputs or outputs.
+ */
 export class Trainer {
+  /** The optimiser the updates use. */
   readonly optimizer: Optimizer;
+  /** The loss name. */
   readonly loss: LossName;
   constructor(
+    /** The model trained (its weights are updated in place). */
     readonly model: Model,
     o: CompileOptions = {},
   ) {
@@ -98,6 +146,11 @@ export class Trainer {
     });
   }
 
+  /**
+   * Trains on `data` (images [N, ...model.inputShape] flattened, labels 0..C−1) and returns one
+   * `EpochInfo` per epoch run. Throws before any step on a size mismatch or a label out of range; a
+   * NaN or infinite image is reported with the step that read it.
+   */
   async fit(data: Dataset, o: FitOptions = {}): Promise<EpochInfo[]> {
     const batch = o.batchSize ?? 100;
     if (this.model.safeBatch(batch) < batch)
@@ -217,6 +270,11 @@ function oneInputOneOutput(model: Model, what: string): void {
     throw new Error(`${what}: model '${model.name}' has ${model.inputNodes.length} inputs and ${model.outputRefs.length} outputs (${model.outputNames.join(', ')}); ${what} takes models of one input and one output`);
 }
 
+/**
+ * Mean loss and accuracy of `model` over `data` (no gradients, dropout off), in batches of
+ * `batchSize` (default 500). `n` is the number of images. Throws on a size mismatch or a label out
+ * of range.
+ */
 export async function evaluate(model: Model, data: Dataset, batchSize = 500, loss: LossName = 'categorical_crossentropy') {
   oneInputOneOutput(model, 'evaluate');
   batchSize = model.safeBatch(batchSize);

@@ -6,8 +6,11 @@ import { type Tensor, tensor, keep, fmtShapeOf } from './engine.ts';
 import type { Rng } from './random.ts';
 import { kerasSnakeCase } from './naming.ts';
 
+/** What a layer's `call` is told besides its input. */
 export interface CallContext {
+  /** True in a training step: Dropout, GaussianNoise and BatchNormalization behave as in training. */
   training: boolean;
+  /** The random source of dropout and noise masks in training (a seeded `Rng` makes them reproducible). */
   rng?: Rng;
   /** Captured layer outputs become gradient targets even when no weight requires a gradient. */
   watch?: boolean;
@@ -15,11 +18,15 @@ export interface CallContext {
 
 /** A named weight. `value` keeps its GPU buffer for life; optimisers update it in place. */
 export class Weight {
+  /** The weight's tensor (kept out of every scope); gradients land in `value.grad`. */
   value: Tensor;
   constructor(
+    /** The Keras weight name ('kernel', 'bias', 'gamma', 'moving_mean', …). */
     readonly name: string,
     data: Float32Array,
+    /** The weight's shape (Keras' layout: a conv kernel is [KH, KW, C, O]). */
     readonly shape: number[],
+    /** False for statistics (BatchNormalization's moving mean and variance): optimisers leave them alone. */
     readonly trainable = true,
   ) {
     this.value = keep(tensor(data, shape));
@@ -32,20 +39,35 @@ export class Weight {
     if (data.length !== n) throw new Error(`${source}: weight '${this.name}' expects ${fmtShapeOf(this.shape)} (${n} values), got ${data.length}`);
     this.value.storage.gpu.upload(this.value.buffer, data);
   }
+  /** The current values, copied to the host. */
   async read(): Promise<Float32Array> {
     return (await this.value.data()) as Float32Array;
   }
+  /** Frees the weight's GPU buffer. */
   dispose(): void {
     this.value.dispose();
   }
 }
 
+/**
+ * A Keras layer: named weights in Keras' order, a Keras class name and config, and `call` from a batch tensor
+ * to a batch tensor. Shapes given to and returned by a layer exclude the batch dimension, as Keras prints
+ * them. Layers are used inside a `Sequential` or functional `Model`, which builds and calls them.
+ */
 export abstract class Layer {
+  /** The Keras class name ('Conv2D', 'Dense', …), as in a model file's config. */
   abstract readonly className: string;
+  /** The layer's name, unique in its model ('conv2d_1'); a model names unnamed layers as Keras does. */
   name: string;
+  /**
+   * The weights in Keras' order (kernel, bias; gamma, beta, moving_mean, moving_variance); empty until built.
+   */
   weights: Weight[] = [];
+  /** True once `build` has created the weights. */
   built = false;
+  /** The input shape without the batch dimension; null until built. */
   inputShape: number[] | null = null;
+  /** The output shape without the batch dimension; null until built. */
   outputShape: number[] | null = null;
 
   constructor(name?: string) {
@@ -64,15 +86,28 @@ export abstract class Layer {
     this.built = true;
   }
 
+  /**
+   * The output shape for `inputShape` (both without the batch dimension). Throws when the layer cannot take
+   * that input.
+   */
   abstract computeOutputShape(inputShape: number[]): number[];
+  /**
+   * The layer's forward pass on a batch `x` (batch first, NHWC for images), recorded for autograd. Call it
+   * inside a scope (`tidy`) or the tensors it makes stay alive.
+   */
   abstract call(x: Tensor, ctx: CallContext): Tensor;
   /** The layer-specific part of its Keras config (name, trainable and dtype are added by getConfig). */
   protected abstract kerasConfig(): Record<string, unknown>;
 
+  /**
+   * The layer's Keras config (name, trainable, dtype and the layer's own arguments, in Keras' snake_case), as
+   * written to a model file.
+   */
   getConfig(): Record<string, unknown> {
     return { name: this.name, trainable: true, dtype: 'float32', ...this.kerasConfig() };
   }
 
+  /** The weights optimisers update (all but statistics such as moving averages). */
   get trainableWeights(): Weight[] {
     return this.weights.filter((w) => w.trainable);
   }
@@ -93,6 +128,7 @@ export abstract class Layer {
       this.preActivationHooks = this.preActivationHooks.filter((f) => f !== fn);
     };
   }
+  /** @internal The hooks added by onPreActivation. */
   preActivationHooks: ((pre: Tensor) => void)[] = [];
 
   /** Runs the pre-activation hooks on `pre` and returns it (for layers that apply an activation). */
@@ -101,10 +137,12 @@ export abstract class Layer {
     return pre;
   }
 
+  /** Number of weight values, trainable or not (Keras' count_params). */
   countParams(): number {
     return this.weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
   }
 
+  /** Frees the layer's weights. */
   dispose(): void {
     for (const w of this.weights) w.dispose();
   }
@@ -133,6 +171,7 @@ export function hasPreActivation(layer: Layer): layer is Layer & HasPreActivatio
  * builds it with `buildMany` and calls `callMany`; `inputShape` is the first input's shape.
  */
 export abstract class MergeLayer extends Layer {
+  /** Every input's shape (batch excluded); null until built. */
   inputShapes: number[][] | null = null;
 
   /** Creates weights (if any) for the inputs' shapes (batch excluded), checking they can merge. */
@@ -144,12 +183,16 @@ export abstract class MergeLayer extends Layer {
     this.built = true;
   }
 
+  /** The output shape for the inputs' shapes (batch excluded). Throws when they cannot merge. */
   abstract computeOutputShapeMany(inputShapes: number[][]): number[];
+  /** The forward pass on several batch tensors at once. */
   abstract callMany(xs: Tensor[], ctx: CallContext): Tensor;
 
+  /** Throws: a merge layer takes several inputs (use `computeOutputShapeMany`). */
   computeOutputShape(inputShape: number[]): number[] {
     throw new Error(`${this.className} '${this.name}' merges several inputs; it was given one ([${inputShape}])`);
   }
+  /** A merge layer given one tensor: `callMany([x])`. */
   call(x: Tensor, ctx: CallContext): Tensor {
     return this.callMany([x], ctx);
   }

@@ -8,7 +8,12 @@ import * as E from './engine.ts';
 import type { Tensor } from './engine.ts';
 import type { ForwardResult } from './sequential.ts';
 
+/**
+ * The loss names `Trainer` accepts (Keras' names). Both compute softmax cross-entropy from the
+ * logits with class-index labels.
+ */
 export const LOSSES = ['categorical_crossentropy', 'sparse_categorical_crossentropy'] as const;
+/** One of `LOSSES`. */
 export type LossName = (typeof LOSSES)[number];
 
 export function checkLoss(name: string): LossName {

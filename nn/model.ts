@@ -27,9 +27,11 @@ export interface GraphNode {
   shapes: number[][];
 }
 
+/** What `Model.forward` returns: outputs, captured layer outputs and logits. */
 export interface ForwardResult {
   /** The chosen output (the first unless `output` was given). */
   output: Tensor;
+  /** Every output of the model, in output order. */
   outputs: Tensor[];
   /** Outputs of the layers asked for, by the name asked. */
   captured: Map<string, Tensor>;
@@ -40,6 +42,7 @@ export interface ForwardResult {
   logits: Tensor | null;
 }
 
+/** Options of `Model.forward`. */
 export interface ForwardOptions {
   /** Which output is `output` and gets `logits`: an index or the output layer's name. */
   output?: number | string;
@@ -48,10 +51,13 @@ export interface ForwardOptions {
 /** A tensor of a model being defined: what `input()` and `apply()` return. */
 export class SymbolicTensor {
   constructor(
+    /** The layer whose call produced this tensor (an InputLayer for `input()`). */
     readonly layer: Layer,
+    /** The symbolic tensors that call took. */
     readonly inputs: SymbolicTensor[],
     /** Output index of `layer`'s call (nested models may return several). */
     readonly out: number,
+    /** The shape without the batch dimension. */
     readonly shape: number[],
     /** Identifies the call: the outputs of one call share it. */
     readonly call: object,
@@ -109,15 +115,26 @@ interface CapturePlan {
   down: Map<number, Map<string, string>>;
 }
 
+/**
+ * A graph model (Keras' Functional): `new Model({ inputs, outputs })` from the symbolic tensors of
+ * `input()` and `apply()`. Nodes are layer calls in an order where every input comes first; a layer
+ * called twice shares its weights; a model can be a layer of another. `forward` runs it on a batch
+ * (with captures and logits), `predict` on host data.
+ */
 export class Model extends Layer {
   readonly className: string = 'Functional';
   // Set when built (see finishBuild); typed as a built model's, as Sequential's always were.
   declare inputShape: number[];
   declare outputShape: number[];
+  /** The graph: one node per layer call, every node after its inputs (inputs first). */
   readonly nodes: GraphNode[] = [];
   /** Nodes of the model's inputs, in input order. */
   inputNodes: number[] = [];
+  /** The model's outputs, as (node, output index) pairs. */
   outputRefs: TensorRef[] = [];
+  /**
+   * The random source for weight initialisation (seeded by the constructor's `seed`, default 1).
+   */
   readonly rng: Rng;
 
   constructor(o: { inputs?: SymbolicTensor | SymbolicTensor[]; outputs?: SymbolicTensor | SymbolicTensor[]; name?: string; seed?: number } = {}) {
@@ -199,10 +216,12 @@ export class Model extends Layer {
     return [...seen];
   }
 
+  /** The InputLayers, in input order. */
   get inputLayers(): InputLayer[] {
     return this.inputNodes.map((i) => this.nodes[i].layer as InputLayer);
   }
 
+  /** Every input's shape (batch excluded), in input order. */
   get inputShapes(): number[][] {
     return this.inputLayers.map((l) => l.shape);
   }
@@ -212,15 +231,18 @@ export class Model extends Layer {
     return this.outputRefs.map((r) => this.nodeName(r.node));
   }
 
+  /** Node `i`'s name: the layer's name, with `[call]` when the layer is called more than once. */
   nodeName(i: number): string {
     const n = this.nodes[i];
     return n.call > 0 || this.callsOf(n.layer) > 1 ? `${n.layer.name}[${n.call}]` : n.layer.name;
   }
 
+  /** How many nodes call `layer`. */
   callsOf(layer: Layer): number {
     return this.nodes.filter((n) => n.layer === layer).length;
   }
 
+  /** Every output's shape (batch excluded), in output order. */
   get outputShapes(): number[][] {
     return this.outputRefs.map((r) => this.nodes[r.node].shapes[r.out]);
   }
@@ -262,6 +284,10 @@ export class Model extends Layer {
     return {};
   }
 
+  /**
+   * The layer named `name`, looking into nested models too ('outer/inner' names one inside a given
+   * nested call). Throws when there is none, or when the name is ambiguous.
+   */
   getLayer(name: string): Layer {
     const p = this.findLayer(name);
     if (!p) throw new Error(`model '${this.name}' has no layer '${name}' (layers: ${this.layers.map((x) => x.name).join(', ')})`);
@@ -346,6 +372,7 @@ export class Model extends Layer {
     return chain;
   }
 
+  /** The layers of `tailChain(o)`: the single-input chain that ends at output `o`. */
   tailLayers(o = 0): Layer[] {
     return this.tailChain(o).map((i) => this.nodes[i].layer);
   }
@@ -472,7 +499,7 @@ export class Model extends Layer {
     return out;
   }
 
-  /** Keras model_config for this model ({class_name: 'Functional', config}, tf.keras 2 layout). */
+  /** Keras model_config for this model (`{class_name: 'Functional', config}`, tf.keras 2 layout). */
   toKerasConfig(): Record<string, unknown> {
     const ref = (r: TensorRef) => [this.nodes[r.node].layer.name, this.nodes[r.node].call, r.out];
     const layers = [...new Set(this.nodes.map((n) => n.layer))].map((l) => {

@@ -18,6 +18,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/**
+ * How a model's inputs are made from 0..255 pixels; our model files record it (root attribute
+ * lanterna_preprocessing).
+ */
 export interface Preprocessing {
   /** How 0..255 pixels become inputs: 'inverted' 1 − x/255 (the lecture), 'unit' x/255, 'raw'. */
   pixels: PixelMode;
@@ -25,13 +29,20 @@ export interface Preprocessing {
 
 export const PREPROCESSING_ATTR = 'lanterna_preprocessing';
 
+/** Options of `saveModel` and `saveModelToBytes`. */
 export interface SaveOptions {
+  /** The input preprocessing to record in the file. */
   preprocessing?: Preprocessing;
+  /** Keras' training_config (optimizer, loss) to store, as Keras' model.save does. */
   trainingConfig?: object;
   /** More root attributes (strings), e.g. how the model was trained. */
   attrs?: Record<string, string>;
 }
 
+/**
+ * Writes `model` to `path`: a Keras 3 archive when the path ends in `.keras`, else a Keras HDF5
+ * file (model.save's layout, written atomically). Both are readable by Keras and by `loadModel`.
+ */
 export async function saveModel(model: Model, path: string, o: SaveOptions = {}): Promise<void> {
   if (!model.built) model.build();
   if (path.toLowerCase().endsWith('.keras')) return saveKerasArchive(model, path, o);
@@ -82,16 +93,20 @@ export function leafLayers(model: Model): Layer[] {
   return model.allLayers().filter((l) => !(l instanceof Model));
 }
 
+/** What `loadModel` and `loadModelFromBytes` return. */
 export interface LoadedModel {
+  /** The built model, weights loaded. */
   model: Model;
+  /** The preprocessing the file records; null for files not written by Lanterna. */
   preprocessing: Preprocessing | null;
   /** The file read: a Keras file, or a TF.js model.json with its shards (format 'tfjs-layers'). */
   file: KerasFile | TfjsModelFile;
 }
 
 /**
- * Loads a Keras file into a built Sequential. Weights-only files need `config` (a model_config
- * object) unless the caller builds the model itself and uses `loadWeightsInto`.
+ * Loads a Keras file (.h5, .keras) or a TF.js model.json into a built model (Sequential or
+ * functional), with the preprocessing our files record. Weights-only files need `config` (a
+ * model_config object). Throws a `LanternaError` naming the file when it cannot be read or built.
  */
 export async function loadModel(path: string, config?: object): Promise<LoadedModel> {
   if (isTfjsModelPath(path)) return loadTfjs(path);

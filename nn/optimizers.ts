@@ -5,8 +5,11 @@ import * as E from './engine.ts';
 import type { Tensor } from './engine.ts';
 import type { Weight } from './layer.ts';
 
+/** An optimiser: updates weights in place from their gradients (`Adam`, `SGD`, or your own). */
 export interface Optimizer {
+  /** The Keras class name ('Adam', 'SGD'). */
   readonly name: string;
+  /** Updates applied so far (Keras' iterations). */
   iterations: number;
   /**
    * One update. `grads` from E.grad(); without them, each weight's `.grad` from backward()
@@ -15,7 +18,9 @@ export interface Optimizer {
   apply(weights: Weight[], grads?: Tensor[]): void;
   /** Drops the weights' accumulated `.grad` (PyTorch's optimizer.zero_grad()). */
   zeroGrad?(weights: Weight[]): void;
+  /** The Keras optimizer config (snake_case), as a model file's training_config stores it. */
   getConfig(): Record<string, unknown>;
+  /** Frees the optimiser's GPU state (moments, velocities). */
   dispose(): void;
 }
 
@@ -31,18 +36,27 @@ function gradsFor(opt: string, weights: Weight[], grads?: Tensor[]): Tensor[] {
   });
 }
 
+/** Drops each weight's accumulated `.grad` (PyTorch's zero_grad). */
 export function zeroGrad(weights: Weight[]): void {
   for (const w of weights) w.value.zeroGrad();
 }
 
+/**
+ * Keras' Adam (defaults: learning rate 1e-3, beta1 0.9, beta2 0.999, epsilon 1e-7). Keeps two
+ * moment tensors per weight on the GPU; `dispose()` frees them.
+ */
 export class Adam implements Optimizer {
   readonly name = 'Adam';
   iterations = 0;
   private state = new Map<Weight, { m: Tensor; v: Tensor }>();
   constructor(
+    /** Step size; default 1e-3. */
     public learningRate = 1e-3,
+    /** Decay of the first-moment average; default 0.9. */
     public beta1 = 0.9,
+    /** Decay of the second-moment average; default 0.999. */
     public beta2 = 0.999,
+    /** Added to the denominator's square root; default 1e-7. */
     public epsilon = 1e-7,
   ) {}
 
@@ -84,13 +98,20 @@ export class Adam implements Optimizer {
   }
 }
 
+/**
+ * Keras' SGD (defaults: learning rate 0.01, no momentum). Keeps a velocity per weight on the GPU
+ * when momentum > 0; `dispose()` frees it.
+ */
 export class SGD implements Optimizer {
   readonly name = 'SGD';
   iterations = 0;
   private velocity = new Map<Weight, Tensor>();
   constructor(
+    /** Step size; default 0.01. */
     public learningRate = 0.01,
+    /** Momentum; default 0 (plain SGD). */
     public momentum = 0,
+    /** Nesterov momentum; default false. */
     public nesterov = false,
   ) {}
 

@@ -8,9 +8,19 @@ import { Dense } from './layers/dense.ts';
 import { GlobalAveragePooling2D, MaxPooling2D } from './layers/pooling.ts';
 import { Sequential } from './sequential.ts';
 
+/**
+ * The built-in MNIST networks: 'cam1' (four 3×3 convs, 2×2 max-pooling after the first three, a 3×3
+ * CAM) and 'cam2' (the same without pooling, a 28×28 CAM).
+ */
 export const PRESETS = ['cam1', 'cam2'] as const;
+/** One of `PRESETS`. */
 export type PresetName = (typeof PRESETS)[number];
 
+/**
+ * A new, built Sequential of the preset `name` for 28×28×1 MNIST inputs, weights initialised from
+ * `seed`: four 'same' relu Conv2D (16, 32, 64, 128 filters), GlobalAveragePooling2D, Dense(10,
+ * softmax). Throws on an unknown name.
+ */
 export function preset(name: string, seed = 1): Sequential {
   if (!(PRESETS as readonly string[]).includes(name)) throw new Error(`unknown preset '${name}' (known: ${PRESETS.join(', ')})`);
   const pool = name === 'cam1';

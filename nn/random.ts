@@ -1,6 +1,10 @@
 // Seeded random numbers, so that a training run (initial weights, shuffling, dropout masks)
 // is reproducible from one seed.
 
+/**
+ * A small seeded random source (mulberry32): weight initialisation, shuffles and dropout masks are
+ * reproducible from one seed.
+ */
 export class Rng {
   private s: number;
   constructor(seed: number) {
@@ -14,6 +18,7 @@ export class Rng {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
+  /** `n` values uniform in [lo, hi). */
   uniform(n: number, lo: number, hi: number): Float32Array {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * this.next();

@@ -8,7 +8,13 @@ import { Model } from './model.ts';
 
 export type { ForwardResult } from './model.ts';
 
+/**
+ * Keras' Sequential: a chain of layers added with `add`; named as Keras names them. Builds when the
+ * input shape is known (an InputLayer first, or `build(shape)`); then it is a `Model` with the same
+ * forward, predict and files.
+ */
 export class Sequential extends Model {
+  /** 'Sequential'. */
   override readonly className: string = 'Sequential';
   private readonly list: Layer[] = [];
   private counters = new Map<string, number>();

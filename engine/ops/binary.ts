@@ -34,6 +34,13 @@ function binaryGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | nul
   });
 }
 
+/**
+ * The elementwise binary op `op` on `a` and `b` with NumPy broadcasting; prefer the named ops (`add`, `mul`,
+ * …). Both inputs must have the same dtype. Comparisons ('ge', 'lt', 'eq') return float32 masks of 1 and 0
+ * and carry no gradient.
+ *
+ * Throws a `ShapeError` when the dtypes differ or the shapes do not broadcast.
+ */
 export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   checkInputs(op, [a, b], null);
   if (a.dtype !== b.dtype) throw new ShapeError(op, `dtypes differ: ${a.describe()} and ${b.describe()}`);
@@ -47,12 +54,21 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   return record(op, [a, b], y, binaryGrad);
 }
 
+/** a + b, elementwise with broadcasting. */
 export const add = (a: Tensor, b: Tensor) => binary('add', a, b);
+/** a − b, elementwise with broadcasting. */
 export const sub = (a: Tensor, b: Tensor) => binary('sub', a, b);
+/** a · b, elementwise with broadcasting (not a matrix product: see `matmul`). */
 export const mul = (a: Tensor, b: Tensor) => binary('mul', a, b);
+/** a / b, elementwise with broadcasting. */
 export const div = (a: Tensor, b: Tensor) => binary('div', a, b);
+/** The larger of a and b, elementwise with broadcasting; the gradient goes to `a` where a ≥ b. */
 export const maximum = (a: Tensor, b: Tensor) => binary('maximum', a, b);
+/** The smaller of a and b, elementwise with broadcasting; the gradient goes to `a` where a ≤ b. */
 export const minimum = (a: Tensor, b: Tensor) => binary('minimum', a, b);
+/** 1 where `a >= b`, else 0 (float32, broadcast, no gradient). */
 export const greaterEqual = (a: Tensor, b: Tensor) => binary('ge', a, b);
+/** 1 where `a < b`, else 0 (float32, broadcast, no gradient). */
 export const less = (a: Tensor, b: Tensor) => binary('lt', a, b);
+/** 1 where a = b, else 0 (float32, broadcast, no gradient). */
 export const equal = (a: Tensor, b: Tensor) => binary('eq', a, b);

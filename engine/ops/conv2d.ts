@@ -31,6 +31,7 @@ import { sum, sumPartials } from './reduce.ts';
 
 export type { Padding } from '../../kernels/conv2d.ts';
 
+/** Options of `conv2d`: Keras' Conv2D arguments, with ONNX's names where they differ. */
 export interface Conv2dOptions {
   /** [sh, sw] or one number for both; default 1. */
   strides?: number | readonly [number, number];

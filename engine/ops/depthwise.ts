@@ -13,6 +13,7 @@ import { conv2dGeneralInputGrad, conv2dGeneralWeightGrad } from './conv2d_genera
 import { sum } from './reduce.ts';
 import { reshape } from './shape.ts';
 
+/** Options of `depthwiseConv2d` (Keras' DepthwiseConv2D arguments). */
 export interface DepthwiseOptions {
   /** [sh, sw] or one number for both; default 1. */
   strides?: number | readonly [number, number];

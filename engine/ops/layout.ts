@@ -15,6 +15,10 @@ import { sizeOf } from '../../kernels/program.ts';
 import { checkInputs, empty, type Tensor } from '../tensor.ts';
 import { zeros } from './create.ts';
 
+/**
+ * How `pad` fills the border: 'constant' (the given value), 'edge' (repeats the edge element), 'reflect'
+ * (mirrors, without repeating the edge), as ONNX Pad.
+ */
 export type PadMode = Boundary;
 
 const elemOf = (t: Tensor) => (t.dtype === 'int32' ? 'i32' : 'f32');

@@ -23,7 +23,9 @@ import { checkInputs, empty, type Shape, type Tensor, view } from '../tensor.ts'
 
 export type { Reduction } from '../../kernels/loss.ts';
 
+/** Options of `softmaxCrossEntropy`. */
 export interface SoftmaxCrossEntropyOptions {
+  /** 'mean' (default), 'sum', or 'none' for one loss per row. */
   reduction?: Reduction;
   /** Rows whose label equals this contribute neither loss nor gradient nor weight (index labels). */
   ignoreIndex?: number;
@@ -31,7 +33,9 @@ export interface SoftmaxCrossEntropyOptions {
   weights?: Tensor;
 }
 
+/** Options of `categoricalCrossEntropy`. */
 export interface CategoricalCrossEntropyOptions {
+  /** 'mean' (default), 'sum', or 'none' for one loss per row. */
   reduction?: Reduction;
   /** Probabilities are clipped to [epsilon, 1 − epsilon] (Keras' backend epsilon by default). */
   epsilon?: number;

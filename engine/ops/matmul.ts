@@ -237,8 +237,11 @@ function launchPieces(call: GemmCall, L: number): void {
 // ---------------------------------------------------------------------------------------------
 // matmul
 
+/** Options of `matmul`. */
 export interface MatmulOptions {
+  /** Use the transpose of a's last two dims; default false. */
   transposeA?: boolean;
+  /** Use the transpose of b's last two dims; default false. */
   transposeB?: boolean;
 }
 
@@ -336,10 +339,15 @@ export function dense(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
 // ---------------------------------------------------------------------------------------------
 // gemm (ONNX): composed from matmul, scale and add, so its gradient comes for free.
 
+/** Options of `gemm` (ONNX Gemm's attributes). */
 export interface GemmOptions {
+  /** Scale of op(a)·op(b); default 1. */
   alpha?: number;
+  /** Scale of c; default 1. */
   beta?: number;
+  /** Transpose a first; default false. */
   transA?: boolean;
+  /** Transpose b first; default false. */
   transB?: boolean;
 }
 

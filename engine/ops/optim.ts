@@ -7,32 +7,45 @@ import { ShapeError, fmtShape } from '../errors.ts';
 import { dispatch } from '../run.ts';
 import { checkInputs, type Tensor } from '../tensor.ts';
 
+/** Hyperparameters of one `adamStep` (Keras' Adam). */
 export interface AdamOptions {
   /** Keras defaults: lr 1e-3, beta1 0.9, beta2 0.999, epsilon 1e-7. */
   lr?: number;
+  /** Decay of the first-moment average; default 0.9. */
   beta1?: number;
+  /** Decay of the second-moment average; default 0.999. */
   beta2?: number;
+  /** Added to the denominator's square root; default 1e-7. */
   epsilon?: number;
   /** 1-based step count (Keras' iterations + 1): sets the bias correction. */
   step: number;
 }
 
+/** Inputs and attributes of one `adamOnnxStep` (the ONNX training operator Adam). */
 export interface OnnxAdamOptions {
   /** ONNX inputs R (learning rate) and T (update count; 0 means no bias correction). */
   r: number;
+  /** ONNX input T: the update count; 0 means no bias correction. */
   t: number;
   /** ONNX attributes; defaults as the operator's: 0.9, 0.999, 0, 0, 0. */
   alpha?: number;
+  /** ONNX beta: decay of the second-moment average; default 0.999. */
   beta?: number;
+  /** ONNX epsilon; default 0. */
   epsilon?: number;
+  /** ONNX norm_coefficient: L2 weight decay added to the gradient; default 0. */
   normCoefficient?: number;
+  /** ONNX norm_coefficient_post: L2 decay applied after the update; default 0. */
   normCoefficientPost?: number;
 }
 
+/** Hyperparameters of one `sgdStep` (Keras' SGD). */
 export interface SgdOptions {
   /** Keras defaults: lr 0.01, momentum 0, nesterov false. */
   lr?: number;
+  /** Momentum; default 0 (plain SGD). */
   momentum?: number;
+  /** Nesterov momentum; default false. */
   nesterov?: boolean;
 }
 

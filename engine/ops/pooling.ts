@@ -25,6 +25,7 @@ import { reshape } from './shape.ts';
 export type { PoolPadding } from '../../kernels/pooling.ts';
 type Pair = number | readonly [number, number];
 
+/** Options of `maxPool2d` and `avgPool2d`. */
 export interface PoolOptions {
   /** Window [ph, pw] (or one number for both). */
   pool: Pair;
@@ -38,6 +39,7 @@ export interface PoolOptions {
   ceilMode?: boolean;
 }
 
+/** Options of `avgPool2d`. */
 export interface AvgPoolOptions extends PoolOptions {
   /** Divide by all taps inside the padded input (ONNX count_include_pad) instead of the valid ones. */
   countIncludePad?: boolean;
@@ -83,6 +85,12 @@ function maxPoolGrad(node: TapeNode, dy: Tensor): Tensor[] {
   return [run('maxPool2d.grad', maxPoolGradKernel(geom), [dy, node.saved[0]], node.inputs[0].shape)];
 }
 
+/**
+ * Max pooling over H and W of an NHWC tensor [N, H, W, C]: returns [N, OH, OW, C]. The gradient goes to the
+ * position of each window's maximum.
+ *
+ * Throws a `ShapeError` for a rank other than 4 or a window, stride or padding that does not fit.
+ */
 export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
   const op = 'maxPool2d';
   const g = geometry(op, x, opts);
@@ -106,6 +114,12 @@ function avgPoolGrad(node: TapeNode, dy: Tensor): Tensor[] {
   return [run('avgPool2d.grad', avgPoolGradKernel(geom, includePad), [dy], node.inputs[0].shape)];
 }
 
+/**
+ * Average pooling over H and W of an NHWC tensor [N, H, W, C]: returns [N, OH, OW, C]. Padded taps are left
+ * out of each mean unless `countIncludePad`.
+ *
+ * Throws a `ShapeError` for a rank other than 4 or a window, stride or padding that does not fit.
+ */
 export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
   const op = 'avgPool2d';
   const g = geometry(op, x, opts);

@@ -13,6 +13,10 @@ import { zeros } from './create.ts';
 import { affine } from './unary.ts';
 import { reshape } from './shape.ts';
 
+/**
+ * The axes `axes` of a rank-`rank` tensor made non-negative and sorted (all axes when undefined); negative
+ * axes count from the end. Throws a `ShapeError` naming `op` for an axis out of range or repeated.
+ */
 export function normAxes(op: string, rank: number, axes?: number | readonly number[]): number[] {
   const list = axes === undefined ? [...Array(rank).keys()] : typeof axes === 'number' ? [axes] : [...axes];
   const out = list.map((a) => (a < 0 ? a + rank : a));
@@ -49,6 +53,13 @@ function reduceGrad(node: TapeNode, dy: Tensor): Tensor[] {
   });
 }
 
+/**
+ * The reduction `op` ('sum', 'mean', 'max', 'min') of `x` over `axes` (all axes when undefined; negative axes
+ * count from the end). The reduced axes are dropped, or kept with size 1 when `keepDims`. Prefer `sum`,
+ * `mean`, `max`, `min`.
+ *
+ * Throws a `ShapeError` for an axis out of range or repeated, or an empty reduced axis.
+ */
 export function reduce(op: Exclude<ReduceOp, 'argmax'>, x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   checkInputs(op, [x]);
   const ax = normAxes(op, x.rank, axes);
@@ -125,9 +136,13 @@ export function sumPartials(op: string, splits: number, count: number, out: Tens
   }
 }
 
+/** Σ of `x` over `axes` (all when undefined); reduced axes dropped unless `keepDims`. */
 export const sum = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('sum', x, axes, keepDims);
+/** Mean of `x` over `axes` (all when undefined); reduced axes dropped unless `keepDims`. */
 export const mean = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('mean', x, axes, keepDims);
+/** Maximum of `x` over `axes` (all when undefined); the gradient is shared among ties. */
 export const max = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('max', x, axes, keepDims);
+/** Minimum of `x` over `axes` (all when undefined); the gradient is shared among ties. */
 export const min = (x: Tensor, axes?: number | readonly number[], keepDims = false) => reduce('min', x, axes, keepDims);
 
 /** Index of the largest value along one axis (int32; first index on ties). */

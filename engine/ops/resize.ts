@@ -15,6 +15,7 @@ import { checkInputs, tensor, type Tensor } from '../tensor.ts';
 
 export type { CoordMode, NearestMode, ResizeMode } from '../../kernels/resize.ts';
 
+/** Options of `resize` (ONNX Resize's attributes, with tf.image.resize's defaults). */
 export interface ResizeOptions {
   /** Default 'bilinear'. */
   mode?: ResizeMode;

@@ -13,37 +13,57 @@ function unaryGrad(node: TapeNode, dy: Tensor): Tensor[] {
   return [run(`${op}.grad`, unaryGradKernel(op, x.size, p, q), [x, node.output, dy], x.shape)];
 }
 
+/**
+ * The elementwise op `op` on a float32 tensor, with its gradient; `p` and `q` are the op's parameters (alpha,
+ * scale, shift). Prefer the named ops (`relu`, `exp`, …).
+ */
 export function unary(op: UnaryOp, x: Tensor, p = 1, q = 0): Tensor {
   checkInputs(op, [x]);
   const y = run(op, unaryKernel(op, x.size, p, q), [x], x.shape);
   return record(op, [x], y, unaryGrad, { p, q });
 }
 
+/** max(x, 0), elementwise. */
 export const relu = (x: Tensor) => unary('relu', x);
+/** min(max(x, 0), 6), elementwise. */
 export const relu6 = (x: Tensor) => unary('relu6', x);
+/** x for x > 0, alpha·(eˣ − 1) below, elementwise. */
 export const elu = (x: Tensor, alpha = 1) => unary('elu', x, alpha);
+/** 1 / (1 + e⁻ˣ), elementwise. */
 export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+/** Hyperbolic tangent, elementwise. */
 export const tanh = (x: Tensor) => unary('tanh', x);
+/** eˣ, elementwise. */
 export const exp = (x: Tensor) => unary('exp', x);
+/** Natural logarithm, elementwise (for x > 0). */
 export const log = (x: Tensor) => unary('log', x);
+/** −x, elementwise. */
 export const neg = (x: Tensor) => unary('neg', x);
+/** Square root, elementwise (for x ≥ 0). */
 export const sqrt = (x: Tensor) => unary('sqrt', x);
+/** |x|, elementwise (gradient 0 at 0). */
 export const abs = (x: Tensor) => unary('abs', x);
+/** x², elementwise. */
 export const square = (x: Tensor) => unary('square', x);
 /** x·σ(x), also called SiLU (Keras 'swish' and 'silu'). */
 export const swish = (x: Tensor) => unary('swish', x);
 /** y = scale·x + shift */
 export const affine = (x: Tensor, scale: number, shift = 0) => unary('affine', x, scale, shift);
+/** s·x, elementwise. */
 export const scale = (x: Tensor, s: number) => unary('affine', x, s, 0);
 /** Keras 3 hard_sigmoid relu6(x + 3)/6; hardSigmoidKeras2 is Keras 2's clip(0.2x + 0.5, 0, 1). */
 export const hardSigmoid = (x: Tensor) => unary('hard_sigmoid', x);
+/** Keras 2's hard_sigmoid clip(0.2·x + 0.5, 0, 1), elementwise. */
 export const hardSigmoidKeras2 = (x: Tensor) => unary('hard_sigmoid_keras2', x);
 /** x·relu6(x + 3)/6 (Keras hard_swish / hard_silu). */
 export const hardSwish = (x: Tensor) => unary('hard_swish', x);
 /** x·Φ(x); approximate: Keras' tanh form. */
 export const gelu = (x: Tensor, approximate = false) => unary(approximate ? 'gelu_tanh' : 'gelu', x);
+/** SELU: scale·elu(x, alpha) with Keras' constants (alpha ≈ 1.6733, scale ≈ 1.0507), elementwise. */
 export const selu = (x: Tensor) => unary('selu', x);
+/** log(1 + eˣ), elementwise. */
 export const softplus = (x: Tensor) => unary('softplus', x);
+/** x / (1 + |x|), elementwise. */
 export const softsign = (x: Tensor) => unary('softsign', x);
 /** x for x > 0, alpha·x below (Keras' activation default alpha is 0.2; the LeakyReLU layer's 0.3). */
 export const leakyRelu = (x: Tensor, alpha = 0.2) => unary('leaky_relu', x, alpha);

@@ -9,7 +9,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+/** One of the 1000 ImageNet classes (Keras' imagenet_class_index.json). */
 export interface ImagenetClass {
+  /** Class index 0..999, the model output's position. */
   index: number;
   /** WordNet id, e.g. 'n02123045'. */
   wnid: string;
@@ -17,7 +19,9 @@ export interface ImagenetClass {
   name: string;
 }
 
+/** A class with its predicted probability (`decodePredictions`). */
 export interface Prediction extends ImagenetClass {
+  /** The model's output for the class (0..1 after softmax). */
   probability: number;
 }
 

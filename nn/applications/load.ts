@@ -8,15 +8,28 @@ import type { Model } from '../model.ts';
 import { applicationByName, applications, recogniseApplication, type AppOptions, type Application } from './registry.ts';
 import './index.ts';
 
+/** What `loadApplication` returns: the model, its family and options, and timings. */
 export interface LoadedApplication {
+  /** The built model with the file's weights. */
   model: Model;
+  /** The family (MobileNet, ResNet50, …). */
   app: Application;
+  /** The options the file was made for (top or not, alpha, input shape, …). */
   options: AppOptions;
+  /** The file read (its weight arrays are emptied once on the GPU). */
   file: KerasFile;
+  /** Time to read and parse the file. */
   readSeconds: number;
+  /** Time to build the model and upload the weights. */
   uploadSeconds: number;
 }
 
+/**
+ * Loads an official keras.applications weights file (e.g. mobilenet_1_0_224_tf.h5) into the
+ * matching architecture built in code: the family named by `arch` (as `applicationByName`), or
+ * recognised from the file's layer names and shapes. Throws a `LanternaError` naming the file when
+ * it matches no family (or not the one named).
+ */
 export async function loadApplication(path: string, arch?: string): Promise<LoadedApplication> {
   const t0 = performance.now();
   const file = await readKerasWeights(path);

@@ -21,6 +21,11 @@ export interface AppOptions {
   classifierActivation?: 'softmax' | 'linear';
 }
 
+/**
+ * A Keras application family Lanterna builds in code (same layer names, order and weight layouts as
+ * keras.applications): how to build it, recognise and load its official weights, preprocess its
+ * inputs, and which layers Grad-CAM uses.
+ */
 export interface Application {
   /** The --arch value, Keras' module name: 'xception', 'resnet50', 'mobilenet_v2', … */
   readonly name: string;
@@ -65,10 +70,15 @@ export function registerApplication(spec: ApplicationSpec): Application {
   return app;
 }
 
+/** Every registered family, in registration order. */
 export function applications(): readonly Application[] {
   return registry;
 }
 
+/**
+ * The family named `name`: Keras' module name ('mobilenet_v2') or constructor name ('MobileNetV2'),
+ * any case. Throws an error listing the known names.
+ */
 export function applicationByName(name: string): Application {
   const a = registry.find((x) => x.name === name.toLowerCase() || x.kerasName.toLowerCase() === name.toLowerCase());
   if (!a) throw new Error(`--arch ${name}: unknown architecture (known: ${registry.map((x) => x.name).join(', ')})`);

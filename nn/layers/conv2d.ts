@@ -9,15 +9,28 @@ import { constant, glorotUniform } from '../initializers.ts';
 import { Layer, Weight, type CallContext, type HasPreActivation } from '../layer.ts';
 import type { Rng } from '../random.ts';
 
+/** Arguments of `Conv2D` (Keras' names in camelCase). */
 export interface Conv2DOptions {
+  /** Output channels. */
   filters: number;
+  /** Window [kh, kw], or one number for both. */
   kernelSize: number | [number, number];
+  /** Step [sh, sw], or one number; default 1. */
   strides?: number | [number, number];
+  /** 'valid' (default: no padding) or 'same' (output size ⌈input / stride⌉). */
   padding?: 'same' | 'valid';
+  /**
+   * Spacing between window taps [dh, dw], or one number; default 1. Strides and dilation cannot both exceed
+   * 1.
+   */
   dilationRate?: number | [number, number];
+  /** Grouped convolution: input channels and filters split into this many groups; default 1. */
   groups?: number;
+  /** Keras activation name applied after the convolution; default 'linear' (none). */
   activation?: string;
+  /** Add a bias per filter; default true. */
   useBias?: boolean;
+  /** Layer name; default: Keras' automatic name (conv2d, conv2d_1, …). */
   name?: string;
 }
 
@@ -28,15 +41,28 @@ export function convOut(size: number, k: number, s: number, padding: 'same' | 'v
   return padding === 'same' ? Math.ceil(size / s) : Math.floor((size - (k - 1) * d - 1) / s) + 1;
 }
 
+/**
+ * Keras' Conv2D on NHWC images: [N, H, W, C] → [N, OH, OW, filters], kernel [kh, kw, C / groups, filters]
+ * (Keras' layout). Throws on bad arguments (groups not dividing filters, strides with dilation, unknown
+ * activation), and at build on inputs that are not [H, W, C] or whose channels groups does not divide.
+ */
 export class Conv2D extends Layer implements HasPreActivation {
   readonly className = 'Conv2D';
+  /** Output channels. */
   readonly filters: number;
+  /** Window [kh, kw]. */
   readonly kernelSize: [number, number];
+  /** Step [sh, sw]. */
   readonly strides: [number, number];
+  /** 'valid' or 'same'. */
   readonly padding: 'same' | 'valid';
+  /** Spacing between window taps [dh, dw]. */
   readonly dilationRate: [number, number];
+  /** Number of channel groups. */
   readonly groups: number;
+  /** Keras activation name ('linear' for none). */
   readonly activation: string;
+  /** Whether the layer has a bias. */
   readonly useBias: boolean;
 
   constructor(o: Conv2DOptions) {

@@ -8,17 +8,30 @@ import { constant, glorotUniform } from '../initializers.ts';
 import { Layer, Weight, type CallContext, type HasPreActivation } from '../layer.ts';
 import type { Rng } from '../random.ts';
 
+/** Arguments of `Dense` (Keras' names in camelCase). */
 export interface DenseOptions {
+  /** Output features. */
   units: number;
+  /** Keras activation name applied to x·W + b; default 'linear' (none). */
   activation?: string;
+  /** Add a bias; default true. */
   useBias?: boolean;
+  /** Layer name; default: Keras' automatic name (dense, dense_1, …). */
   name?: string;
 }
 
+/**
+ * Keras' Dense: activation(x·W + b) on inputs [N, features] → [N, units]. The kernel is [features, units]
+ * (Keras' layout). Throws on an unknown activation, and at build on inputs that are not flat (add Flatten or
+ * GlobalAveragePooling2D first).
+ */
 export class Dense extends Layer implements HasPreActivation {
   readonly className = 'Dense';
+  /** Output features. */
   readonly units: number;
+  /** Keras activation name ('linear' for none). */
   readonly activation: string;
+  /** Whether the layer has a bias. */
   readonly useBias: boolean;
 
   constructor(o: DenseOptions) {

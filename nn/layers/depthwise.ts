@@ -8,14 +8,23 @@ import { constant, glorotUniform } from '../initializers.ts';
 import { Layer, Weight, type CallContext, type HasPreActivation } from '../layer.ts';
 import type { Rng } from '../random.ts';
 
+/** Arguments of `DepthwiseConv2D` (Keras' names in camelCase). */
 export interface DepthwiseConv2DOptions {
+  /** Window [kh, kw], or one number for both. */
   kernelSize: number | [number, number];
+  /** Step [sh, sw], or one number; default 1. */
   strides?: number | [number, number];
+  /** 'valid' (default: no padding) or 'same' (output size ⌈input / stride⌉). */
   padding?: 'same' | 'valid';
+  /** Output channels per input channel; default 1. */
   depthMultiplier?: number;
+  /** Spacing between window taps [dh, dw], or one number; default 1. */
   dilationRate?: number | [number, number];
+  /** Keras activation name applied after the convolution; default 'linear' (none). */
   activation?: string;
+  /** Add a bias per output channel; default true. */
   useBias?: boolean;
+  /** Layer name; default: Keras' automatic name. */
   name?: string;
 }
 
@@ -26,14 +35,26 @@ function outSize(size: number, k: number, s: number, d: number, padding: 'same' 
   return padding === 'same' ? Math.ceil(size / s) : Math.floor((size - (k - 1) * d - 1) / s) + 1;
 }
 
+/**
+ * Keras' DepthwiseConv2D: each input channel convolved with its own `depthMultiplier` filters, [N, H, W, C] →
+ * [N, OH, OW, C·depthMultiplier] (output channel c·M + m). Kernel [kh, kw, C, depthMultiplier] (Keras'
+ * depthwise_kernel). Throws on a bad multiplier or activation, and at build on inputs that are not [H, W, C].
+ */
 export class DepthwiseConv2D extends Layer implements HasPreActivation {
   readonly className = 'DepthwiseConv2D';
+  /** Window [kh, kw]. */
   readonly kernelSize: [number, number];
+  /** Step [sh, sw]. */
   readonly strides: [number, number];
+  /** 'valid' or 'same'. */
   readonly padding: 'same' | 'valid';
+  /** Output channels per input channel. */
   readonly depthMultiplier: number;
+  /** Spacing between window taps [dh, dw]. */
   readonly dilationRate: [number, number];
+  /** Keras activation name ('linear' for none). */
   readonly activation: string;
+  /** Whether the layer has a bias. */
   readonly useBias: boolean;
 
   constructor(o: DepthwiseConv2DOptions) {
@@ -66,6 +87,7 @@ export class DepthwiseConv2D extends Layer implements HasPreActivation {
     return [outSize(h, kh, sh, dh, this.padding), outSize(w, kw, sw, dw, this.padding), c * this.depthMultiplier];
   }
 
+  /** The depthwise convolution plus bias, before the activation. */
   preActivation(x: Tensor): Tensor {
     const b = this.useBias ? this.weights[1].value : null;
     return E.depthwiseConv2d(x, this.weights[0].value, b, { strides: this.strides, padding: this.padding, dilation: this.dilationRate });

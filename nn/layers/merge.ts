@@ -62,7 +62,12 @@ abstract class ElementwiseMerge extends MergeLayer {
 
 const fold = (xs: Tensor[], f: (a: Tensor, b: Tensor) => Tensor) => xs.slice(1).reduce(f, xs[0]);
 
+/**
+ * Keras' Add: the elementwise sum of two or more inputs, with Keras' broadcasting (sizes equal or 1, a
+ * lower-rank input aligned after the batch axis).
+ */
 export class Add extends ElementwiseMerge {
+  /** 'Add'. */
   readonly className = 'Add';
   protected merge(xs: Tensor[]): Tensor {
     return fold(xs, E.add);
@@ -71,6 +76,7 @@ export class Add extends ElementwiseMerge {
 
 /** inputs[0] − inputs[1]; Keras takes exactly two. */
 export class Subtract extends ElementwiseMerge {
+  /** 'Subtract'. */
   readonly className = 'Subtract';
   protected override checkCount(shapes: readonly unknown[]): void {
     if (shapes.length !== 2) throw new Error(`Subtract '${this.name}' needs exactly 2 inputs, got ${shapes.length}`);
@@ -80,7 +86,9 @@ export class Subtract extends ElementwiseMerge {
   }
 }
 
+/** Keras' Multiply: the elementwise product of two or more inputs, with Keras' broadcasting. */
 export class Multiply extends ElementwiseMerge {
+  /** 'Multiply'. */
   readonly className = 'Multiply';
   protected merge(xs: Tensor[]): Tensor {
     return fold(xs, E.mul);
@@ -89,20 +97,25 @@ export class Multiply extends ElementwiseMerge {
 
 /** The sum divided by the number of inputs, as Keras computes it. */
 export class Average extends ElementwiseMerge {
+  /** 'Average'. */
   readonly className = 'Average';
   protected merge(xs: Tensor[]): Tensor {
     return E.scale(fold(xs, E.add), 1 / xs.length);
   }
 }
 
+/** Keras' Maximum: the elementwise maximum of two or more inputs, with Keras' broadcasting. */
 export class Maximum extends ElementwiseMerge {
+  /** 'Maximum'. */
   readonly className = 'Maximum';
   protected merge(xs: Tensor[]): Tensor {
     return fold(xs, E.maximum);
   }
 }
 
+/** Keras' Minimum: the elementwise minimum of two or more inputs, with Keras' broadcasting. */
 export class Minimum extends ElementwiseMerge {
+  /** 'Minimum'. */
   readonly className = 'Minimum';
   protected merge(xs: Tensor[]): Tensor {
     return fold(xs, E.minimum);
@@ -116,6 +129,7 @@ export class Minimum extends ElementwiseMerge {
 export class Concatenate extends MergeLayer {
   readonly className = 'Concatenate';
   constructor(
+    /** The join axis, Keras' numbering (batch = 0, −1 = last); default −1. */
     readonly axis = -1,
     name?: string,
   ) {
@@ -131,6 +145,7 @@ export class Concatenate extends MergeLayer {
     return a;
   }
 
+  /** The joined shape. Throws unless the shapes match except along the axis. */
   computeOutputShapeMany(shapes: number[][]): number[] {
     if (shapes.length < 2) throw new Error(`Concatenate '${this.name}' needs at least 2 inputs, got ${shapes.length}`);
     const r = shapes[0].length;
@@ -142,6 +157,7 @@ export class Concatenate extends MergeLayer {
     return out;
   }
 
+  /** Joins the batch tensors along the axis. Throws on mismatched shapes or batch sizes. */
   callMany(xs: Tensor[], _ctx: CallContext): Tensor {
     this.computeOutputShapeMany(xs.map((x) => x.shape.slice(1)));
     const n = xs[0].shape[0];

@@ -9,9 +9,15 @@ import { Layer, type CallContext } from '../layer.ts';
 
 const uniform = (ctx: CallContext) => (ctx.rng ? () => ctx.rng!.next() : Math.random);
 
+/**
+ * Keras' SpatialDropout2D: in training, drops whole channels per image (each with probability
+ * `rate`; the kept ones are scaled by 1 / (1 − rate)); the identity at inference. Input
+ * [N, H, W, C]. Throws unless `0 <= rate < 1`.
+ */
 export class SpatialDropout2D extends Layer {
   readonly className = 'SpatialDropout2D';
   constructor(
+    /** Probability of dropping a channel, in [0, 1). */
     readonly rate: number,
     name?: string,
   ) {
@@ -47,9 +53,14 @@ export function normals(n: number, next: () => number): Float32Array {
   return out;
 }
 
+/**
+ * Keras' GaussianNoise: in training, adds normal noise of standard deviation `stddev` (drawn from the
+ * training `Rng`); the identity at inference.
+ */
 export class GaussianNoise extends Layer {
   readonly className = 'GaussianNoise';
   constructor(
+    /** Standard deviation of the noise. */
     readonly stddev: number,
     name?: string,
   ) {

@@ -33,12 +33,17 @@ function broadcastShape(axes: readonly number[], inputShape: readonly number[]):
   return [1, ...inputShape.map((d, i) => (axes.includes(i + 1) ? d : 1))];
 }
 
+/** Arguments of `LayerNormalization` (Keras' names in camelCase). */
 export interface LayerNormalizationOptions {
   /** Keras' axis: one integer or a list (batch = 0, −1 = last). */
   axis?: number | number[];
+  /** Added to the variance before its square root; default 0.001. */
   epsilon?: number;
+  /** Learn an offset β; default true. */
   center?: boolean;
+  /** Learn a scale γ; default true. */
   scale?: boolean;
+  /** Layer name; default: Keras' automatic name. */
   name?: string;
 }
 
@@ -49,9 +54,13 @@ export interface LayerNormalizationOptions {
  */
 export class LayerNormalization extends Layer {
   readonly className = 'LayerNormalization';
+  /** The normalised axes, Keras' numbering (batch = 0, −1 = last). */
   readonly axis: number | number[];
+  /** Added to the variance before its square root. */
   readonly epsilon: number;
+  /** Whether the layer has the offset β. */
   readonly center: boolean;
+  /** Whether the layer has the scale γ (Keras' scale). */
   readonly scaleOn: boolean;
   private axes: number[] = [];
 
@@ -77,6 +86,7 @@ export class LayerNormalization extends Layer {
     super.build(inputShape, rng);
   }
 
+  /** The input shape: normalising keeps it. */
   computeOutputShape(s: number[]): number[] {
     return s;
   }
@@ -85,6 +95,7 @@ export class LayerNormalization extends Layer {
     return this.weights.find((w) => w.name === name)?.value ?? null;
   }
 
+  /** Normalises each example over the axes. Throws when `x` does not have the built shape along them. */
   call(x: Tensor, _ctx: CallContext): Tensor {
     const axes = this.axes;
     checkBuilt(`LayerNormalization '${this.name}'`, x, axes, this.inputShape!);
@@ -122,13 +133,17 @@ const KERAS_EPSILON = 1e-7;
 /** A mean or variance given in the config: a number or a nested list (NumPy-like). */
 export type NormalizationValue = number | NormalizationValue[];
 
+/** Arguments of `Normalization` (Keras' names in camelCase). */
 export interface NormalizationOptions {
   /** Keras' axis: the axes that keep a separate mean and variance (null or [] → one scalar). */
   axis?: number | number[] | null;
   /** Given together in the config; otherwise the layer has weights mean, variance, count. */
   mean?: NormalizationValue | null;
+  /** The variance, given together with `mean`. */
   variance?: NormalizationValue | null;
+  /** Undo the normalisation instead: mean + x·sqrt(variance); default false. */
   invert?: boolean;
+  /** Layer name; default: Keras' automatic name. */
   name?: string;
 }
 
@@ -149,9 +164,13 @@ function nested(v: NormalizationValue): { shape: number[]; data: number[] } | nu
  */
 export class Normalization extends Layer {
   readonly className = 'Normalization';
+  /** The axes with their own mean and variance, Keras' numbering; null: one scalar for all. */
   readonly axis: number | number[] | null;
+  /** Whether the layer undoes the normalisation. */
   readonly invert: boolean;
+  /** The mean given in the config; null when the layer holds it as a weight. */
   readonly mean: NormalizationValue | null;
+  /** The variance given in the config; null when the layer holds it as a weight. */
   readonly variance: NormalizationValue | null;
   private keep: number[] = [];
   /** mean and variance given in the config, shaped to broadcast against the batch. */
@@ -202,10 +221,15 @@ export class Normalization extends Layer {
     return { mean: Float32Array.from(m.data), variance: Float32Array.from(v.data), shape };
   }
 
+  /** The input shape: normalising keeps it. */
   computeOutputShape(s: number[]): number[] {
     return s;
   }
 
+  /**
+   * Normalises `x` (or undoes it with `invert`). Throws when `x` does not have the built shape along the
+   * axes.
+   */
   call(x: Tensor, _ctx: CallContext): Tensor {
     checkBuilt(`Normalization '${this.name}'`, x, this.keep, this.inputShape!);
     const bshape = this.fixed?.shape ?? broadcastShape(this.keep, x.shape.slice(1));

@@ -16,8 +16,13 @@ export function margins(v: number | number[] | number[][], what: string): Margin
   throw new Error(`${what}: expected n, [h, w] or [[top, bottom], [left, right]] of integers ≥ 0, got ${JSON.stringify(v)}`);
 }
 
+/**
+ * Keras' ZeroPadding2D: zeros around H and W of [N, H, W, C]. `padding` is n, [h, w] or [[top, bottom],
+ * [left, right]] (default 1).
+ */
 export class ZeroPadding2D extends Layer {
   readonly className = 'ZeroPadding2D';
+  /** [[top, bottom], [left, right]]. */
   readonly padding: Margins;
   constructor(padding: number | number[] | number[][] = 1, name?: string) {
     super(name);
@@ -35,8 +40,13 @@ export class ZeroPadding2D extends Layer {
   }
 }
 
+/**
+ * Keras' Cropping2D: removes rows and columns at the edges of H and W of [N, H, W, C]. `cropping` is n, [h,
+ * w] or [[top, bottom], [left, right]] (default 0); throws when nothing would be left.
+ */
 export class Cropping2D extends Layer {
   readonly className = 'Cropping2D';
+  /** [[top, bottom], [left, right]]. */
   readonly cropping: Margins;
   constructor(cropping: number | number[] | number[][] = 0, name?: string) {
     super(name);

@@ -7,9 +7,14 @@ import { constant } from '../initializers.ts';
 import { Layer, Weight, type CallContext } from '../layer.ts';
 import type { Rng } from '../random.ts';
 
+/**
+ * Keras' Dropout: in training, zeroes each element with probability `rate` and scales the rest by 1 / (1 −
+ * rate); the identity at inference.
+ */
 export class Dropout extends Layer {
   readonly className = 'Dropout';
   constructor(
+    /** Probability of dropping an element, in [0, 1). */
     readonly rate: number,
     name?: string,
   ) {
@@ -34,9 +39,13 @@ export class Dropout extends Layer {
 export class BatchNormalization extends Layer {
   readonly className = 'BatchNormalization';
   constructor(
+    /** Moving-average momentum; default 0.99. */
     readonly momentum = 0.99,
+    /** Added to the variance before its square root; default 0.001. */
     readonly epsilon = 0.001,
+    /** Whether the layer has the offset β; default true. */
     readonly center = true,
+    /** Whether the layer has the scale γ (Keras' scale); default true. */
     readonly scaleOn = true,
     name?: string,
   ) {

@@ -11,7 +11,9 @@ import { Layer } from '../layer.ts';
 export class Rescaling extends Layer {
   readonly className = 'Rescaling';
   constructor(
+    /** Multiplier: a number, or one per channel (last axis). */
     readonly scale: number | number[],
+    /** Added after scaling: a number, or one per channel; default 0. */
     readonly offset: number | number[] = 0,
     name?: string,
   ) {
@@ -42,6 +44,7 @@ export class Rescaling extends Layer {
 export class Permute extends Layer {
   readonly className = 'Permute';
   constructor(
+    /** The new order of the non-batch axes, 1-based. */
     readonly dims: number[],
     name?: string,
   ) {

@@ -12,29 +12,56 @@ import { Layer, Weight, type CallContext, type HasPreActivation } from '../layer
 import type { Rng } from '../random.ts';
 import { convOut } from './conv2d.ts';
 
+/** Arguments of `SeparableConv2D` (Keras' names in camelCase). */
 export interface SeparableConv2DOptions {
+  /** Output channels of the pointwise convolution. */
   filters: number;
+  /** Depthwise window [kh, kw], or one number for both. */
   kernelSize: number | [number, number];
+  /** Step [sh, sw], or one number; default 1. */
   strides?: number | [number, number];
+  /** 'valid' (default: no padding) or 'same' (output size ⌈input / stride⌉). */
   padding?: 'same' | 'valid';
+  /** Depthwise output channels per input channel; default 1. */
   depthMultiplier?: number;
+  /**
+   * Spacing between window taps [dh, dw], or one number; default 1. Strides and dilation cannot both exceed
+   * 1.
+   */
   dilationRate?: number | [number, number];
+  /** Keras activation name applied last; default 'linear' (none). */
   activation?: string;
+  /** Add a bias after the pointwise convolution; default true. */
   useBias?: boolean;
+  /** Layer name; default: Keras' automatic name. */
   name?: string;
 }
 
 const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
 
+/**
+ * Keras' SeparableConv2D: a depthwise convolution (no bias), then a 1×1 pointwise convolution to `filters`
+ * channels, bias, activation. [N, H, W, C] → [N, OH, OW, filters]; weights depthwise_kernel [kh, kw, C, M],
+ * pointwise_kernel [1, 1, C·M, filters], bias [filters]. Throws on bad arguments, and at build on inputs that
+ * are not [H, W, C].
+ */
 export class SeparableConv2D extends Layer implements HasPreActivation {
   readonly className = 'SeparableConv2D';
+  /** Output channels. */
   readonly filters: number;
+  /** Depthwise window [kh, kw]. */
   readonly kernelSize: [number, number];
+  /** Step [sh, sw]. */
   readonly strides: [number, number];
+  /** 'valid' or 'same'. */
   readonly padding: 'same' | 'valid';
+  /** Depthwise output channels per input channel. */
   readonly depthMultiplier: number;
+  /** Spacing between window taps [dh, dw]. */
   readonly dilationRate: [number, number];
+  /** Keras activation name ('linear' for none). */
   readonly activation: string;
+  /** Whether the layer has a bias. */
   readonly useBias: boolean;
 
   constructor(o: SeparableConv2DOptions) {
@@ -83,6 +110,7 @@ export class SeparableConv2D extends Layer implements HasPreActivation {
     return E.conv2d(d, this.weights[1].value, b, relu ? { activation: 'relu' } : {});
   }
 
+  /** Depthwise then pointwise convolution plus bias, before the activation. */
   preActivation(x: Tensor): Tensor {
     return this.pointwise(this.depthwise(x), false);
   }

@@ -5,9 +5,14 @@ import type { Tensor } from '../engine.ts';
 import { activation } from '../activations.ts';
 import { Layer, type CallContext } from '../layer.ts';
 
+/** Keras' InputLayer: declares the model's input shape (batch excluded) and passes its input through. */
 export class InputLayer extends Layer {
   readonly className = 'InputLayer';
-  constructor(readonly shape: number[], name?: string) {
+  constructor(
+    /** The input shape without the batch dimension, e.g. [28, 28, 1]. */
+    readonly shape: number[],
+    name?: string,
+  ) {
     super(name);
   }
   computeOutputShape(s: number[]): number[] {
@@ -21,6 +26,7 @@ export class InputLayer extends Layer {
   }
 }
 
+/** Keras' Flatten: [N, d1, d2, …] → [N, d1·d2·…]. */
 export class Flatten extends Layer {
   readonly className = 'Flatten';
   constructor(o: { name?: string } = {}) {
@@ -37,9 +43,14 @@ export class Flatten extends Layer {
   }
 }
 
+/** Keras' Reshape: each example to `targetShape` (batch kept). Throws when the sizes differ. */
 export class Reshape extends Layer {
   readonly className = 'Reshape';
-  constructor(readonly targetShape: number[], name?: string) {
+  constructor(
+    /** The output shape without the batch dimension; one entry may be -1 (inferred). */
+    readonly targetShape: number[],
+    name?: string,
+  ) {
     super(name);
   }
   computeOutputShape(s: number[]): number[] {
@@ -57,9 +68,14 @@ export class Reshape extends Layer {
   }
 }
 
+/**
+ * Keras' Activation: applies the activation `fn` by Keras name ('relu', 'softmax', 'gelu', …). Throws on an
+ * unknown name.
+ */
 export class Activation extends Layer {
   readonly className = 'Activation';
   constructor(
+    /** The Keras activation name. */
     readonly fn: string,
     name?: string,
   ) {

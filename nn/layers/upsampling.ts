@@ -5,10 +5,16 @@ import * as E from '../engine.ts';
 import type { Tensor } from '../engine.ts';
 import { Layer } from '../layer.ts';
 
+/**
+ * Keras' UpSampling2D: [N, H, W, C] → [N, H·sh, W·sw, C], repeating pixels ('nearest') or interpolating as
+ * tf.image.resize ('bilinear').
+ */
 export class UpSampling2D extends Layer {
   readonly className = 'UpSampling2D';
   constructor(
+    /** Integer factors [sh, sw]; default [2, 2]. */
     readonly size: [number, number] = [2, 2],
+    /** 'nearest' (default) or 'bilinear'. */
     readonly interpolation: 'nearest' | 'bilinear' = 'nearest',
     name?: string,
   ) {
