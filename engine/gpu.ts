@@ -394,7 +394,9 @@ export class Gpu {
   }
 }
 
+/** Options of `init()`: which adapter to ask for, and whether kernels can be timed. */
 export interface InitOptions {
+  /** Passed to `navigator.gpu.requestAdapter` (default 'high-performance'). */
   powerPreference?: 'high-performance' | 'low-power';
   /**
    * Request `timestamp-query` (where the adapter offers it) so that Gpu.startProfile() can time

@@ -13,7 +13,9 @@ import type { TapeNode } from './autograd.ts';
 export type DType = 'float32' | 'int32';
 /** Dimensions, outermost first; images are NHWC [N, H, W, C]. [] is a scalar. */
 export type Shape = readonly number[];
+/** The typed array `data()` returns for a dtype: Int32Array for int32, else Float32Array. */
 export type TypedArrayOf<D extends DType> = D extends 'int32' ? Int32Array : Float32Array;
+/** A gradient hook (`t.onGrad(fn)`): sees the gradient reaching `t`; may return a replacement. */
 export type GradHook = (grad: Tensor) => Tensor | void;
 const DTYPES: readonly string[] = ['float32', 'int32'];
 

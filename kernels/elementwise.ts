@@ -8,9 +8,11 @@ import { defineKernel } from './spec.ts';
 const WG = 256;
 export const MAX_RANK = 8;
 
+/** The elementwise functions of one tensor that `unary(op, x)` computes (each also has its own op). */
 export type UnaryOp =
   | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'tanh' | 'exp' | 'log' | 'neg' | 'sqrt' | 'abs' | 'affine' | 'square' | 'swish'
   | 'hard_sigmoid' | 'hard_sigmoid_keras2' | 'hard_swish' | 'gelu' | 'gelu_tanh' | 'selu' | 'softplus' | 'softsign' | 'leaky_relu';
+/** The elementwise functions of two tensors (broadcast) that `binary(op, a, b)` computes. */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'ge' | 'lt' | 'eq';
 /** Comparison ops produce float32 masks (1 or 0) and have no gradient. */
 export const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['ge', 'lt', 'eq']);

@@ -7,6 +7,7 @@
 import { grid, type Kernel, sizeOf, stridesOf } from './program.ts';
 import { defineKernel } from './spec.ts';
 
+/** The reductions over axes that `reduce(op, x, axes)` computes. */
 export type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'argmax';
 const R_MAX = 8;
 const WG = 64;

@@ -28,4 +28,4 @@ export { preset, PRESETS, type PresetName } from '../nn/presets.ts';
 export { loadModel, saveModel, loadModelFromBytes, saveModelToBytes, type LoadedModel, type SaveOptions, type Preprocessing } from '../nn/model_file.ts';
 export { loadApplication, type LoadedApplication } from '../nn/applications/load.ts';
 export { applications, applicationByName, type Application } from '../nn/applications/index.ts';
-export { loadMnist, type Mnist, type LoadMnistOptions, type MnistSplit } from '../nn/data/mnist.ts';
+export { loadMnist, type Mnist, type LoadMnistOptions, type MnistSplit, type PixelMode } from '../nn/data/mnist.ts';
