@@ -9,6 +9,7 @@ import type { Tensor } from '../nn/engine.ts';
 import { camHead, type CamHead } from '../nn/head.ts';
 import { CamMethod, type CamContext, type Upsample } from './cam_base.ts';
 
+/** CAM: channel weights = the classifier's column of the class (GAP → linear heads only). */
 export class Cam extends CamMethod {
   readonly name = 'CAM';
   protected readonly relu = false;
@@ -36,7 +37,7 @@ export class Cam extends CamMethod {
     return E.reshape(kernel.value, [k, c]);
   }
 
-  protected channelWeights(ctx: CamContext): Tensor {
+  protected override channelWeights(ctx: CamContext): Tensor {
     // One-hot [N, C] · Wᵀ [C, K] picks each image's column of the kernel.
     return E.matmul(ctx.targets, this.weightsFor(ctx.activations, 'the chosen layer'), { transposeB: true });
   }

@@ -6,11 +6,12 @@ import * as E from '../nn/engine.ts';
 import type { Tensor } from '../nn/engine.ts';
 import { CamMethod, type CamContext } from './cam_base.ts';
 
+/** Grad-CAM: channel weights = mean over positions of ∂y/∂A. */
 export class GradCam extends CamMethod {
   readonly name = 'Grad-CAM';
   protected readonly relu = true;
 
-  protected channelWeights(ctx: CamContext): Tensor {
+  protected override channelWeights(ctx: CamContext): Tensor {
     return E.mean(ctx.gradients(), [1, 2]);
   }
 }
