@@ -43,7 +43,7 @@ export class Cam extends CamMethod {
     return E.reshape(kernel.value, [k, c]);
   }
 
-  protected channelWeights(ctx: CamContext): Tensor {
+  protected override channelWeights(ctx: CamContext): Tensor {
     // One-hot [N, C] · Wᵀ [C, K] picks each image's column of the kernel.
     return E.matmul(ctx.targets, this.weightsFor(ctx.activations, 'the chosen layer'), { transposeB: true });
   }

@@ -15,7 +15,7 @@ export class GradCam extends CamMethod {
   readonly name = 'Grad-CAM';
   protected readonly relu = true;
 
-  protected channelWeights(ctx: CamContext): Tensor {
+  protected override channelWeights(ctx: CamContext): Tensor {
     return E.mean(ctx.gradients(), [1, 2]);
   }
 }

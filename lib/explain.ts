@@ -4,9 +4,21 @@
  *
  * @packageDocumentation
  */
-export { CamMethod, type CamMap, type CamRequest, type CamContext, type ScoreOf, type Upsample } from '../explain/cam_base.ts';
+export { CamMethod, type CamMap, type CamRequest, type CamContext, type CamForward, type ScoreOf, type Upsample } from '../explain/cam_base.ts';
 export { Cam } from '../explain/cam.ts';
 export { GradCam } from '../explain/grad_cam.ts';
+export { GradCamPlusPlus } from '../explain/grad_cam_plusplus.ts';
+export { XGradCam } from '../explain/xgrad_cam.ts';
+export { HiResCam } from '../explain/hires_cam.ts';
+export { LayerCam } from '../explain/layer_cam.ts';
+export { ScoreCam } from '../explain/score_cam.ts';
+export { AblationCam } from '../explain/ablation_cam.ts';
+export { EigenCam } from '../explain/eigen_cam.ts';
+export { EigenGradCam } from '../explain/eigen_grad_cam.ts';
+export { FullGrad } from '../explain/full_grad.ts';
+export { CAM_METHODS, camMethod, type CamMethodName, type CamMethodClass, type CamMethodOptions } from '../explain/methods.ts';
+export type { BatchOptions } from '../explain/perturbation.ts';
+export * from '../explain/metrics/index.ts';
 export { defaultCamLayer, convLayers, spatialLayers } from '../explain/layers.ts';
 export { decodeImage, readImage, loadImg, encodeImage, writeImage, ImageDecodeError, type DecodedImage, type LoadImgOptions, type LoadedImg } from '../explain/image_io.ts';
 export { overlayHeatmap, resizeBilinear, sideBySide, type OverlayOptions } from '../explain/image_ops.ts';

@@ -46,6 +46,13 @@ export interface ForwardResult {
 export interface ForwardOptions {
   /** Which output is `output` and gets `logits`: an index or the output layer's name. */
   output?: number | string;
+  /**
+   * Layer outputs given instead of computed, by layer name (as `capture` names them; 'outer/inner'
+   * inside a nested model): each is [N, ...that layer's output shape], N the input's batch. Only
+   * the nodes the outputs still need run, so in a chain the layers before a replaced one are
+   * skipped (Ablation-CAM re-runs just the layers after the one it ablates).
+   */
+  replace?: Map<string, Tensor>;
 }
 
 /** A tensor of a model being defined: what `input()` and `apply()` return. */
@@ -115,11 +122,17 @@ interface CapturePlan {
   down: Map<number, Map<string, string>>;
 }
 
+/** Replaced layer outputs: at this model's nodes, and those passed down into nested models. */
+interface ReplacePlan {
+  here: Map<number, Tensor>;
+  down: Map<number, Map<string, Tensor>>;
+}
+
 /**
  * A graph model (Keras' Functional): `new Model({ inputs, outputs })` from the symbolic tensors of
  * `input()` and `apply()`. Nodes are layer calls in an order where every input comes first; a layer
  * called twice shares its weights; a model can be a layer of another. `forward` runs it on a batch
- * (with captures and logits), `predict` on host data.
+ * (with captures, logits and replaced layer outputs), `predict` on host data.
  */
 export class Model extends Layer {
   readonly className: string = 'Functional';
@@ -390,7 +403,7 @@ export class Model extends Layer {
     });
     const o = this.outputIndex(opts.output);
     const captured = new Map<string, Tensor>();
-    const r = this.run(xs, ctx, new Map(capture.map((c) => [c, c])), { logitsOf: o, captured });
+    const r = this.run(xs, ctx, new Map(capture.map((c) => [c, c])), { logitsOf: o, captured, replace: opts.replace });
     const output = r.outputs[o];
     const logits = r.pre === null ? null : E.reshape(r.pre, [xs[0].shape[0], output.size / xs[0].shape[0]]);
     return { output, outputs: r.outputs, captured, logits };
@@ -413,12 +426,49 @@ export class Model extends Layer {
     return { here, down };
   }
 
+  /** Where each replacement goes, checking its shape against the layer's output. */
+  private planReplacements(replace: Map<string, Tensor>, batch: number): ReplacePlan {
+    const here = new Map<number, Tensor>();
+    const down = new Map<number, Map<string, Tensor>>();
+    for (const [name, t] of replace) {
+      const p = this.findLayer(name);
+      if (!p) throw new Error(`model '${this.name}' has no layer '${name}' to replace (layers: ${this.allLayers().map((x) => x.name).join(', ')})`);
+      if (p.inner !== undefined) {
+        const m = down.get(p.node) ?? new Map<string, Tensor>();
+        m.set(p.inner, t);
+        down.set(p.node, m);
+        continue;
+      }
+      const shapes = this.nodes[p.node].shapes;
+      const want = [batch, ...shapes[0]];
+      if (shapes.length !== 1 || t.shape.join() !== want.join())
+        throw new Error(`model '${this.name}': the replacement of layer '${name}' is [${t.shape.join(', ')}], its output is [${want.join(', ')}]${shapes.length > 1 ? ` (one of ${shapes.length} outputs)` : ''}`);
+      here.set(p.node, t);
+    }
+    return { here, down };
+  }
+
+  /** Nodes the outputs (and captures) depend on when the nodes in `given` are given. */
+  private neededNodes(given: Map<number, Tensor>, captures: Iterable<number>): Set<number> {
+    const need = new Set<number>();
+    const stack = [...this.outputRefs.map((r) => r.node), ...captures];
+    while (stack.length) {
+      const i = stack.pop()!;
+      if (need.has(i)) continue;
+      need.add(i);
+      if (!given.has(i)) for (const r of this.nodes[i].inputs) stack.push(r.node);
+    }
+    return need;
+  }
+
   /** Runs the nodes in order. `captured` receives the layer outputs asked for by `want`. */
   run(
     xs: Tensor[], ctx: CallContext, want: Map<string, string>,
-    o: { logitsOf?: number; captured?: Map<string, Tensor> },
+    o: { logitsOf?: number; captured?: Map<string, Tensor>; replace?: Map<string, Tensor> },
   ): { outputs: Tensor[]; pre: Tensor | null } {
     const plan = this.planCaptures(want);
+    const given = o.replace?.size ? this.planReplacements(o.replace, xs[0].shape[0]) : null;
+    const needed = given ? this.neededNodes(given.here, [...plan.here.keys(), ...plan.down.keys()]) : null;
     const captured = o.captured ?? new Map<string, Tensor>();
     const values: Tensor[][] = new Array(this.nodes.length);
     // The node applying the final softmax of the chosen output (nn/head.ts), whose input or
@@ -436,16 +486,20 @@ export class Model extends Layer {
     let pre: Tensor | null = null;
     this.inputNodes.forEach((n, i) => (values[n] = [xs[i]]));
     for (const [i, n] of this.nodes.entries()) {
-      if (n.layer instanceof InputLayer) continue;
-      const ins = n.inputs.map((r) => values[r.node][r.out]);
+      if (n.layer instanceof InputLayer || (needed && !needed.has(i))) continue;
       const l = n.layer;
       let outs: Tensor[];
-      if (i === siteNode && siteKind === 'pre-activation' && hasPreActivation(l)) {
+      const replaced = given?.here.get(i);
+      const ins = replaced ? [] : n.inputs.map((r) => values[r.node][r.out]);
+      if (replaced) {
+        // A replaced final softmax leaves no logits (pre stays null).
+        outs = [replaced];
+      } else if (i === siteNode && siteKind === 'pre-activation' && hasPreActivation(l)) {
         pre = l.preActivation(ins[0]);
         outs = [E.softmax(pre, -1)];
       } else {
         if (i === siteNode) pre = ins[0];
-        if (l instanceof Model) outs = l.run(ins, ctx, plan.down.get(i) ?? new Map(), { captured }).outputs;
+        if (l instanceof Model) outs = l.run(ins, ctx, plan.down.get(i) ?? new Map(), { captured, replace: given?.down.get(i) }).outputs;
         else if (isMergeLayer(l)) outs = [l.callMany(ins, ctx)];
         else outs = [l.call(ins[0], ctx)];
       }

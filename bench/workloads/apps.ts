@@ -368,7 +368,7 @@ export function appForwardWorkload(app: Application, o: AppRowOptions = {}): Wor
 class GradCamNoRelu extends CamMethod {
   readonly name = 'Grad-CAM (no ReLU)';
   protected readonly relu = false;
-  protected channelWeights(ctx: CamContext): E.Tensor {
+  protected override channelWeights(ctx: CamContext): E.Tensor {
     return E.mean(ctx.gradients(), [1, 2]);
   }
 }

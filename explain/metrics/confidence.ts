@@ -7,9 +7,11 @@
 import type { Model } from '../../nn/model.ts';
 import { checkMap, classScores, type InputImage } from './scores.ts';
 
+/** Average Drop and Increase in Confidence over a set of images. */
 export interface ConfidenceResult {
   /** Y: the score of each image; O: of the image times its map. */
   original: Float32Array;
+  /** O: the score of each image multiplied by its map. */
   masked: Float32Array;
   /** Average Drop, in percent (lower is better). */
   averageDrop: number;

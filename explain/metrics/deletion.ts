@@ -7,6 +7,7 @@ import type { Model } from '../../nn/model.ts';
 import { gaussianBlur } from './blur.ts';
 import { auc, checkMap, classScores, salientOrder, type InputImage } from './scores.ts';
 
+/** Options of `deletion` and `insertion`. */
 export interface CurveOptions {
   /** Pixels changed per step (default: one image row, as RISE's 224 for 224×224). */
   step?: number;
@@ -14,12 +15,15 @@ export interface CurveOptions {
   baseline?: Float32Array;
   /** Insertion's start: the image blurred with this Gaussian (default 11×11, σ = 5, as RISE). */
   blur?: { size: number; sigma: number };
+  /** Perturbed images per forward pass (default 64, at most what a storage binding holds). */
   batch?: number;
 }
 
+/** A deletion or insertion curve and its area. */
 export interface Curve {
   /** Score after 0, step, 2·step, … pixels changed (the last point: all of them). */
   curve: Float32Array;
+  /** The area under the curve (trapezoid rule over the share of pixels changed, 0..1). */
   auc: number;
 }
 

@@ -3,9 +3,13 @@
 
 /** A box in input pixels: x0, y0 inclusive; x1, y1 exclusive. */
 export interface Box {
+  /** Left edge (inclusive). */
   x0: number;
+  /** Top edge (inclusive). */
   y0: number;
+  /** Right edge (exclusive). */
   x1: number;
+  /** Bottom edge (exclusive). */
   y1: number;
 }
 

@@ -13,24 +13,33 @@ import { spearman, ssim } from './similarity.ts';
 
 /** Maps of the same images and classes, as the model now computes them. */
 export interface MapsAt {
+  /** One map per image, height·width values, row-major. */
   maps: Float32Array[];
+  /** The maps' height. */
   height: number;
+  /** The maps' width. */
   width: number;
 }
 
+/** One step of the cascade: the layer re-initialised and how alike the maps still are. */
 export interface CascadeStep {
   /** The layer re-initialised at this step (all layers before it in the cascade stay random). */
   layer: string;
   /** Means over the images of the similarity to the original map. */
   spearman: number;
+  /** Spearman's rank correlation of the absolute maps. */
   spearmanAbs: number;
+  /** SSIM of the absolute maps, each rescaled to [0, 1]. */
   ssim: number;
 }
 
+/** The whole cascade and its verdict. */
 export interface CascadeResult {
+  /** One entry per layer re-initialised, from the output down. */
   steps: CascadeStep[];
   /** True when the map changes: |Spearman| of the absolute maps below `threshold` at the last step. */
   passes: boolean;
+  /** The verdict in one sentence, with the figure it rests on. */
   verdict: string;
 }
 

@@ -99,23 +99,31 @@ function conjugateGradient(mul: (v: Float64Array, out: Float64Array) => void, rh
   return u;
 }
 
+/** Options of `road`. */
 export interface RoadOptions {
   /** Shares of pixels removed, in percent (default 10, 20, …, 90). */
   percentiles?: number[];
   /** Standard deviation of the imputation noise, in input units (default 0.01, as ROAD). */
   noise?: number;
+  /** Seed of the imputation noise. */
   seed?: number;
+  /** Imputed images per forward pass (default 64). */
   batch?: number;
 }
 
+/** ROAD's scores at each share of pixels removed, both orders. */
 export interface RoadResult {
+  /** The shares of pixels removed, in percent. */
   percentiles: number[];
   /** Score after removing the most relevant p% (MoRF), and the least relevant (LeRF). */
   morf: Float32Array;
+  /** Score after removing the least relevant p% (LeRF). */
   lerf: Float32Array;
   /** The score of the untouched image. */
   original: number;
+  /** Mean of the MoRF scores (lower is more faithful). */
   morfMean: number;
+  /** Mean of the LeRF scores (higher is more faithful). */
   lerfMean: number;
   /** (mean LeRF − mean MoRF) / 2, as pytorch-grad-cam's ROADCombined: higher is more faithful. */
   combined: number;

@@ -5,9 +5,13 @@ import type { Model } from '../../nn/model.ts';
 
 /** An image in the model's input space (preprocessed), HWC, with its size. */
 export interface InputImage {
+  /** height·width·channels values, HWC. */
   x: Float32Array;
+  /** Rows. */
   height: number;
+  /** Columns. */
   width: number;
+  /** Channels (3 for RGB). */
   channels: number;
 }
 
