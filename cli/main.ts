@@ -1,8 +1,10 @@
 // The `lanterna` command line. Each subcommand lives in its own file under cli/commands/ and
-// exports `register(program)`; add it to COMMANDS below.
+// exports `register(program)` and its `EXAMPLES`; add it to COMMANDS below.
 //
-// Errors: a LanternaError (or any error) ends the process with a one-line message on stderr and
-// exit code 1; `--debug` prints the stack trace as well.
+// Errors end the process with a one-line message on stderr: exit code 2 for a usage error
+// (commander's, or a UsageError from cli/options.ts), 1 for any other; `--debug` prints the stack
+// trace as well. bin/lanterna.js runs this in a child process that hides the GPU driver's own
+// stderr lines (cli/launch.ts); `--verbose` is handled there and only registered here.
 
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -15,9 +17,13 @@ import * as evaluate from './commands/evaluate.ts';
 import * as cam from './commands/cam.ts';
 import * as gradcam from './commands/gradcam.ts';
 import * as predict from './commands/predict.ts';
+import { EXIT, examplesHelp, overviewHelp, type Example } from './help.ts';
+import { UsageError } from './options.ts';
 
 export interface CommandModule {
   register(program: Command): void;
+  /** The first is the one `lanterna --help` shows. */
+  EXAMPLES: readonly Example[];
 }
 
 /** Subcommands, in the order `lanterna --help` lists them. */
@@ -39,10 +45,21 @@ export function buildProgram(): Command {
     .name('lanterna')
     .description('What a convolutional network looks at: a WebGPU tensor engine, training, Keras import, CAM and Grad-CAM.')
     .version(packageVersion(), '-V, --version')
-    .option('--debug', 'print stack traces of errors')
+    .option('--verbose', "show the GPU driver's own messages on stderr (hidden by default)")
+    .option('--debug', 'print stack traces of errors (and, as --verbose, the driver messages)')
     .showHelpAfterError('(run `lanterna --help` for the commands and options)')
+    // Commander's "error: …" reads as ours do.
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'lanterna: ')) })
     .exitOverride(); // before the subcommands, which inherit it: main() decides how to exit
-  for (const c of COMMANDS) c.register(program);
+  const overview: (readonly Example[])[] = [];
+  for (const c of COMMANDS) {
+    c.register(program);
+    const cmd = program.commands[program.commands.length - 1];
+    cmd.addHelpText('after', examplesHelp(c.EXAMPLES));
+    cmd.showHelpAfterError(`(run \`lanterna ${cmd.name()} --help\` for its options and examples)`);
+    overview.push(c.EXAMPLES);
+  }
+  program.addHelpText('after', overviewHelp(overview));
   return program;
 }
 
@@ -59,12 +76,13 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    return EXIT.ok;
   } catch (e) {
-    // Commander has already printed its own message (unknown option, --help, --version).
-    if (e instanceof CommanderError) return e.exitCode;
+    // Commander has already printed its own message (unknown option, --help, --version); a
+    // nonzero code from it is always about the command line.
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     console.error(formatError(e, debug));
-    return 1;
+    return e instanceof UsageError ? EXIT.usage : EXIT.runtime;
   } finally {
     shutdown(); // release the GPU device, if a command made one, so the process can end
   }

@@ -8,7 +8,7 @@ import { LanternaError } from '../engine/errors.ts';
 import { toFloat, type PixelMode } from '../nn/data/mnist.ts';
 import { readKerasWeights } from '../nn/io/keras.ts';
 import { loadModel, type LoadedModel } from '../nn/model_file.ts';
-import { choice } from './options.ts';
+import { choice, UsageError } from './options.ts';
 
 export interface InputFlags {
   pixels?: string;
@@ -29,11 +29,11 @@ export function addInputOptions(cmd: Command): Command {
 function flagMode(f: InputFlags): { mode: PixelMode; from: string } | null {
   const scale = f.inputScale === undefined ? undefined : choice('--input-scale', f.inputScale, ['1', '255']);
   if (f.pixels !== undefined) {
-    if (scale !== undefined || f.invert) throw new LanternaError('--pixels cannot be combined with --input-scale or --invert: give one or the other');
+    if (scale !== undefined || f.invert) throw new UsageError('--pixels cannot be combined with --input-scale or --invert: give one or the other');
     return { mode: choice('--pixels', f.pixels, ['inverted', 'unit', 'raw']) as PixelMode, from: '--pixels' };
   }
   if (f.invert) {
-    if (scale === '255') throw new LanternaError('--invert feeds 1 − x/255 and cannot be combined with --input-scale 255');
+    if (scale === '255') throw new UsageError('--invert feeds 1 − x/255 and cannot be combined with --input-scale 255');
     return { mode: 'inverted', from: '--invert' };
   }
   if (scale !== undefined) return { mode: scale === '255' ? 'raw' : 'unit', from: `--input-scale ${scale}` };

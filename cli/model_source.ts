@@ -9,6 +9,7 @@ import { loadApplication } from '../nn/applications/load.ts';
 import { loadModel } from '../nn/model_file.ts';
 import type { Model } from '../nn/model.ts';
 import { imagePixelsFor } from './image_pixels.ts';
+import { UsageError } from './options.ts';
 
 export const WEIGHTS_HELP = 'an official Keras applications weights file (.h5, with or without top): VGG16 and the other registered families';
 export const ARCH_HELP = 'with --weights: the architecture (vgg16, …); default: recognised from the file';
@@ -37,21 +38,27 @@ async function oneLine<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The command line's choice of model, checked before anything is read. */
+export function checkModelSource(o: ModelSource): void {
+  if (o.model && o.weights) throw new UsageError('give --model (a full model file) or --weights (an applications weights file), not both');
+  if (o.arch && !o.weights) throw new UsageError('--arch goes with --weights (a --model file holds its own architecture)');
+  if (!o.model && !o.weights) throw new UsageError('give --model FILE or --weights FILE');
+}
+
 export async function loadCliModel(o: ModelSource, flag: ImagePixels | undefined): Promise<CliModel> {
-  if (o.model && o.weights) throw new LanternaError('give --model (a full model file) or --weights (an applications weights file), not both');
-  if (o.arch && !o.weights) throw new LanternaError('--arch goes with --weights (a --model file holds its own architecture)');
+  checkModelSource(o);
   if (o.model) {
     const loaded = await oneLine(() => loadModel(o.model!));
     const { pixels, from } = imagePixelsFor(loaded, flag, o.model);
     const v = loaded.file.kerasVersion;
     return { model: loaded.model, path: o.model, what: `${o.model} (${loaded.file.format}${v ? `, Keras ${v}` : ''})`, pixels, pixelsFrom: from };
   }
-  if (!o.weights) throw new LanternaError('give --model FILE or --weights FILE');
-  const a = await oneLine(() => loadApplication(o.weights!, o.arch));
+  const weights = o.weights!;
+  const a = await oneLine(() => loadApplication(weights, o.arch));
   const top = a.options.includeTop === false ? ', no top' : '';
   return {
     model: a.model,
-    path: o.weights,
+    path: weights,
     what: `${a.app.kerasName}${top}, weights ${o.weights} (read ${a.readSeconds.toFixed(1)} s, upload ${a.uploadSeconds.toFixed(1)} s)`,
     pixels: flag ?? a.app.pixels,
     pixelsFrom: flag ? '--pixels' : `${a.app.kerasName}'s preprocess_input`,

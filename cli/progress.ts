@@ -1,9 +1,12 @@
-// A per-epoch progress bar (cli-progress) showing step, loss, accuracy, images/s and ETA. When
-// stdout is not a terminal (a log file, CI, nohup) a bar would be noise, but silence for an hour
-// is worse: a plain line is printed instead, at most every `LANTERNA_PROGRESS_SECONDS` (30 s).
+// A per-epoch progress bar (cli-progress, drawn on stderr) showing step, loss, accuracy, images/s
+// and ETA. When stdout or stderr is not a terminal (a log file, CI, nohup) a bar would be noise,
+// but silence for an hour is worse: a plain line is printed on stdout instead, at most every
+// `LANTERNA_PROGRESS_SECONDS` (30 s). Under bin/lanterna.js stderr is the launcher's pipe, which
+// cli/terminal.ts sees through.
 
 import cliProgress from 'cli-progress';
 import type { BatchInfo } from '../nn/fit.ts';
+import { barStream, stderrTerminal } from './terminal.ts';
 
 export function formatEta(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
@@ -24,7 +27,7 @@ export class EpochBar {
   private epochStart = 0;
   constructor(
     private epochs: number,
-    private tty = !!process.stdout.isTTY,
+    private tty = !!process.stdout.isTTY && stderrTerminal() !== null,
     private plainEveryMs = 1000 * Number(process.env.LANTERNA_PROGRESS_SECONDS || 30),
     private print: (line: string) => void = (l) => console.log(l),
   ) {}
@@ -47,6 +50,7 @@ export class EpochBar {
           barsize: 24,
           hideCursor: true,
           etaBuffer: 50,
+          stream: barStream(),
         },
         cliProgress.Presets.shades_classic,
       );

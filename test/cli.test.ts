@@ -105,7 +105,7 @@ test('cam --image on a GAP → Dense(linear) model: the map in --json, --pixels 
   if (d.pixels !== 'tf' || d.layer !== 'conv2d' || im.class !== 2 || im.h !== 10 || im.cam.length !== 100 || !existsSync(out)) throw new Error(r.stdout.slice(0, 400));
   const bad = lanterna(['cam', '--model', LINEAR, '--image', IMG, '--pixels', 'bgr', '--out', join(TMP, 'bad.png')]);
   const ours = bad.stderr.filter((l) => l.startsWith('lanterna:'));
-  if (bad.status !== 1 || ours.length !== 1 || !ours[0].includes('--pixels must be one of caffe')) throw new Error(`exit ${bad.status}: ${bad.stderr.join('\n')}`);
+  if (bad.status !== 2 || ours.length !== 1 || !ours[0].includes('--pixels must be one of caffe')) throw new Error(`exit ${bad.status}: ${bad.stderr.join('\n')}`);
 });
 
 const DATA = resolve(process.env.LANTERNA_DATA ?? resolve(process.cwd(), '../shared/data'));

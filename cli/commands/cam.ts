@@ -5,6 +5,7 @@
 import { OUTPUT_HELP } from '../model_output.ts';
 import { ARCH_HELP, WEIGHTS_HELP } from '../model_source.ts';
 import type { Command } from 'commander';
+import type { Example } from '../help.ts';
 import { existsSync } from 'node:fs';
 import { LanternaError } from '../../engine/errors.ts';
 import { init, shutdown } from '../../engine/context.ts';
@@ -16,7 +17,7 @@ import { mnistCamTile } from '../../explain/mnist_tiles.ts';
 import { writePng } from '../../explain/png.ts';
 import { loadMnist } from '../../nn/data/mnist.ts';
 import { addInputOptions, digitsAsInput, type InputFlags, loadMnistModel, mnistInputShape, pixelModeFor } from '../mnist_input.ts';
-import { choice, emitJson, intList, intOption } from '../options.ts';
+import { choice, colormapOption, emitJson, intList, intOption, UsageError } from '../options.ts';
 import { shipped } from '../paths.ts';
 import { camImages } from './cam_images.ts';
 
@@ -39,6 +40,13 @@ interface CamOpts extends InputFlags {
 
 export const DEFAULT_MODEL = 'models/cam2.h5';
 
+/** Shown by `lanterna cam --help` (the first also by `lanterna --help`). */
+export const EXAMPLES: readonly Example[] = [
+  { cmd: 'lanterna cam --images 10 --out cam.png', what: 'CAM of the first 10 test digits by the shipped cam2 network, as one PNG grid' },
+  { cmd: 'lanterna cam --model models/cam1.h5 --index 0,7,42 --upsample bilinear --out cam1.png', what: "the coarse 3×3 maps of cam1 for three chosen digits" },
+  { cmd: 'lanterna cam --model mobilenet.h5 --image cat.jpg --out cat-cam.jpg', what: 'CAM of a photograph on any network ending in global average pooling' },
+];
+
 export function register(program: Command): void {
   addInputOptions(program.command('cam').description('class activation maps (CAM) of MNIST test digits as one PNG grid, or of images (--image) as overlays'))
     .option('--model <file>', `model ending in GlobalAveragePooling2D → Dense or 1×1 Conv2D (Reshape/Dropout/Flatten between allowed): Keras .h5/.keras or TF.js model.json (default: the shipped ${DEFAULT_MODEL})`)
@@ -58,14 +66,17 @@ export function register(program: Command): void {
     .option('--out <file>', 'output PNG', 'cam.png')
     .action(async (o: CamOpts) => {
       if (o.image) {
-        if (!o.model && !o.weights) throw new LanternaError('--image needs --model or --weights (a network ending in global average pooling and a Dense or 1×1 Conv2D classifier)');
+        if (!o.model && !o.weights) throw new UsageError('--image needs --model or --weights (a network ending in global average pooling and a Dense or 1×1 Conv2D classifier)');
         return camImages({ ...o, image: o.image });
       }
+      const upsample = choice('--upsample', o.upsample, ['nearest', 'bilinear', 'none']);
+      const lut = colormapByName(colormapOption(o.colormap));
+      if (!/\.png$/i.test(o.out)) throw new UsageError(`--out ${o.out}: the CAM grid is written as PNG; name a .png file`);
+      const idx = o.index ? intList('--index', o.index) : [...Array(intOption('--images', o.images, 1)).keys()];
+      const cls = o.class !== undefined ? intOption('--class', o.class, 0) : null;
+      const columns = intOption('--columns', o.columns, 1);
       const modelPath = o.model ?? shipped(DEFAULT_MODEL);
       if (!existsSync(modelPath)) throw new LanternaError(`${modelPath}: no such model file${o.model ? '' : ' (the shipped default is missing: train one with `lanterna train --preset cam2`)'}`);
-      const upsample = choice('--upsample', o.upsample, ['nearest', 'bilinear', 'none']);
-      const lut = colormapByName(o.colormap);
-      if (!/\.png$/i.test(o.out)) throw new LanternaError(`--out ${o.out}: the CAM grid is written as PNG; name a .png file`);
       try {
         await init();
         const loaded = await loadMnistModel(modelPath, o);
@@ -73,12 +84,10 @@ export function register(program: Command): void {
         const shape = mnistInputShape(model.inputShape, modelPath);
         const { mode } = pixelModeFor(loaded, o, modelPath);
         const test = await loadMnist({ split: 'test' });
-        const idx = o.index ? intList('--index', o.index) : [...Array(intOption('--images', o.images, 1)).keys()];
-        for (const i of idx) if (i >= test.n) throw new LanternaError(`--index ${i}: the test set has ${test.n} digits (0..${test.n - 1})`);
+        for (const i of idx) if (i >= test.n) throw new UsageError(`--index ${i}: the test set has ${test.n} digits (0..${test.n - 1})`);
         const pixels = idx.map((i) => test.images.subarray(i * 784, (i + 1) * 784));
         const x = new Float32Array(idx.length * 784);
         pixels.forEach((p, k) => x.set(digitsAsInput(p, mode), k * 784));
-        const cls = o.class !== undefined ? intOption('--class', o.class, 0) : null;
         const cam = new Cam(model);
         const layer = o.layer ?? cam.defaultLayer();
         const maps = await E.asyncTidy((s) =>
@@ -92,7 +101,7 @@ export function register(program: Command): void {
           const values = m.upsampled ?? nearestTo28(m.raw, m.h, m.w);
           return mnistCamTile(pixels[k], values, lut, `${m.classIndex} ${m.probability.toFixed(3)}`);
         });
-        await writePng(o.out, grid(tiles, intOption('--columns', o.columns, 1)));
+        await writePng(o.out, grid(tiles, columns));
         const h = maps[0].h;
         // With a bare --json, stdout carries the JSON alone: the report goes to stderr.
         const say = o.json === true ? (t: string) => console.error(t) : (t: string) => console.log(t);

@@ -3,7 +3,7 @@
 // nn/head.ts finds the head). One overlay per image, the map min–max normalised as the lecture;
 // everything that can fail on the user's input fails before any file is written.
 
-import { loadCliModel } from '../model_source.ts';
+import { checkModelSource, loadCliModel } from '../model_source.ts';
 import { chooseOutput, outputSize } from '../model_output.ts';
 import { basename, extname } from 'node:path';
 import { init, shutdown } from '../../engine/context.ts';
@@ -14,7 +14,7 @@ import { encodeImage, loadImg, overlayHeatmap, readImage } from '../../explain/i
 import { writeFileAtomic } from '../../explain/png.ts';
 import { imagenetClasses, imagenetClassIndex, preprocessPixels, topK } from '../../nn/applications/imagenet.ts';
 import { pixelsFlag } from '../image_pixels.ts';
-import { emitJson } from '../options.ts';
+import { emitJson, numberOption, UsageError } from '../options.ts';
 
 export interface CamImageOpts {
   model?: string;
@@ -49,11 +49,11 @@ function outFor(out: string, path: string, several: boolean): string {
 }
 
 export async function camImages(o: CamImageOpts): Promise<void> {
-  if (o.inputScale !== undefined || o.invert) throw new LanternaError('with --image, give the preprocessing as --pixels (caffe, tf, torch, unit, raw or inverted)');
+  if (o.inputScale !== undefined || o.invert) throw new UsageError('with --image, give the preprocessing as --pixels (caffe, tf, torch, unit, raw or inverted)');
   const flag = pixelsFlag(o.pixels);
-  const alpha = Number(o.alpha ?? '0.4');
-  if (!(alpha >= 0 && alpha <= 1)) throw new LanternaError(`--alpha must be a number in [0, 1], got '${o.alpha}'`);
-  if (!/\.(png|jpe?g)$/i.test(o.out)) throw new LanternaError(`--out ${o.out}: the overlay is written as PNG or JPEG; name a .png, .jpg or .jpeg file`);
+  checkModelSource(o);
+  const alpha = numberOption('--alpha', o.alpha ?? '0.4', 0, 1);
+  if (!/\.(png|jpe?g)$/i.test(o.out)) throw new UsageError(`--out ${o.out}: the overlay is written as PNG or JPEG; name a .png, .jpg or .jpeg file`);
   const images = await oneLine(() => o.image.map((path) => ({ path, img: readImage(path) })));
   try {
     await init();

@@ -1,11 +1,19 @@
 // `lanterna evaluate --model FILE`: accuracy on the 10 000 MNIST test digits.
 
 import type { Command } from 'commander';
+import type { Example } from '../help.ts';
 import { init, shutdown } from '../../engine/context.ts';
 import { loadMnist } from '../../nn/data/mnist.ts';
 import { evaluate } from '../../nn/fit.ts';
 import { addInputOptions, digitsAsInput, type InputFlags, loadMnistModel, mnistInputShape, pixelModeFor } from '../mnist_input.ts';
 import { intOption } from '../options.ts';
+
+/** Shown by `lanterna evaluate --help` (the first also by `lanterna --help`). */
+export const EXAMPLES: readonly Example[] = [
+  { cmd: 'lanterna evaluate --model models/cam1.h5', what: 'test accuracy of the shipped cam1 network (0.9924)' },
+  { cmd: 'lanterna evaluate --model models/cam2.h5 --limit 1000', what: 'on the first 1 000 test digits only' },
+  { cmd: 'lanterna evaluate --model mnist.weights.h5 --architecture mnist.json --pixels unit', what: 'a weights-only file, with its architecture from a JSON config, fed x/255' },
+];
 
 export function register(program: Command): void {
   const cmd = program

@@ -8,13 +8,13 @@
 // the layer) fails before any output file is written; files are written whole (temp + rename).
 
 import type { Command } from 'commander';
+import type { Example } from '../help.ts';
 import { basename, extname } from 'node:path';
 import { init, shutdown } from '../../engine/context.ts';
 import { LanternaError } from '../../engine/errors.ts';
 import { describeDevice } from '../../engine/info.ts';
 import * as E from '../../engine/index.ts';
 import { GradCam } from '../../explain/grad_cam.ts';
-import { colormapByName } from '../../explain/colormap.ts';
 import { grid } from '../../explain/grid.ts';
 import { convLayers, defaultCamLayer } from '../../explain/layers.ts';
 import { encodeImage, loadImg, overlayHeatmap, readImage, sideBySide, type DecodedImage, type RgbImage } from '../../explain/image_io.ts';
@@ -26,7 +26,7 @@ import { loadModel } from '../../nn/model_file.ts';
 import type { Model } from '../../nn/model.ts';
 import type { Layer } from '../../nn/layer.ts';
 import { imagePixelsFor, pixelsFlag as pixelsFlagOf, PIXELS_HELP } from '../image_pixels.ts';
-import { choice, emitJson } from '../options.ts';
+import { choice, colormapOption, emitJson, intOption, numberOption, UsageError } from '../options.ts';
 import { ARCH_HELP, loadCliModel, WEIGHTS_HELP } from '../model_source.ts';
 import { chooseOutput, OUTPUT_HELP, outputSize } from '../model_output.ts';
 
@@ -85,7 +85,7 @@ function pickLayer(model: Model, name: string | undefined, where: string): strin
 function parseClasses(spec: string | undefined, numClasses: number): number[] | null {
   if (spec === undefined) return null;
   const parts = spec.split(',').map((s) => s.trim());
-  if (parts.some((p) => p === '')) throw new LanternaError(`--class ${spec}: an empty entry in the list`);
+  if (parts.some((p) => p === '')) throw new UsageError(`--class ${spec}: an empty entry in the list`);
   return parts.map((p) => {
     if (/^\d+$/.test(p)) {
       const k = Number(p);
@@ -117,6 +117,13 @@ function modelInput(img: DecodedImage, shape: number[], pixels: Pixels): Float32
   return preprocessPixels(loadImg(img, { targetSize: [h, w], colorMode: c === 1 ? 'grayscale' : 'rgb' }).pixels, pixels, c);
 }
 
+/** Shown by `lanterna gradcam --help` (the first also by `lanterna --help`). */
+export const EXAMPLES: readonly Example[] = [
+  { cmd: 'lanterna gradcam --model models/cam1.h5 --image digit.png --out digit-gradcam.png', what: "Grad-CAM of the digit's predicted class on the shipped MNIST network" },
+  { cmd: 'lanterna gradcam --weights vgg16_weights_tf_dim_ordering_tf_kernels.h5 --image cat.jpg --out cat-gradcam.jpg', what: "the Keras example: VGG16's top class, last conv block" },
+  { cmd: 'lanterna gradcam --weights vgg16_weights_tf_dim_ordering_tf_kernels.h5 --image cat.jpg --class tabby,bull_mastiff --side-by-side --out both.jpg', what: 'two classes side by side in one picture' },
+];
+
 export function register(program: Command): void {
   program
     .command('gradcam')
@@ -138,17 +145,15 @@ export function register(program: Command): void {
     .option('--json [file]', 'write the predictions and raw maps as JSON (to stdout instead of the text, or to a file)')
     .action(async (o: GradcamOpts) => {
       // --- Everything about the user's input, before the GPU and before any file.
-      if (o.weights && o.model) throw new LanternaError('give --weights (an applications weights file) or --model (a full model file), not both');
+      if (o.weights && o.model) throw new UsageError('give --weights (an applications weights file) or --model (a full model file), not both');
       const weightsPath = o.model ? undefined : (o.weights ?? process.env[VGG16_WEIGHTS_ENV]);
       if (!o.model && !weightsPath)
-        throw new LanternaError(`no model: give --weights vgg16_weights_tf_dim_ordering_tf_kernels.h5 (or set ${VGG16_WEIGHTS_ENV}), or --model FILE`);
+        throw new UsageError(`no model: give --weights vgg16_weights_tf_dim_ordering_tf_kernels.h5 (or set ${VGG16_WEIGHTS_ENV}), or --model FILE`);
       const score = choice('--score', o.score, ['softmax', 'logit']) as 'softmax' | 'logit';
-      colormapByName(o.colormap);
-      const alpha = Number(o.alpha);
-      if (!(alpha >= 0 && alpha <= 1)) throw new LanternaError(`--alpha must be a number in [0, 1], got '${o.alpha}'`);
-      const top = Number(o.top);
-      if (!Number.isInteger(top) || top < 1) throw new LanternaError(`--top must be an integer ≥ 1, got '${o.top}'`);
-      if (!/\.(png|jpe?g)$/i.test(o.out)) throw new LanternaError(`--out ${o.out}: the overlay is written as PNG or JPEG; name a .png, .jpg or .jpeg file`);
+      colormapOption(o.colormap);
+      const alpha = numberOption('--alpha', o.alpha, 0, 1);
+      const top = intOption('--top', o.top, 1);
+      if (!/\.(png|jpe?g)$/i.test(o.out)) throw new UsageError(`--out ${o.out}: the overlay is written as PNG or JPEG; name a .png, .jpg or .jpeg file`);
       const pixelsFlag = pixelsFlagOf(o.pixels);
       const jsonOnly = o.json === true;
       const log = jsonOnly ? (..._: unknown[]) => {} : (...a: unknown[]) => console.log(...a);

@@ -2,8 +2,15 @@
 // the runtime, and the device limits in force.
 
 import type { Command } from 'commander';
+import type { Example } from '../help.ts';
 import { shutdown } from '../../engine/context.ts';
 import { describeDevice, formatDevice } from '../../engine/info.ts';
+
+/** Shown by `lanterna info --help` (the first also by `lanterna --help`). */
+export const EXAMPLES: readonly Example[] = [
+  { cmd: 'lanterna info', what: 'the WebGPU adapter, its driver and the limits in force' },
+  { cmd: 'lanterna info --json', what: 'the same as JSON' },
+];
 
 export function register(program: Command): void {
   program

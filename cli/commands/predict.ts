@@ -4,9 +4,10 @@
 //
 // Pixels: cli/image_pixels.ts (--pixels, the file's record, a known application, else unit).
 
-import { ARCH_HELP, loadCliModel, WEIGHTS_HELP } from '../model_source.ts';
+import { ARCH_HELP, checkModelSource, loadCliModel, WEIGHTS_HELP } from '../model_source.ts';
 import { chooseOutput, OUTPUT_HELP, outputSize } from '../model_output.ts';
 import type { Command } from 'commander';
+import type { Example } from '../help.ts';
 import { init, shutdown } from '../../engine/context.ts';
 import { LanternaError } from '../../engine/errors.ts';
 import { loadImg, readImage } from '../../explain/image_io.ts';
@@ -33,6 +34,13 @@ async function oneLine<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
+/** Shown by `lanterna predict --help` (the first also by `lanterna --help`). */
+export const EXAMPLES: readonly Example[] = [
+  { cmd: 'lanterna predict --model models/cam1.h5 --image digit.png', what: 'the digit a picture shows, by the shipped MNIST network' },
+  { cmd: 'lanterna predict --weights resnet50_weights_tf_dim_ordering_tf_kernels.h5 --image cat.jpg --top 3', what: "ImageNet's top 3 by ResNet50 from Keras' official weights file" },
+  { cmd: 'lanterna predict --model mobilenet/model.json --image cat.jpg dog.jpg --json', what: 'a TF.js model, two images, the result as JSON' },
+];
+
 export function register(program: Command): void {
   program
     .command('predict')
@@ -48,6 +56,7 @@ export function register(program: Command): void {
     .action(async (o: PredictOpts) => {
       const top = intOption('--top', o.top, 1);
       const flag = pixelsFlag(o.pixels);
+      checkModelSource(o);
       const images = await oneLine(() => o.image.map((path) => ({ path, img: readImage(path) })));
       try {
         await init();

@@ -3,6 +3,7 @@
 // SVG, the history as JSON and a log of everything printed.
 
 import type { Command } from 'commander';
+import type { Example } from '../help.ts';
 import { mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { init, shutdown } from '../../engine/context.ts';
@@ -11,11 +12,11 @@ import { loadMnist, toFloat, type PixelMode } from '../../nn/data/mnist.ts';
 import { Trainer, evaluate, type BatchInfo, type EpochInfo } from '../../nn/fit.ts';
 import { loadWeightsInto, saveModel } from '../../nn/model_file.ts';
 import { readKerasWeights } from '../../nn/io/keras.ts';
-import { preset } from '../../nn/presets.ts';
+import { preset, PRESETS } from '../../nn/presets.ts';
 import { summary } from '../../nn/summary.ts';
 import { lineChartSvg } from '../plot.ts';
 import { EpochBar } from '../progress.ts';
-import { intOption, choice } from '../options.ts';
+import { intOption, choice, numberOption, UsageError } from '../options.ts';
 
 interface TrainOpts {
   preset: string;
@@ -30,6 +31,13 @@ interface TrainOpts {
   resume?: string;
   stopAfter?: string;
 }
+
+/** Shown by `lanterna train --help` (the first also by `lanterna --help`). */
+export const EXAMPLES: readonly Example[] = [
+  { cmd: 'lanterna train --preset cam1 --epochs 1 --limit 6000 --out /tmp/lanterna', what: 'one quick epoch on 6 000 digits: /tmp/lanterna/cam1.h5, its curve, history and log' },
+  { cmd: 'lanterna train --preset cam2 --epochs 30 --time-limit 3600', what: "the lecture's network without pooling, stopping before an epoch that would pass an hour" },
+  { cmd: 'lanterna train --preset cam1 --epochs 5 --resume models/cam1.h5 --out /tmp/lanterna', what: 'five more epochs from the shipped weights' },
+];
 
 export function register(program: Command): void {
   program
@@ -47,11 +55,16 @@ export function register(program: Command): void {
     .option('--time-limit <s>', 'stop before an epoch that would end past this many seconds (the model of the last epoch is kept)')
     .option('--stop-after <s>', 'stop after this many seconds even in the middle of an epoch: the partial epoch is validated and saved (recorded as a fraction of an epoch)')
     .action(async (o: TrainOpts) => {
+      choice('--preset', o.preset, PRESETS);
       const epochs = intOption('--epochs', o.epochs, 1);
       const batch = intOption('--batch', o.batch, 1);
       const limit = o.limit ? intOption('--limit', o.limit, 1) : undefined;
       const pixels = choice('--pixels', o.pixels, ['inverted', 'unit', 'raw']) as PixelMode;
-      const split = Number(o.validationSplit);
+      const split = numberOption('--validation-split', o.validationSplit, 0, 1);
+      if (split === 1) throw new UsageError('--validation-split 1 would leave no digit to train on');
+      const seed = intOption('--seed', o.seed, 0);
+      const limitS = o.timeLimit ? numberOption('--time-limit', o.timeLimit, 0) : Infinity;
+      const hardS = o.stopAfter ? intOption('--stop-after', o.stopAfter, 1) : Infinity;
       mkdirSync(o.out, { recursive: true });
       const base = join(o.out, o.preset);
       const logPath = `${base}.train.log`;
@@ -63,7 +76,7 @@ export function register(program: Command): void {
       try {
         await init();
         const dev = await describeDevice();
-        const model = preset(o.preset, Number(o.seed));
+        const model = preset(o.preset, seed);
         let startEpoch = 0;
         if (o.resume) {
           const file = await readKerasWeights(o.resume);
@@ -80,8 +93,6 @@ export function register(program: Command): void {
         const trainer = new Trainer(model, { optimizer: 'adam', loss: 'categorical_crossentropy' });
         const bar = new EpochBar(epochs);
         const history: (EpochInfo & { fraction?: number })[] = [];
-        const limitS = o.timeLimit ? Number(o.timeLimit) : Infinity;
-        const hardS = o.stopAfter ? intOption('--stop-after', o.stopAfter, 1) : Infinity;
         const t0 = performance.now();
         let stop = false;
         let lastBatch: BatchInfo | null = null;
@@ -92,7 +103,7 @@ export function register(program: Command): void {
           epochs,
           validationSplit: split,
           shuffle: true,
-          seed: Number(o.seed) + Math.ceil(startEpoch), // a resumed run shuffles differently from the first
+          seed: seed + Math.ceil(startEpoch), // a resumed run shuffles differently from the first
           onBatchEnd: (b) => {
             lastBatch = b;
             bar.update(b);
@@ -112,7 +123,7 @@ export function register(program: Command): void {
             await saveModel(model, `${base}.h5`, {
               preprocessing: { pixels },
               trainingConfig: { loss: 'categorical_crossentropy', metrics: ['accuracy'], optimizer_config: { class_name: 'Adam', config: trainer.optimizer.getConfig() } },
-              attrs: { lanterna_training: JSON.stringify({ preset: o.preset, epochs: Math.round(done * 1000) / 1000, resumedFrom: o.resume ?? null, batch, limit: limit ?? null, seed: Number(o.seed), adapter: dev.driver, device: dev.description || dev.device }) },
+              attrs: { lanterna_training: JSON.stringify({ preset: o.preset, epochs: Math.round(done * 1000) / 1000, resumedFrom: o.resume ?? null, batch, limit: limit ?? null, seed, adapter: dev.driver, device: dev.description || dev.device }) },
             });
             writeFileSync(`${base}.history.json`, JSON.stringify(history, null, 1));
             writeFileSync(`${base}.curve.svg`, curves(o.preset, history));

@@ -5,7 +5,8 @@
 // than throwing; every helper here checks the result and throws an error naming the file and the
 // object at fault. A corrupt file must give one line, never a crash, so:
 // - HDF5's error stacks (printed to stderr on every failed call) are captured while a file is
-//   open (`quietly`), and the innermost frame of the last one goes into our message instead;
+//   open (`quietly`), and the innermost frame of the last one goes into our message instead
+//   (a file shorter than its superblock says reads "FILE: truncated: N bytes expected, M found");
 // - attributes and datasets are read into zeroed buffers and the read's status is checked:
 //   h5wasm ignores it, and after a failed read of a variable-length string it frees whatever
 //   pointers the buffer held, which aborts the WebAssembly module (or corrupts its heap);
@@ -125,11 +126,31 @@ export function quietly<T>(fn: () => T): T {
  * address of object past end of allocation)', or '' when there is none.
  */
 export function hdf5Detail(): string {
-  const text = h5.captured.join('');
-  const stacks = text.split(/HDF5-DIAG: Error detected in HDF5[^\n]*\n/);
-  const frames = [...(stacks[stacks.length - 1] ?? '').matchAll(/#\d+: .* in (\w+)\(\): ([^\n]*)/g)];
+  const frames = [...lastStack().matchAll(/#\d+: .* in (\w+)\(\): ([^\n]*)/g)];
   const last = frames[frames.length - 1];
   return last ? ` (HDF5: ${oneLine(`${last[1]}: ${last[2].trim()}`)})` : '';
+}
+
+/** The last HDF5 error stack captured ('' when none). */
+function lastStack(): string {
+  const stacks = h5.captured.join('').split(/HDF5-DIAG: Error detected in HDF5[^\n]*\n/);
+  return stacks[stacks.length - 1] ?? '';
+}
+
+/** 423696 → '423 696'. */
+const grouped = (n: number) => String(n).replace(/\B(?=(\d{3})+$)/g, ' ');
+
+/**
+ * When the last HDF5 error captured says the file ends before its superblock's end-of-file
+ * address (H5F__super_read: "truncated file: eof = …, sblock->base_addr = …, stored_eof = …"),
+ * ' truncated: 423 696 bytes expected, 100 000 found'; else undefined. HDF5 compares
+ * eof + base_addr (the bytes there, a user block included) with stored_eof.
+ */
+function hdf5Truncation(): string | undefined {
+  const m = /truncated file: eof = (\d+), sblock->base_addr = (\d+), stored_eof = (\d+)/.exec(lastStack());
+  if (!m) return undefined;
+  const found = Number(m[1]) + Number(m[2]), expected = Number(m[3]);
+  return found < expected ? ` truncated: ${grouped(expected)} bytes expected, ${grouped(found)} found` : undefined;
 }
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -159,7 +180,7 @@ export function openH5(path: string, display = path): H5File {
   if (!hasHdf5Signature(path)) throw new LanternaError(`${display}: not an HDF5 file (no HDF5 signature)`);
   const size = statSync(path).size;
   const f = quietly(() => new h5wasm.File(path, 'r'));
-  if (f.file_id < 0n) throw new LanternaError(`${display}: HDF5 cannot open the file (corrupt or truncated?)${hdf5Detail()}`);
+  if (f.file_id < 0n) throw new LanternaError(`${display}:${hdf5Truncation() ?? ` HDF5 cannot open the file (corrupt or truncated?)${hdf5Detail()}`}`);
   h5.fileSizes.set(f.file_id, size);
   return f;
 }
