@@ -17,6 +17,7 @@ import * as evaluate from './commands/evaluate.ts';
 import * as cam from './commands/cam.ts';
 import * as gradcam from './commands/gradcam.ts';
 import * as predict from './commands/predict.ts';
+import * as explain from './commands/explain.ts';
 import { EXIT, examplesHelp, overviewHelp, type Example } from './help.ts';
 import { UsageError } from './options.ts';
 
@@ -27,7 +28,7 @@ export interface CommandModule {
 }
 
 /** Subcommands, in the order `lanterna --help` lists them. */
-const COMMANDS: CommandModule[] = [train, evaluate, predict, cam, gradcam, info];
+const COMMANDS: CommandModule[] = [train, evaluate, predict, cam, gradcam, explain, info];
 
 function packageVersion(): string {
   try {

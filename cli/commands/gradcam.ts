@@ -16,18 +16,16 @@ import { describeDevice } from '../../engine/info.ts';
 import * as E from '../../engine/index.ts';
 import { GradCam } from '../../explain/grad_cam.ts';
 import { grid } from '../../explain/grid.ts';
-import { convLayers, defaultCamLayer } from '../../explain/layers.ts';
-import { encodeImage, loadImg, overlayHeatmap, readImage, sideBySide, type DecodedImage, type RgbImage } from '../../explain/image_io.ts';
+import { encodeImage, overlayHeatmap, readImage, type RgbImage } from '../../explain/image_io.ts';
 import { writeFileAtomic } from '../../explain/png.ts';
-import { decodePredictions, type ImagePixels, imagenetClasses, imagenetClassIndex, preprocessPixels, topK } from '../../nn/applications/imagenet.ts';
+import { decodePredictions, type ImagePixels, topK } from '../../nn/applications/imagenet.ts';
 import { VGG16_WEIGHTS_ENV } from '../../nn/applications/vgg16.ts';
 import { finalSoftmax, noSoftmaxReason } from '../../nn/head.ts';
-import { loadModel } from '../../nn/model_file.ts';
 import type { Model } from '../../nn/model.ts';
-import type { Layer } from '../../nn/layer.ts';
-import { imagePixelsFor, pixelsFlag as pixelsFlagOf, PIXELS_HELP } from '../image_pixels.ts';
+import { pixelsFlag as pixelsFlagOf, PIXELS_HELP } from '../image_pixels.ts';
 import { choice, colormapOption, emitJson, intOption, numberOption, UsageError } from '../options.ts';
 import { ARCH_HELP, loadCliModel, WEIGHTS_HELP } from '../model_source.ts';
+import { className, modelInput, parseClasses, pickLayer, userStep, withSuffix } from '../explain_input.ts';
 import { chooseOutput, OUTPUT_HELP, outputSize } from '../model_output.ts';
 
 interface GradcamOpts {
@@ -53,71 +51,6 @@ type Pixels = ImagePixels;
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const ms = (t: number) => (t >= 10000 ? `${(t / 1000).toFixed(1)} s` : `${t.toFixed(0)} ms`);
 
-/** Fails as a one-line LanternaError (the CLI prints no stack for those). */
-async function userStep<T>(fn: () => T | Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof LanternaError) throw e;
-    throw new LanternaError((e as Error).message);
-  }
-}
-
-function pickLayer(model: Model, name: string | undefined, where: string): string {
-  const convs = convLayers(model);
-  if (name === undefined) {
-    if (!convs.length) throw new LanternaError(`${where}: the model has no spatial conv layer to explain (layers: ${model.layers.map((l) => l.name).join(', ')})`);
-    return defaultCamLayer(model)!;
-  }
-  let l: Layer | undefined;
-  try {
-    l = model.findLayer(name)?.layer;
-  } catch (e) {
-    throw new LanternaError(`--layer ${name}: ${(e as Error).message}`);
-  }
-  if (!l) throw new LanternaError(`--layer ${name}: ${where} has no such layer; its conv layers are ${convs.join(', ')}`);
-  if (l.outputShape?.length !== 3)
-    throw new LanternaError(`--layer ${name}: its output [${l.outputShape}] is not a spatial map [H, W, K]; conv layers: ${convs.join(', ')}`);
-  return name;
-}
-
-/** --class: indices or (1000-class models) ImageNet names, comma-separated. */
-function parseClasses(spec: string | undefined, numClasses: number): number[] | null {
-  if (spec === undefined) return null;
-  const parts = spec.split(',').map((s) => s.trim());
-  if (parts.some((p) => p === '')) throw new UsageError(`--class ${spec}: an empty entry in the list`);
-  return parts.map((p) => {
-    if (/^\d+$/.test(p)) {
-      const k = Number(p);
-      if (k >= numClasses) throw new LanternaError(`--class ${p}: the model has ${numClasses} classes (0..${numClasses - 1})`);
-      return k;
-    }
-    if (numClasses !== 1000) throw new LanternaError(`--class ${p}: class names are ImageNet's; this model has ${numClasses} classes, give indices 0..${numClasses - 1}`);
-    try {
-      return imagenetClassIndex(p);
-    } catch (e) {
-      throw new LanternaError(`--class ${(e as Error).message}`);
-    }
-  });
-}
-
-function className(k: number, numClasses: number): string {
-  return numClasses === 1000 ? imagenetClasses()[k].name : String(k);
-}
-
-/** `out.png` → `out_<suffix>.png`. */
-function withSuffix(path: string, suffix: string): string {
-  const ext = extname(path);
-  return `${path.slice(0, path.length - ext.length)}_${suffix.replace(/[^\w.-]+/g, '_')}${ext}`;
-}
-
-/** Model input from an image, as Keras would feed it: load_img at the model's size, then the preprocessing. */
-function modelInput(img: DecodedImage, shape: number[], pixels: Pixels): Float32Array {
-  const [h, w, c] = shape;
-  return preprocessPixels(loadImg(img, { targetSize: [h, w], colorMode: c === 1 ? 'grayscale' : 'rgb' }).pixels, pixels, c);
-}
-
-/** Shown by `lanterna gradcam --help` (the first also by `lanterna --help`). */
 export const EXAMPLES: readonly Example[] = [
   { cmd: 'lanterna gradcam --model models/cam1.h5 --image digit.png --out digit-gradcam.png', what: "Grad-CAM of the digit's predicted class on the shipped MNIST network" },
   { cmd: 'lanterna gradcam --weights vgg16_weights_tf_dim_ordering_tf_kernels.h5 --image cat.jpg --out cat-gradcam.jpg', what: "the Keras example: VGG16's top class, last conv block" },
