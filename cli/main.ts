@@ -18,6 +18,7 @@ import * as cam from './commands/cam.ts';
 import * as gradcam from './commands/gradcam.ts';
 import * as predict from './commands/predict.ts';
 import * as explain from './commands/explain.ts';
+import * as metrics from './commands/metrics.ts';
 import { EXIT, examplesHelp, overviewHelp, type Example } from './help.ts';
 import { UsageError } from './options.ts';
 
@@ -28,7 +29,7 @@ export interface CommandModule {
 }
 
 /** Subcommands, in the order `lanterna --help` lists them. */
-const COMMANDS: CommandModule[] = [train, evaluate, predict, cam, gradcam, explain, info];
+const COMMANDS: CommandModule[] = [train, evaluate, predict, cam, gradcam, explain, metrics, info];
 
 function packageVersion(): string {
   try {

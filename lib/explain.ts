@@ -19,6 +19,7 @@ export { FullGrad } from '../explain/full_grad.ts';
 export { CAM_METHODS, camMethod, type CamMethodName, type CamMethodClass, type CamMethodOptions } from '../explain/methods.ts';
 export type { BatchOptions } from '../explain/perturbation.ts';
 export * from '../explain/metrics/index.ts';
+export { EXPLAINERS, explainersFor, type Explainer, type Explanation, type ExplainRequest } from '../explain/explainers.ts';
 export { defaultCamLayer, convLayers, spatialLayers } from '../explain/layers.ts';
 export { decodeImage, readImage, loadImg, encodeImage, writeImage, ImageDecodeError, type DecodedImage, type LoadImgOptions, type LoadedImg } from '../explain/image_io.ts';
 export { overlayHeatmap, resizeBilinear, sideBySide, type OverlayOptions } from '../explain/image_ops.ts';
