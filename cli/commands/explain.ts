@@ -11,6 +11,8 @@ import { enlarge, grid } from '../../explain/grid.ts';
 import { encodeImage, overlayHeatmap, resizeNearestPil, type RgbImage } from '../../explain/image_io.ts';
 import { writeFileAtomic } from '../../explain/png.ts';
 import { topK } from '../../nn/applications/imagenet.ts';
+import { confidenceChange, deletion, imageAt, insertion, road } from '../../explain/metrics/index.ts';
+import type { Model } from '../../nn/model.ts';
 import type { Example } from '../help.ts';
 import { classesFor, setupExplain, userStep, withSuffix, type ExplainOptions } from '../explain_input.ts';
 import { PIXELS_HELP } from '../image_pixels.ts';
@@ -20,6 +22,7 @@ import { choice, colormapOption, emitJson, intOption, numberOption, UsageError }
 
 interface Opts extends ExplainOptions {
   method: string;
+  metrics?: string;
   score: string;
   colormap: string;
   alpha: string;
@@ -37,9 +40,29 @@ export function displayImage(img: { rgb: Uint8Array; width: number; height: numb
   return f > 1 ? enlarge(small, f) : small;
 }
 
+const CAPTION_METRICS = ['deletion', 'insertion', 'road', 'drop'] as const;
+type CaptionMetric = (typeof CAPTION_METRICS)[number];
+
+/** The asked metrics of one map, for the tile's caption (short names) and the JSON. */
+async function mapMetrics(model: Model, x: Float32Array, cls: number, map: Float32Array, want: CaptionMetric[]): Promise<Record<string, number>> {
+  const img = imageAt(model, x, 0);
+  const r: Record<string, number> = {};
+  for (const m of want) {
+    if (m === 'deletion') r.deletion = (await deletion(model, img, cls, map)).auc;
+    if (m === 'insertion') r.insertion = (await insertion(model, img, cls, map)).auc;
+    if (m === 'road') r.road = (await road(model, img, cls, map)).combined;
+    if (m === 'drop') r.drop = (await confidenceChange(model, [img], [cls], [map])).averageDrop;
+  }
+  return r;
+}
+
+const SHORT: Record<string, string> = { deletion: 'DEL', insertion: 'INS', road: 'ROAD', drop: 'DROP' };
+const captionOf = (title: string, m: Record<string, number>) =>
+  [title, ...Object.entries(m).map(([k, v]) => `${SHORT[k]} ${k === 'drop' ? v.toFixed(0) + '%' : v.toFixed(2)}`)].join(' ');
+
 export const EXAMPLES: readonly Example[] = [
   { cmd: 'lanterna explain --method gradcam,gradcam++,scorecam,eigencam --model models/cam2.h5 --image digit.png --out methods.png', what: 'four CAM methods side by side on an MNIST network' },
-  { cmd: 'lanterna explain --method all --weights vgg16_weights_tf_dim_ordering_tf_kernels.h5 --image cat.jpg --class tabby', what: 'every method on VGG16 for one class' },
+  { cmd: 'lanterna explain --method all --weights vgg16_weights_tf_dim_ordering_tf_kernels.h5 --image cat.jpg --class tabby --metrics deletion,insertion', what: 'every method on VGG16 for one class, with two faithfulness figures under each' },
   { cmd: 'lanterna explain --method gradcam,hirescam --model mobilenet/model.json --image cat.jpg --layer conv_pw_11_relu --json maps.json', what: 'a chosen layer, and the maps as JSON' },
 ];
 
@@ -59,6 +82,7 @@ export function register(program: Command): void {
     .option('--pixels <mode>', PIXELS_HELP)
     .option('--colormap <name>', 'jet, inferno, viridis or gray', 'jet')
     .option('--alpha <a>', 'heatmap opacity', '0.5')
+    .option('--metrics <list>', `faithfulness figures under each tile: ${CAPTION_METRICS.join(', ')} (lanterna metrics has them all)`)
     .option('--columns <n>', 'tiles per row (default: all in one row)')
     .option('--out <file>', 'picture (.png or .jpg); several images add _<image> to the name', 'explain.png')
     .option('--json [file]', 'also write every map (at the input size) as JSON, to stdout or a file')
@@ -71,6 +95,7 @@ export function register(program: Command): void {
       const colormap = colormapOption(o.colormap);
       const alpha = numberOption('--alpha', o.alpha, 0, 1);
       const columns = o.columns === undefined ? methods.length + 1 : intOption('--columns', o.columns, 1);
+      const want = o.metrics === undefined ? [] : o.metrics.split(',').map((m) => choice('--metrics', m.trim(), CAPTION_METRICS) as CaptionMetric);
       if (!/\.(png|jpe?g)$/i.test(o.out)) throw new UsageError(`--out ${o.out}: name a .png, .jpg or .jpeg file`);
       const log = o.json === true ? (..._: unknown[]) => {} : (...a: unknown[]) => console.log(...a);
       try {
@@ -85,15 +110,16 @@ export function register(program: Command): void {
           const top = topK(probs, Math.min(5, probs.length));
           const display = displayImage(img, H, W);
           const tiles = [{ ...display, caption: `INPUT ${top[0].index} ${top[0].score.toFixed(2)}` }];
-          const results: (Explanation & { ms: number })[] = [];
+          const results: (Explanation & { ms: number; figures: Record<string, number> })[] = [];
           log(`\n${path}: top-1 class ${top[0].index} (p = ${top[0].score.toFixed(4)})`);
           for (const m of methods) {
             const t0 = performance.now();
             const e = await E.asyncTidy(async (sc) => m.run(s.model, sc.run(() => E.tensor(x, [1, ...s.shape])), { layer: s.layer, classes: classesFor(s, i, 1), score, output: s.output }));
             const t = performance.now() - t0;
-            results.push({ ...e, ms: t });
-            tiles.push({ ...overlayHeatmap(display, e.maps[0], H, W, { colormap, alpha }), caption: e.title });
-            log(`  ${e.title.padEnd(22)} class ${e.classes[0]}  ${ms(t)}`);
+            const figures = await mapMetrics(s.model, x, e.classes[0], e.maps[0], want);
+            results.push({ ...e, ms: t, figures });
+            tiles.push({ ...overlayHeatmap(display, e.maps[0], H, W, { colormap, alpha }), caption: captionOf(e.title, figures) });
+            log(`  ${e.title.padEnd(22)} class ${e.classes[0]}  ${ms(t).padStart(7)}${want.length ? '  ' + captionOf('', figures).trim().toLowerCase() : ''}`);
           }
           const pic = grid(tiles, columns, 4, Math.max(1, Math.round(display.width / 160)));
           const file = s.images.length > 1 ? withSuffix(o.out, basename(path, extname(path))) : o.out;
@@ -102,7 +128,7 @@ export function register(program: Command): void {
             image: path,
             predictions: top.map((p) => ({ index: p.index, probability: p.score })),
             file,
-            methods: results.map((r) => ({ method: r.method, title: r.title, class: r.classes[0], ms: r.ms, height: r.height, width: r.width, map: Array.from(r.maps[0]) })),
+            methods: results.map((r) => ({ method: r.method, title: r.title, class: r.classes[0], ms: r.ms, metrics: r.figures, height: r.height, width: r.width, map: Array.from(r.maps[0]) })),
           });
         }
         for (const w of writes) await writeFileAtomic(w.path, w.bytes);
