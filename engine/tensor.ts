@@ -157,6 +157,12 @@ export class Tensor {
     return this;
   }
 
+  /** Removes a hook that onGrad() added (every registration of `fn`); a hook not set is ignored. */
+  offGrad(fn: GradHook): this {
+    this.hooks = this.hooks.filter((h) => h !== fn);
+    return this;
+  }
+
   /** Copies the values to the host. */
   async data(): Promise<TypedArrayOf<this['dtype']>> {
     if (this.checks.length) return (await readAll([this]))[0] as TypedArrayOf<this['dtype']>;
