@@ -132,3 +132,8 @@ export function classesFor(s: ExplainSetup, from: number, n: number): number[] |
   if (!s.classes) return null;
   return Array.from({ length: n }, (_, i) => (s.classes!.length === 1 ? s.classes![0] : s.classes![from + i]));
 }
+
+/** Image pixels → the model's input, as this setup preprocesses (Integrated Gradients' black baseline). */
+export function preprocessFor(s: ExplainSetup): (pixels: Float32Array) => Float32Array {
+  return (px) => preprocessPixels(px, s.pixels, s.shape[2]);
+}

@@ -6,6 +6,7 @@ import type { Tensor } from '../nn/engine.ts';
 import type { Model } from '../nn/model.ts';
 import type { CamMap, ScoreOf } from './cam_base.ts';
 import { CAM_METHODS, type CamMethodClass } from './methods.ts';
+import * as A from './attribution/index.ts';
 
 /** What to explain: the layer (CAM family), the classes (null: each image's top-1), the score. */
 export interface ExplainRequest {
@@ -17,6 +18,8 @@ export interface ExplainRequest {
   score?: ScoreOf;
   /** For a model with several outputs: which one is explained. */
   output?: number | string;
+  /** Image pixels (0…255, HWC) → model input: Integrated Gradients' black baseline is pixel 0 through it. */
+  preprocess?: (pixels: Float32Array) => Float32Array;
 }
 
 /** One method's maps for a batch of images. */
@@ -71,8 +74,41 @@ function camExplainer(name: string, C: CamMethodClass): Explainer {
   };
 }
 
+type AttributionFn = (model: Model, x: Tensor, req: ExplainRequest) => Promise<A.Attribution>;
+
+/** Occlusion's default window: an eighth of the input's side (at least 2), half of it as stride. */
+const occlusionWindow = (x: Tensor) => Math.max(2, Math.round(Math.min(x.shape[1], x.shape[2]) / 8));
+
+const ATTRIBUTIONS: [string, string, AttributionFn][] = [
+  ['saliency', 'Saliency', (m, x, r) => A.saliency(m, x, r)],
+  ['gradxinput', 'Gradient×Input', (m, x, r) => A.gradientTimesInput(m, x, r)],
+  ['smoothgrad', 'SmoothGrad', (m, x, r) => A.smoothGrad(m, x, r)],
+  ['smoothgrad2', 'SmoothGrad²', (m, x, r) => A.smoothGradSquared(m, x, r)],
+  ['vargrad', 'VarGrad', (m, x, r) => A.varGrad(m, x, r)],
+  ['ig', 'Integrated Gradients', (m, x, r) => A.integratedGradients(m, x, { ...r, preprocess: r.preprocess })],
+  ['guidedbackprop', 'Guided Backprop', (m, x, r) => A.guidedBackprop(m, x, r)],
+  ['guidedgradcam', 'Guided Grad-CAM', (m, x, r) => A.guidedGradCam(m, x, { ...r, layer: r.layer })],
+  ['occlusion', 'Occlusion', (m, x, r) => A.occlusion(m, x, { ...r, window: occlusionWindow(x), stride: Math.max(1, Math.floor(occlusionWindow(x) / 2)) })],
+];
+
+function attributionExplainer(name: string, title: string, fn: AttributionFn): Explainer {
+  return {
+    name,
+    title,
+    kind: 'attribution',
+    async run(model, x, req) {
+      const a = await fn(model, x, { ...req, classes: req.classes ?? null });
+      const hw = a.h * a.w;
+      return { method: name, title, maps: Array.from({ length: a.n }, (_, i) => a.map.slice(i * hw, (i + 1) * hw)), height: a.h, width: a.w, classes: a.classes };
+    },
+  };
+}
+
 /** Every method by its registry name: the CAM family (pytorch-grad-cam's names) and the pixel attributions. */
-export const EXPLAINERS: Readonly<Record<string, Explainer>> = Object.fromEntries(Object.entries(CAM_METHODS).map(([n, C]) => [n, camExplainer(n, C)]));
+export const EXPLAINERS: Readonly<Record<string, Explainer>> = Object.fromEntries([
+  ...Object.entries(CAM_METHODS).map(([n, C]) => [n, camExplainer(n, C)]),
+  ...ATTRIBUTIONS.map(([n, t, fn]) => [n, attributionExplainer(n, t, fn)]),
+]);
 
 /** The methods named in a comma-separated list, or an error listing the known names. */
 export function explainersFor(list: string): Explainer[] {

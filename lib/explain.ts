@@ -19,6 +19,13 @@ export { FullGrad } from '../explain/full_grad.ts';
 export { CAM_METHODS, camMethod, type CamMethodName, type CamMethodClass, type CamMethodOptions } from '../explain/methods.ts';
 export type { BatchOptions } from '../explain/perturbation.ts';
 export * from '../explain/metrics/index.ts';
+export {
+  saliency, inputGradients, gradientTimesInput, smoothGrad, smoothGradSquared, varGrad, noiseTunnel, integratedGradients, makeBaseline,
+  gaussianBlur, quadrature, guidedBackprop, guidedGradCam, withGuidedRelus, reluFamilyLayers, occlusion, reduceChannels, normalised,
+  type Attribution, type AttributionRequest, type Reduction as ChannelReduction, type NoiseTunnelKind, type SmoothGradRequest,
+  type IntegratedGradients, type IntegratedGradientsRequest, type Completeness, type Baseline, type BaselineOptions, type Quadrature,
+  type GuidedGradCam, type GuidedGradCamRequest, type OcclusionRequest,
+} from '../explain/attribution/index.ts';
 export { EXPLAINERS, explainersFor, type Explainer, type Explanation, type ExplainRequest } from '../explain/explainers.ts';
 export { defaultCamLayer, convLayers, spatialLayers } from '../explain/layers.ts';
 export { decodeImage, readImage, loadImg, encodeImage, writeImage, ImageDecodeError, type DecodedImage, type LoadImgOptions, type LoadedImg } from '../explain/image_io.ts';

@@ -14,7 +14,7 @@ import { topK } from '../../nn/applications/imagenet.ts';
 import { confidenceChange, deletion, imageAt, insertion, road } from '../../explain/metrics/index.ts';
 import type { Model } from '../../nn/model.ts';
 import type { Example } from '../help.ts';
-import { classesFor, setupExplain, userStep, withSuffix, type ExplainOptions } from '../explain_input.ts';
+import { classesFor, preprocessFor, setupExplain, userStep, withSuffix, type ExplainOptions } from '../explain_input.ts';
 import { PIXELS_HELP } from '../image_pixels.ts';
 import { ARCH_HELP, checkModelSource, WEIGHTS_HELP } from '../model_source.ts';
 import { OUTPUT_HELP } from '../model_output.ts';
@@ -114,7 +114,7 @@ export function register(program: Command): void {
           log(`\n${path}: top-1 class ${top[0].index} (p = ${top[0].score.toFixed(4)})`);
           for (const m of methods) {
             const t0 = performance.now();
-            const e = await E.asyncTidy(async (sc) => m.run(s.model, sc.run(() => E.tensor(x, [1, ...s.shape])), { layer: s.layer, classes: classesFor(s, i, 1), score, output: s.output }));
+            const e = await E.asyncTidy(async (sc) => m.run(s.model, sc.run(() => E.tensor(x, [1, ...s.shape])), { layer: s.layer, classes: classesFor(s, i, 1), score, output: s.output, preprocess: preprocessFor(s) }));
             const t = performance.now() - t0;
             const figures = await mapMetrics(s.model, x, e.classes[0], e.maps[0], want);
             results.push({ ...e, ms: t, figures });

@@ -8,7 +8,7 @@ import * as E from '../../engine/index.ts';
 import { EXPLAINERS, explainersFor, type Explainer } from '../../explain/explainers.ts';
 import { cascadeLayers, confidenceChange, deletion, imageAt, insertion, pointingGame, randomizationCascade, road, type InputImage } from '../../explain/metrics/index.ts';
 import type { Example } from '../help.ts';
-import { classesFor, setupExplain, userStep, type ExplainOptions, type ExplainSetup } from '../explain_input.ts';
+import { classesFor, preprocessFor, setupExplain, userStep, type ExplainOptions, type ExplainSetup } from '../explain_input.ts';
 import { PIXELS_HELP } from '../image_pixels.ts';
 import { ARCH_HELP, checkModelSource, WEIGHTS_HELP } from '../model_source.ts';
 import { OUTPUT_HELP } from '../model_output.ts';
@@ -51,7 +51,7 @@ async function measure(s: ExplainSetup, m: Explainer, want: Set<MetricName>, o: 
   const xs = new Float32Array(n * H * W * C);
   s.images.forEach((im, i) => xs.set(im.x, i * H * W * C));
   const run = () =>
-    E.asyncTidy(async (sc) => m.run(s.model, sc.run(() => E.tensor(xs, [n, H, W, C])), { layer: s.layer, classes: classesFor(s, 0, n), score: o.score, output: s.output }));
+    E.asyncTidy(async (sc) => m.run(s.model, sc.run(() => E.tensor(xs, [n, H, W, C])), { layer: s.layer, classes: classesFor(s, 0, n), score: o.score, output: s.output, preprocess: preprocessFor(s) }));
   const e = await run();
   const imgs: InputImage[] = s.images.map((_, i) => imageAt(s.model, xs, i));
   const r: MethodMetrics = { method: m.name, title: m.title, ms: 0 };
@@ -79,7 +79,7 @@ async function measure(s: ExplainSetup, m: Explainer, want: Set<MetricName>, o: 
       s.model,
       async () => {
         const again = await E.asyncTidy(async (sc) =>
-          m.run(s.model, sc.run(() => E.tensor(xs, [n, H, W, C])), { layer: s.layer, classes: classesFor(fixed, 0, n), score: o.score, output: s.output }),
+          m.run(s.model, sc.run(() => E.tensor(xs, [n, H, W, C])), { layer: s.layer, classes: classesFor(fixed, 0, n), score: o.score, output: s.output, preprocess: preprocessFor(s) }),
         );
         return { maps: again.maps, height: H, width: W };
       },

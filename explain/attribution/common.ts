@@ -13,6 +13,7 @@ export type { ScoreOf };
  */
 export type Reduction = 'max-abs' | 'sum' | 'mean' | 'max' | 'abs-sum';
 
+/** What every pixel attribution takes: the classes, the score, and how rows are batched. */
 export interface AttributionRequest {
   /** Target class per image, or null / absent for each image's top-1 (one extra forward pass). */
   classes?: number[] | null;
@@ -28,12 +29,17 @@ export interface AttributionRequest {
   reduce?: Reduction;
 }
 
+/** A pixel attribution of a batch of images: per channel, and reduced to one map per image. */
 export interface Attribution {
   /** The method's name, as its paper calls it. */
   method: string;
+  /** Images. */
   n: number;
+  /** Rows of each map (the model input's height). */
   h: number;
+  /** Columns (the input's width). */
   w: number;
+  /** Channels of `raw`. */
   c: number;
   /** The target class of each image. */
   classes: number[];
@@ -41,9 +47,11 @@ export interface Attribution {
   raw: Float32Array;
   /** The channel reduction of `raw`, [N, H, W]. */
   map: Float32Array;
+  /** How `raw` was reduced over the channels into `map`. */
   reduction: Reduction;
   /** Forward/backward passes made (batches), for the record. */
   passes: number;
+  /** Milliseconds the whole call took. */
   ms: number;
 }
 

@@ -20,6 +20,7 @@ export interface GuidedGradCamRequest extends AttributionRequest {
 export interface GuidedGradCam extends Attribution {
   /** The upsampled Grad-CAM maps, [N, H, W]. */
   cam: Float32Array;
+  /** The layer Grad-CAM weighed. */
   layer: string;
 }
 

@@ -33,11 +33,13 @@ export interface IntegratedGradientsRequest extends AttributionRequest, Baseline
 export interface Completeness {
   /** S_c(x) and S_c(x′) per image. */
   score: number[];
+  /** S_c(x′) per image (the baseline's score). */
   baselineScore: number[];
   /** Σ of the attributions per image. */
   total: number[];
   /** |total − (S_c(x) − S_c(x′))|, and that over |S_c(x) − S_c(x′)|. */
   error: number[];
+  /** The error over |S_c(x) − S_c(x′)|. */
   ratio: number[];
 }
 
@@ -45,6 +47,7 @@ export interface Completeness {
 export interface IntegratedGradients extends Attribution {
   /** The baseline used, [N, H, W, C]. */
   baseline: Float32Array;
+  /** How far Σ attributions is from S_c(x) − S_c(x′), per image. */
   completeness: Completeness;
 }
 

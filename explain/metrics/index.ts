@@ -1,6 +1,5 @@
 // Faithfulness metrics for saliency maps, each in its own file.
 export { classScores, imageAt, salientOrder, auc, type InputImage } from './scores.ts';
-export { gaussianBlur, gaussianKernel } from './blur.ts';
 export { deletion, insertion, type Curve, type CurveOptions } from './deletion.ts';
 export { road, noisyLinearImpute, type RoadOptions, type RoadResult } from './road.ts';
 export { confidenceChange, minMaxUnit, type ConfidenceResult } from './confidence.ts';
