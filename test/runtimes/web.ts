@@ -354,6 +354,31 @@ async function main(): Promise<void> {
         const png = PNG.sync.read(readFileSync(tmp));
         return `${dl.suggestedFilename()} ${png.width}×${png.height}`;
       });
+      await check('explain: the method picker (a pixel attribution) and the faithfulness panel', async () => {
+        const offered = await page.locator('#explain-method option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+        assert(offered.includes('scorecam') && offered.includes('ig') && offered.includes('guidedbackprop') && offered.length >= 20, `methods offered: ${offered.join(', ')}`);
+        await page.evaluate(() => (document.getElementById('view-explain')!.dataset.state = 'loading'));
+        await page.selectOption('#explain-method', 'saliency');
+        await waitExplain();
+        let a = await alertText();
+        assert(!a, `alert: ${a}`);
+        const cap = (await page.textContent('#explain-pair')) ?? '';
+        assert(/Saliency/.test(cap), `captions: ${cap}`);
+        const o = await overlayInfo('explain-overlay-0');
+        assert(o.colours > 20, `saliency overlay: ${JSON.stringify(o)}`);
+        await page.evaluate(() => (document.getElementById('view-explain')!.dataset.state = 'loading'));
+        await page.click('#explain-measure');
+        await waitExplain();
+        a = await alertText();
+        assert(!a, `alert: ${a}`);
+        const rows = await page.locator('#explain-metrics tr').allTextContents();
+        const auc = rows.map((r) => /AUC\s*([\d.]+)/.exec(r)?.[1]).filter(Boolean).map(Number);
+        assert(rows.length === 4 && auc.length === 2 && auc.every((v) => v >= 0 && v <= 1), `metrics panel: ${rows.join(' | ')}`);
+        await page.evaluate(() => (document.getElementById('view-explain')!.dataset.state = 'loading'));
+        await page.selectOption('#explain-method', 'gradcam');
+        await waitExplain();
+        return rows.map((r) => r.replace(/\s+/g, ' ').trim()).join('; ');
+      });
       await shot('explain.png');
     }
     if (wants('tfjs')) {

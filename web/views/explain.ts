@@ -10,7 +10,8 @@
 import { defaultImagePixels } from '../../cli/image_pixels.ts';
 import * as E from '../../engine/index.ts';
 import { colormapByName, COLORMAPS } from '../../explain/colormap.ts';
-import { GradCam } from '../../explain/grad_cam.ts';
+import { EXPLAINERS } from '../../explain/explainers.ts';
+import { confidenceChange, deletion, imageAt, insertion, road } from '../../explain/metrics/index.ts';
 import { overlayHeatmap, resizeNearestPil, rgbToGray, type RgbImage } from '../../explain/image_ops.ts';
 import { defaultCamLayer, spatialLayers } from '../../explain/layers.ts';
 import { buildFromWeights, checkWeightsFor, vgg16, vgg16OptionsFromWeights } from '../../nn/applications/vgg16.ts';
@@ -57,6 +58,13 @@ export function mount(root: HTMLElement, app: App) {
   const classIn = [0, 1].map((i) =>
     h('input', { id: `explain-class-${i}`, list: 'explain-classes', size: 22, placeholder: i ? 'top-2 prediction' : 'top-1 prediction', 'aria-label': `target class ${i ? 'B' : 'A'} (type to search)` }),
   );
+  const methodSel = h(
+    'select',
+    { id: 'explain-method', title: 'explanation method' },
+    ...(['cam', 'attribution'] as const).map((kind) =>
+      h('optgroup', { label: kind === 'cam' ? 'CAM family' : 'pixel attributions' }, ...Object.values(EXPLAINERS).filter((m) => m.kind === kind).map((m) => h('option', { value: m.name }, m.title))),
+    ),
+  );
   const layerSel = h('select', { id: 'explain-layer' });
   const scoreSel = h('select', { id: 'explain-score' }, h('option', { value: 'softmax' }, 'softmax (lecture)'), h('option', { value: 'logit' }, 'logit (paper)'));
   const cmapSel = h('select', { id: 'explain-colormap' }, ...Object.keys(COLORMAPS).map((k) => h('option', { value: k }, k)));
@@ -69,6 +77,9 @@ export function mount(root: HTMLElement, app: App) {
   const captions = [0, 1].map(() => h('figcaption'));
   const dlBtns = [0, 1].map((i) => h('button', { id: `explain-download-${i}`, disabled: true }, 'Download PNG'));
   cmapSel.value = 'jet';
+  methodSel.value = 'gradcam';
+  const measureBtn = h('button', { id: 'explain-measure', disabled: true, title: 'deletion / insertion AUC (RISE), ROAD and Average Drop of class A’s map' }, 'Measure faithfulness');
+  const metricsOut = h('table', { id: 'explain-metrics', class: 'metrics' });
 
   root.append(
     h('div', { class: 'controls' }, h('label', {}, 'model (Keras, or TF.js model.json + shards) ', modelIn), h('label', {}, 'image ', imageIn)),
@@ -78,10 +89,10 @@ export function mount(root: HTMLElement, app: App) {
     modelInfo,
     h('div', { class: 'controls' },
       h('label', {}, 'class A ', classIn[0]), h('label', {}, 'class B ', classIn[1]), classList,
-      h('label', {}, 'layer ', layerSel), h('label', {}, 'gradient of ', scoreSel),
+      h('label', {}, 'method ', methodSel), h('label', {}, 'layer ', layerSel), h('label', {}, 'gradient of ', scoreSel),
       h('label', {}, 'colormap ', cmapSel), h('label', {}, 'opacity ', alphaIn), h('label', {}, 'pixels ', pixelsSel)),
     h('div', { class: 'row' },
-      h('div', { class: 'card' }, h('h3', {}, 'top-5'), top5, timing),
+      h('div', { class: 'card' }, h('h3', {}, 'top-5'), top5, timing, h('h3', {}, 'faithfulness'), measureBtn, metricsOut),
       h('div', { class: 'card', style: 'flex: 1 1 420px' },
         h('div', { class: 'pair', id: 'explain-pair' }, ...[0, 1].map((i) => h('figure', {}, captions[i], canvases[i], dlBtns[i]))))),
   );
@@ -89,7 +100,9 @@ export function mount(root: HTMLElement, app: App) {
   let loaded: Loaded | null = null;
   let image: (RgbImage & { name: string }) | null = null;
   let chosenLayer: string | null = null;
-  let maps: { raw: Float32Array; h: number; w: number; classIndex: number; probability: number }[] = [];
+  // raw: the map as the method gives it (a CAM at its layer's h×w); full: at the model input's size.
+  let maps: { raw: Float32Array; full: Float32Array; h: number; w: number; classIndex: number; probability: number }[] = [];
+  let lastInput: Float32Array | null = null;
   let classIndexReady: Promise<void> | null = null;
 
   const setState = (s: 'loading' | 'done' | 'error') => (root.dataset.state = s);
@@ -266,8 +279,9 @@ export function mount(root: HTMLElement, app: App) {
       const score = scoreSel.value as 'softmax' | 'logit';
       const x0 = modelInput();
       const t0 = performance.now();
-      const timings: { forwardMs?: number; totalMs?: number } = {};
-      // First the predictions (for the default classes), then both classes' maps in one call.
+      const method = EXPLAINERS[methodSel.value];
+      const [H, W, C] = model.inputShape!;
+      // First the predictions (for the default classes), then each class's map.
       const result = await app.gpu(
         async () => {
           const x = E.tensor(x0, [1, ...model.inputShape!]);
@@ -275,8 +289,14 @@ export function mount(root: HTMLElement, app: App) {
             const probs = (await E.tidy(() => E.noGrad(() => model.forward(x).output).data())) as Float32Array;
             const best = topK(probs, 5);
             const targets = [targetClass(0, best[0].index), targetClass(1, best[Math.min(1, best.length - 1)].index)];
-            const m = await new GradCam(model).explain(x, { layer, score, classes: [targets], timings });
-            return { probs, best, m };
+            const t1 = performance.now();
+            const preprocess = (px: Float32Array) => preprocessPixels(px, pixelsSel.value as Pixels, C);
+            const m = [];
+            for (const k of targets) {
+              const e = await method.run(model, x, { layer, score, classes: [k], preprocess });
+              m.push({ raw: e.raw?.maps[0] ?? e.maps[0], full: e.maps[0], h: e.raw?.h ?? H, w: e.raw?.w ?? W, classIndex: k, probability: probs[k] });
+            }
+            return { probs, best, m, ms: performance.now() - t1 };
           } finally {
             x.dispose();
           }
@@ -284,8 +304,11 @@ export function mount(root: HTMLElement, app: App) {
         { pauseTraining: true },
       );
       maps = result.m;
+      lastInput = x0;
+      metricsOut.replaceChildren();
+      measureBtn.disabled = false;
       top5.replaceChildren(...result.best.map((b) => h('li', {}, `${classLabel(b.index)}: ${b.score.toFixed(4)}`)));
-      timing.textContent = `forward + Grad-CAM of 2 classes: ${timings.totalMs!.toFixed(0)} ms (all: ${(performance.now() - t0).toFixed(0)} ms)`;
+      timing.textContent = `${method.title} of 2 classes: ${result.ms.toFixed(0)} ms (all: ${(performance.now() - t0).toFixed(0)} ms)`;
       render();
       setState('done');
     } catch (e) {
@@ -296,6 +319,9 @@ export function mount(root: HTMLElement, app: App) {
   /** Forgets the maps of a previous model (they would describe the wrong network). */
   function clearResults() {
     maps = [];
+    lastInput = null;
+    measureBtn.disabled = true;
+    metricsOut.replaceChildren();
     top5.replaceChildren();
     timing.textContent = '';
     canvases.forEach((c, i) => {
@@ -310,7 +336,8 @@ export function mount(root: HTMLElement, app: App) {
     const alpha = Number(alphaIn.value);
     maps.forEach((m, i) => {
       paintRgb(canvases[i], overlayHeatmap(image!, m.raw, m.h, m.w, { colormap: cmapSel.value, alpha }));
-      captions[i].textContent = `${classLabel(m.classIndex)}, p = ${m.probability.toFixed(4)} — ${layerSel.value} ${m.h}×${m.w}, ${scoreSel.value}`;
+      const method = EXPLAINERS[methodSel.value];
+      captions[i].textContent = `${method.title}: ${classLabel(m.classIndex)}, p = ${m.probability.toFixed(4)}${method.kind === 'cam' ? ` — ${layerSel.value} ${m.h}×${m.w}` : ''}, ${scoreSel.value}`;
       dlBtns[i].disabled = false;
     });
     colormapByName(cmapSel.value);
@@ -342,6 +369,44 @@ export function mount(root: HTMLElement, app: App) {
     void compute();
   });
   scoreSel.addEventListener('change', () => void compute());
+  methodSel.addEventListener('change', () => void compute());
+  measureBtn.addEventListener('click', () => void measure());
+
+  /** The faithfulness figures of class A's map (explain/metrics/), in the panel. */
+  async function measure() {
+    if (!loaded || !lastInput || !maps.length) return;
+    alert.clear();
+    setState('loading');
+    measureBtn.disabled = true;
+    try {
+      const { model } = loaded;
+      const m = maps[0];
+      const img = imageAt(model, lastInput, 0);
+      const r = await app.gpu(
+        async () => {
+          const del = await deletion(model, img, m.classIndex, m.full);
+          const ins = await insertion(model, img, m.classIndex, m.full);
+          const rd = await road(model, img, m.classIndex, m.full);
+          const drop = await confidenceChange(model, [img], [m.classIndex], [m.full]);
+          return { del: del.auc, ins: ins.auc, road: rd, drop: drop.averageDrop };
+        },
+        { pauseTraining: true },
+      );
+      const row = (k: string, v: string, hint: string) => h('tr', {}, h('th', {}, k), h('td', { class: 'num' }, v), h('td', { class: 'muted' }, hint));
+      metricsOut.replaceChildren(
+        h('caption', {}, `${EXPLAINERS[methodSel.value].title}, ${classLabel(m.classIndex)}`),
+        row('deletion AUC', r.del.toFixed(3), 'lower is better'),
+        row('insertion AUC', r.ins.toFixed(3), 'higher is better'),
+        row('ROAD MoRF / LeRF', `${r.road.morfMean.toFixed(3)} / ${r.road.lerfMean.toFixed(3)}`, 'low / high'),
+        row('Average Drop', `${r.drop.toFixed(1)} %`, 'lower is better'),
+      );
+      setState('done');
+    } catch (e) {
+      fail(e);
+    } finally {
+      measureBtn.disabled = !maps.length;
+    }
+  }
   pixelsSel.addEventListener('change', () => void compute());
   for (const c of classIn) c.addEventListener('change', () => void compute());
   cmapSel.addEventListener('change', render);
@@ -351,7 +416,7 @@ export function mount(root: HTMLElement, app: App) {
       canvases[i].toBlob((blob) => {
         if (!blob) return alert.show('the overlay could not be encoded as PNG');
         const m = maps[i];
-        download(blob, `gradcam_${(image?.name ?? 'image').replace(/\.\w+$/, '')}_${className(m.classIndex).replace(/\W+/g, '_')}.png`, 'image/png');
+        download(blob, `${methodSel.value.replace(/\W+/g, '')}_${(image?.name ?? 'image').replace(/\.\w+$/, '')}_${className(m.classIndex).replace(/\W+/g, '_')}.png`, 'image/png');
       }, 'image/png'),
     ),
   );
