@@ -23,6 +23,7 @@ import { choice, colormapOption, emitJson, intOption, numberOption, UsageError }
 interface Opts extends ExplainOptions {
   method: string;
   metrics?: string;
+  step?: string;
   score: string;
   colormap: string;
   alpha: string;
@@ -44,12 +45,12 @@ const CAPTION_METRICS = ['deletion', 'insertion', 'road', 'drop'] as const;
 type CaptionMetric = (typeof CAPTION_METRICS)[number];
 
 /** The asked metrics of one map, for the tile's caption (short names) and the JSON. */
-async function mapMetrics(model: Model, x: Float32Array, cls: number, map: Float32Array, want: CaptionMetric[]): Promise<Record<string, number>> {
+async function mapMetrics(model: Model, x: Float32Array, cls: number, map: Float32Array, want: CaptionMetric[], step?: number): Promise<Record<string, number>> {
   const img = imageAt(model, x, 0);
   const r: Record<string, number> = {};
   for (const m of want) {
-    if (m === 'deletion') r.deletion = (await deletion(model, img, cls, map)).auc;
-    if (m === 'insertion') r.insertion = (await insertion(model, img, cls, map)).auc;
+    if (m === 'deletion') r.deletion = (await deletion(model, img, cls, map, { step })).auc;
+    if (m === 'insertion') r.insertion = (await insertion(model, img, cls, map, { step })).auc;
     if (m === 'road') r.road = (await road(model, img, cls, map)).combined;
     if (m === 'drop') r.drop = (await confidenceChange(model, [img], [cls], [map])).averageDrop;
   }
@@ -83,6 +84,7 @@ export function register(program: Command): void {
     .option('--colormap <name>', 'jet, inferno, viridis or gray', 'jet')
     .option('--alpha <a>', 'heatmap opacity', '0.5')
     .option('--metrics <list>', `faithfulness figures under each tile: ${CAPTION_METRICS.join(', ')} (lanterna metrics has them all)`)
+    .option('--step <n>', 'with --metrics deletion / insertion: pixels changed per step (default: one row)')
     .option('--columns <n>', 'tiles per row (default: all in one row)')
     .option('--out <file>', 'picture (.png or .jpg); several images add _<image> to the name', 'explain.png')
     .option('--json [file]', 'also write every map (at the input size) as JSON, to stdout or a file')
@@ -96,6 +98,7 @@ export function register(program: Command): void {
       const alpha = numberOption('--alpha', o.alpha, 0, 1);
       const columns = o.columns === undefined ? methods.length + 1 : intOption('--columns', o.columns, 1);
       const want = o.metrics === undefined ? [] : o.metrics.split(',').map((m) => choice('--metrics', m.trim(), CAPTION_METRICS) as CaptionMetric);
+      const step = o.step === undefined ? undefined : intOption('--step', o.step, 1);
       if (!/\.(png|jpe?g)$/i.test(o.out)) throw new UsageError(`--out ${o.out}: name a .png, .jpg or .jpeg file`);
       const log = o.json === true ? (..._: unknown[]) => {} : (...a: unknown[]) => console.log(...a);
       try {
@@ -116,7 +119,7 @@ export function register(program: Command): void {
             const t0 = performance.now();
             const e = await E.asyncTidy(async (sc) => m.run(s.model, sc.run(() => E.tensor(x, [1, ...s.shape])), { layer: s.layer, classes: classesFor(s, i, 1), score, output: s.output, preprocess: preprocessFor(s) }));
             const t = performance.now() - t0;
-            const figures = await mapMetrics(s.model, x, e.classes[0], e.maps[0], want);
+            const figures = await mapMetrics(s.model, x, e.classes[0], e.maps[0], want, step);
             results.push({ ...e, ms: t, figures });
             tiles.push({ ...overlayHeatmap(display, e.maps[0], H, W, { colormap, alpha }), caption: captionOf(e.title, figures) });
             log(`  ${e.title.padEnd(22)} class ${e.classes[0]}  ${ms(t).padStart(7)}${want.length ? '  ' + captionOf('', figures).trim().toLowerCase() : ''}`);

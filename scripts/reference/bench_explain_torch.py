@@ -8,9 +8,10 @@ at SIZE x SIZE, batch 1, and
 - Integrated Gradients with STEPS steps from a black baseline: STEPS scaled inputs, forward and
   backward in batches of BATCH (one backward per batch), Riemann right sum.
 Prints one JSON line: {"torch": version, "threads": n, "size": S, "scorecamMs": [...], "igMs": [...]}.
-  /usr/bin/python3 scripts/reference/bench_explain_torch.py SIZE STEPS BATCH REPEATS
+  /usr/bin/python3 scripts/reference/bench_explain_torch.py SIZE STEPS BATCH REPEATS [WARMUP: 0 skips it]
 """
 import json
+import os
 import sys
 import time
 
@@ -24,6 +25,7 @@ REPEATS = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 BLOCKS = [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)]
 
 torch.manual_seed(0)
+torch.set_num_threads(os.cpu_count() or 1)
 convs = []
 cin = 3
 for n, w in BLOCKS:
@@ -101,6 +103,7 @@ def timed(fn):
 x = torch.rand(1, 3, SIZE, SIZE) * 255 - 120
 with torch.no_grad():
     cls = int(head(features(x)).argmax())
-score_cam(x, cls)  # warm-up
+if len(sys.argv) <= 5 or sys.argv[5] != '0':
+    score_cam(x, cls)  # warm-up
 print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'size': SIZE, 'steps': STEPS, 'batch': BATCH,
                   'scorecamMs': timed(lambda: score_cam(x, cls)), 'igMs': timed(lambda: integrated_gradients(x, cls))}))
