@@ -59,7 +59,19 @@ async function mapMetrics(model: Model, x: Float32Array, cls: number, map: Float
 
 const SHORT: Record<string, string> = { deletion: 'DEL', insertion: 'INS', road: 'ROAD', drop: 'DROP' };
 const captionOf = (title: string, m: Record<string, number>) =>
-  [title, ...Object.entries(m).map(([k, v]) => `${SHORT[k]} ${k === 'drop' ? v.toFixed(0) + '%' : v.toFixed(2)}`)].join(' ');
+  [title.toUpperCase(), ...Object.entries(m).map(([k, v]) => `${SHORT[k]} ${k === 'drop' ? v.toFixed(0) + '%' : v.toFixed(2)}`)].join(' ');
+
+/**
+ * What a tile shows of a pixel attribution: |value| clipped at its 99th percentile (Captum's
+ * visualisation: a few extreme pixels would otherwise leave the rest invisible). CAM maps as they are.
+ */
+export function displayMap(map: Float32Array, kind: 'cam' | 'attribution'): Float32Array {
+  if (kind === 'cam') return map;
+  const a = map.map(Math.abs);
+  const sorted = Float32Array.from(a).sort();
+  const top = sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))] || 1;
+  return a.map((v) => Math.min(1, v / top));
+}
 
 export const EXAMPLES: readonly Example[] = [
   { cmd: 'lanterna explain --method gradcam,gradcam++,scorecam,eigencam --model models/cam2.h5 --image digit.png --out methods.png', what: 'four CAM methods side by side on an MNIST network' },
@@ -121,7 +133,7 @@ export function register(program: Command): void {
             const t = performance.now() - t0;
             const figures = await mapMetrics(s.model, x, e.classes[0], e.maps[0], want, step);
             results.push({ ...e, ms: t, figures });
-            tiles.push({ ...overlayHeatmap(display, e.maps[0], H, W, { colormap, alpha }), caption: captionOf(e.title, figures) });
+            tiles.push({ ...overlayHeatmap(display, displayMap(e.maps[0], m.kind), H, W, { colormap, alpha }), caption: captionOf(e.title, figures) });
             log(`  ${e.title.padEnd(22)} class ${e.classes[0]}  ${ms(t).padStart(7)}${want.length ? '  ' + captionOf('', figures).trim().toLowerCase() : ''}`);
           }
           const pic = grid(tiles, columns, 4, Math.max(1, Math.round(display.width / 160)));
