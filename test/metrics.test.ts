@@ -117,6 +117,8 @@ test('randomization cascade: Grad-CAM changes, a weight-blind map does not, the 
   const b = await randomizationCascade(model, blind, { layers: layers.slice(0, 2) });
   assert.ok(!b.passes && Math.abs(b.steps[1].spearmanAbs - 1) < 1e-9, `a map of the input alone must fail: ${b.verdict}`);
   assert.match(b.verdict, /^fails/);
+  const e = await randomizationCascade(model, blind, { layers: layers.slice(0, 3), every: 2 });
+  assert.equal(e.steps.map((s) => s.randomised), [2, 3], 'every: 2 compares after the 2nd and the last layer');
   assertClose(await model.predict(X), before, { atol: 0, rtol: 0 }, 'predictions after the cascade');
   x.dispose();
 });

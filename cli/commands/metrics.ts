@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { init, shutdown } from '../../engine/context.ts';
 import * as E from '../../engine/index.ts';
 import { EXPLAINERS, explainersFor, type Explainer } from '../../explain/explainers.ts';
-import { cascadeLayers, confidenceChange, deletion, imageAt, insertion, pointingGame, randomizationCascade, road, type InputImage } from '../../explain/metrics/index.ts';
+import { cascadeLayers, type CascadeStep, confidenceChange, deletion, imageAt, insertion, pointingGame, randomizationCascade, road, type InputImage } from '../../explain/metrics/index.ts';
 import type { Example } from '../help.ts';
 import { classesFor, preprocessFor, setupExplain, userStep, type ExplainOptions, type ExplainSetup } from '../explain_input.ts';
 import { PIXELS_HELP } from '../image_pixels.ts';
@@ -24,6 +24,7 @@ interface Opts extends ExplainOptions {
   box?: string;
   step?: string;
   layers?: string;
+  every?: string;
   json?: boolean | string;
 }
 
@@ -36,7 +37,7 @@ export interface MethodMetrics {
   road?: { morf: number; lerf: number; combined: number };
   drop?: { averageDrop: number; increase: number };
   pointing?: number;
-  randomization?: { spearmanAbs: number; ssim: number; passes: boolean; verdict: string; steps: number };
+  randomization?: { spearmanAbs: number; ssim: number; passes: boolean; verdict: string; steps: number; cascade: CascadeStep[] };
   ms: number;
 }
 
@@ -44,7 +45,7 @@ const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const f3 = (v: number | undefined) => (v === undefined ? '' : v.toFixed(3));
 
 /** Every asked metric of one method on all the images. */
-async function measure(s: ExplainSetup, m: Explainer, want: Set<MetricName>, o: { score: 'softmax' | 'logit'; box?: number[]; step?: number; layers?: number }): Promise<MethodMetrics> {
+async function measure(s: ExplainSetup, m: Explainer, want: Set<MetricName>, o: { score: 'softmax' | 'logit'; box?: number[]; step?: number; layers?: number; every?: number }): Promise<MethodMetrics> {
   const t0 = performance.now();
   const [H, W, C] = s.shape;
   const n = s.images.length;
@@ -83,10 +84,10 @@ async function measure(s: ExplainSetup, m: Explainer, want: Set<MetricName>, o: 
         );
         return { maps: again.maps, height: H, width: W };
       },
-      { layers: layers ? all.slice(0, layers) : undefined },
+      { layers: layers ? all.slice(0, layers) : undefined, every: o.every },
     );
     const last = c.steps[c.steps.length - 1];
-    r.randomization = { spearmanAbs: last?.spearmanAbs ?? NaN, ssim: last?.ssim ?? NaN, passes: c.passes, verdict: c.verdict, steps: c.steps.length };
+    r.randomization = { spearmanAbs: last?.spearmanAbs ?? NaN, ssim: last?.ssim ?? NaN, passes: c.passes, verdict: c.verdict, steps: last?.randomised ?? 0, cascade: c.steps };
   }
   r.ms = performance.now() - t0;
   return r;
@@ -140,6 +141,7 @@ export function register(program: Command): void {
     .option('--box <x0,y0,x1,y1>', 'pointing game: the object’s box in input pixels (x1, y1 exclusive; 15-pixel tolerance)')
     .option('--step <n>', 'deletion / insertion: pixels changed per step (default: one row)')
     .option('--layers <n>', 'randomization: re-initialise only the top n layers (default: all with weights)')
+    .option('--every <k>', 'randomization: compare the maps after every k-th layer (and the last) instead of each')
     .option('--json [file]', 'write the figures as JSON (to stdout instead of the table, or to a file)')
     .action(async (o: Opts) => {
       checkModelSource(o);
@@ -153,6 +155,7 @@ export function register(program: Command): void {
       const score = choice('--score', o.score, ['softmax', 'logit']) as 'softmax' | 'logit';
       const step = o.step === undefined ? undefined : intOption('--step', o.step, 1);
       const layers = o.layers === undefined ? undefined : intOption('--layers', o.layers, 1);
+      const every = o.every === undefined ? undefined : intOption('--every', o.every, 1);
       const log = o.json === true ? (..._: unknown[]) => {} : (...a: unknown[]) => console.log(...a);
       try {
         await init();
@@ -160,7 +163,7 @@ export function register(program: Command): void {
         log(`model: ${s.what}; input ${s.shape.join('×')}, ${s.pixels} pixels; CAM layer ${s.layer}; ${s.images.length} image${s.images.length > 1 ? 's' : ''}; metrics ${[...want].join(', ')}`);
         const rows: MethodMetrics[] = [];
         for (const m of methods) {
-          const r = await measure(s, m, want, { score, box, step, layers });
+          const r = await measure(s, m, want, { score, box, step, layers, every });
           rows.push(r);
           log(`  ${m.title}: ${(r.ms / 1000).toFixed(1)} s`);
         }
