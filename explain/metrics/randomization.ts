@@ -1,11 +1,11 @@
 // The model-randomization sanity check (Adebayo et al., "Sanity Checks for Saliency Maps", 2018):
-// re-initialise the model's layers one after another from the output down (cascading: earlier
+// re-initialise the model's layers (Keras' initialisers) one after another from the output down (cascading: earlier
 // ones stay random) and compare each new map with the original. A map that stays alike while the
 // weights it should explain are gone does not explain the model (the paper's finding for Guided
 // Backprop). Weights are restored afterwards, also when a step throws.
 
 import { Rng } from '../../nn/random.ts';
-import { normals } from '../../nn/layers/noise.ts';
+import { constant, glorotUniform } from '../../nn/initializers.ts';
 import type { Layer, Weight } from '../../nn/layer.ts';
 import type { Model } from '../../nn/model.ts';
 import { leafLayers } from '../../nn/model_file.ts';
@@ -39,7 +39,7 @@ export interface CascadeStep {
 export interface CascadeResult {
   /** One entry per layer re-initialised, from the output down. */
   steps: CascadeStep[];
-  /** True when the map changes: |Spearman| of the absolute maps below `threshold` at the last step. */
+  /** True when the map changes: Spearman of the absolute maps below `threshold` (0.5) at the last step (an inverted map counts as changed). */
   passes: boolean;
   /** The verdict in one sentence, with the figure it rests on. */
   verdict: string;
@@ -52,17 +52,14 @@ export function cascadeLayers(model: Model): Layer[] {
     .reverse();
 }
 
-/** Truncated normal (|z| ≤ 2) with the standard deviation of the weight's own values. */
-function randomLike(values: Float32Array, rng: Rng): Float32Array | null {
-  let m = 0;
-  for (const v of values) m += v / values.length;
-  let s = 0;
-  for (const v of values) s += (v - m) ** 2 / values.length;
-  const sd = Math.sqrt(s);
-  if (!(sd > 0)) return null;
-  const z = normals(values.length, () => rng.next());
-  for (let i = 0; i < z.length; i++) while (Math.abs(z[i]) > 2) z[i] = normals(1, () => rng.next())[0];
-  return z.map((v) => v * sd);
+/**
+ * A weight as a freshly built Keras layer has it (the paper re-initialises with the training
+ * initialisers): kernels Glorot-uniform, biases and BatchNormalization's beta zeros, its gamma ones.
+ */
+export function reinitialised(w: Weight, rng: Rng): Float32Array {
+  if (/gamma/.test(w.name)) return constant(w.shape, 1);
+  if (w.shape.length >= 2) return glorotUniform(w.shape, rng);
+  return constant(w.shape, 0);
 }
 
 /**
@@ -86,10 +83,8 @@ export async function randomizationCascade(
     const every = Math.max(1, Math.floor(o.every ?? 1));
     for (const [li, layer] of layers.entries()) {
       for (const w of layer.trainableWeights) {
-        const v = await w.read();
-        saved.set(w, v);
-        const r = randomLike(v, rng);
-        if (r) w.assign(r, `randomization of ${layer.name}`);
+        saved.set(w, await w.read());
+        w.assign(reinitialised(w, rng), `randomization of ${layer.name}`);
       }
       if ((li + 1) % every !== 0 && li !== layers.length - 1) continue;
       const now = await explain();
@@ -109,7 +104,7 @@ export async function randomizationCascade(
     for (const [w, v] of saved) w.assign(v, 'randomization: restored');
   }
   const last = steps[steps.length - 1];
-  const passes = !last || Math.abs(last.spearmanAbs) < threshold;
+  const passes = !last || last.spearmanAbs < threshold;
   const verdict = !last
     ? 'no layer with weights: nothing to randomise'
     : passes
