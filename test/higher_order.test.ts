@@ -82,7 +82,7 @@ const smooth: [UnaryOp, number, number][] = [
 for (const [op, lo, hi] of smooth)
   cases.push({ name: op, inputs: [inp([2, 3], lo, hi)], f: ([x]) => E.unary(op, x), ref: ([x]) => unaryRef(op, x) });
 // Piecewise linear: zero second derivative of the op itself; times x, its mask shows in H.
-for (const [op, p] of [['relu', 1], ['leaky_relu', 0.2], ['abs', 1], ['relu6', 1], ['affine', 1.5]] as [UnaryOp, number][])
+for (const [op, p] of [['relu', 1], ['leaky_relu', 0.2], ['abs', 1], ['relu6', 1], ['affine', 1.5], ['neg', 1], ['hard_sigmoid', 1]] as [UnaryOp, number][])
   cases.push({ name: `${op}(x)·x`, inputs: [inp([2, 3], -2, 2)], f: ([x]) => E.mul(E.unary(op, x, p), x), ref: ([x]) => Float64Array.from(unaryRef(op, x, p), (v, i) => v * x[i]) });
 const bin = (op: BinaryOp, as: number[], bs: number[], lo = -1, hi = 1): Case => ({
   name: `${op} ${JSON.stringify(as)}·${JSON.stringify(bs)}, squared`,
@@ -90,7 +90,7 @@ const bin = (op: BinaryOp, as: number[], bs: number[], lo = -1, hi = 1): Case =>
   f: ([a, b]) => E.square(E.binary(op, a, b)),
   ref: ([a, b]) => sq(binaryBroadcastRef(op, a, as, b, bs)),
 });
-cases.push(bin('add', [2, 3], [3]), bin('sub', [2, 3], [2, 1]), bin('mul', [2, 3], [3]), bin('div', [2, 3], [3], 0.5, 2));
+cases.push(bin('add', [2, 3], [3]), bin('sub', [2, 3], [2, 1]), bin('mul', [2, 3], [3]), bin('div', [2, 3], [3], 0.5, 2), bin('maximum', [2, 3], [3]));
 cases.push({ name: 'mul a·b (no square)', inputs: [inp([2, 3]), inp([2, 3])], f: ([a, b]) => E.mul(a, b), ref: ([a, b]) => Float64Array.from(a, (v, i) => v * b[i]) });
 cases.push({ name: 'div a/b (no square)', inputs: [inp([2, 3]), inp([2, 3], 0.5, 2)], f: ([a, b]) => E.div(a, b), ref: ([a, b]) => Float64Array.from(a, (v, i) => v / b[i]) });
 cases.push({ name: 'sum axis 0, squared', inputs: [inp([3, 4])], f: ([x]) => E.square(E.sum(x, 0)), ref: ([x]) => sq(sumAxis(x, 3, 4, 0)) });
