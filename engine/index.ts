@@ -12,7 +12,7 @@ export type { Profile, KernelTime } from './profile.ts';
 export { Tensor, tensor, scalar, empty, view, readAll, type DType, type Shape } from './tensor.ts';
 export { tidy, keep, scope, asyncTidy, followsAwait, Scope } from './scope.ts';
 export { backward, grad, noGrad, isGradEnabled, listGraph, formatGraph, type TapeNode, type GraphEntry, type GradOptions } from './autograd.ts';
-export { vjp, jvp, hvp, jacobian, gradcheck, type GradcheckOptions, type GradcheckReport } from './functional.ts';
+export { vjp, jvp, hvp, jacobian, gradcheck, type TensorFn, type GradcheckOptions, type GradcheckReport } from './functional.ts';
 export { LanternaError, ShapeError, GpuError } from './errors.ts';
 export * from './ops/index.ts';
 export type { DevicePlan, Settings } from '../kernels/plan.ts';

@@ -225,6 +225,9 @@ test('ops whose gradient has no differentiable form refuse a second derivative, 
     throwsNaming(() => twice(E.maxPool2d(x, { pool: 2 })), 'second derivative through maxPool2d is not supported', 'dedicated kernel maxPool2d.grad');
     throwsNaming(() => twice(E.gelu(x)), 'second derivative through gelu is not supported', 'unaryGradKernel');
     throwsNaming(() => twice(E.elu(x)), 'second derivative through elu is not supported');
+    const g = E.tensor([1.5, 0.5], [2]);
+    const xb = E.tensor(away(8), [4, 2]).requireGrad();
+    throwsNaming(() => twice(E.batchNorm(xb, E.tensor([0.1, -0.2], [2]), E.tensor([1, 2], [2]), g, null, 1e-3), xb), 'second derivative through batchNorm', 'batchNormKernel');
     const p = E.tensor([0.2, 0.3, 0.5, 0.6, 0.3, 0.1], [2, 3]).requireGrad();
     throwsNaming(() => twice(E.categoricalCrossEntropy(p, E.tensor(Int32Array.of(0, 2), [2])), p), 'second derivative through categoricalCrossEntropy', 'categoricalCrossEntropy.grad');
     // A first derivative through them still works under createGraph.
