@@ -44,6 +44,12 @@ function smoothDerivative(op: string, x: Tensor, y: Tensor): Tensor | null {
     }
     case 'softsign':
       return div(c(1), square(affine(abs(x), 1, 1)));
+    case 'gelu': {
+      // Φ has no op of its own: y′ = Φ(x) + x·φ(x) from the fused kernel (dy = 1), recorded as
+      // an op of x whose own derivative, φ(x)·(2 − x²), is composed.
+      const d = run('gelu.grad', unaryGradKernel('gelu', x.size, 1, 0), [x, y, onesLike(x)], x.shape);
+      return record('gelu.prime', [x], d, geluPrimeGrad);
+    }
     case 'gelu_tanh': {
       // y = x/2·(1 + t), t = tanh(k(x + a·x³)): y′ = (1 + t)/2 + x/2·(1 − t²)·k(1 + 3a·x²)
       const k = Math.sqrt(2 / Math.PI);
@@ -56,6 +62,15 @@ function smoothDerivative(op: string, x: Tensor, y: Tensor): Tensor | null {
       return null;
   }
 }
+
+/** d/dx of gelu′(x) = Φ(x) + x·φ(x): φ(x)·(2 − x²), φ(x) = e^(−x²/2)/√(2π). */
+function geluPrimeGrad(node: TapeNode, g: Tensor): Tensor[] {
+  const [x] = node.inputs;
+  const x2 = square(x);
+  const phi = affine(exp(affine(x2, -0.5)), 1 / Math.sqrt(2 * Math.PI));
+  return [mul(g, mul(phi, affine(x2, -1, 2)))];
+}
+composable(geluPrimeGrad);
 
 /** The unary rule under createGraph: composed from recorded ops; otherwise the fused kernel. */
 const unaryGradComposed = composable(function unaryGradComposed(node: TapeNode, dy: Tensor): Tensor[] {
@@ -70,7 +85,7 @@ const unaryGradComposed = composable(function unaryGradComposed(node: TapeNode, 
   return [mul(dy, smoothDerivative(op, x, node.output)!)];
 });
 
-const COMPOSED: ReadonlySet<string> = new Set([...PIECEWISE_LINEAR, 'sigmoid', 'tanh', 'exp', 'log', 'sqrt', 'square', 'softplus', 'swish', 'softsign', 'gelu_tanh']);
+const COMPOSED: ReadonlySet<string> = new Set([...PIECEWISE_LINEAR, 'sigmoid', 'tanh', 'exp', 'log', 'sqrt', 'square', 'softplus', 'swish', 'softsign', 'gelu_tanh', 'gelu']);
 
 /**
  * The elementwise op `op` on a float32 tensor, with its gradient; `p` and `q` are the op's parameters (alpha,
