@@ -4,11 +4,55 @@
 // topological order with an explicit stack: deep graphs cannot overflow the JS stack.
 
 import { LanternaError, fmtShape } from './errors.ts';
-import { asyncContext, followsAwait, isAsyncFunction, keep } from './scope.ts';
+import { asyncContext, followsAwait, isAsyncFunction, keep, tidy } from './scope.ts';
 import { view, type Tensor } from './tensor.ts';
 
-/** Returns one gradient per input, or null where `needs[i]` is false. Runs with grad recording off. */
+/**
+ * Returns one gradient per input, or null where `needs[i]` is false. Runs with grad recording off,
+ * except under `createGraph` for a rule marked `composable`.
+ */
 export type GradRule = (node: TapeNode, dy: Tensor, needs: boolean[]) => (Tensor | null)[];
+
+/** Options of `grad` and `backward`. */
+export interface GradOptions {
+  /**
+   * Record the backward pass itself on the tape, so that the gradients returned can be
+   * differentiated again (PyTorch's create_graph). Default false: rules run unrecorded.
+   */
+  createGraph?: boolean;
+  /**
+   * grad() only: a target with no path to the root gets a zero gradient instead of an error
+   * (PyTorch's allow_unused with materialize_grads). Default false.
+   */
+  allowUnused?: boolean;
+}
+
+// Rules built only from recorded ops (or whose gradient kernels record differentiable nodes):
+// under createGraph they run with recording on. Any other rule runs unrecorded and its results
+// are marked so that differentiating through them refuses, naming the kernel.
+const composableRules = new WeakSet<GradRule>();
+const ruleKernels = new WeakMap<GradRule, string>();
+
+/** Marks `rule` as made of recorded ops, so its results can be differentiated again (createGraph). */
+export function composable<R extends GradRule>(rule: R): R {
+  composableRules.add(rule);
+  return rule;
+}
+
+/** Names the dedicated gradient kernel of a rule that is not composable (for the refusal message). */
+export function gradKernel<R extends GradRule>(rule: R, kernel: string): R {
+  ruleKernels.set(rule, kernel);
+  return rule;
+}
+
+/**
+ * What a composable rule wraps its body in: a tidy normally (intermediates freed), a plain call
+ * while recording under createGraph (intermediates are inputs of recorded nodes and must live
+ * on, in the caller's scope).
+ */
+export function ruleScope<T>(fn: () => T): T {
+  return isGradEnabled() ? fn() : tidy(fn);
+}
 
 /** One recorded op on the autograd tape: what produced a tensor that requires a gradient (`tensor.node`). */
 export interface TapeNode {
@@ -147,7 +191,7 @@ export function formatGraph(root: Tensor): string {
 }
 
 // Ops are imported lazily: ops import this file to record themselves.
-type Helpers = { add(a: Tensor, b: Tensor): Tensor; onesLike(t: Tensor): Tensor };
+type Helpers = { add(a: Tensor, b: Tensor): Tensor; onesLike(t: Tensor): Tensor; zerosLike(t: Tensor): Tensor };
 let helpers: Helpers | null = null;
 export function setAutogradHelpers(h: Helpers): void {
   helpers = h;
@@ -157,7 +201,7 @@ function h(): Helpers {
   return helpers;
 }
 
-function accumulate(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor, op: string): void {
+function accumulate(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor, op: string, keepAll: boolean): void {
   if (g.shape.length !== t.shape.length || g.shape.some((d, i) => d !== t.shape[i]))
     throw new LanternaError(`gradient rule of '${op}' returned ${fmtShape(g.shape)} for an input of shape ${fmtShape(t.shape)}`);
   const prev = grads.get(t);
@@ -166,27 +210,53 @@ function accumulate(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor, op: string
     return;
   }
   const sum = h().add(prev, g);
-  prev.dispose();
-  g.dispose();
+  if (!keepAll) {
+    prev.dispose();
+    g.dispose();
+  }
   grads.set(t, sum);
 }
 
-function runHooks(t: Tensor, g: Tensor): Tensor {
+function runHooks(t: Tensor, g: Tensor, keepAll = false): Tensor {
   for (const fn of t.hooks) {
     const r = fn(g);
     if (r && r !== g) {
-      g.dispose();
+      if (!keepAll) g.dispose();
       g = r;
     }
   }
   return g;
 }
 
-function walk(op: string, root: Tensor, seed: Tensor | undefined, targets: Set<Tensor> | null): Map<Tensor, Tensor> {
+/** The message of a refused second derivative through `op`. */
+function refusal(op: string, rule: GradRule): string {
+  return `second derivative through ${op} is not supported (its gradient uses the dedicated kernel ${ruleKernels.get(rule) ?? op + '.grad'})`;
+}
+
+/**
+ * Runs a rule under createGraph: recorded where it is composable; else unrecorded, its results
+ * made the outputs of rule-less nodes (on dy and the op's inputs) that refuse to be differentiated.
+ */
+function runRecorded(n: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
+  const rule = n.rule!;
+  if (composableRules.has(rule) || !isGradEnabled()) return rule(n, dy, needs);
+  const gs = noGrad(() => rule(n, dy, needs));
+  const deps = [dy, ...n.inputs];
+  if (!deps.some((t) => t.requiresGrad)) return gs;
+  return gs.map((g) => {
+    if (!g) return g;
+    const out = g === dy || g.node || n.inputs.includes(g) ? view(g, g.shape) : g;
+    out.requiresGrad = true;
+    out.node = { id: nextNode++, op: `${n.op}.grad`, inputs: deps, output: out, attrs: { refusal: refusal(n.op, rule) }, saved: [], rule: null };
+    return out;
+  });
+}
+
+function walk(op: string, root: Tensor, seed: Tensor | undefined, targets: Set<Tensor> | null, createGraph = false): Map<Tensor, Tensor> {
   if (!root.requiresGrad) {
     if (root.fromGrad)
       throw new LanternaError(
-        `${op}: ${root.describe()} is computed from a gradient; higher-order gradients (gradients of gradients) are not supported yet: gradient rules are not recorded`,
+        `${op}: ${root.describe()} is computed from a gradient that was not recorded; pass { createGraph: true } to the grad() or backward() that made it to differentiate it again`,
       );
     throw new LanternaError(`${op}: ${root.describe()} does not depend on any tensor that requires a gradient`);
   }
@@ -215,30 +285,33 @@ function walk(op: string, root: Tensor, seed: Tensor | undefined, targets: Set<T
     let dy = grads.get(n.output);
     if (!dy) continue;
     grads.delete(n.output);
-    dy = runHooks(n.output, dy);
+    dy = runHooks(n.output, dy, createGraph);
     const isTarget = targets?.has(n.output) ?? false;
     if (isTarget) done.set(n.output, dy);
     const needs = n.inputs.map((t) => leads.has(t) && t.requiresGrad);
     if (needs.some(Boolean)) {
+      if (!n.rule && typeof n.attrs.refusal === 'string') throw new LanternaError(`${op}: ${n.attrs.refusal}`);
       if (!n.rule)
         throw new LanternaError(
           `no gradient is defined for op '${n.op}' (inputs ${n.inputs.map((t) => fmtShape(t.shape)).join(', ')}); it cannot be differentiated`,
         );
       for (const t of [...n.inputs, ...n.saved])
         if (t.disposed) throw new LanternaError(`backward through '${n.op}': tensor #${t.id} ${fmtShape(t.shape)} was disposed before backward()`);
-      const gs = noGrad(() => n.rule!(n, dy!, needs));
+      const gs = createGraph ? runRecorded(n, dy, needs) : noGrad(() => n.rule!(n, dy!, needs));
       // A rule may pass dy through, or return one tensor for two inputs: give each use its own view.
       const used = new Set<Tensor>([dy]);
       n.inputs.forEach((t, k) => {
         let g = gs[k];
         if (!g) return;
         if (!needs[k]) {
-          if (!used.has(g)) g.dispose();
+          if (!used.has(g) && !createGraph) g.dispose();
           return;
         }
-        if (used.has(g)) g = view(g, g.shape);
+        // Under createGraph nothing is freed here (the tensors are inputs of recorded nodes; the
+        // caller's scope frees them), and a plain view would drop the node: share the tensor.
+        if (used.has(g) && !createGraph) g = view(g, g.shape);
         used.add(g);
-        accumulate(grads, t, g, n.op);
+        accumulate(grads, t, g, n.op, createGraph);
       });
     }
     if (!isTarget) {
@@ -246,12 +319,14 @@ function walk(op: string, root: Tensor, seed: Tensor | undefined, targets: Set<T
         n.output.grad?.dispose();
         dy.fromGrad = true;
         n.output.grad = keep(dy);
-      } else if (dy !== seed) dy.dispose();
+      } else if (dy !== seed && !createGraph) dy.dispose();
     }
   }
   // What remains are gradients of leaves (or targets that are leaves).
-  for (const [t, g] of grads) done.set(t, runHooks(t, g));
-  for (const g of done.values()) g.fromGrad = true;
+  for (const [t, g] of grads) done.set(t, runHooks(t, g, createGraph));
+  // A recorded gradient that is still constant (relu's, a linear function's) is no error to
+  // differentiate: it just does not depend on anything, as the plain message says.
+  if (!createGraph) for (const g of done.values()) g.fromGrad = true;
   return done;
 }
 
@@ -259,14 +334,16 @@ function walk(op: string, root: Tensor, seed: Tensor | undefined, targets: Set<T
  * Gradients of `root` with respect to every leaf that requires one; they are added to each
  * leaf's `.grad` (zeroGrad() clears it). Without `seed`, root must hold a single value; a seed has
  * exactly root's shape and dtype and gives the vector-Jacobian product seedᵀ·∂root/∂leaf.
+ * With `{ createGraph: true }` the pass is recorded and each `.grad` can be differentiated again.
  */
-export function backward(root: Tensor, seed?: Tensor): void {
-  const grads = walk('backward', root, seed, null);
+export function backward(root: Tensor, seed?: Tensor, opts: GradOptions = {}): void {
+  const cg = !!opts.createGraph;
+  const grads = walk('backward', root, seed, null, cg);
   for (const [t, g] of grads) {
     if (t.grad) {
       const sum = h().add(t.grad, g);
-      t.grad.dispose();
-      g.dispose();
+      if (!cg) t.grad.dispose();
+      if (!cg) g.dispose();
       sum.fromGrad = true;
       t.grad = keep(sum);
     } else t.grad = keep(g);
@@ -276,13 +353,16 @@ export function backward(root: Tensor, seed?: Tensor): void {
 /**
  * Gradients of `root` with respect to `targets` (leaves or intermediate tensors), computing
  * only what lies on paths from root to targets. The results belong to the caller's scope.
- * `seed` as for backward().
+ * `seed` as for backward(). With `{ createGraph: true }` the backward pass is recorded on the
+ * tape, so the results can be differentiated again (second derivatives, Hessian-vector products);
+ * an op whose gradient has no differentiable form refuses then, naming itself.
  */
-export function grad(root: Tensor, targets: Tensor[], seed?: Tensor): Tensor[] {
-  const grads = walk('grad', root, seed, new Set(targets));
+export function grad(root: Tensor, targets: Tensor[], seed?: Tensor, opts: GradOptions = {}): Tensor[] {
+  const grads = walk('grad', root, seed, new Set(targets), !!opts.createGraph);
   return targets.map((t) => {
     const g = grads.get(t);
     if (g) return g;
+    if (opts.allowUnused) return h().zerosLike(t);
     throw new LanternaError(`grad: ${t.describe()} is not on a differentiable path to ${root.describe()}`);
   });
 }

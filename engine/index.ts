@@ -2,16 +2,17 @@
 
 import { setAutogradHelpers } from './autograd.ts';
 import { add } from './ops/binary.ts';
-import { onesLike } from './ops/create.ts';
+import { onesLike, zerosLike } from './ops/create.ts';
 
-setAutogradHelpers({ add, onesLike });
+setAutogradHelpers({ add, onesLike, zerosLike });
 
 export { init, gpu, shutdown } from './context.ts';
 export { Gpu, type AdapterDescription, type Limits, type Counters } from './gpu.ts';
 export type { Profile, KernelTime } from './profile.ts';
 export { Tensor, tensor, scalar, empty, view, readAll, type DType, type Shape } from './tensor.ts';
 export { tidy, keep, scope, asyncTidy, followsAwait, Scope } from './scope.ts';
-export { backward, grad, noGrad, isGradEnabled, listGraph, formatGraph, type TapeNode, type GraphEntry } from './autograd.ts';
+export { backward, grad, noGrad, isGradEnabled, listGraph, formatGraph, type TapeNode, type GraphEntry, type GradOptions } from './autograd.ts';
+export { vjp, jvp, hvp, jacobian, gradcheck, type TensorFn, type GradcheckOptions, type GradcheckReport } from './functional.ts';
 export { LanternaError, ShapeError, GpuError } from './errors.ts';
 export * from './ops/index.ts';
 export type { DevicePlan, Settings } from '../kernels/plan.ts';

@@ -68,7 +68,7 @@ export class Tensor {
   retainsGrad = false;
   /** Functions added by `onGrad`, called in order with the complete gradient. */
   hooks: GradHook[] = [];
-  /** A gradient made by backward()/grad(), or computed from one: never recorded (no higher-order gradients yet). */
+  /** A gradient made by backward()/grad() (or computed from one); without createGraph it is not recorded. */
   fromGrad = false;
   /** GPU-side conditions checked when this tensor is read; owned (and disposed) by this tensor. */
   checks: ReadCheck[] = [];

@@ -1,6 +1,6 @@
 // The autograd API says what it does (issue 21): seeds checked, bad labels and non-finite inputs
 // refused, float64 refused at creation, parameters named by layer, pre-activations capturable
-// under fusion, zeroGrad, and a clear word on higher-order gradients.
+// under fusion, zeroGrad, and a clear word on gradients made without createGraph.
 
 import { test } from 'uvu';
 import * as E from '../engine/index.ts';
@@ -56,13 +56,13 @@ test('a seed must have exactly the root shape and dtype; a right one gives the v
   assertClose(g, Float64Array.from(x0, (v, i) => 2 * v * v0[i]), { atol: 1e-6, rtol: 1e-6 }, 'vᵀ·∂(x²)/∂x');
 });
 
-test('grad of a gradient says higher-order gradients are not supported', () => {
+test('grad of a gradient made without createGraph says to pass it (higher-order gradients: test/higher_order.test.ts)', () => {
   E.tidy(() => {
     const x = E.tensor([1, 2], [2]).requireGrad();
     const [gx] = E.grad(E.sum(E.mul(x, x)), [x]);
-    throwsNaming(() => E.grad(E.sum(gx), [x]), 'higher-order gradients', 'not supported');
+    throwsNaming(() => E.grad(E.sum(gx), [x]), 'computed from a gradient that was not recorded', '{ createGraph: true }');
     E.backward(E.sum(E.mul(x, x)));
-    throwsNaming(() => E.backward(E.sum(E.mul(x.grad!, x.grad!))), 'higher-order gradients');
+    throwsNaming(() => E.backward(E.sum(E.mul(x.grad!, x.grad!))), 'not recorded', 'createGraph');
     x.dispose();
   });
 });

@@ -3,7 +3,7 @@
 // passes the batch statistics, which depend on x; Grad-CAM differentiates through it in inference).
 
 import { batchNormKernel } from '../../kernels/batchnorm.ts';
-import { record, type TapeNode } from '../autograd.ts';
+import { gradKernel, record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import { run } from '../run.ts';
 import { tidy } from '../scope.ts';
@@ -51,6 +51,8 @@ function batchNormGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | 
     return out.filter((_, s) => want[s]);
   });
 }
+
+gradKernel(batchNormGrad, 'batchNormKernel');
 
 /** y = (x − mean)/sqrt(var + eps)·gamma + beta per channel (x's last axis); mean, gamma, beta may be null. */
 export function batchNorm(x: Tensor, mean: Tensor | null, variance: Tensor, gamma: Tensor | null, beta: Tensor | null, eps: number): Tensor {

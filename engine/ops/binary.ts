@@ -2,10 +2,9 @@
 // broadcast axes (sumTo). Comparison ops (ge, lt, eq) give float masks and no gradient.
 
 import { binaryKernel, broadcastShapes, COMPARISONS, type BinaryOp } from '../../kernels/elementwise.ts';
-import { record, type TapeNode } from '../autograd.ts';
+import { composable, record, ruleScope, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import { run } from '../run.ts';
-import { tidy } from '../scope.ts';
 import { checkInputs, type Tensor } from '../tensor.ts';
 import { sumTo } from './reduce.ts';
 import { neg } from './unary.ts';
@@ -13,7 +12,7 @@ import { neg } from './unary.ts';
 function binaryGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
   const [a, b] = node.inputs;
   const y = node.output;
-  return tidy(() => {
+  return ruleScope(() => {
     const to = (g: Tensor, t: Tensor) => sumTo(g, t.shape);
     switch (node.op as BinaryOp) {
       case 'add':
@@ -33,6 +32,7 @@ function binaryGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | nul
     }
   });
 }
+composable(binaryGrad);
 
 /**
  * The elementwise binary op `op` on `a` and `b` with NumPy broadcasting; prefer the named ops (`add`, `mul`,

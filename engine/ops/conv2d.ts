@@ -19,12 +19,12 @@ import {
 import { unaryGradKernel } from '../../kernels/elementwise.ts';
 import { tiledSplits } from '../../kernels/tiled.ts';
 import type { Kernel } from '../../kernels/program.ts';
-import { record, type TapeNode } from '../autograd.ts';
+import { composable, isGradEnabled, record, ruleScope, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import type { DevicePlan } from '../../kernels/plan.ts';
 import { dispatch, run } from '../run.ts';
-import { tidy } from '../scope.ts';
-import { checkInputs, empty, type Tensor } from '../tensor.ts';
+import { checkInputs, empty, scalar, type Tensor } from '../tensor.ts';
+import { binary, mul } from './binary.ts';
 import { conv2dGeneral } from './conv2d_general.ts';
 import { bindableElements, bindElements, transposeMatrices } from './matmul.ts';
 import { sum, sumPartials } from './reduce.ts';
@@ -97,7 +97,28 @@ function expectShape(op: string, what: string, t: Tensor, shape: number[]): void
     throw new ShapeError(op, `${what} ${fmtShape(t.shape)} does not match the convolution's ${fmtShape(shape)}`);
 }
 
-/** dx = ∂(Σ y·dy)/∂x for y = conv2d(x, w): a transposed convolution. Not itself differentiable. */
+/** The forward convolution of geometry `g` (no bias): what the gradient kernels' own gradients are. */
+function convOf(x: Tensor, w: Tensor, g: ConvGeom): Tensor {
+  return conv2d(x, w, null, { strides: [g.SH, g.SW], padding: [g.PT, g.PB, g.PL, g.PR] });
+}
+
+// dx = convᵀ(dy, w) and dW are bilinear: ⟨dx, G⟩ = ⟨dy, conv(G, w)⟩ and ⟨dW, G⟩ = ⟨dy, conv(x, G)⟩,
+// so their gradients are the forward conv and the other gradient kernel (second derivatives).
+function convDxGrad(node: TapeNode, G: Tensor, needs: boolean[]): (Tensor | null)[] {
+  const [dy, w] = node.inputs;
+  const g = node.attrs.geometry as ConvGeom;
+  return [needs[0] ? convOf(G, w, g) : null, needs[1] ? conv2dWeightGrad(G, dy, g) : null];
+}
+composable(convDxGrad);
+
+function convDwGrad(node: TapeNode, G: Tensor, needs: boolean[]): (Tensor | null)[] {
+  const [x, dy] = node.inputs;
+  const g = node.attrs.geometry as ConvGeom;
+  return [needs[0] ? conv2dInputGrad(dy, G, g) : null, needs[1] ? convOf(x, G, g) : null];
+}
+composable(convDwGrad);
+
+/** dx = ∂(Σ y·dy)/∂x for y = conv2d(x, w): a transposed convolution (differentiable again under createGraph). */
 export function conv2dInputGrad(dy: Tensor, w: Tensor, g: ConvGeom): Tensor {
   const op = 'conv2d.dx';
   checkInputs(op, [dy, w]);
@@ -112,13 +133,13 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, g: ConvGeom): Tensor {
         conv2dInputGradKernel(g, c, v),
       ),
     );
-    return record(op, [dy, w], dx, null);
+    return record(op, [dy, w], dx, convDxGrad, { geometry: g });
   } finally {
     wt.dispose();
   }
 }
 
-/** dW = ∂(Σ y·dy)/∂W for y = conv2d(x, w). Not itself differentiable. */
+/** dW = ∂(Σ y·dy)/∂W for y = conv2d(x, w) (differentiable again under createGraph). */
 export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: ConvGeom): Tensor {
   const op = 'conv2d.dW';
   checkInputs(op, [x, dy]);
@@ -136,13 +157,13 @@ export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: ConvGeom): Tensor {
     if (S > 1) sumPartials(op, S, dw.size, dw, fill);
     else fill(dw);
   });
-  return record(op, [x, dy], dw, null);
+  return record(op, [x, dy], dw, convDwGrad, { geometry: g });
 }
 
 function conv2dGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
   const [x, w] = node.inputs;
   const g = node.attrs.geometry as ConvGeom;
-  return tidy(() => [
+  return ruleScope(() => [
     needs[0] ? conv2dInputGrad(dy, w, g) : null,
     needs[1] ? conv2dWeightGrad(x, dy, g) : null,
     needs[2] ? sum(dy, [0, 1, 2]) : null,
@@ -152,8 +173,12 @@ function conv2dGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | nul
 /** For y = relu(conv(x, w) + b): dy masked where y is 0 (relu' from y: y > 0 ⇔ x > 0), then conv's rule. */
 function conv2dReluGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
   const y = node.output;
-  return tidy(() => conv2dGrad(node, run('conv2d.relu.grad', unaryGradKernel('relu', y.size), [y, y, dy], y.shape), needs));
+  // Under createGraph the relu mask (y > 0) is a constant: dy·mask is recorded.
+  if (isGradEnabled()) return conv2dGrad(node, mul(dy, binary('lt', scalar(0), y)), needs);
+  return ruleScope(() => conv2dGrad(node, run('conv2d.relu.grad', unaryGradKernel('relu', y.size), [y, y, dy], y.shape), needs));
 }
+composable(conv2dGrad);
+composable(conv2dReluGrad);
 
 /**
  * GPUs: a conv with few output tiles and a long K (VGG16's block4 and block5 at batch 1: 784 or

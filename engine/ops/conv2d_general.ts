@@ -11,7 +11,7 @@ import {
   type ConvGeneralGeom,
 } from '../../kernels/conv2d_general.ts';
 import { unaryGradKernel } from '../../kernels/elementwise.ts';
-import { record, type TapeNode } from '../autograd.ts';
+import { gradKernel, record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
 import { tidy } from '../scope.ts';
@@ -66,10 +66,13 @@ function conv2dGeneralGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tenso
 }
 
 /** For y = relu(conv(x, w) + b): dy masked where y is 0 (relu' from y), then conv's rule. */
+gradKernel(conv2dGeneralGrad, 'conv2dGeneralInputGrad');
+
 function conv2dGeneralReluGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
   const y = node.output;
   return tidy(() => conv2dGeneralGrad(node, run('conv2d_general.relu.grad', unaryGradKernel('relu', y.size), [y, y, dy], y.shape), needs));
 }
+gradKernel(conv2dGeneralReluGrad, 'conv2dGeneralInputGrad');
 
 /**
  * y = conv(x, w) + b (relu of it with `relu`) for a geometry conv2d has checked: w [KH, KW, C/G, O],

@@ -4,7 +4,7 @@
 // bound whole: a tensor above one binding is reported by dispatch, naming the op.
 
 import { depthwiseAsGrouped, depthwiseGeometry, depthwiseKernel, type DepthwiseGeom } from '../../kernels/depthwise.ts';
-import { record, type TapeNode } from '../autograd.ts';
+import { gradKernel, record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import { run } from '../run.ts';
 import { tidy } from '../scope.ts';
@@ -53,6 +53,7 @@ function depthwiseConv2dGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Ten
     needs[2] ? sum(dy, [0, 1, 2]) : null,
   ]);
 }
+gradKernel(depthwiseConv2dGrad, 'conv2dGeneralInputGrad');
 
 /** y = depthwise(x, w) + bias; x NHWC, w [KH, KW, C, M], bias [C·M] or null. */
 export function depthwiseConv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: DepthwiseOptions = {}): Tensor {

@@ -7,7 +7,7 @@
 // folded back in turn, summing the copies into the element they came from.
 
 import { fillBits, gatherKernel, MAX_RANK, padFoldKernel, padPlan, placeKernel, placePlan, slicePlan, transposePlan, type Boundary } from '../../kernels/layout.ts';
-import { record, type TapeNode } from '../autograd.ts';
+import { composable, record, ruleScope, type TapeNode } from '../autograd.ts';
 import { ShapeError } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
 import { tidy } from '../scope.ts';
@@ -40,6 +40,7 @@ function transposeGrad(node: TapeNode, dy: Tensor): Tensor[] {
   perm.forEach((p, d) => (inv[p] = d));
   return [transpose(dy, inv)];
 }
+composable(transposeGrad);
 
 /** Output axis d is input axis perm[d]. Default: axes reversed (as tf.transpose). */
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
@@ -62,8 +63,16 @@ function sliceGrad(node: TapeNode, dy: Tensor): Tensor[] {
   // Each dy element lands on a distinct x element: fill zeros, then place dy (no atomics).
   const dx = zeros(x.shape);
   if (dy.size > 0) dispatch('slice.grad', placeKernel('slice.grad', placePlan(dy.shape, x.shape, begin, step)), [dy], [dx]);
-  return [dx];
+  // Placing is linear in dy, its adjoint the same slice: recorded (under createGraph) as such.
+  return [record('slice.grad', [dy], dx, placeGrad, { begin, size: dy.shape, step })];
 }
+composable(sliceGrad);
+
+function placeGrad(node: TapeNode, dy: Tensor): Tensor[] {
+  const { begin, size, step } = node.attrs as { begin: number[]; size: number[]; step: number[] };
+  return [slice(dy, begin, size, step)];
+}
+composable(placeGrad);
 
 /**
  * Takes `size[d]` elements along each axis d, starting at `begin[d]` (negative: from the end)
@@ -124,7 +133,7 @@ export function stridedSlice(x: Tensor, begin: readonly number[], end: readonly 
 
 function concatGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
   const { axis, offsets } = node.attrs as { axis: number; offsets: number[] };
-  return tidy(() =>
+  return ruleScope(() =>
     node.inputs.map((x, k) => {
       if (!needs[k]) return null;
       const begin = x.shape.map((_, d) => (d === axis ? offsets[k] : 0));
@@ -132,6 +141,7 @@ function concatGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | nul
     }),
   );
 }
+composable(concatGrad);
 
 /** Joins tensors along `axis` (negative counts from the end); other dims must agree. */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {

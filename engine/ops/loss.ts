@@ -15,7 +15,10 @@ import {
   type LabelKind,
   type Reduction,
 } from '../../kernels/loss.ts';
-import { record, type GradRule, type TapeNode } from '../autograd.ts';
+import { composable, gradKernel, isGradEnabled, record, type GradRule, type TapeNode } from '../autograd.ts';
+import { div, mul, sub } from './binary.ts';
+import { reshape } from './shape.ts';
+import { softmax } from './softmax.ts';
 import { checkLabelsOnRead } from './checks.ts';
 import { LanternaError, ShapeError, fmtShape } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
@@ -103,6 +106,26 @@ function sceGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[
   const dx = run('softmaxCrossEntropy.grad', k, [x, labels, lse, wr, dy, reduced ? den : null], x.shape);
   return node.inputs.map((_, i) => (i === 0 ? dx : null));
 }
+gradKernel(sceGrad, 'softmaxCrossEntropy.grad');
+
+/**
+ * The rule for [N, C] logits: under createGraph the kernel's formula from recorded ops
+ * (dx = dy/den · WR · (softmax(x) − onehot), soft: dy/den · (softmax(x)·WR − t)); else the kernel.
+ */
+function sceGradRows(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
+  if (!isGradEnabled()) return sceGrad(node, dy, needs);
+  onlyFirstGrad(node, needs);
+  const [x, labels] = node.inputs;
+  const [, wr, den] = node.saved;
+  const { kind, reduction } = node.attrs as { kind: LabelKind; reduction: Reduction };
+  const N = x.shape[0];
+  const g = reduction !== 'none' ? div(reshape(dy, [1]), den) : reshape(dy, [N, 1]);
+  const w = reshape(wr, [N, 1]);
+  const sm = softmax(x, 1);
+  const dx = kind === 'soft' ? mul(g, sub(mul(sm, w), labels)) : mul(mul(g, w), sub(sm, oneHot(labels, x.shape[1])));
+  return node.inputs.map((_, i) => (i === 0 ? dx : null));
+}
+composable(sceGradRows);
 
 /**
  * Softmax cross-entropy from logits [N, C] or [N, C, D1..Dk] (classes on axis 1, as ONNX).
@@ -132,7 +155,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, opts: Softma
   const v = rowVariant(C, logits.storage.gpu.plan);
   dispatch(op, sceKernel(plan, kind, !!weights, { ignoreIndex }, v), [logits, labels, weights ?? null], [L, WR, LSE]);
   const den: Denominator = reduction === 'sum' ? 'one' : kind === 'index' ? 'weights' : 'rows';
-  const y = finish(op, inputs, L, WR, [LSE, WR], reduction, den, rowShape, sceGrad, { kind, reduction, ignoreIndex });
+  const y = finish(op, inputs, L, WR, [LSE, WR], reduction, den, rowShape, logits.rank === 2 ? sceGradRows : sceGrad, { kind, reduction, ignoreIndex });
   // A bad label poisons every row of a 'mean' (its NaN weight enters the denominator): reading
   // the loss refuses it, naming the label, in the readback the caller makes anyway.
   return kind === 'index' ? checkLabelsOnRead(op, y, labels, C, ignoreIndex) : y;
@@ -148,6 +171,7 @@ function cceGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[
   const k = cceGradKernel({ rows: p.size / C, c: C, inner: 1 }, kind, reduced, { epsilon });
   return [run('categoricalCrossEntropy.grad', k, [p, labels, S, T, dy, reduced ? den : null], p.shape), null];
 }
+gradKernel(cceGrad, 'categoricalCrossEntropy.grad');
 
 /**
  * Keras categorical cross-entropy from probabilities [..., C] (classes last): each row is

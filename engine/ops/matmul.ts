@@ -11,11 +11,10 @@ import { matmulKernel, transposeKernel, type MatmulPlan } from '../../kernels/ma
 import { kSplitOf, tiledSplits } from '../../kernels/tiled.ts';
 import { GEMV_MAX_ROWS, gemvKernel, gemvRowsKernel, gemvRowsWorkgroups, gemvSplits } from '../../kernels/gemv.ts';
 import { sizeOf } from '../../kernels/program.ts';
-import { record, type TapeNode } from '../autograd.ts';
+import { composable, record, ruleScope, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import type { Gpu } from '../gpu.ts';
 import { dispatch, type TensorSlice } from '../run.ts';
-import { tidy } from '../scope.ts';
 import { checkInputs, empty, type Tensor } from '../tensor.ts';
 import { add } from './binary.ts';
 import { sum, sumPartials } from './reduce.ts';
@@ -252,7 +251,7 @@ function matmulGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | nul
   const { transA, transB } = node.attrs as { transA: boolean; transB: boolean };
   // A matrix broadcast over the batch gets the sum of its per-batch gradients.
   const fold = (gr: Tensor, like: Tensor) => (gr.rank > like.rank ? sum(gr, [...Array(gr.rank - like.rank).keys()]) : gr);
-  return tidy(() => [
+  return ruleScope(() => [
     needs[0]
       ? fold(transA ? matmul(b, dy, { transposeA: transB, transposeB: true }) : matmul(dy, b, { transposeB: !transB }), a)
       : null,
@@ -298,6 +297,8 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   return record(op, [a, b], y, matmulGrad, { transA, transB });
 }
 
+composable(matmulGrad);
+
 // ---------------------------------------------------------------------------------------------
 // dense
 
@@ -305,7 +306,7 @@ function denseGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null
   const [x, w] = node.inputs;
   const inF = w.shape[0];
   const outF = w.shape[1];
-  return tidy(() => {
+  return ruleScope(() => {
     const dy2 = reshape(dy, [-1, outF]);
     return [
       needs[0] ? reshape(matmul(dy2, w, { transposeB: true }), x.shape) : null,
@@ -314,6 +315,8 @@ function denseGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null
     ];
   });
 }
+
+composable(denseGrad);
 
 /** x·w + b with x [..., in], w [in, out] (Keras' Dense kernel), b [out]; one kernel, bias fused. */
 export function dense(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {

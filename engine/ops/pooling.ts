@@ -15,7 +15,7 @@ import {
   type PoolGeom,
   type PoolPadding,
 } from '../../kernels/pooling.ts';
-import { isGradEnabled, record, type TapeNode } from '../autograd.ts';
+import { gradKernel, isGradEnabled, record, type TapeNode } from '../autograd.ts';
 import { ShapeError } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
 import { checkInputs, empty, type Tensor } from '../tensor.ts';
@@ -84,6 +84,7 @@ function maxPoolGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const { geom } = node.attrs as { geom: PoolGeom };
   return [run('maxPool2d.grad', maxPoolGradKernel(geom), [dy, node.saved[0]], node.inputs[0].shape)];
 }
+gradKernel(maxPoolGrad, 'maxPool2d.grad (argmax scatter)');
 
 /**
  * Max pooling over H and W of an NHWC tensor [N, H, W, C]: returns [N, OH, OW, C]. The gradient goes to the

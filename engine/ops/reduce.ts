@@ -3,10 +3,9 @@
 
 import { colSumChunks, colSumKernel } from '../../kernels/colsum.ts';
 import { planReduce, reduceKernel, type ReduceOp } from '../../kernels/reduce.ts';
-import { record, type TapeNode } from '../autograd.ts';
+import { composable, record, ruleScope, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
-import { tidy } from '../scope.ts';
 import { checkInputs, empty, type Shape, type Tensor } from '../tensor.ts';
 import { add, binary, div, mul } from './binary.ts';
 import { zeros } from './create.ts';
@@ -33,7 +32,7 @@ function keptShape(shape: Shape, axes: number[]): number[] {
 function reduceGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const [x] = node.inputs;
   const { axes } = node.attrs as { axes: number[] };
-  return tidy(() => {
+  return ruleScope(() => {
     const g = reshape(dy, keptShape(x.shape, axes));
     switch (node.op) {
       case 'sum':
@@ -52,6 +51,7 @@ function reduceGrad(node: TapeNode, dy: Tensor): Tensor[] {
     }
   });
 }
+composable(reduceGrad);
 
 /**
  * The reduction `op` ('sum', 'mean', 'max', 'min') of `x` over `axes` (all axes when undefined; negative axes

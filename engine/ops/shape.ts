@@ -1,13 +1,15 @@
 // Reshape and flatten: views sharing storage (no copy, no kernel).
 
 import { sizeOf } from '../../kernels/program.ts';
-import { record, type TapeNode } from '../autograd.ts';
+import { composable, isGradEnabled, record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import { checkInputs, type Shape, type Tensor, view } from '../tensor.ts';
 
 function reshapeGrad(node: TapeNode, dy: Tensor): Tensor[] {
-  return [view(dy, node.inputs[0].shape)];
+  // Under createGraph a plain view would drop dy's node: the recorded reshape keeps it.
+  return [isGradEnabled() ? reshape(dy, node.inputs[0].shape) : view(dy, node.inputs[0].shape)];
 }
+composable(reshapeGrad);
 
 /** One dimension may be -1 (inferred). */
 export function reshape(x: Tensor, shape: Shape): Tensor {

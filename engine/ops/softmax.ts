@@ -2,18 +2,25 @@
 // reads the saved output only (softmax: y·(dy − Σdy·y); log-softmax: dy − softmax·Σdy).
 
 import { planRows, rowVariant, softmaxGradKernel, softmaxKernel, type SoftmaxMode } from '../../kernels/softmax.ts';
-import { record, type TapeNode } from '../autograd.ts';
+import { composable, isGradEnabled, record, type TapeNode } from '../autograd.ts';
 import { ShapeError, fmtShape } from '../errors.ts';
 import { run } from '../run.ts';
 import { checkInputs, type Tensor } from '../tensor.ts';
+import { mul, sub } from './binary.ts';
+import { sum } from './reduce.ts';
+import { exp } from './unary.ts';
 
 function softmaxGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const { axis } = node.attrs as { axis: number };
   const y = node.output;
+  // Under createGraph: the same formulas from recorded ops, so they can be differentiated again.
+  if (isGradEnabled())
+    return node.op === 'softmax' ? [mul(y, sub(dy, sum(mul(dy, y), axis, true)))] : [sub(dy, mul(exp(y), sum(dy, axis, true)))];
   const mode = node.op as SoftmaxMode;
   const v = rowVariant(y.shape[axis], y.storage.gpu.plan);
   return [run(`${mode}.grad`, softmaxGradKernel(mode, planRows(y.shape, axis), v), [y, dy], y.shape)];
 }
+composable(softmaxGrad);
 
 function softmaxOp(mode: SoftmaxMode, x: Tensor, axis: number): Tensor {
   checkInputs(mode, [x]);

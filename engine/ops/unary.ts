@@ -2,9 +2,11 @@
 // saved input and output, so no intermediate tensor is made.
 
 import { unaryGradKernel, unaryKernel, type UnaryOp } from '../../kernels/elementwise.ts';
-import { record, type TapeNode } from '../autograd.ts';
+import { composable, gradKernel, isGradEnabled, record, type TapeNode } from '../autograd.ts';
 import { run } from '../run.ts';
-import { checkInputs, type Tensor } from '../tensor.ts';
+import { checkInputs, scalar, type Tensor } from '../tensor.ts';
+import { add, binary, div, mul } from './binary.ts';
+import { onesLike } from './create.ts';
 
 function unaryGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const [x] = node.inputs;
@@ -12,6 +14,78 @@ function unaryGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const op = node.op as UnaryOp;
   return [run(`${op}.grad`, unaryGradKernel(op, x.size, p, q), [x, node.output, dy], x.shape)];
 }
+gradKernel(unaryGrad, 'unaryGradKernel');
+
+// Piecewise linear: f′(x) is piecewise constant, so the kernel's dx for dy = 1 is a constant
+// mask and dx = dy·mask is exact to every order (as PyTorch, zero second derivative).
+const PIECEWISE_LINEAR: ReadonlySet<string> = new Set(['relu', 'relu6', 'abs', 'affine', 'neg', 'leaky_relu', 'hard_sigmoid', 'hard_sigmoid_keras2']);
+
+/** f′(x) from recorded ops of x and y, so that it can be differentiated again (createGraph). */
+function smoothDerivative(op: string, x: Tensor, y: Tensor): Tensor | null {
+  const c = (v: number) => scalar(v);
+  switch (op) {
+    case 'sigmoid':
+      return mul(y, affine(y, -1, 1));
+    case 'tanh':
+      return affine(square(y), -1, 1);
+    case 'exp':
+      return y;
+    case 'log':
+      return div(c(1), x);
+    case 'sqrt':
+      return div(c(0.5), y);
+    case 'square':
+      return affine(x, 2);
+    case 'softplus':
+      return sigmoid(x);
+    case 'swish': {
+      const s = sigmoid(x);
+      return mul(s, affine(mul(x, affine(s, -1, 1)), 1, 1));
+    }
+    case 'softsign':
+      return div(c(1), square(affine(abs(x), 1, 1)));
+    case 'gelu': {
+      // Φ has no op of its own: y′ = Φ(x) + x·φ(x) from the fused kernel (dy = 1), recorded as
+      // an op of x whose own derivative, φ(x)·(2 − x²), is composed.
+      const d = run('gelu.grad', unaryGradKernel('gelu', x.size, 1, 0), [x, y, onesLike(x)], x.shape);
+      return record('gelu.prime', [x], d, geluPrimeGrad);
+    }
+    case 'gelu_tanh': {
+      // y = x/2·(1 + t), t = tanh(k(x + a·x³)): y′ = (1 + t)/2 + x/2·(1 − t²)·k(1 + 3a·x²)
+      const k = Math.sqrt(2 / Math.PI);
+      const a = 0.044715;
+      const t = tanh(affine(mul(x, affine(square(x), a, 1)), k));
+      const du = affine(square(x), 3 * a * k, k);
+      return add(affine(t, 0.5, 0.5), mul(affine(x, 0.5), mul(affine(square(t), -1, 1), du)));
+    }
+    default:
+      return null;
+  }
+}
+
+/** d/dx of gelu′(x) = Φ(x) + x·φ(x): φ(x)·(2 − x²), φ(x) = e^(−x²/2)/√(2π). */
+function geluPrimeGrad(node: TapeNode, g: Tensor): Tensor[] {
+  const [x] = node.inputs;
+  const x2 = square(x);
+  const phi = affine(exp(affine(x2, -0.5)), 1 / Math.sqrt(2 * Math.PI));
+  return [mul(g, mul(phi, affine(x2, -1, 2)))];
+}
+composable(geluPrimeGrad);
+
+/** The unary rule under createGraph: composed from recorded ops; otherwise the fused kernel. */
+const unaryGradComposed = composable(function unaryGradComposed(node: TapeNode, dy: Tensor): Tensor[] {
+  if (!isGradEnabled()) return unaryGrad(node, dy);
+  const [x] = node.inputs;
+  const op = node.op;
+  if (PIECEWISE_LINEAR.has(op)) {
+    const { p, q } = node.attrs as { p: number; q: number };
+    const mask = run(`${op}.grad`, unaryGradKernel(op as UnaryOp, x.size, p, q), [x, node.output, onesLike(x)], x.shape);
+    return [mul(dy, mask)];
+  }
+  return [mul(dy, smoothDerivative(op, x, node.output)!)];
+});
+
+const COMPOSED: ReadonlySet<string> = new Set([...PIECEWISE_LINEAR, 'sigmoid', 'tanh', 'exp', 'log', 'sqrt', 'square', 'softplus', 'swish', 'softsign', 'gelu_tanh', 'gelu']);
 
 /**
  * The elementwise op `op` on a float32 tensor, with its gradient; `p` and `q` are the op's parameters (alpha,
@@ -20,7 +94,7 @@ function unaryGrad(node: TapeNode, dy: Tensor): Tensor[] {
 export function unary(op: UnaryOp, x: Tensor, p = 1, q = 0): Tensor {
   checkInputs(op, [x]);
   const y = run(op, unaryKernel(op, x.size, p, q), [x], x.shape);
-  return record(op, [x], y, unaryGrad, { p, q });
+  return record(op, [x], y, COMPOSED.has(op) ? unaryGradComposed : unaryGrad, { p, q });
 }
 
 /** max(x, 0), elementwise. */
