@@ -28,6 +28,7 @@ export type {
 } from '../engine/index.ts';
 export type { InitOptions } from '../engine/gpu.ts';
 export type { GradHook, TypedArrayOf } from '../engine/tensor.ts';
-export type { GradRule } from '../engine/autograd.ts';
+export type { GradRule, GradOptions } from '../engine/autograd.ts';
+export { vjp, jvp, hvp, jacobian, gradcheck, type GradcheckOptions, type GradcheckReport, type TensorFn } from '../engine/index.ts';
 export type { UnaryOp, BinaryOp } from '../kernels/elementwise.ts';
 export type { ReduceOp } from '../kernels/reduce.ts';
