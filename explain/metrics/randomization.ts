@@ -54,10 +54,12 @@ export function cascadeLayers(model: Model): Layer[] {
 
 /**
  * A weight as a freshly built Keras layer has it (the paper re-initialises with the training
- * initialisers): kernels Glorot-uniform, biases and BatchNormalization's beta zeros, its gamma ones.
+ * initialisers): kernels Glorot-uniform, biases and BatchNormalization's beta zeros, its gamma
+ * ones, and its moving statistics too (mean 0, variance 1): trained statistics left in place would
+ * turn the small outputs of fresh kernels into one constant per channel.
  */
 export function reinitialised(w: Weight, rng: Rng): Float32Array {
-  if (/gamma/.test(w.name)) return constant(w.shape, 1);
+  if (/gamma|moving_variance/.test(w.name)) return constant(w.shape, 1);
   if (w.shape.length >= 2) return glorotUniform(w.shape, rng);
   return constant(w.shape, 0);
 }
@@ -82,7 +84,7 @@ export async function randomizationCascade(
   try {
     const every = Math.max(1, Math.floor(o.every ?? 1));
     for (const [li, layer] of layers.entries()) {
-      for (const w of layer.trainableWeights) {
+      for (const w of layer.weights) {
         saved.set(w, await w.read());
         w.assign(reinitialised(w, rng), `randomization of ${layer.name}`);
       }
