@@ -37,7 +37,7 @@ export interface MethodMetrics {
   road?: { morf: number; lerf: number; combined: number };
   drop?: { averageDrop: number; increase: number };
   pointing?: number;
-  randomization?: { spearmanAbs: number; ssim: number; passes: boolean; verdict: string; steps: number; cascade: CascadeStep[] };
+  randomization?: { meanSpearmanAbs: number; spearmanAbs: number; ssim: number; passes: boolean; verdict: string; steps: number; cascade: CascadeStep[] };
   ms: number;
 }
 
@@ -87,7 +87,7 @@ async function measure(s: ExplainSetup, m: Explainer, want: Set<MetricName>, o: 
       { layers: layers ? all.slice(0, layers) : undefined, every: o.every },
     );
     const last = c.steps[c.steps.length - 1];
-    r.randomization = { spearmanAbs: last?.spearmanAbs ?? NaN, ssim: last?.ssim ?? NaN, passes: c.passes, verdict: c.verdict, steps: last?.randomised ?? 0, cascade: c.steps };
+    r.randomization = { meanSpearmanAbs: c.meanSpearmanAbs, spearmanAbs: last?.spearmanAbs ?? NaN, ssim: last?.ssim ?? NaN, passes: c.passes, verdict: c.verdict, steps: last?.randomised ?? 0, cascade: c.steps };
   }
   r.ms = performance.now() - t0;
   return r;
@@ -95,7 +95,7 @@ async function measure(s: ExplainSetup, m: Explainer, want: Set<MetricName>, o: 
 
 /** The table as text: one row per method, a column per figure (arrows say which way is better). */
 export function metricsTable(rows: MethodMetrics[]): string {
-  const head = ['method', 'deletion↓', 'insertion↑', 'ROAD MoRF↓', 'LeRF↑', 'combined↑', 'drop %↓', 'increase %↑', 'pointing↑', 'random ρ↓', 'SSIM↓', 'sanity', 'time'];
+  const head = ['method', 'deletion↓', 'insertion↑', 'ROAD MoRF↓', 'LeRF↑', 'combined↑', 'drop %↓', 'increase %↑', 'pointing↑', 'random ρ mean↓', 'ρ last↓', 'SSIM last↓', 'sanity', 'time'];
   const body = rows.map((r) => [
     r.title,
     f3(r.deletion),
@@ -106,6 +106,7 @@ export function metricsTable(rows: MethodMetrics[]): string {
     r.drop ? r.drop.averageDrop.toFixed(1) : '',
     r.drop ? r.drop.increase.toFixed(0) : '',
     r.pointing === undefined ? '' : `${(100 * r.pointing).toFixed(0)}%`,
+    f3(r.randomization?.meanSpearmanAbs),
     f3(r.randomization?.spearmanAbs),
     f3(r.randomization?.ssim),
     r.randomization ? (r.randomization.passes ? 'passes' : 'FAILS') : '',
