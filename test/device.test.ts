@@ -55,7 +55,9 @@ test('after the device is destroyed, an op fails at the call naming the op and s
   const buf = g.pool.acquire(12, 0x80 | 0x4 | 0x8);
   const t = new Tensor([3], 'float32', new Storage(g, buf, 12));
   g.device.destroy();
-  await new Promise((r) => setTimeout(r, 50));
+  // Wait for the loss itself (under load a browser reports it later than any fixed delay); ours is
+  // the first handler on the promise, so the device is marked lost before this await returns.
+  await Promise.race([g.device.lost, new Promise((r) => setTimeout(r, 10_000))]);
   const m = await message(() => E.relu(t));
   if (!/lost/i.test(m) || !m.includes('relu')) throw new Error(`unclear message: ${m}`);
 });
