@@ -353,18 +353,17 @@ async function chromiumRuntime(suites: string[]): Promise<Report> {
   return r;
 }
 
-async function webRuntime(): Promise<Report> {
-  const r = newReport('web');
-  banner('web (SwiftShader): the browser app end to end in headless Chromium');
-  const runner = join(DIST, 'test/runtimes/web.js');
-  if (!existsSync(runner) || !exists('test/runtimes/web.ts')) {
-    r.skipped = 'no browser-app test (test/runtimes/web.ts) in this build';
+/** One runner file that reports all its checks as result lines (the browser app, the package). */
+async function oneRunnerRuntime(name: string, title: string, source: string, args: string[] = []): Promise<Report> {
+  const r = newReport(name);
+  banner(title);
+  const runner = join(DIST, source.replace(/\.ts$/, '.js'));
+  if (!existsSync(runner) || !exists(source)) {
+    r.skipped = `no ${source} in this build`;
     return r;
   }
   const limit = Math.min(TIMEOUT_MS, 900_000);
-  const args = [runner];
-  if (process.env.LANTERNA_SCREENSHOTS) args.push('--screenshots', process.env.LANTERNA_SCREENSHOTS);
-  const c = await runChild(process.execPath, args, limit);
+  const c = await runChild(process.execPath, [runner, ...args], limit);
   if (c.skip) {
     r.skipped = c.skip;
     return r;
@@ -374,36 +373,22 @@ async function webRuntime(): Promise<Report> {
     r.times.push([s.file, s.ms]);
   }
   r.adapter = adapterLine(c.device);
-  if (!c.results.length) add(r, { file: 'test/runtimes/web.ts', passed: 0, failed: 1, skipped: 0, ms: 0, error: why(c, limit) });
+  if (!c.results.length) add(r, { file: source, passed: 0, failed: 1, skipped: 0, ms: 0, error: why(c, limit) });
   return r;
 }
+
+const webRuntime = () =>
+  oneRunnerRuntime('web', 'web (SwiftShader): the browser app end to end in headless Chromium', 'test/runtimes/web.ts',
+    process.env.LANTERNA_SCREENSHOTS ? ['--screenshots', process.env.LANTERNA_SCREENSHOTS] : []);
+
+const packageRuntime = () =>
+  oneRunnerRuntime('package', 'package: npm pack, installed into a fresh project, used from Node, TypeScript, Deno and Chromium', 'test/runtimes/package.ts');
 
 // A few workloads of each family at tiny sizes: about 40 s per runtime on SwiftShader on 2 cores
 // (TF.js's pipeline compilation dominates; cam2 and the other kernels run in Node's test).
 const BENCH_CI = ['--tiny', '--runs', '1', '--warmup', '0', '--no-save', '--quiet', '--result-line', '--only', 'matmul-16,fwd,maxpool,train-cam1,epoch,gradcam', '--epoch-limit', '4'];
 
 /** One benchmark child's result line (or skip) as a report row. */
-async function packageRuntime(): Promise<Report> {
-  const r = newReport('package');
-  banner('package: npm pack, installed into a fresh project, used from Node, TypeScript, Deno and Chromium');
-  const runner = join(DIST, 'test/runtimes/package.js');
-  if (!existsSync(runner)) {
-    r.skipped = 'no package test (test/runtimes/package.ts) in this build';
-    return r;
-  }
-  const limit = Math.min(TIMEOUT_MS, 900_000);
-  const c = await runChild(process.execPath, [runner], limit);
-  if (c.skip) {
-    r.skipped = c.skip;
-    return r;
-  }
-  for (const s of c.results) {
-    add(r, s);
-    r.times.push([s.file, s.ms]);
-  }
-  if (!c.results.length) add(r, { file: 'test/runtimes/package.ts', passed: 0, failed: 1, skipped: 0, ms: 0, error: why(c, limit) });
-  return r;
-}
 
 async function benchRuntime(name: string, title: string, cmd: string | null, args: string[], env: Record<string, string> = {}): Promise<Report> {
   const r = newReport(name);
