@@ -15,13 +15,14 @@ import * as evaluate from './commands/evaluate.ts';
 import * as cam from './commands/cam.ts';
 import * as gradcam from './commands/gradcam.ts';
 import * as predict from './commands/predict.ts';
+import * as auditCmd from './commands/audit.ts';
 
 export interface CommandModule {
   register(program: Command): void;
 }
 
 /** Subcommands, in the order `lanterna --help` lists them. */
-const COMMANDS: CommandModule[] = [train, evaluate, predict, cam, gradcam, info];
+const COMMANDS: CommandModule[] = [train, evaluate, predict, cam, gradcam, auditCmd, info];
 
 function packageVersion(): string {
   try {
