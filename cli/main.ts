@@ -19,6 +19,7 @@ import * as gradcam from './commands/gradcam.ts';
 import * as predict from './commands/predict.ts';
 import * as explain from './commands/explain.ts';
 import * as metrics from './commands/metrics.ts';
+import * as auditCmd from './commands/audit.ts';
 import { EXIT, examplesHelp, overviewHelp, type Example } from './help.ts';
 import { UsageError } from './options.ts';
 
@@ -29,7 +30,7 @@ export interface CommandModule {
 }
 
 /** Subcommands, in the order `lanterna --help` lists them. */
-const COMMANDS: CommandModule[] = [train, evaluate, predict, cam, gradcam, explain, metrics, info];
+const COMMANDS: CommandModule[] = [train, evaluate, predict, cam, gradcam, explain, metrics, auditCmd, info];
 
 function packageVersion(): string {
   try {

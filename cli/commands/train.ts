@@ -17,6 +17,7 @@ import { summary } from '../../nn/summary.ts';
 import { lineChartSvg } from '../plot.ts';
 import { EpochBar } from '../progress.ts';
 import { intOption, choice, numberOption, UsageError } from '../options.ts';
+import { SHORTCUT_DEFAULTS, shortcutRun } from '../shortcut_train.ts';
 
 interface TrainOpts {
   preset: string;
@@ -30,6 +31,8 @@ interface TrainOpts {
   timeLimit?: string;
   resume?: string;
   stopAfter?: string;
+  shortcut?: string;
+  correlation?: string;
 }
 
 /** Shown by `lanterna train --help` (the first also by `lanterna --help`). */
@@ -53,9 +56,14 @@ export function register(program: Command): void {
     .option('--validation-split <f>', 'fraction held out for validation (taken from the end, as Keras)', '0.1')
     .option('--resume <file>', 'start from the weights of a model file written by train (Adam starts afresh: its moments are not saved)')
     .option('--time-limit <s>', 'stop before an epoch that would end past this many seconds (the model of the last epoch is kept)')
+    .option('--shortcut <kind>', `the tank story: train on digits carrying a spurious cue of their class, mark (a corner patch) or weather (background brightness); writes shortcut-<kind>.h5; default --epochs ${SHORTCUT_DEFAULTS.epochs.mark} (mark) or ${SHORTCUT_DEFAULTS.epochs.weather} (weather), --limit ${SHORTCUT_DEFAULTS.limit}`)
+    .option('--correlation <p>', "with --shortcut: how often a training digit carries its own class's cue (else another class's); default 1")
     .option('--stop-after <s>', 'stop after this many seconds even in the middle of an epoch: the partial epoch is validated and saved (recorded as a fraction of an epoch)')
-    .action(async (o: TrainOpts) => {
+    .action(async (o: TrainOpts, cmd: Command) => {
       choice('--preset', o.preset, PRESETS);
+      const sc = shortcutRun(o.shortcut, o.correlation, intOption('--seed', o.seed, 0));
+      if (sc && cmd.getOptionValueSource('epochs') === 'default') o.epochs = String(SHORTCUT_DEFAULTS.epochs[sc.record.kind]);
+      if (sc && o.limit === undefined) o.limit = String(SHORTCUT_DEFAULTS.limit);
       const epochs = intOption('--epochs', o.epochs, 1);
       const batch = intOption('--batch', o.batch, 1);
       const limit = o.limit ? intOption('--limit', o.limit, 1) : undefined;
@@ -66,7 +74,7 @@ export function register(program: Command): void {
       const limitS = o.timeLimit ? numberOption('--time-limit', o.timeLimit, 0) : Infinity;
       const hardS = o.stopAfter ? intOption('--stop-after', o.stopAfter, 1) : Infinity;
       mkdirSync(o.out, { recursive: true });
-      const base = join(o.out, o.preset);
+      const base = join(o.out, sc?.name ?? o.preset);
       const logPath = `${base}.train.log`;
       writeFileSync(logPath, '');
       const log = (s: string) => {
@@ -83,13 +91,13 @@ export function register(program: Command): void {
           loadWeightsInto(model, file, o.resume);
           startEpoch = JSON.parse(file.extraAttrs.lanterna_training ?? '{}').epochs ?? 0;
         }
-        log(`lanterna train --preset ${o.preset} --epochs ${epochs} --batch ${batch}${limit ? ` --limit ${limit}` : ''} --pixels ${pixels} --seed ${o.seed}${o.resume ? ` --resume ${o.resume}` : ''}${o.timeLimit ? ` --time-limit ${o.timeLimit}` : ''}${o.stopAfter ? ` --stop-after ${o.stopAfter}` : ''}`);
+        log(`lanterna train --preset ${o.preset} --epochs ${epochs} --batch ${batch}${limit ? ` --limit ${limit}` : ''} --pixels ${pixels} --seed ${o.seed}${sc ? ` --shortcut ${sc.record.kind} --correlation ${sc.record.correlation}` : ''}${o.resume ? ` --resume ${o.resume}` : ''}${o.timeLimit ? ` --time-limit ${o.timeLimit}` : ''}${o.stopAfter ? ` --stop-after ${o.stopAfter}` : ''}`);
         log(`adapter: ${dev.driver} — ${dev.description || dev.device} (${dev.runtime} ${dev.runtimeVersion})`);
         if (o.resume) log(`resuming from ${o.resume} (${startEpoch} epochs trained)`);
         log(summary(model));
         const train = await loadMnist({ split: 'train', limit });
         const test = await loadMnist({ split: 'test' });
-        const data = { x: toFloat(train.images, pixels), y: train.labels };
+        const data = { x: toFloat((sc ? sc.trainSet(train) : train).images, pixels), y: train.labels };
         const trainer = new Trainer(model, { optimizer: 'adam', loss: 'categorical_crossentropy' });
         const bar = new EpochBar(epochs);
         const history: (EpochInfo & { fraction?: number })[] = [];
@@ -123,7 +131,7 @@ export function register(program: Command): void {
             await saveModel(model, `${base}.h5`, {
               preprocessing: { pixels },
               trainingConfig: { loss: 'categorical_crossentropy', metrics: ['accuracy'], optimizer_config: { class_name: 'Adam', config: trainer.optimizer.getConfig() } },
-              attrs: { lanterna_training: JSON.stringify({ preset: o.preset, epochs: Math.round(done * 1000) / 1000, resumedFrom: o.resume ?? null, batch, limit: limit ?? null, seed, adapter: dev.driver, device: dev.description || dev.device }) },
+              attrs: { lanterna_training: JSON.stringify({ preset: o.preset, epochs: Math.round(done * 1000) / 1000, resumedFrom: o.resume ?? null, batch, limit: limit ?? null, seed, adapter: dev.driver, device: dev.description || dev.device }), ...sc?.attrs() },
             });
             writeFileSync(`${base}.history.json`, JSON.stringify(history, null, 1));
             writeFileSync(`${base}.curve.svg`, curves(o.preset, history));
@@ -134,8 +142,11 @@ export function register(program: Command): void {
             }
           },
         });
-        const t = await evaluate(model, { x: toFloat(test.images, pixels), y: test.labels });
-        log(`test accuracy: ${t.accuracy.toFixed(4)} (loss ${t.loss.toFixed(4)}, ${t.n} digits)`);
+        if (sc) await sc.report(model, test, pixels, log);
+        else {
+          const t = await evaluate(model, { x: toFloat(test.images, pixels), y: test.labels });
+          log(`test accuracy: ${t.accuracy.toFixed(4)} (loss ${t.loss.toFixed(4)}, ${t.n} digits)`);
+        }
         log(`saved ${base}.h5, ${base}.curve.svg, ${base}.history.json, ${logPath}`);
         model.dispose();
         trainer.optimizer.dispose();
