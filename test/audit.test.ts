@@ -13,6 +13,7 @@ import { PNG } from 'pngjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { audit, type Audit, type MethodAudit } from '../explain/audit/audit.ts';
+import { cueBox, fineLayer } from '../explain/audit/fine_layer.ts';
 import { measureMap } from '../explain/audit/measures.ts';
 import { auditReport, wrap } from '../explain/audit/report.ts';
 import { shortcutAuditData } from '../explain/audit/shortcut_data.ts';
@@ -124,11 +125,27 @@ test('the corner mark: the shortcut model is flagged (≥ 90% of predictions fol
   for (const m of sc.a.methods) assert.ok(m.pointing < 0.5, `shortcut ${m.name}: peak on the mark in ${m.pointing}`);
 });
 
-test("the corner mark, by the maps: LayerCAM at max_pooling2d_1 (7×7) peaks on it for ≥ 95% of the shortcut model's digits, ≤ 5% of the clean cam1's", async () => {
-  const sc = await auditOf('shortcut-mark.h5', 'mark', ['layercam'], 'max_pooling2d_1');
-  const clean = await auditOf('cam1.h5', 'mark', ['layercam'], 'max_pooling2d_1');
+test('fineLayer: the coarsest resolution whose cells fit twice in the cue, its first layer', async () => {
+  const mark = [markMask()];
+  const cam1 = (await loadModel(model('cam1.h5'))).model;
+  const cam2 = (await loadModel(model('cam2.h5'))).model;
+  assert.equal(cueBox(mark, 28, 28), [8, 8]);
+  assert.is(cueBox([new Uint8Array(784)], 28, 28), null);
+  assert.is(fineLayer(cam1, [8, 8], 28, 28), 'max_pooling2d_1', '7×7 cells of 4 px; the 3×3 cells (9.3 px) are too coarse');
+  assert.is(fineLayer(cam1, [20, 24], 28, 28), 'max_pooling2d_2', 'a large cue: the 3×3 map will do');
+  assert.is(fineLayer(cam1, [4, 12], 28, 28), 'max_pooling2d', 'the smaller side counts: 14×14');
+  assert.is(fineLayer(cam1, [1, 1], 28, 28), null, 'no layer has cells of half a pixel');
+  assert.is(fineLayer(cam2, [8, 8], 28, 28), 'conv2d', 'no pooling: every layer is 28×28, the first is taken');
+  cam1.dispose();
+  cam2.dispose();
+});
+
+test("the corner mark, by the maps: LayerCAM at '@fine' (max_pooling2d_1, 7×7) peaks on it for ≥ 95% of the shortcut model's digits, ≤ 5% of the clean cam1's", async () => {
+  const sc = await auditOf('shortcut-mark.h5', 'mark', ['layercam@fine']);
+  const clean = await auditOf('cam1.h5', 'mark', ['layercam@fine']);
   const [s, c] = [sc.a.methods[0], clean.a.methods[0]];
   assert.equal(s.mapSize, [7, 7]);
+  assert.is(s.layer, 'max_pooling2d_1');
   assert.ok(s.pointing >= 0.95, `shortcut: ${s.pointing}`);
   assert.ok(c.pointing <= 0.05, `clean: ${c.pointing}`);
   assert.ok(s.cueMass > 3 * c.cueMass, `mass on the mark: ${s.cueMass} against ${c.cueMass}`);
@@ -154,14 +171,15 @@ const TMP = mkdtempSync(join(tmpdir(), 'lanterna-audit-'));
 
 test('lanterna audit --json --out: exit 0, the fields, a whole PNG', () => {
   const png = join(TMP, 'report.png');
-  const r = lanterna(['audit', '--model', model('shortcut-mark.h5'), '--images', '100', '--method', 'cam,gradcam,layercam@max_pooling2d_1', '--json', '--out', png, '--worst', '3']);
+  // No --method: a local cue gets CAM, Grad-CAM and LayerCAM at the first layer fine enough for it.
+  const r = lanterna(['audit', '--model', model('shortcut-mark.h5'), '--images', '100', '--json', '--out', png, '--worst', '3']);
   if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stderr.join('\n')}`);
   const d = JSON.parse(r.stdout);
   assert.is(d.shortcut, 'mark', 'the cue the file records');
   assert.equal(d.trainedWith, { kind: 'mark', correlation: 1, seed: 1 });
   assert.is(d.n, 100);
   assert.is(d.cue.area, Math.round((64 / 784) * 1e4) / 1e4);
-  assert.equal(d.methods.map((m: { method: string }) => m.method), ['cam', 'gradcam', 'layercam@max_pooling2d_1']);
+  assert.equal(d.methods.map((m: { method: string }) => m.method), ['cam', 'gradcam', 'layercam@fine']);
   assert.equal(d.methods.map((m: { layer: string }) => m.layer), ['conv2d_3', 'conv2d_3', 'max_pooling2d_1']);
   assert.equal(d.methods[2].mapSize, [7, 7]);
   for (const m of d.methods) for (const k of ['layer', 'mapSize', 'pointing', 'cueMass', 'objectMass', 'perClass']) assert.ok(k in m, `method field ${k}`);

@@ -32,7 +32,7 @@ interface AuditOpts {
   data?: string;
   region?: string;
   images: string;
-  method: string;
+  method?: string;
   layer?: string;
   pixels?: string;
   seed: string;
@@ -71,7 +71,7 @@ export function register(program: Command): void {
     .option('--data <dir>', 'instead: a labelled image folder, DIR/<class>/*.png|jpg (folders named 0, 1, … are those classes; other names are numbered in sorted order, as Keras)')
     .option('--region <mask.png>', "with --data: where the suspected cue lives (white inside), resized to the model's input")
     .option('--images <n>', 'MNIST test digits audited (the first N); with --data, at most N images per class', '500')
-    .option('--method <names>', `methods, comma-separated, each with @LAYER to choose its layer (layercam@max_pooling2d_1): ${Object.keys(CAM_METHODS).join(', ')}`, 'cam,gradcam')
+    .option('--method <names>', `methods, comma-separated, each with @LAYER to choose its layer (layercam@max_pooling2d_1), or @fine for the coarsest layer whose cells fit in the cue: ${Object.keys(CAM_METHODS).join(', ')} (default cam,gradcam, and layercam@fine for a local cue)`)
     .option('--layer <name>', "layer explained by the methods not given one with @ (default: each method's own)")
     .option('--pixels <mode>', "input preprocessing (default: the file's record, else unit x/255): inverted, unit, raw, caffe, tf, torch")
     .option('--seed <n>', 'seed of the swapped cues (as the shortcut test sets)', '1')
@@ -84,9 +84,9 @@ export function register(program: Command): void {
       if (o.data && !o.region) throw new UsageError('--data needs --region MASK.png: where the suspected cue lives');
       if (o.region && !o.data) throw new UsageError('--region goes with --data DIR (a labelled image folder)');
       if (o.out && !/\.png$/i.test(o.out)) throw new UsageError(`--out ${o.out}: the report is written as PNG; name a .png file`);
-      const methods = o.method.split(',').map((s) => s.trim()).filter(Boolean);
-      for (const m of methods) choice('--method', m.split('@')[0], Object.keys(CAM_METHODS));
-      if (!methods.length) throw new UsageError('--method: name at least one method');
+      const asked = o.method?.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const m of asked ?? []) choice('--method', m.split('@')[0], Object.keys(CAM_METHODS));
+      if (asked && !asked.length) throw new UsageError('--method: name at least one method');
       const images = intOption('--images', o.images, 1);
       const worst = intOption('--worst', o.worst, 1);
       const seed = intOption('--seed', o.seed, 0);
@@ -143,6 +143,8 @@ export function register(program: Command): void {
             json: { shortcut: kind, images: test.n, seed, pixels, trainedWith: recorded },
           };
         }
+        // A local cue may be finer than the last layer's cells: LayerCAM one stage earlier sees it (fine_layer.ts).
+        const methods = asked ?? (src.global ? ['cam', 'gradcam'] : ['cam', 'gradcam', 'layercam@fine']);
         const a = await audit(model, data, { methods, layer: o.layer, keepMaps: Boolean(o.out) });
         const v = verdict(a, { cue: src.cueName, global: src.global, change: src.change });
         printAudit(a, v, src, say);

@@ -10,6 +10,7 @@ import * as E from '../../nn/engine.ts';
 import type { Model } from '../../nn/model.ts';
 import { camMethod, type CamMethodOptions } from '../methods.ts';
 import { areaOf, measureMap } from './measures.ts';
+import { cueBox, fineLayer } from './fine_layer.ts';
 
 const PERTURBING = new Set(['scorecam', 'ablationcam']);
 
@@ -33,8 +34,9 @@ export interface AuditData {
 /** Options of `audit`. */
 export interface AuditOptions {
   /**
-   * Names from CAM_METHODS, each optionally with the layer it explains ('layercam@max_pooling2d_1');
-   * default ['cam', 'gradcam'].
+   * Names from CAM_METHODS, each optionally with the layer it explains ('layercam@max_pooling2d_1'),
+   * or '@fine' for the coarsest layer whose cells fit in the cue (fine_layer.ts); default
+   * ['cam', 'gradcam'].
    */
   methods?: string[];
   /** Layer explained by every method not given one with '@' (default: each method's own choice; FullGrad has none). */
@@ -143,11 +145,18 @@ export async function audit(model: Model, data: AuditData, o: AuditOptions = {})
   const objectsOutsideCue = objects.map((ob, i) => (ob ? Uint8Array.from(ob, (v, j) => (v && !cues[i][j] ? 1 : 0)) : null));
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
+  const fineFor = () => {
+    const box = cueBox(cues, H, W);
+    const layer = box && fineLayer(model, box, H, W);
+    if (!layer) throw new Error(`audit: '@fine' asks for a layer whose cells fit in the cue (${box ? `${box[0]}×${box[1]} px` : 'empty'}), and model '${model.name}' has none`);
+    return layer;
+  };
   const predictions = argmaxRows(await model.predict(data.x), n);
   const results: MethodAudit[] = [];
   for (const spec of methods) {
     const t0 = performance.now();
-    const [name, at] = spec.split('@');
+    const [name, asked] = spec.split('@');
+    const at = asked === 'fine' ? fineFor() : asked;
     const chosen = name === 'fullgrad' ? undefined : (at ?? o.layer);
     const method = camMethod(name, model, o.methodOptions);
     const imageCueMass = new Float32Array(n);

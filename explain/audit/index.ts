@@ -4,3 +4,4 @@ export { audit, argmaxRows, type Audit, type AuditData, type AuditOptions, type 
 export { verdict, type Verdict, type VerdictOptions } from './verdict.ts';
 export { auditReport, wrap, type ReportRow, type ReportOptions } from './report.ts';
 export { shortcutAuditData, type ShortcutAudit } from './shortcut_data.ts';
+export { cueBox, fineLayer } from './fine_layer.ts';
