@@ -45,7 +45,7 @@ export class Cam extends CamMethod {
 
   protected override channelWeights(ctx: CamContext): Tensor {
     // One-hot [N, C] · Wᵀ [C, K] picks each image's column of the kernel.
-    return E.matmul(ctx.targets, this.weightsFor(ctx.activations, 'the chosen layer'), { transposeB: true });
+    return E.matmul(ctx.targets, this.weightsFor(ctx.activations, ctx.layer), { transposeB: true });
   }
 
   /**

@@ -31,11 +31,29 @@ export function batchSizeFor(model: Model, copies: number, o: BatchOptions, extr
   return model.safeBatch(Math.min(o.batchSize ?? fits, copies));
 }
 
-/** Rows `rows` of t ([M, ...]) as [rows.length, ...]: a one-hot matrix times t, exact (1·v + 0·…). */
+/**
+ * Rows `rows` of t ([M, ...]) as [rows.length, ...], exact. The callers ask for runs: consecutive
+ * rows (a batch of channels) or one row repeated (an image's K copies); each run is a slice, a
+ * repeated row is broadcast by a product with ones (exact: 1·v). A one-hot matrix over all M rows
+ * did the same in one matmul, but over 200 images × 128 channels it outgrew a 128 MiB binding.
+ */
 export function pickRows(t: Tensor, rows: readonly number[]): Tensor {
   const [m, ...rest] = t.shape;
-  const pick = E.oneHot(E.tensor(Int32Array.from(rows), [rows.length], 'int32'), m);
-  return E.reshape(E.matmul(pick, E.reshape(t, [m, size(rest)])), [rows.length, ...rest]);
+  for (const r of rows) if (!(Number.isInteger(r) && r >= 0 && r < m)) throw new Error(`pickRows: row ${r} is outside 0..${m - 1}`);
+  const parts: Tensor[] = [];
+  for (let i = 0; i < rows.length; ) {
+    let j = i + 1;
+    if (j < rows.length && rows[j] === rows[i]) {
+      while (j < rows.length && rows[j] === rows[i]) j++;
+      const one = E.slice(t, [rows[i], ...rest.map(() => 0)], [1, ...rest]);
+      parts.push(E.mul(one, E.ones([j - i, ...rest.map(() => 1)])));
+    } else {
+      while (j < rows.length && rows[j] === rows[j - 1] + 1 && rows[j + 1] !== rows[j]) j++;
+      parts.push(E.slice(t, [rows[i], ...rest.map(() => 0)], [j - i, ...rest]));
+    }
+    i = j;
+  }
+  return parts.length === 1 ? parts[0] : E.concat(parts, 0);
 }
 
 /** The explained score of every class, [N, C], of a forward pass (output, or logits for score 'logit'). */

@@ -21,6 +21,7 @@ import type { CamContext, CamMap, CamRequest } from '../explain/cam_base.ts';
 import { firstComponent, topEigen } from '../explain/eigen.ts';
 import { GradCamPlusPlus } from '../explain/grad_cam_plusplus.ts';
 import { CAM_METHODS, camMethod } from '../explain/methods.ts';
+import { pickRows } from '../explain/perturbation.ts';
 import { ScoreCam } from '../explain/score_cam.ts';
 import { loadVgg16Weights } from '../nn/applications/vgg16.ts';
 import { readKerasWeights } from '../nn/io/keras.ts';
@@ -311,3 +312,15 @@ test.after(() => {
 });
 
 test.run();
+
+test('pickRows: runs of consecutive rows and repeated rows, exact; a row out of range is named', async () => {
+  const m = 7, per = 6;
+  const data = Float32Array.from({ length: m * per }, (_, i) => Math.sin(i * 1.7) * 100);
+  const rowSets = [[0, 1, 2, 3, 4, 5, 6], [2], [3, 3, 3, 4, 4, 4, 5], [0, 1, 2, 2, 2, 6, 5, 5], [6, 0, 3, 3]];
+  for (const rows of rowSets) {
+    const got = await E.tidy(() => pickRows(E.tensor(data, [m, 2, 3]), rows)).data();
+    const want = Float32Array.from(rows.flatMap((r) => Array.from(data.subarray(r * per, (r + 1) * per))));
+    assert.equal(Array.from(got), Array.from(want), `rows ${rows}`);
+  }
+  assert.throws(() => E.tidy(() => pickRows(E.tensor(data, [m, per]), [1, 7])), /row 7 is outside 0\.\.6/);
+});

@@ -12,8 +12,6 @@ import { camMethod, type CamMethodOptions } from '../methods.ts';
 import { areaOf, measureMap } from './measures.ts';
 import { cueBox, fineLayer } from './fine_layer.ts';
 
-const PERTURBING = new Set(['scorecam', 'ablationcam']);
-
 /** What an audit looks at: N preprocessed images, their labels and masks, and optionally the same images with the cue changed. */
 export interface AuditData {
   /** N·H·W·C model inputs, preprocessed, image after image (NHWC). */
@@ -41,7 +39,7 @@ export interface AuditOptions {
   methods?: string[];
   /** Layer explained by every method not given one with '@' (default: each method's own choice; FullGrad has none). */
   layer?: string;
-  /** Images per explanation; default 100 (16 for Score-CAM and Ablation-CAM). */
+  /** Images per explanation; default 100 (Score-CAM and Ablation-CAM split their copies within a memory budget themselves). */
   batchSize?: number;
   /** Passed to the methods' constructors (Score-CAM's and Ablation-CAM's batches). */
   methodOptions?: CamMethodOptions;
@@ -166,11 +164,8 @@ export async function audit(model: Model, data: AuditData, o: AuditOptions = {})
     const maps: Float32Array[] = [];
     let layer = '';
     let mapSize: [number, number] = [0, 0];
-    // Score-CAM and Ablation-CAM pick their perturbed rows with a one-hot matrix over every
-    // (image, channel) of the call: 200 images of 128 channels overflow a 128 MiB binding.
-    const step = PERTURBING.has(name) ? Math.min(batch, 16) : batch;
-    for (let s = 0; s < n; s += step) {
-      const b = Math.min(step, n - s);
+    for (let s = 0; s < n; s += batch) {
+      const b = Math.min(batch, n - s);
       const got = await E.asyncTidy((sc) =>
         method.explain(
           sc.run(() => E.tensor(data.x.subarray(s * per, (s + b) * per), [b, H, W, C])),
