@@ -71,8 +71,8 @@ const summarise = (a: Audit) => ({
   followsCue: a.counterfactual!.followsCue,
   methods: a.methods.map((m) => ({ method: m.method, layer: m.layer, pointing: m.pointing, cueMass: m.cueMass, objectMass: m.objectMass, flat: m.flat, seconds: m.seconds })),
 });
-md.push(`## The audit (\`lanterna audit\`, CAM and Grad-CAM at their own layer, ${AUDIT_N} test digits)`, '');
-md.push('| model | cue | CAM: peak on cue | CAM: mass on cue / digit | Grad-CAM: peak on cue | Grad-CAM: mass on cue / digit | counterfactual flips | follows the new cue | verdict |', '|---|---|---|---|---|---|---|---|---|');
+md.push(`## The audit (\`lanterna audit\` with its default methods: CAM and Grad-CAM at their own layer, and for the mark LayerCAM at '@fine', max_pooling2d_1, 7×7; ${AUDIT_N} test digits)`, '');
+md.push('| model | cue | CAM: peak on cue | CAM: mass on cue / digit | Grad-CAM: peak on cue | Grad-CAM: mass on cue / digit | LayerCAM@fine: peak on cue | LayerCAM@fine: mass on cue / digit | counterfactual flips | follows the new cue | verdict |', '|---|---|---|---|---|---|---|---|---|---|---|');
 const audits: unknown[] = [];
 const digits = await loadMnist({ split: 'test', limit: AUDIT_N });
 for (const kind of CUE_KINDS) {
@@ -80,10 +80,12 @@ for (const kind of CUE_KINDS) {
   for (const r of rows) {
     const { model, preprocessing } = await loadModel(r.path);
     const s = shortcutAuditData(digits, kind, preprocessing?.pixels ?? 'inverted', 1);
-    const a = await audit(model, s.data, { methods: ['cam', 'gradcam'] });
+    // The command's defaults (cli/commands/audit.ts): LayerCAM at '@fine' for a local cue.
+    const a = await audit(model, s.data, { methods: s.global ? ['cam', 'gradcam'] : ['cam', 'gradcam', 'layercam@fine'] });
     const v = verdict(a, { cue: s.cueName, global: s.global, change: s.change });
-    const [c, g] = a.methods;
-    md.push(`| ${r.name.startsWith('cam1') ? r.name : `\`${r.name}\``} | ${kind} | ${pc(c.pointing)} | ${pc(c.cueMass)} / ${pc(c.objectMass)} | ${pc(g.pointing)} | ${pc(g.cueMass)} / ${pc(g.objectMass)} | ${pc(a.counterfactual!.flipRate)} | ${pc(a.counterfactual!.followsCue)} | ${{ relies: '**relies on the cue**', partly: 'partly relies', none: 'no sign' }[v.level]} |`);
+    const [c, g, l] = a.methods;
+    const fine = l ? `${pc(l.pointing)} | ${pc(l.cueMass)} / ${pc(l.objectMass)}` : '— | —';
+    md.push(`| ${r.name.startsWith('cam1') ? r.name : `\`${r.name}\``} | ${kind} | ${pc(c.pointing)} | ${pc(c.cueMass)} / ${pc(c.objectMass)} | ${pc(g.pointing)} | ${pc(g.cueMass)} / ${pc(g.objectMass)} | ${fine} | ${pc(a.counterfactual!.flipRate)} | ${pc(a.counterfactual!.followsCue)} | ${{ relies: '**relies on the cue**', partly: 'partly relies', none: 'no sign' }[v.level]} |`);
     audits.push({ model: r.path, kind, ...summarise(a), cueArea: a.cueArea, objectArea: a.objectArea, verdict: v.line, level: v.level });
     model.dispose();
   }
