@@ -34,3 +34,8 @@ export type { RgbImage } from '../explain/grid.ts';
 export { encodePng, writePng } from '../explain/png.ts';
 export { COLORMAPS, colormapByName, colorize, type ColormapName } from '../explain/colormap.ts';
 export { preprocessPixels, preprocessInput, decodePredictions, imagenetClasses, imagenetClassIndex, type ImagePixels, type Prediction, type ImagenetClass } from '../nn/applications/imagenet.ts';
+export {
+  audit, verdict, fineLayer, cueBox, measureMap, areaOf, shortcutAuditData, auditReport,
+  type Audit, type AuditData, type AuditOptions, type AuditScores, type MethodAudit, type CounterfactualResult,
+  type Verdict, type VerdictOptions, type MapMeasure, type ShortcutAudit, type ReportRow, type ReportOptions,
+} from '../explain/audit/index.ts';

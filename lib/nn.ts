@@ -29,3 +29,7 @@ export { loadModel, saveModel, loadModelFromBytes, saveModelToBytes, type Loaded
 export { loadApplication, type LoadedApplication } from '../nn/applications/load.ts';
 export { applications, applicationByName, type Application } from '../nn/applications/index.ts';
 export { loadMnist, type Mnist, type LoadMnistOptions, type MnistSplit, type PixelMode } from '../nn/data/mnist.ts';
+export {
+  CUE_KINDS, shortcutSet, shortcutTestSets, drawCue, cueMask, markMask, digitMask, shortcutRecordOf,
+  type CueKind, type CueMode, type ShortcutOptions, type ShortcutSet, type ShortcutRecord,
+} from '../nn/data/shortcut.ts';

@@ -32,12 +32,12 @@ export interface AuditData {
 /** Options of `audit`. */
 export interface AuditOptions {
   /**
-   * Names from CAM_METHODS, each optionally with the layer it explains ('layercam@max_pooling2d_1'),
-   * or '@fine' for the coarsest layer whose cells fit in the cue (fine_layer.ts); default
-   * ['cam', 'gradcam'].
+   * Names from CAM_METHODS, each optionally with the layer it explains (`layercam@max_pooling2d_1`),
+   * or `@fine` for the coarsest layer whose cells fit in the cue (fine_layer.ts); default
+   * `['cam', 'gradcam']`.
    */
   methods?: string[];
-  /** Layer explained by every method not given one with '@' (default: each method's own choice; FullGrad has none). */
+  /** Layer explained by every method not given one with `@` (default: each method's own choice; FullGrad has none). */
   layer?: string;
   /** Images per explanation; default 100 (Score-CAM and Ablation-CAM split their copies within a memory budget themselves). */
   batchSize?: number;
@@ -65,7 +65,7 @@ export interface AuditScores {
 
 /** One method's audit. */
 export interface MethodAudit extends AuditScores {
-  /** The method as asked: a CAM_METHODS name, with '@layer' when one was given ('gradcam@conv2d_1'). */
+  /** The method as asked: a CAM_METHODS name, with `@layer` when one was given (`gradcam@conv2d_1`). */
   method: string;
   /** The method's display name, with the layer when one was chosen ('Grad-CAM', 'LayerCAM (max_pooling2d_1)'). */
   name: string;
