@@ -171,6 +171,15 @@ export abstract class Layer {
       this.forwardHooks = this.forwardHooks.filter((f) => f !== fn);
     };
   }
+  /**
+   * Adds a hook called, during backward, with the gradient reaching this layer's output (each
+   * forward's output within a model, once its gradient is complete); it may return a replacement,
+   * which is what flows on into the layer (PyTorch's register_full_backward_pre_hook). It is a
+   * forward hook putting `output.onGrad` on each output. Returns a function that removes it.
+   */
+  addBackwardHook(fn: (layer: Layer, gradOutput: Tensor) => Tensor | void): () => void {
+    return this.addForwardHook((layer, _inputs, out) => void out.onGrad((g) => fn(layer, g)));
+  }
   /** @internal The hooks added by addForwardPreHook. */
   forwardPreHooks: ForwardPreHook[] = [];
   /** @internal The hooks added by addForwardHook. */

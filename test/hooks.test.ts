@@ -1,5 +1,5 @@
 // Hooks (issue 19 item 6): layer forward pre-hooks and hooks (replace inputs / output, removable,
-// in order), and the three recipes of docs/GRADIENTS.md's hooks section (gradient clipping,
+// in order), layer backward hooks, and the three recipes of docs/GRADIENTS.md's hooks section (gradient clipping,
 // freezing a layer, Guided Backpropagation), run from the document itself and checked against
 // float64 host references.
 
@@ -48,6 +48,37 @@ test('forward pre-hooks and hooks see, and may replace, a layer’s inputs and o
   if (wb.length !== 4) throw new Error('b kernel');
   m.getLayer('a').addForwardPreHook(() => [] as L.Tensor[]);
   throwsNaming(() => L.tidy(() => m.forward(L.tensor(x0, [1, 3]))), "forward pre-hook of layer 'a'", '1 tensor');
+  m.dispose();
+});
+
+test('a backward hook sees the gradient reaching the layer output and may replace it', async () => {
+  const m = tiny();
+  const x0 = r.uniform(3);
+  const seed = r.uniform(2);
+  let seen: L.Tensor | null = null;
+  const gradIn = (hooked: boolean) =>
+    L.asyncTidy(async (s) => {
+      const off = hooked
+        ? m.getLayer('b').addBackwardHook((layer, g) => {
+            if (layer.name !== 'b') throw new Error(`hook got layer ${layer.name}`);
+            seen = L.keep(L.scale(g, 1));
+            return L.scale(g, 3);
+          })
+        : () => {};
+      const gx = s.run(() => {
+        const x = L.tensor(x0, [1, 3]).requireGrad();
+        return L.grad(L.sum(L.mul(m.forward(x).output, L.tensor(seed, [1, 2]))), [x])[0];
+      });
+      off();
+      return gx.data();
+    });
+  const plain = await gradIn(false);
+  const hooked = await gradIn(true);
+  assertClose(hooked, Float64Array.from(plain, (v) => 3 * v), { atol: 1e-6, rtol: 1e-5 }, 'gradient ×3 from the hook on');
+  assertClose(await seen!.data(), seed, { atol: 0, rtol: 0 }, 'the hook saw ∂loss/∂output (the seed)');
+  seen!.dispose();
+  if (m.getLayer('b').forwardHooks.length) throw new Error('the remover left the hook');
+  assertClose(await gradIn(false), plain, { atol: 0, rtol: 0 }, 'after removal');
   m.dispose();
 });
 
