@@ -252,6 +252,36 @@ test('second derivatives (H·v) match finite differences of first derivatives, p
   if (failures.length) throw new Error(`second derivatives off:\n${failures.join('\n')}`);
 });
 
+test('a differentiable Grad-CAM (conv → GAP → dense → softmax, α = GAP of ∂p/∂A) passes gradcheck in the image', async () => {
+  // The map is built from a gradient (createGraph), so its gradient in x is a second derivative
+  // through softmax, dense, globalAvgPool and conv. The conv weight requires a gradient so that
+  // A does even in gradcheck's unrecorded difference passes.
+  const w = E.keep(E.tensor(away(3 * 3 * 4, -0.8, 0.8), [3, 3, 1, 4]).requireGrad());
+  const d = E.keep(E.tensor(away(4 * 3, -2, 2), [4, 3]));
+  const pick = E.keep(E.tensor([0, 1, 0], [1, 3]));
+  const x = E.keep(E.tensor(away(16), [1, 4, 4, 1]));
+  const cam = (xi: Tensor) => {
+    const A = E.tanh(E.conv2d(xi, w, null, { padding: 'same' }));
+    const p = E.sum(E.mul(E.softmax(E.dense(E.globalAvgPool(A), d)), pick));
+    const [dA] = E.grad(p, [A], undefined, { createGraph: true });
+    return E.sum(E.mul(A, E.globalAvgPool(dA, true)), 3); // [1, 4, 4], no final relu: no kink
+  };
+  try {
+    const rep = await E.gradcheck(cam, [x], { eps: 1e-2, atol: 1e-4, rtol: 1e-2 });
+    if (!rep.ok) throw new Error(rep.message);
+    // The α path matters here: without createGraph the same check fails.
+    const plain = (xi: Tensor) => {
+      const A = E.tanh(E.conv2d(xi, w, null, { padding: 'same' }));
+      const [dA] = E.grad(E.sum(E.mul(E.softmax(E.dense(E.globalAvgPool(A), d)), pick)), [A]);
+      return E.sum(E.mul(A, E.globalAvgPool(dA, true)), 3);
+    };
+    const bad = await E.gradcheck(plain, [x], { eps: 1e-2, atol: 1e-4, rtol: 1e-2 });
+    if (bad.ok) throw new Error('dropping the α path should fail the check');
+  } finally {
+    for (const t of [w, d, pick, x]) t.dispose();
+  }
+});
+
 test('ops whose gradient has no differentiable form refuse a second derivative, naming op and kernel', () => {
   E.tidy(() => {
     const x = E.tensor(away(16), [1, 4, 4, 1]).requireGrad();
