@@ -11,7 +11,8 @@
 // that would read this element through that tap is oh = (ih + padT − kh·dh) / sh when exact;
 // max adds dy where the saved argmax names this element, avg adds dy / count. No atomics.
 // Each kernel is named by the op that dispatches it (engine/ops/pooling.ts): maxPool2d,
-// maxPool2d.grad, avgPool2d, avgPool2d.grad, globalAvgPool.grad.
+// maxPool2d.grad, maxPool2d.gather (the scatter's adjoint, for second derivatives), avgPool2d,
+// avgPool2d.grad, globalAvgPool.grad.
 
 import type { Kernel } from './program.ts';
 import { defineKernel } from './spec.ts';
@@ -309,6 +310,31 @@ export function maxPoolGradKernel(g: PoolGeom): Kernel {
 /** Bindings: dy → dx. */
 export function avgPoolGradKernel(g: PoolGeom, includePad = false): Kernel {
   return avgPoolGrad({}, { ...geom(g.N * g.H * g.W * g.C, g), incl: includePad ? 1 : 0 });
+}
+
+/**
+ * The adjoint of max pooling's backward scatter (its own gradient, for second derivatives):
+ * y[n, oh, ow, c] = g[n, argmax, c], 0 where the window had no valid tap. One thread per output.
+ */
+const maxPoolGather = defineKernel({
+  name: 'maxPool2d.gather',
+  bindings: [
+    { name: 'G', access: 'read' },
+    { name: 'A', access: 'read', type: 'i32' },
+    { name: 'Y', access: 'write' },
+  ],
+  uniforms: { n: 'u32', hw: 'u32', ohw: 'u32', C: 'u32' },
+  workgroupSize: WG,
+  dispatch: { flat: 'n' },
+  main: () => /* wgsl */ `let c = i % u.C;
+  let nb = i / (u.ohw * u.C);
+  let a = A[i];
+  Y[i] = select(0.0, G[(nb * u.hw + u32(max(a, 0))) * u.C + c], a >= 0);`,
+});
+
+/** Bindings: g [N, H, W, C], argmax [N, OH, OW, C] → y [N, OH, OW, C]. */
+export function maxPoolGatherKernel(g: PoolGeom): Kernel {
+  return maxPoolGather({}, { n: g.N * g.OH * g.OW * g.C, hw: g.H * g.W, ohw: g.OH * g.OW, C: g.C });
 }
 
 /** dx[n, h, w, c] = dy[n, c] / (H·W): one thread per input element. */

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { Layer, MergeLayer, Weight, type CallContext } from '../nn/layer.ts';
+export { Layer, MergeLayer, Weight, type CallContext, type ForwardHook, type ForwardPreHook } from '../nn/layer.ts';
 export { Model, SymbolicTensor, input, apply, applyMany, type ForwardResult, type ForwardOptions } from '../nn/model.ts';
 export { Sequential } from '../nn/sequential.ts';
 export { InputLayer, Flatten, Reshape, Activation } from '../nn/layers/simple.ts';

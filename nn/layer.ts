@@ -16,6 +16,17 @@ export interface CallContext {
   watch?: boolean;
 }
 
+/**
+ * A forward pre-hook (`layer.addForwardPreHook`): called with the layer and its inputs (one tensor,
+ * several for a merge layer) before the layer runs; may return replacement inputs.
+ */
+export type ForwardPreHook = (layer: Layer, inputs: Tensor[]) => Tensor[] | void;
+/**
+ * A forward hook (`layer.addForwardHook`): called with the layer, its inputs and its output after
+ * the layer runs; may return a replacement output (which the rest of the model then sees).
+ */
+export type ForwardHook = (layer: Layer, inputs: Tensor[], output: Tensor) => Tensor | void;
+
 /** A named weight. `value` keeps its GPU buffer for life; optimisers update it in place. */
 export class Weight {
   /** The weight's tensor (kept out of every scope); gradients land in `value.grad`. */
@@ -135,6 +146,61 @@ export abstract class Layer {
   protected seenPreActivation(pre: Tensor): Tensor {
     for (const fn of this.preActivationHooks) fn(pre);
     return pre;
+  }
+
+  /**
+   * Adds a hook called before the layer runs inside a model's forward (PyTorch's
+   * register_forward_pre_hook), in the order added; it may return replacement inputs. A direct
+   * `layer.call(x)` does not run hooks. Returns a function that removes the hook.
+   */
+  addForwardPreHook(fn: ForwardPreHook): () => void {
+    this.forwardPreHooks.push(fn);
+    return () => {
+      this.forwardPreHooks = this.forwardPreHooks.filter((f) => f !== fn);
+    };
+  }
+  /**
+   * Adds a hook called after the layer runs inside a model's forward (PyTorch's
+   * register_forward_hook), in the order added; it may return a replacement output. On the layer
+   * whose pre-activation gives the model's logits, the logits stay those of the unreplaced output.
+   * Returns a function that removes the hook.
+   */
+  addForwardHook(fn: ForwardHook): () => void {
+    this.forwardHooks.push(fn);
+    return () => {
+      this.forwardHooks = this.forwardHooks.filter((f) => f !== fn);
+    };
+  }
+  /**
+   * Adds a hook called, during backward, with the gradient reaching this layer's output (each
+   * forward's output within a model, once its gradient is complete); it may return a replacement,
+   * which is what flows on into the layer (PyTorch's register_full_backward_pre_hook). It is a
+   * forward hook putting `output.onGrad` on each output. Returns a function that removes it.
+   */
+  addBackwardHook(fn: (layer: Layer, gradOutput: Tensor) => Tensor | void): () => void {
+    return this.addForwardHook((layer, _inputs, out) => void out.onGrad((g) => fn(layer, g)));
+  }
+  /** @internal The hooks added by addForwardPreHook. */
+  forwardPreHooks: ForwardPreHook[] = [];
+  /** @internal The hooks added by addForwardHook. */
+  forwardHooks: ForwardHook[] = [];
+
+  /** @internal Runs the pre-hooks: the inputs the layer is then called with. */
+  runForwardPreHooks(inputs: Tensor[]): Tensor[] {
+    for (const fn of this.forwardPreHooks) {
+      const r = fn(this, inputs);
+      if (r) {
+        if (!Array.isArray(r) || r.length !== inputs.length)
+          throw new Error(`forward pre-hook of layer '${this.name}' must return an array of ${inputs.length} tensor(s) or nothing`);
+        inputs = r;
+      }
+    }
+    return inputs;
+  }
+  /** @internal Runs the forward hooks: the output the model then sees. */
+  runForwardHooks(inputs: Tensor[], output: Tensor): Tensor {
+    for (const fn of this.forwardHooks) output = fn(this, inputs, output) ?? output;
+    return output;
   }
 
   /** Number of weight values, trainable or not (Keras' count_params). */

@@ -490,7 +490,7 @@ export class Model extends Layer {
       const l = n.layer;
       let outs: Tensor[];
       const replaced = given?.here.get(i);
-      const ins = replaced ? [] : n.inputs.map((r) => values[r.node][r.out]);
+      const ins = replaced ? [] : l.runForwardPreHooks(n.inputs.map((r) => values[r.node][r.out]));
       if (replaced) {
         // A replaced final softmax leaves no logits (pre stays null).
         outs = [replaced];
@@ -503,6 +503,7 @@ export class Model extends Layer {
         else if (isMergeLayer(l)) outs = [l.callMany(ins, ctx)];
         else outs = [l.call(ins[0], ctx)];
       }
+      if (!replaced && l.forwardHooks.length) outs = [l.runForwardHooks(ins, outs[0]), ...outs.slice(1)];
       values[i] = outs;
       for (const key of plan.here.get(i) ?? []) {
         const h = outs[0];

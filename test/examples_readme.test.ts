@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 const README = readFileSync('README.md', 'utf8');
 const blocks = [...README.matchAll(/<!-- (examples\/[\w.-]+) -->\n```\w*\n([\s\S]*?)```\n/g)].map((m) => ({ file: m[1], body: m[2] }));
@@ -31,7 +31,7 @@ test('each README example is its file, verbatim', () => {
 
 test('every example file is run by the package test', () => {
   const runner = readFileSync('test/runtimes/package.ts', 'utf8');
-  for (const f of ['gradients.mjs', 'training.mjs', 'explaining.mjs', 'deno.ts', 'browser.html', 'browser.js'])
+  for (const f of readdirSync('examples').filter((f) => /\.(mjs|ts|html|js)$/.test(f)))
     assert.ok(runner.includes(f), `test/runtimes/package.ts does not run examples/${f}`);
 });
 

@@ -11,6 +11,7 @@ import { convGeometry } from '../kernels/conv2d.ts';
 import { conv2dRef } from '../kernels/conv2d_ref.ts';
 import { binaryBroadcastRef, unaryRef, type BinaryOp, type UnaryOp } from '../kernels/elementwise.ts';
 import { concatRef, sliceRef, transposeRef } from '../kernels/layout.ts';
+import { globalAvgPoolRef, poolGeometry, poolRef, type PoolPadding } from '../kernels/pooling.ts';
 import { assertClose, ready, rng, throwsNaming } from './helpers.ts';
 
 await ready;
@@ -144,6 +145,42 @@ for (const [strides, padding] of [[1, 'same'], [2, 'valid']] as const) {
     ref: ([x, w]) => sq(Float64Array.from(conv2dRef(x, w, g), (v) => Math.max(v, 0))),
   });
 }
+// Pooling: the backward is linear in dy and records its adjoint (scatter ↔ gather, pool ↔ its
+// backward). Overlapping windows (stride 1, 'same') and disjoint ones (the vec4 path, C = 4).
+// Distinct values keep max pooling away from ties: a difference step must not move an argmax.
+const distinct = (shape: number[]) => {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const perm = Array.from({ length: n }, (_, i) => i).sort(() => r.uniform(1)[0] - 0.5);
+  return { data: Float32Array.from(perm, (k) => -1 + (2 * k) / n + 0.01), shape };
+};
+for (const [shape, pool, strides, padding] of [
+  [[1, 4, 5, 2], 2, 1, 'same'],
+  [[2, 4, 4, 4], 2, 2, 'valid'],
+  [[1, 5, 5, 1], 3, 2, [1, 1, 1, 1]],
+] as [number[], number, number, PoolPadding][]) {
+  const g = poolGeometry(shape, [pool, pool], [strides, strides], [1, 1], padding);
+  const tag = `${pool}×${pool}/${strides} ${JSON.stringify(padding)}`;
+  cases.push({ name: `maxPool2d ${tag}, squared`, inputs: [distinct(shape)], f: ([x]) => E.square(E.maxPool2d(x, { pool, strides, padding })), ref: ([x]) => sq(poolRef('max', x, g).y) });
+  cases.push({ name: `avgPool2d ${tag}, squared`, inputs: [inp(shape)], f: ([x]) => E.square(E.avgPool2d(x, { pool, strides, padding })), ref: ([x]) => sq(poolRef('avg', x, g).y) });
+}
+cases.push({ name: 'globalAvgPool, squared', inputs: [inp([2, 3, 2, 3])], f: ([x]) => E.square(E.globalAvgPool(x)), ref: ([x]) => sq(globalAvgPoolRef(x, 2, 6, 3)) });
+{
+  // Grad-CAM's shape: conv → GAP → dense score, the map Σ_c mean(∂score/∂A)·A differentiated in x.
+  const g = convGeometry([1, 4, 4, 2], [3, 3, 2, 3], [1, 1], 'same');
+  cases.push({
+    name: 'globalAvgPool(keepDims)·x·w (GAP of a conv)',
+    inputs: [inp([1, 4, 4, 2]), inp([3, 3, 2, 3])],
+    f: ([x, w]) => {
+      const a = E.tanh(E.conv2d(x, w, null, { padding: 'same' }));
+      return E.mul(E.globalAvgPool(E.square(a), true), a);
+    },
+    ref: ([x, w]) => {
+      const a = Float64Array.from(conv2dRef(x, w, g), Math.tanh);
+      const m = globalAvgPoolRef(sq(a), 1, 16, 3);
+      return Float64Array.from(a, (v, i) => v * m[i % 3]);
+    },
+  });
+}
 cases.push({
   name: 'MLP dense·tanh·dense → softmaxCrossEntropy',
   inputs: [inp([3, 4]), inp([4, 5]), inp([5, 3])],
@@ -215,6 +252,36 @@ test('second derivatives (H·v) match finite differences of first derivatives, p
   if (failures.length) throw new Error(`second derivatives off:\n${failures.join('\n')}`);
 });
 
+test('a differentiable Grad-CAM (conv → GAP → dense → softmax, α = GAP of ∂p/∂A) passes gradcheck in the image', async () => {
+  // The map is built from a gradient (createGraph), so its gradient in x is a second derivative
+  // through softmax, dense, globalAvgPool and conv. The conv weight requires a gradient so that
+  // A does even in gradcheck's unrecorded difference passes.
+  const w = E.keep(E.tensor(away(3 * 3 * 4, -0.8, 0.8), [3, 3, 1, 4]).requireGrad());
+  const d = E.keep(E.tensor(away(4 * 3, -2, 2), [4, 3]));
+  const pick = E.keep(E.tensor([0, 1, 0], [1, 3]));
+  const x = E.keep(E.tensor(away(16), [1, 4, 4, 1]));
+  const cam = (xi: Tensor) => {
+    const A = E.tanh(E.conv2d(xi, w, null, { padding: 'same' }));
+    const p = E.sum(E.mul(E.softmax(E.dense(E.globalAvgPool(A), d)), pick));
+    const [dA] = E.grad(p, [A], undefined, { createGraph: true });
+    return E.sum(E.mul(A, E.globalAvgPool(dA, true)), 3); // [1, 4, 4], no final relu: no kink
+  };
+  try {
+    const rep = await E.gradcheck(cam, [x], { eps: 1e-2, atol: 1e-4, rtol: 1e-2 });
+    if (!rep.ok) throw new Error(rep.message);
+    // The α path matters here: without createGraph the same check fails.
+    const plain = (xi: Tensor) => {
+      const A = E.tanh(E.conv2d(xi, w, null, { padding: 'same' }));
+      const [dA] = E.grad(E.sum(E.mul(E.softmax(E.dense(E.globalAvgPool(A), d)), pick)), [A]);
+      return E.sum(E.mul(A, E.globalAvgPool(dA, true)), 3);
+    };
+    const bad = await E.gradcheck(plain, [x], { eps: 1e-2, atol: 1e-4, rtol: 1e-2 });
+    if (bad.ok) throw new Error('dropping the α path should fail the check');
+  } finally {
+    for (const t of [w, d, pick, x]) t.dispose();
+  }
+});
+
 test('ops whose gradient has no differentiable form refuse a second derivative, naming op and kernel', () => {
   E.tidy(() => {
     const x = E.tensor(away(16), [1, 4, 4, 1]).requireGrad();
@@ -222,7 +289,7 @@ test('ops whose gradient has no differentiable form refuse a second derivative, 
       const [g] = E.grad(E.sum(y), [t], undefined, { createGraph: true });
       return E.grad(E.sum(E.mul(g, g)), [t]);
     };
-    throwsNaming(() => twice(E.maxPool2d(x, { pool: 2 })), 'second derivative through maxPool2d is not supported', 'dedicated kernel maxPool2d.grad');
+    throwsNaming(() => twice(E.resize(x, [6, 6])), 'second derivative through resize is not supported');
     throwsNaming(() => twice(E.elu(x)), 'second derivative through elu is not supported', 'unaryGradKernel');
     const g = E.tensor([1.5, 0.5], [2]);
     const xb = E.tensor(away(8), [4, 2]).requireGrad();
@@ -230,7 +297,7 @@ test('ops whose gradient has no differentiable form refuse a second derivative, 
     const p = E.tensor([0.2, 0.3, 0.5, 0.6, 0.3, 0.1], [2, 3]).requireGrad();
     throwsNaming(() => twice(E.categoricalCrossEntropy(p, E.tensor(Int32Array.of(0, 2), [2])), p), 'second derivative through categoricalCrossEntropy', 'categoricalCrossEntropy.grad');
     // A first derivative through them still works under createGraph.
-    E.grad(E.sum(E.maxPool2d(x, { pool: 2 })), [x], undefined, { createGraph: true });
+    E.grad(E.sum(E.elu(x)), [x], undefined, { createGraph: true });
   });
 });
 

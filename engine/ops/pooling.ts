@@ -4,18 +4,22 @@
 // Max-pool backward uses the argmax saved during forward (int32, same shape as the output, flat
 // spatial index ih·W + iw; ties go to the first maximum in window order). It is written only
 // when a gradient will be recorded, so inference and noGrad pay nothing for it.
+// Every backward here is linear in dy and records itself (a no-op unless createGraph), so second
+// derivatives work: avg pooling's backward and the pooling are each other's adjoint, as are max
+// pooling's argmax scatter and gather; the argmax is piecewise constant in x (0 second derivative).
 
 import {
   avgPoolGradKernel,
   avgPoolKernel,
   globalAvgPoolGradKernel,
+  maxPoolGatherKernel,
   maxPoolGradKernel,
   maxPoolKernel,
   poolGeometry,
   type PoolGeom,
   type PoolPadding,
 } from '../../kernels/pooling.ts';
-import { gradKernel, isGradEnabled, record, type TapeNode } from '../autograd.ts';
+import { composable, isGradEnabled, record, type TapeNode } from '../autograd.ts';
 import { ShapeError } from '../errors.ts';
 import { dispatch, run } from '../run.ts';
 import { checkInputs, empty, type Tensor } from '../tensor.ts';
@@ -81,10 +85,29 @@ const outShape = (g: PoolGeom) => [g.N, g.OH, g.OW, g.C];
 // ---- max --------------------------------------------------------------------------------------
 
 function maxPoolGrad(node: TapeNode, dy: Tensor): Tensor[] {
-  const { geom } = node.attrs as { geom: PoolGeom };
-  return [run('maxPool2d.grad', maxPoolGradKernel(geom), [dy, node.saved[0]], node.inputs[0].shape)];
+  return [maxPoolScatter(dy, node.saved[0], node.attrs.geom as PoolGeom)];
 }
-gradKernel(maxPoolGrad, 'maxPool2d.grad (argmax scatter)');
+composable(maxPoolGrad);
+
+/** dx: each dy added at its window's argmax. Linear in dy; its gradient is the gather below. */
+function maxPoolScatter(dy: Tensor, argmax: Tensor, g: PoolGeom): Tensor {
+  const op = 'maxPool2d.grad';
+  const dx = run(op, maxPoolGradKernel(g), [dy, argmax], [g.N, g.H, g.W, g.C]);
+  return record(op, [dy], dx, maxPoolScatterGrad, { geom: g }, [argmax]);
+}
+const maxPoolScatterGrad = composable(function maxPoolScatterGrad(node: TapeNode, G: Tensor): Tensor[] {
+  return [maxPoolGather(G, node.saved[0], node.attrs.geom as PoolGeom)];
+});
+
+/** y[o] = g at o's argmax: the scatter's adjoint. */
+function maxPoolGather(G: Tensor, argmax: Tensor, g: PoolGeom): Tensor {
+  const op = 'maxPool2d.gather';
+  const y = run(op, maxPoolGatherKernel(g), [G, argmax], outShape(g));
+  return record(op, [G], y, maxPoolGatherGrad, { geom: g }, [argmax]);
+}
+const maxPoolGatherGrad = composable(function maxPoolGatherGrad(node: TapeNode, dy: Tensor): Tensor[] {
+  return [maxPoolScatter(dy, node.saved[0], node.attrs.geom as PoolGeom)];
+});
 
 /**
  * Max pooling over H and W of an NHWC tensor [N, H, W, C]: returns [N, OH, OW, C]. The gradient goes to the
@@ -110,10 +133,23 @@ export function maxPool2d(x: Tensor, opts: PoolOptions): Tensor {
 
 // ---- average ----------------------------------------------------------------------------------
 
+/** Average pooling of geometry `g`, recorded: also the gradient of its own backward. */
+function avgPoolOf(x: Tensor, g: PoolGeom, includePad: boolean): Tensor {
+  const y = run('avgPool2d', avgPoolKernel(g, includePad), [x], outShape(g));
+  return record('avgPool2d', [x], y, avgPoolGrad, { geom: g, includePad });
+}
+
 function avgPoolGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const { geom, includePad } = node.attrs as { geom: PoolGeom; includePad: boolean };
-  return [run('avgPool2d.grad', avgPoolGradKernel(geom, includePad), [dy], node.inputs[0].shape)];
+  const op = 'avgPool2d.grad';
+  const dx = run(op, avgPoolGradKernel(geom, includePad), [dy], node.inputs[0].shape);
+  return [record(op, [dy], dx, avgPoolGradGrad, { geom, includePad })];
 }
+composable(avgPoolGrad);
+const avgPoolGradGrad = composable(function avgPoolGradGrad(node: TapeNode, G: Tensor): Tensor[] {
+  const { geom, includePad } = node.attrs as { geom: PoolGeom; includePad: boolean };
+  return [avgPoolOf(G, geom, includePad)];
+});
 
 /**
  * Average pooling over H and W of an NHWC tensor [N, H, W, C]: returns [N, OH, OW, C]. Padded taps are left
@@ -124,9 +160,7 @@ function avgPoolGrad(node: TapeNode, dy: Tensor): Tensor[] {
 export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
   const op = 'avgPool2d';
   const g = geometry(op, x, opts);
-  const includePad = !!opts.countIncludePad;
-  const y = run(op, avgPoolKernel(g, includePad), [x], outShape(g));
-  return record(op, [x], y, avgPoolGrad, { geom: g, includePad });
+  return avgPoolOf(x, g, !!opts.countIncludePad);
 }
 
 // ---- global average ---------------------------------------------------------------------------
@@ -134,8 +168,14 @@ export function avgPool2d(x: Tensor, opts: AvgPoolOptions): Tensor {
 function globalAvgPoolGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const [x] = node.inputs;
   const [N, H, W, C] = x.shape;
-  return [run('globalAvgPool.grad', globalAvgPoolGradKernel(N, H * W, C), [dy], x.shape)];
+  const op = 'globalAvgPool.grad';
+  return [record(op, [dy], run(op, globalAvgPoolGradKernel(N, H * W, C), [dy], x.shape), globalAvgPoolGradGrad)];
 }
+composable(globalAvgPoolGrad);
+// The broadcast dy/(H·W) is the adjoint of the mean: its gradient is the pooling again.
+const globalAvgPoolGradGrad = composable(function globalAvgPoolGradGrad(_node: TapeNode, G: Tensor): Tensor[] {
+  return [globalAvgPool(G)];
+});
 
 /** Mean over H and W: [N, H, W, C] → [N, C], or [N, 1, 1, C] with keepDims. */
 export function globalAvgPool(x: Tensor, keepDims = false): Tensor {

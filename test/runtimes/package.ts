@@ -1,6 +1,6 @@
 // Tests the package as a user gets it, not the source tree: `npm pack`, a fresh project in a
 // temporary folder, `npm install` of the tarball (from npm's cache, which `npm ci` filled), then,
-// in that project only: the examples in Node (examples/*.mjs), a strict TypeScript consumer, the
+// in that project only: the examples in Node (examples/*.mjs, the gradient studies included), a strict TypeScript consumer, the
 // Deno example, `npx lanterna`, and examples/browser.html in headless Chromium twice: as a plain
 // page (import map) and bundled by esbuild from the installed package.
 //   node dist/test/runtimes/package.js [--keep] [--only pack,node,ts,deno,cli,browser]
@@ -149,6 +149,30 @@ async function main(): Promise<void> {
         const png = PNG.sync.read(readFileSync(join(ex, 'gradcam.png')));
         assert(png.width === 28 && png.height === 28, `gradcam.png is ${png.width}×${png.height}`);
         return out.split('\n')[0].replace(proj, '.');
+      });
+      // The gradient studies (issue 19): each asserts the figure that tells its story.
+      await check('examples/vanishing_gradients.mjs (Node): sigmoid gradients vanish, ReLU ones do not', () => {
+        const out = ok(run('node', ['vanishing_gradients.mjs'], ex), 'vanishing_gradients.mjs');
+        const ratio = Number(/^first layer, sigmoid \/ relu: ([\d.e+-]+)/m.exec(out)?.[1]);
+        const relu = Number(/^first layer \/ last layer: sigmoid [\d.e+-]+, relu ([\d.e+-]+)/m.exec(out)?.[1]);
+        assert(ratio < 1e-3, `sigmoid's first-layer gradient norm is ${ratio} × ReLU's (expected < 1e-3): ${out}`);
+        assert(relu > 0.1, `ReLU's first/last layer gradient norm ratio ${relu} (expected > 0.1): ${out}`);
+        return `first layer sigmoid/relu ${ratio}`;
+      });
+      await check('examples/dead_relu.mjs (Node): a learning rate too high kills most ReLUs for good', () => {
+        const out = ok(run('node', ['dead_relu.mjs'], ex), 'dead_relu.mjs');
+        const share = (re: RegExp) => Number(re.exec(out)?.[1]);
+        const sane = share(/^lr 0\.5: .*after 20 steps ([\d.]+)% dead/m);
+        const high = share(/^lr 8: .*after 20 steps ([\d.]+)% dead/m);
+        const later = share(/then 20 steps at lr 0\.5: ([\d.]+)% dead/);
+        assert(sane < 10 && high > 50 && later > 50, `dead shares: sane lr ${sane}%, high lr ${high}%, then sane again ${later}% (expected < 10, > 50, > 50): ${out}`);
+        return `dead: ${sane}% at lr 0.5, ${high}% at lr 8, ${later}% after recovering`;
+      });
+      await check('examples/differentiable_gradcam.mjs (Node): ∂(Grad-CAM map)/∂image matches finite differences', () => {
+        const out = ok(run('node', ['differentiable_gradcam.mjs'], ex), 'differentiable_gradcam.mjs');
+        const worst = Number(/^worst relative error ([\d.e+-]+) over 5 pixels/m.exec(out)?.[1]);
+        assert(worst < 1e-3, `worst relative error ${worst} (expected < 1e-3): ${out}`);
+        return `worst relative error ${worst} over 5 pixels`;
       });
     }
 
