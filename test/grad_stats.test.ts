@@ -141,7 +141,6 @@ test('every statistic of one step matches a float64 computation from the read-ba
   const ref = await reference(m, d.x, d.y);
   const { got, epoch } = await oneStep(m, d);
   await checkAgainstReference(m, ref, got);
-  // Exact zeros do occur (dead conv positions leave some kernel gradients 0 only rarely; ReLU units that never fire do).
   if (got.some((l) => !Number.isFinite(l.norm) || l.norm <= 0)) throw new Error(`norms ${got.map((l) => l.norm)}`);
   if (epoch.steps.join() !== '1' || epoch.layers[0].norm[0] !== got[0].norm || epoch.layers[0].last.norm !== got[0].norm) throw new Error(`epoch summary ${JSON.stringify(epoch).slice(0, 200)}`);
   // The check can fail: swapping mean and std, or norm and max|g|, is caught.
