@@ -23,6 +23,16 @@ export { SpatialDropout2D, GaussianNoise } from '../nn/layers/noise.ts';
 export { Adam, SGD, zeroGrad, type Optimizer } from '../nn/optimizers.ts';
 export { LOSSES, type LossName } from '../nn/losses.ts';
 export { Trainer, evaluate, type Dataset, type CompileOptions, type FitOptions, type BatchInfo, type EpochInfo } from '../nn/fit.ts';
+export {
+  GradStatsPlan,
+  GradStatsEpoch,
+  type GradStatValues,
+  type WeightGradStats,
+  type LayerGradStats,
+  type LayerGradSummary,
+  type EpochGradStats,
+  type GradStatsOptions,
+} from '../nn/grad_stats.ts';
 export { Rng } from '../nn/random.ts';
 export { preset, PRESETS, type PresetName } from '../nn/presets.ts';
 export { loadModel, saveModel, loadModelFromBytes, saveModelToBytes, type LoadedModel, type SaveOptions, type Preprocessing } from '../nn/model_file.ts';

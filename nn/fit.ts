@@ -10,6 +10,7 @@ import { checkLoss, correctCount, lossOf, type LossName } from './losses.ts';
 import { optimizerFrom, type Optimizer } from './optimizers.ts';
 import { Rng } from './random.ts';
 import type { Model } from './model.ts';
+import { GradStatsEpoch, GradStatsPlan, gradStatsEvery, type EpochGradStats, type GradStatsOptions, type LayerGradStats } from './grad_stats.ts';
 
 /** Training or test data on the host: images and their class indices. */
 export interface Dataset {
@@ -52,6 +53,8 @@ export interface BatchInfo {
   batchAccuracy: number;
   /** This batch's size (the last batch of an epoch may be smaller). */
   batchSize: number;
+  /** Per-layer gradient statistics of this step, on the steps that computed them (`FitOptions.gradStats`). */
+  gradStats?: LayerGradStats[];
 }
 
 /**
@@ -70,6 +73,8 @@ export interface EpochInfo {
   valAccuracy?: number;
   /** Wall time of the epoch's training steps. */
   seconds: number;
+  /** Per-layer gradient statistics over the epoch, when `FitOptions.gradStats` is on. */
+  gradStats?: EpochGradStats;
 }
 
 /** Keras' fit arguments, and callbacks. */
@@ -103,6 +108,14 @@ export interface FitOptions {
    * predecessor.
    */
   inFlight?: number;
+  /**
+   * Per-layer gradient statistics (norm, mean, std, max |g|, share of exact zeros, update-to-weight
+   * ratio, share of dead ReLU units), computed on the GPU after each step's update and read back
+   * with its loss: no extra readback or submit. `true`: every step; `{ every: n }`: every n-th step
+   * of an epoch (its first included). Default off, which adds nothing to a step. Results arrive in
+   * `BatchInfo.gradStats` and `EpochInfo.gradStats`.
+   */
+  gradStats?: boolean | GradStatsOptions;
 }
 
 /**
@@ -126,23 +139,29 @@ export class Trainer {
     this.loss = checkLoss(o.loss ?? 'categorical_crossentropy');
   }
 
-  /** One step on a batch already on the GPU; returns the loss and the count of correct rows (kept). */
-  step(x: Tensor, labels: Tensor, rng: Rng): { loss: Tensor; correct: Tensor } {
+  /**
+   * One step on a batch already on the GPU; returns the loss and the count of correct rows (kept),
+   * and with a `GradStatsPlan` the step's gradient statistics (a tensor for `plan.parse`).
+   */
+  step(x: Tensor, labels: Tensor, rng: Rng, stats?: GradStatsPlan): { loss: Tensor; correct: Tensor; stats?: Tensor } {
     // The step takes its gradients from grad(), not from .grad: what an earlier backward() left
     // there would be stale after this update (and hold GPU memory), so it goes.
     if (this.optimizer.zeroGrad) this.optimizer.zeroGrad(this.model.trainableWeights);
     else this.model.zeroGrad();
     return E.tidy(() => {
-      const fwd = this.model.forward(x, { training: true, rng });
+      const fwd = this.model.forward(x, { training: true, rng }, stats?.captures ?? []);
       const loss = lossOf(this.loss, fwd, labels);
       const weights = this.model.trainableWeights;
       const grads = E.grad(
         loss,
         weights.map((w) => w.value),
       );
+      // The update is in place: the statistics' update ratio needs the weights from before it.
+      const before = stats ? stats.snapshot(weights) : null;
       this.optimizer.apply(weights, grads);
       const correct = E.noGrad(() => correctCount(fwd.output, labels));
-      return { loss, correct };
+      if (!stats) return { loss, correct };
+      return { loss, correct, stats: E.noGrad(() => stats.record(weights, grads, before!, fwd.captured)) };
     });
   }
 
@@ -160,6 +179,8 @@ export class Trainer {
     const inFlight = Math.max(1, Math.floor(o.inFlight ?? E.gpu().plan.fitInFlight));
     const rng = new Rng(o.seed ?? 1);
     const model = this.model;
+    const every = gradStatsEvery(o.gradStats);
+    const plan = every ? new GradStatsPlan(model) : undefined;
     const per = model.inputShape!.reduce((a, b) => a * b, 1);
     const n = data.x.length / per;
     if (!Number.isInteger(n) || n !== data.y.length)
@@ -182,18 +203,20 @@ export class Trainer {
         let lossSum = 0;
         let correctSum = 0;
         let seen = 0;
-        const pending: { read: Promise<[number, number]>; b: number; step: number }[] = [];
+        const pending: { read: Promise<[number, number, LayerGradStats[] | undefined]>; b: number; step: number }[] = [];
+        const epochStats = plan ? new GradStatsEpoch() : undefined;
         const settle = async () => {
           const done = pending.shift();
           if (!done) return;
-          const [l, c] = await done.read;
+          const [l, c, gs] = await done.read;
+          if (gs) epochStats!.add(done.step, gs);
           lossSum += l * done.b;
           correctSum += c;
           seen += done.b;
           const secs = (performance.now() - t0) / 1000;
           await o.onBatchEnd?.({
             epoch, step: done.step, steps, loss: lossSum / seen, accuracy: correctSum / seen, imagesPerSecond: seen / secs,
-            batchLoss: l, batchAccuracy: c / done.b, batchSize: done.b,
+            batchLoss: l, batchAccuracy: c / done.b, batchSize: done.b, ...(gs ? { gradStats: gs } : {}),
           });
         };
         for (let s = 0; s < steps; s++) {
@@ -203,11 +226,12 @@ export class Trainer {
             xb.set(data.x.subarray(j * per, (j + 1) * per), i * per);
             yb[i] = data.y[j];
           }
-          const { loss, correct } = sc.run(() => {
+          const withStats = plan && s % every === 0 ? plan : undefined;
+          const { loss, correct, stats } = sc.run(() => {
             const x = E.tensor(xb.subarray(0, b * per), [b, ...model.inputShape!]);
             const y = E.tensor(yb.subarray(0, b), [b], 'int32');
             try {
-              const r = this.step(x, y, rng);
+              const r = this.step(x, y, rng, withStats);
               // A NaN or Inf image is reported with this step's loss, in the readback made anyway.
               const first = s * batch;
               E.checkFiniteOnRead('fit', r.loss, x, (k) => `image ${order[first + Math.floor(k / per)]} (value ${k % per} of it; epoch ${epoch}, step ${s + 1})`);
@@ -217,10 +241,12 @@ export class Trainer {
               y.dispose();
             }
           });
-          const read = E.readAll([loss, correct]).then(([l, c]) => {
+          // The statistics ride on the loss's readback: one round trip per step either way.
+          const read = E.readAll(stats ? [loss, correct, stats] : [loss, correct]).then(([l, c, st]) => {
             loss.dispose();
             correct.dispose();
-            return [l[0], c[0]] as [number, number];
+            stats?.dispose();
+            return [l[0], c[0], st ? withStats!.parse(st) : undefined] as [number, number, LayerGradStats[] | undefined];
           });
           read.catch(() => {}); // awaited by settle; this keeps a failure behind an earlier one from going unhandled
           pending.push({ read, b, step: s + 1 });
@@ -229,6 +255,8 @@ export class Trainer {
         }
         while (pending.length) await settle();
         const info: EpochInfo = { epoch, loss: lossSum / seen, accuracy: correctSum / seen, seconds: (performance.now() - t0) / 1000 };
+        const gs = epochStats?.summary();
+        if (gs) info.gradStats = gs;
         if (nVal > 0) {
           const v = await this.evaluate({ x: data.x.subarray(nTrain * per), y: Array.prototype.slice.call(data.y, nTrain) });
           info.valLoss = v.loss;

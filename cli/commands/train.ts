@@ -14,7 +14,7 @@ import { loadWeightsInto, saveModel } from '../../nn/model_file.ts';
 import { readKerasWeights } from '../../nn/io/keras.ts';
 import { preset, PRESETS } from '../../nn/presets.ts';
 import { summary } from '../../nn/summary.ts';
-import { lineChartSvg } from '../plot.ts';
+import { lineChartSvg, type Panel } from '../plot.ts';
 import { EpochBar } from '../progress.ts';
 import { intOption, choice, numberOption, UsageError } from '../options.ts';
 import { SHORTCUT_DEFAULTS, shortcutRun } from '../shortcut_train.ts';
@@ -33,6 +33,7 @@ interface TrainOpts {
   stopAfter?: string;
   shortcut?: string;
   correlation?: string;
+  gradStats?: string | boolean;
 }
 
 /** Shown by `lanterna train --help` (the first also by `lanterna --help`). */
@@ -40,6 +41,7 @@ export const EXAMPLES: readonly Example[] = [
   { cmd: 'lanterna train --preset cam1 --epochs 1 --limit 6000 --out /tmp/lanterna', what: 'one quick epoch on 6 000 digits: /tmp/lanterna/cam1.h5, its curve, history and log' },
   { cmd: 'lanterna train --preset cam2 --epochs 30 --time-limit 3600', what: "the lecture's network without pooling, stopping before an epoch that would pass an hour" },
   { cmd: 'lanterna train --preset cam1 --epochs 5 --resume models/cam1.h5 --out /tmp/lanterna', what: 'five more epochs from the shipped weights' },
+  { cmd: 'lanterna train --preset cam1 --epochs 2 --limit 6000 --grad-stats 10 --out /tmp/lanterna', what: 'with per-layer gradient statistics every 10 steps: in the history JSON and as extra panels of the curve SVG' },
 ];
 
 export function register(program: Command): void {
@@ -58,6 +60,7 @@ export function register(program: Command): void {
     .option('--time-limit <s>', 'stop before an epoch that would end past this many seconds (the model of the last epoch is kept)')
     .option('--shortcut <kind>', `the tank story: train on digits carrying a spurious cue of their class, mark (a corner patch) or weather (background brightness); writes shortcut-<kind>.h5; default --epochs ${SHORTCUT_DEFAULTS.epochs.mark} (mark) or ${SHORTCUT_DEFAULTS.epochs.weather} (weather), --limit ${SHORTCUT_DEFAULTS.limit}`)
     .option('--correlation <p>', "with --shortcut: how often a training digit carries its own class's cue (else another class's); default 1")
+    .option('--grad-stats [every]', 'per-layer gradient statistics (norm, mean, std, max |g|, zeros, update/weight ratio, dead ReLU units) computed on the GPU every N steps (default 1), read back with the loss; written to the history JSON and plotted in the curve SVG')
     .option('--stop-after <s>', 'stop after this many seconds even in the middle of an epoch: the partial epoch is validated and saved (recorded as a fraction of an epoch)')
     .action(async (o: TrainOpts, cmd: Command) => {
       choice('--preset', o.preset, PRESETS);
@@ -73,6 +76,7 @@ export function register(program: Command): void {
       const seed = intOption('--seed', o.seed, 0);
       const limitS = o.timeLimit ? numberOption('--time-limit', o.timeLimit, 0) : Infinity;
       const hardS = o.stopAfter ? intOption('--stop-after', o.stopAfter, 1) : Infinity;
+      const statsEvery = o.gradStats === undefined ? 0 : o.gradStats === true ? 1 : intOption('--grad-stats', String(o.gradStats), 1);
       mkdirSync(o.out, { recursive: true });
       const base = join(o.out, sc?.name ?? o.preset);
       const logPath = `${base}.train.log`;
@@ -91,7 +95,7 @@ export function register(program: Command): void {
           loadWeightsInto(model, file, o.resume);
           startEpoch = JSON.parse(file.extraAttrs.lanterna_training ?? '{}').epochs ?? 0;
         }
-        log(`lanterna train --preset ${o.preset} --epochs ${epochs} --batch ${batch}${limit ? ` --limit ${limit}` : ''} --pixels ${pixels} --seed ${o.seed}${sc ? ` --shortcut ${sc.record.kind} --correlation ${sc.record.correlation}` : ''}${o.resume ? ` --resume ${o.resume}` : ''}${o.timeLimit ? ` --time-limit ${o.timeLimit}` : ''}${o.stopAfter ? ` --stop-after ${o.stopAfter}` : ''}`);
+        log(`lanterna train --preset ${o.preset} --epochs ${epochs} --batch ${batch}${limit ? ` --limit ${limit}` : ''} --pixels ${pixels} --seed ${o.seed}${sc ? ` --shortcut ${sc.record.kind} --correlation ${sc.record.correlation}` : ''}${o.resume ? ` --resume ${o.resume}` : ''}${o.timeLimit ? ` --time-limit ${o.timeLimit}` : ''}${o.stopAfter ? ` --stop-after ${o.stopAfter}` : ''}${statsEvery ? ` --grad-stats ${statsEvery}` : ''}`);
         log(`adapter: ${dev.driver} — ${dev.description || dev.device} (${dev.runtime} ${dev.runtimeVersion})`);
         if (o.resume) log(`resuming from ${o.resume} (${startEpoch} epochs trained)`);
         log(summary(model));
@@ -112,6 +116,7 @@ export function register(program: Command): void {
           validationSplit: split,
           shuffle: true,
           seed: seed + Math.ceil(startEpoch), // a resumed run shuffles differently from the first
+          ...(statsEvery ? { gradStats: { every: statsEvery } } : {}),
           onBatchEnd: (b) => {
             lastBatch = b;
             bar.update(b);
@@ -123,6 +128,7 @@ export function register(program: Command): void {
             const done = startEpoch + e.epoch - 1 + b.step / b.steps;
             if (partial) log(`stopped at step ${b.step}/${b.steps} of epoch ${e.epoch}: --stop-after ${hardS} s`);
             history.push(partial ? { ...e, fraction: b.step / b.steps } : e);
+            if (e.gradStats) log(gradStatsLine(e.gradStats));
             log(
               `epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)} acc ${e.accuracy.toFixed(4)}` +
                 (e.valAccuracy !== undefined ? ` val_loss ${e.valLoss!.toFixed(4)} val_acc ${e.valAccuracy.toFixed(4)}` : '') +
@@ -156,10 +162,46 @@ export function register(program: Command): void {
     });
 }
 
+const LAYER_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
 function curves(name: string, h: EpochInfo[]): string {
   const s = (k: keyof EpochInfo) => h.map((e) => e[k] as number).filter((v) => v !== undefined);
-  return lineChartSvg(`${name} training`, 'epoch', [
+  const panels: Panel[] = [
     { title: 'loss', series: [{ name: 'train', values: s('loss'), color: '#1f77b4' }, { name: 'validation', values: s('valLoss'), color: '#ff7f0e' }] },
     { title: 'accuracy', series: [{ name: 'train', values: s('accuracy'), color: '#1f77b4' }, { name: 'validation', values: s('valAccuracy'), color: '#ff7f0e' }] },
-  ]);
+  ];
+  return lineChartSvg(`${name} training`, 'epoch', [...panels, ...gradStatsPanels(h)]);
+}
+
+/**
+ * Panels of the gradient statistics over every step that computed them (all epochs in a row):
+ * gradient norm per layer (log scale), update/weight ratio (log scale), dead ReLU share.
+ */
+export function gradStatsPanels(h: EpochInfo[]): Panel[] {
+  const eps = h.filter((e) => e.gradStats);
+  if (!eps.length) return [];
+  const layers = eps[0].gradStats!.layers.map((l) => l.layer);
+  const across = <T>(f: (l: NonNullable<EpochInfo['gradStats']>['layers'][number]) => T[] | undefined, j: number) =>
+    eps.flatMap((e) => f(e.gradStats!.layers[j]) ?? []);
+  const xLabel = 'step with statistics';
+  const series = (f: (l: NonNullable<EpochInfo['gradStats']>['layers'][number]) => (number | null)[] | undefined) =>
+    layers
+      .map((name, j) => ({ name, values: across(f, j).map((v) => (v === null ? NaN : v)), color: LAYER_COLORS[j % LAYER_COLORS.length] }))
+      .filter((x) => x.values.length > 0);
+  return [
+    { title: 'gradient norm ‖g‖ per layer', series: series((l) => l.norm), log: true, xLabel },
+    { title: 'update / weight ratio ‖Δw‖/‖w‖', series: series((l) => l.updateRatio), log: true, xLabel },
+    { title: 'dead ReLU units (share)', series: series((l) => l.deadFraction), yMin: 0, yMax: 1, xLabel },
+  ];
+}
+
+/** One log line: each layer's epoch-mean gradient norm, dead share and update ratio. */
+function gradStatsLine(g: NonNullable<EpochInfo['gradStats']>): string {
+  const parts = g.layers.map((l) => {
+    const m = l.mean;
+    return `${l.layer} ‖g‖ ${m.norm.toPrecision(3)} max ${m.maxAbs.toPrecision(3)} zeros ${(100 * m.zeroFraction).toFixed(1)}%` +
+      (m.deadFraction !== undefined ? ` dead ${(100 * m.deadFraction).toFixed(1)}%` : '') +
+      (m.updateRatio !== null ? ` Δw/w ${m.updateRatio.toExponential(2)}` : '');
+  });
+  return `gradient statistics (mean over ${g.steps.length} steps): ${parts.join('; ')}`;
 }

@@ -16,3 +16,4 @@ export * from './conv2d.ts';
 export * from './depthwise.ts';
 export * from './batchnorm.ts';
 export * from './checks.ts';
+export * from './grad_stats.ts';

@@ -269,6 +269,25 @@ async function main(): Promise<void> {
         assert(f.layers.length === 9 && n === 98442, `${f.layers.length} layers, ${n} parameters`);
         return `${dl.suggestedFilename()}: ${readFileSync(tmp).length} bytes, ${n} parameters`;
       });
+
+      // --- Train: gradient statistics (#19 item 5) ---
+      await check('train: gradient statistics panel shows one row per layer with finite norms', async () => {
+        assert(await page.isHidden('#train-grad-table'), 'the statistics table shows before the checkbox is ticked');
+        await page.check('#train-grad-stats');
+        const before: number = await page.evaluate(() => (globalThis as any).lanternaTrain.losses.length);
+        await page.click('#train-start'); // resume, with statistics
+        await page.waitForFunction((n) => (globalThis as any).lanternaTrain.losses.length >= n + 3 && (globalThis as any).lanternaTrain.gradStats, before, { timeout: 120_000 });
+        await page.click('#train-start');
+        await page.waitForFunction(() => (globalThis as any).lanternaTrain.state === 'paused', null, { timeout: 60_000 });
+        const rows = await page.locator('#train-grad-table tr').allTextContents();
+        const cells = await page.locator('#train-grad-table tr td:nth-child(2)').allTextContents();
+        const names = await page.locator('#train-grad-table tr td:first-child').allTextContents();
+        assert(names.join() === 'conv2d,conv2d_1,conv2d_2,conv2d_3,dense', `layers ${names.join()}`);
+        assert(cells.every((c) => Number.isFinite(Number(c)) && Number(c) > 0), `norms ${cells.join(' ')}`);
+        await shot('train-grad-stats.png');
+        await page.uncheck('#train-grad-stats');
+        return `${rows.length - 1} rows; ‖g‖ ${cells.join(' ')}`;
+      });
     }
 
     // --- Explain --------------------------------------------------------------------------------

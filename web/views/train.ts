@@ -11,6 +11,7 @@ import { mnistCamTile } from '../../explain/mnist_tiles.ts';
 import { IDX_UBYTE_IMAGES, IDX_UBYTE_LABELS, parseIdx } from '../../nn/data/idx.ts';
 import { toFloat, type PixelMode } from '../../nn/data/mnist.ts';
 import { evaluate, Trainer } from '../../nn/fit.ts';
+import type { LayerGradStats } from '../../nn/grad_stats.ts';
 import { preset, type PresetName } from '../../nn/presets.ts';
 import type { Model } from '../../nn/model.ts';
 import type { App } from '../app.ts';
@@ -49,6 +50,8 @@ export function mount(root: HTMLElement, app: App) {
   const startBtn = h('button', { id: 'train-start' }, 'Start');
   const resetBtn = h('button', { id: 'train-reset', title: 'forget the trained weights and start from a fresh initialisation' }, 'Reset');
   const dlBtn = h('button', { id: 'train-download', disabled: true }, 'Download .h5');
+  const gradBox = h('input', { id: 'train-grad-stats', type: 'checkbox', title: 'per-layer gradient statistics, computed on the GPU and read back with the loss' });
+  const gradTable = h('table', { class: 'grad-stats', id: 'train-grad-table', hidden: true, 'aria-label': 'gradient statistics per layer, last step' });
   const stats = h('div', { class: 'stats', id: 'train-stats', 'aria-live': 'off' }, 'not started');
   const curves = h('canvas', { class: 'curves', id: 'train-curves', width: 460, height: 230, role: 'img', 'aria-label': 'loss and accuracy per batch' });
   const tiles = h('div', { class: 'tiles', id: 'train-tiles', 'aria-label': 'CAMs of eight test digits' });
@@ -56,16 +59,16 @@ export function mount(root: HTMLElement, app: App) {
 
   root.append(
     h('div', { class: 'controls' },
-      h('label', {}, 'model ', modelSel), h('label', {}, 'training digits ', limit), h('label', {}, 'batch ', batch), h('label', {}, 'Adam learning rate ', lr), h('label', {}, 'pixels ', pixelsSel), startBtn, resetBtn, dlBtn),
+      h('label', {}, 'model ', modelSel), h('label', {}, 'training digits ', limit), h('label', {}, 'batch ', batch), h('label', {}, 'Adam learning rate ', lr), h('label', {}, 'pixels ', pixelsSel), h('label', {}, gradBox, ' gradient statistics'), startBtn, resetBtn, dlBtn),
     alert.el,
     progress.el,
     h('div', { class: 'row' },
-      h('div', { class: 'card' }, h('h3', {}, 'loss (blue) and accuracy (orange) per batch'), curves, stats, testLine),
+      h('div', { class: 'card' }, h('h3', {}, 'loss (blue) and accuracy (orange) per batch'), curves, stats, testLine, gradTable),
       h('div', { class: 'card' }, h('h3', {}, 'CAM of the predicted class, eight test digits (refreshed as it trains)'), tiles)),
   );
 
   type State = 'idle' | 'loading' | 'running' | 'stopping' | 'paused';
-  const ui = { state: 'idle' as State, losses: [] as number[], accs: [] as number[] };
+  const ui = { state: 'idle' as State, losses: [] as number[], accs: [] as number[], gradStats: null as LayerGradStats[] | null };
   (globalThis as any).lanternaTrain = ui;
   let model: Model | null = null;
   let trainer: Trainer | null = null;
@@ -83,7 +86,7 @@ export function mount(root: HTMLElement, app: App) {
     root.dataset.state = s;
     startBtn.textContent = s === 'running' ? 'Stop' : s === 'stopping' ? 'Stopping…' : s === 'paused' ? 'Resume' : 'Start';
     startBtn.disabled = s === 'loading' || s === 'stopping';
-    modelSel.disabled = limit.disabled = batch.disabled = lr.disabled = s === 'running' || s === 'stopping' || s === 'loading';
+    modelSel.disabled = limit.disabled = batch.disabled = lr.disabled = gradBox.disabled = s === 'running' || s === 'stopping' || s === 'loading';
     pixelsSel.disabled = s !== 'idle';
     resetBtn.disabled = s !== 'paused';
     dlBtn.disabled = !model || s === 'loading';
@@ -98,6 +101,9 @@ export function mount(root: HTMLElement, app: App) {
     ui.losses.length = ui.accs.length = 0;
     stats.textContent = 'not started';
     testLine.textContent = '';
+    ui.gradStats = null;
+    gradTable.replaceChildren();
+    gradTable.hidden = true;
     drawCurves();
     setState('idle');
   }
@@ -156,7 +162,10 @@ export function mount(root: HTMLElement, app: App) {
     stop = false;
     setState('running');
     lastEpochSeen = 0;
+    const withStats = gradBox.checked;
+    gradTable.hidden = !withStats;
     await trainer!.fit(data, {
+      gradStats: withStats,
       batchSize: b,
       epochs: Infinity,
       shuffle: true,
@@ -169,6 +178,7 @@ export function mount(root: HTMLElement, app: App) {
         ui.accs.push(info.batchAccuracy);
         stats.textContent = `${modelName} · epoch ${epochs + info.epoch} · step ${info.step}/${info.steps} (total ${step}) · loss ${info.batchLoss.toFixed(4)} · accuracy ${info.batchAccuracy.toFixed(3)} · epoch mean ${info.loss.toFixed(4)} / ${info.accuracy.toFixed(3)} · ${Math.round(info.imagesPerSecond)} images/s`;
         drawCurves();
+        if (info.gradStats) showGradStats(info.gradStats);
         if (performance.now() - lastTiles > 2000 || step % 25 === 0) await refreshTiles(test);
       },
       onEpochEnd: async (e) => {
@@ -223,6 +233,23 @@ export function mount(root: HTMLElement, app: App) {
       download(bytes as BlobPart, `${modelName}-browser.h5`, 'application/x-hdf5');
     }),
   );
+
+  /** One row per layer: the last step's gradient norm, max |g|, exact zeros, dead ReLU units, update ratio. */
+  function showGradStats(layers: LayerGradStats[]) {
+    ui.gradStats = layers;
+    const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+    const head = h('tr', {}, ...['layer', '‖g‖', 'max |g|', 'zeros', 'dead ReLU', '‖Δw‖/‖w‖'].map((t) => h('th', {}, t)));
+    const rows = layers.map((l) =>
+      h('tr', {},
+        h('td', {}, l.layer),
+        h('td', {}, l.norm.toPrecision(3)),
+        h('td', {}, l.maxAbs.toPrecision(3)),
+        h('td', {}, pct(l.zeroFraction)),
+        h('td', {}, l.deadFraction === undefined ? '–' : pct(l.deadFraction)),
+        h('td', {}, l.updateRatio === null ? '–' : l.updateRatio.toExponential(2))),
+    );
+    gradTable.replaceChildren(h('caption', {}, 'gradient statistics, last step'), head, ...rows);
+  }
 
   function drawCurves() {
     const ctx = curves.getContext('2d')!;
