@@ -6,6 +6,7 @@
 import { LanternaError, fmtShape } from './errors.ts';
 import { asyncContext, followsAwait, isAsyncFunction, keep, tidy } from './scope.ts';
 import { view, type Tensor } from './tensor.ts';
+import { anomalyOn, asBackward, noteCreation } from './anomaly.ts';
 
 /**
  * Returns one gradient per input, or null where `needs[i]` is false. Runs with grad recording off,
@@ -126,6 +127,7 @@ export function record(
   }
   output.requiresGrad = true;
   output.node = { id: nextNode++, op, inputs, output, attrs, saved, rule };
+  if (anomalyOn(output.storage.gpu)) noteCreation(output.node);
   return output;
 }
 
@@ -297,7 +299,7 @@ function walk(op: string, root: Tensor, seed: Tensor | undefined, targets: Set<T
         );
       for (const t of [...n.inputs, ...n.saved])
         if (t.disposed) throw new LanternaError(`backward through '${n.op}': tensor #${t.id} ${fmtShape(t.shape)} was disposed before backward()`);
-      const gs = createGraph ? runRecorded(n, dy, needs) : noGrad(() => n.rule!(n, dy!, needs));
+      const gs = asBackward(n, () => (createGraph ? runRecorded(n, dy!, needs) : noGrad(() => n.rule!(n, dy!, needs))));
       // A rule may pass dy through, or return one tensor for two inputs: give each use its own view.
       const used = new Set<Tensor>([dy]);
       n.inputs.forEach((t, k) => {
@@ -337,6 +339,10 @@ function walk(op: string, root: Tensor, seed: Tensor | undefined, targets: Set<T
  * With `{ createGraph: true }` the pass is recorded and each `.grad` can be differentiated again.
  */
 export function backward(root: Tensor, seed?: Tensor, opts: GradOptions = {}): void {
+  asBackward(null, () => backwardPass(root, seed, opts));
+}
+
+function backwardPass(root: Tensor, seed: Tensor | undefined, opts: GradOptions): void {
   const cg = !!opts.createGraph;
   const grads = walk('backward', root, seed, null, cg);
   for (const [t, g] of grads) {
@@ -358,7 +364,7 @@ export function backward(root: Tensor, seed?: Tensor, opts: GradOptions = {}): v
  * an op whose gradient has no differentiable form refuses then, naming itself.
  */
 export function grad(root: Tensor, targets: Tensor[], seed?: Tensor, opts: GradOptions = {}): Tensor[] {
-  const grads = walk('grad', root, seed, new Set(targets), !!opts.createGraph);
+  const grads = asBackward(null, () => walk('grad', root, seed, new Set(targets), !!opts.createGraph));
   return targets.map((t) => {
     const g = grads.get(t);
     if (g) return g;

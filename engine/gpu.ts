@@ -93,6 +93,8 @@ export class Gpu {
   private absent: GPUBuffer;
   /** Open between startProfile() and stopProfile(): one timed compute pass per dispatch. */
   private profiler: Profiler | null = null;
+  /** Called before each submit while anomaly mode has a check waiting (engine/anomaly.ts). */
+  beforeFlush: (() => void) | null = null;
   /** Set by createGpu when the caller asked for profiling (whether or not the adapter could). */
   profileRequested = false;
 
@@ -271,6 +273,7 @@ export class Gpu {
   /** Submits everything recorded so far. */
   flush(): void {
     if (!this.encoder) return;
+    this.beforeFlush?.();
     const enc = this.endPass();
     this.profiler?.resolve(enc);
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arenaGpu, 0, this.arenaCpu, 0, Math.ceil(this.arenaUsed / 4) * 4);

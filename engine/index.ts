@@ -14,6 +14,7 @@ export { tidy, keep, scope, asyncTidy, followsAwait, Scope } from './scope.ts';
 export { backward, grad, noGrad, isGradEnabled, listGraph, formatGraph, type TapeNode, type GraphEntry, type GradOptions } from './autograd.ts';
 export { vjp, jvp, hvp, jacobian, gradcheck, type TensorFn, type GradcheckOptions, type GradcheckReport } from './functional.ts';
 export { LanternaError, ShapeError, GpuError } from './errors.ts';
+export { detectAnomaly, AnomalyError } from './anomaly.ts';
 export * from './ops/index.ts';
 export type { DevicePlan, Settings } from '../kernels/plan.ts';
 export { describeDevice, formatDevice, type DeviceDescription } from './info.ts';

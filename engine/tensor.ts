@@ -8,6 +8,7 @@ import { LanternaError, ShapeError, fmtShape } from './errors.ts';
 import { STORAGE, type Gpu } from './gpu.ts';
 import { keep, track, untrack } from './scope.ts';
 import type { TapeNode } from './autograd.ts';
+import { anomalyOn, flagPart, judgeFlag } from './anomaly.ts';
 
 /** Element types: float32 for values, int32 for labels and indices (WebGPU shaders have no float64). */
 export type DType = 'float32' | 'int32';
@@ -165,8 +166,8 @@ export class Tensor {
 
   /** Copies the values to the host. */
   async data(): Promise<TypedArrayOf<this['dtype']>> {
-    if (this.checks.length) return (await readAll([this]))[0] as TypedArrayOf<this['dtype']>;
     const s = this.storage;
+    if (this.checks.length || anomalyOn(s.gpu)) return (await readAll([this]))[0] as TypedArrayOf<this['dtype']>;
     const bytes = await s.gpu.read(s.buffer, 0, this.size * 4, `read ${this.describe()}`);
     return (this.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes)) as TypedArrayOf<this['dtype']>;
   }
@@ -194,7 +195,11 @@ export async function readAll(ts: readonly Tensor[]): Promise<(Float32Array | In
   // The checks' flags ride on the same readback: a check costs no extra round trip.
   const checks = ts.flatMap((t) => t.checks);
   const parts = [...ts.map((t) => ({ buffer: t.storage.buffer, offset: 0, bytes: t.size * 4 })), ...checks.map((c) => ({ buffer: c.flag.storage.buffer, offset: 0, bytes: 8 }))];
+  // Anomaly mode's flag rides along too, and is judged first: a NaN is the cause of what follows.
+  const flag = anomalyOn(g) ? flagPart(g) : null;
+  if (flag) parts.push(flag);
   const bytes = await g.readMany(parts, `read ${ts.map((t) => t.describe()).join(', ')}`);
+  if (flag) judgeFlag(g, bytes[parts.length - 1], flag.upTo);
   checks.forEach((c, i) => {
     const f = new Int32Array(bytes[ts.length + i]);
     if (f[0] >= 0) throw new LanternaError(c.message(f));

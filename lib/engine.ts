@@ -8,7 +8,7 @@
  */
 // Listed one by one: the kernels' helpers behind the ops (their gradients, binding helpers) stay internal.
 export {
-  Gpu, GpuError, LanternaError, Scope, ShapeError, Tensor, abs, adamOnnxStep, adamStep, add,
+  AnomalyError, detectAnomaly, Gpu, GpuError, LanternaError, Scope, ShapeError, Tensor, abs, adamOnnxStep, adamStep, add,
   affine, argmax, asyncTidy, avgPool2d, backward, batchNorm, binary, cast,
   categoricalCrossEntropy, concat, conv2d, dense, depthwiseConv2d, describeDevice, div, dropout,
   elu, empty, equal, exp, flatten, formatDevice, formatGraph, full, gelu, gemm, globalAvgPool,
