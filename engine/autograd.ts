@@ -182,8 +182,34 @@ export function listGraph(root: Tensor): GraphEntry[] {
   }));
 }
 
-/** A text table of the graph, one node per line. */
-export function formatGraph(root: Tensor): string {
+/** How `formatGraph` writes the graph. */
+export interface FormatGraphOptions {
+  /**
+   * 'text' (default): one line per op; 'dot': Graphviz DOT (`dot -Tsvg`); 'json': `GraphJson`
+   * (nodes with ids, ops, shapes, dtypes, inputs, saved tensors' shapes; edges).
+   */
+  format?: 'text' | 'dot' | 'json';
+}
+
+// Set by engine/graph_export.ts (it imports this file for topoOrder).
+let exporters: { dot(root: Tensor): string; json(root: Tensor): unknown } | null = null;
+/** Registers the DOT and JSON writers (engine/index.ts does, once). */
+export function setGraphExporters(e: typeof exporters): void {
+  exporters = e;
+}
+
+/**
+ * The graph behind `root` as text: by default a table, one op per line
+ * (`#7 = matmul(#3, #5(w)[4,2]) -> [3,2]`); `{ format: 'dot' }` for Graphviz, `{ format: 'json' }`
+ * for a JSON document (see `GraphJson`).
+ */
+export function formatGraph(root: Tensor, opts: FormatGraphOptions = {}): string {
+  const format = opts.format ?? 'text';
+  if (format === 'dot' || format === 'json') {
+    if (!exporters) throw new LanternaError('graph exporters not registered: import the engine through engine/index.ts');
+    return format === 'dot' ? exporters.dot(root) : JSON.stringify(exporters.json(root), null, 1);
+  }
+  if (format !== 'text') throw new LanternaError(`formatGraph: format '${String(format)}' is not one of text, dot, json`);
   return listGraph(root)
     .map((e) => {
       const ins = e.inputs.map((i) => `#${i.id}${i.name ? `(${i.name})` : ''}${fmtShape(i.shape)}`).join(', ');
@@ -195,6 +221,7 @@ export function formatGraph(root: Tensor): string {
 // Ops are imported lazily: ops import this file to record themselves.
 type Helpers = { add(a: Tensor, b: Tensor): Tensor; onesLike(t: Tensor): Tensor; zerosLike(t: Tensor): Tensor };
 let helpers: Helpers | null = null;
+/** Registers the ops backward needs (engine/index.ts does, once). */
 export function setAutogradHelpers(h: Helpers): void {
   helpers = h;
 }
