@@ -5,7 +5,7 @@ import type { Tensor } from './tensor.ts';
 import { topoOrder } from './autograd.ts';
 
 /** One tensor of the exported graph: an op's output, or a leaf (a parameter, an input, a constant). */
-export interface GraphNode {
+export interface GraphJsonNode {
   /** The tensor's id (`tensor.id`); ids in `inputs` and `edges` refer to it. */
   id: number;
   /** The op that made the tensor, or 'leaf' for a tensor no recorded op made. */
@@ -35,7 +35,7 @@ export interface GraphJson {
   /** The id of the root tensor. */
   root: number;
   /** Leaves first, then ops in execution order. */
-  nodes: GraphNode[];
+  nodes: GraphJsonNode[];
   /** [from, to] pairs of tensor ids: an input of an op, to the op's output. */
   edges: [number, number][];
 }
@@ -43,10 +43,10 @@ export interface GraphJson {
 /** The graph behind `root` as `GraphJson` (one node per tensor, leaves included). */
 export function graphJson(root: Tensor): GraphJson {
   const order = topoOrder(root);
-  const leaves = new Map<number, GraphNode>();
-  const ops: GraphNode[] = [];
+  const leaves = new Map<number, GraphJsonNode>();
+  const ops: GraphJsonNode[] = [];
   const edges: [number, number][] = [];
-  const leaf = (t: Tensor): GraphNode => ({
+  const leaf = (t: Tensor): GraphJsonNode => ({
     id: t.id,
     op: 'leaf',
     shape: [...t.shape],

@@ -14,7 +14,7 @@ export type { Profile, KernelTime } from './profile.ts';
 export { Tensor, tensor, scalar, empty, view, readAll, type DType, type Shape } from './tensor.ts';
 export { tidy, keep, scope, asyncTidy, followsAwait, Scope } from './scope.ts';
 export { backward, grad, noGrad, isGradEnabled, listGraph, formatGraph, type TapeNode, type GraphEntry, type GradOptions, type FormatGraphOptions } from './autograd.ts';
-export { graphJson, type GraphJson, type GraphNode } from './graph_export.ts';
+export { graphJson, type GraphJson, type GraphJsonNode } from './graph_export.ts';
 export { vjp, jvp, hvp, jacobian, gradcheck, type TensorFn, type GradcheckOptions, type GradcheckReport } from './functional.ts';
 export { LanternaError, ShapeError, GpuError } from './errors.ts';
 export { detectAnomaly, AnomalyError } from './anomaly.ts';

@@ -21,7 +21,7 @@ export {
 } from '../engine/index.ts';
 export type {
   AdapterDescription, Limits, Counters, Profile, KernelTime, DType, Shape, TapeNode, GraphEntry,
-  FormatGraphOptions, GraphJson, GraphNode,
+  FormatGraphOptions, GraphJson, GraphJsonNode,
   DevicePlan, Settings, DeviceDescription, Padding, Conv2dOptions, DepthwiseOptions, PadMode,
   Reduction, SoftmaxCrossEntropyOptions, CategoricalCrossEntropyOptions, MatmulOptions,
   GemmOptions, AdamOptions, OnnxAdamOptions, SgdOptions, PoolPadding, PoolOptions,
