@@ -173,8 +173,10 @@ function details(step: Step, n: GraphJsonNode): HTMLElement[] {
   if (n.saved.length) out.push(h('div', { class: 'muted' }, `saved for backward: ${n.saved.map((sh) => `[${sh.join(',')}]`).join(', ')}`));
   if (seen.grad) {
     const g = summarise(seen.grad);
+    let zeros = 0;
+    for (const x of seen.grad) if (x === 0) zeros++;
     out.push(
-      h('div', { class: 'stats', id: 'graph-grad' }, `gradient: ‖g‖ ${fmt(g.norm)}  min ${fmt(g.min)}  max ${fmt(g.max)}  mean ${fmt(g.mean)}`),
+      h('div', { class: 'stats', id: 'graph-grad' }, `gradient: ‖g‖ ${fmt(g.norm)}  min ${fmt(g.min)}  max ${fmt(g.max)}  mean ${fmt(g.mean)}`, h('br'), `${zeros} of ${g.count} exactly 0`),
       h('div', {}, histogramSvg(seen.grad, 'graph-grad-hist', `histogram of the gradient of ${title(n)}`)),
     );
   } else out.push(h('div', { class: 'muted', id: 'graph-grad' }, n.id === step.graph.root ? 'the root: its gradient is the seed, 1' : 'no gradient flows here (not a parameter, not computed from one)'));
@@ -187,7 +189,7 @@ export function mount(root: HTMLElement, app: App) {
   const runBtn = h('button', { id: 'graph-run' }, 'Record one step');
   const info = h('div', { class: 'muted', id: 'graph-info' });
   // Inline styles: the view adds no rule to the shared style sheet.
-  const canvas = h('div', { style: 'overflow: auto; max-height: 760px; max-width: 100%' });
+  const canvas = h('div', { style: 'overflow-x: auto; max-width: 100%' });
   const side = h('div', { class: 'card', id: 'graph-details', 'aria-live': 'polite', style: 'flex: 1 1 320px; max-width: 420px' }, h('p', { class: 'muted' }, 'Click a box to see its values and its gradient.'));
   root.append(
     h('div', { class: 'controls' }, h('label', {}, 'cam1, batch ', batchSel), runBtn),
