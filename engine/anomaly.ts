@@ -27,7 +27,7 @@ interface State {
   seq: number;
   entries: Map<number, Entry>;
   /** The last dispatch's output, checked when the next dispatch writes elsewhere (ops of several dispatches). */
-  pending: { op: string; binding: Binding; entry: Entry } | null;
+  pending: { op: string; binding: Binding; n: number; entry: Entry } | null;
 }
 
 const states = new Map<Gpu, State>();
@@ -128,6 +128,10 @@ function stateOf(g: Gpu): State {
     s = { flag, seq: 0, entries: new Map(), pending: null };
     states.set(g, s);
     g.beforeFlush = () => emit(g);
+    // A freed buffer may come back as another op's output: its waiting check goes first.
+    g.beforeRelease = (b) => {
+      if (states.get(g)?.pending?.binding.buffer === b) emit(g);
+    };
   }
   return s;
 }
@@ -140,7 +144,7 @@ function emit(g: Gpu): void {
   s.pending = null;
   const seq = ++s.seq;
   s.entries.set(seq, p.entry);
-  g.dispatch(anomalyCheckKernel((p.binding.size ?? 4) / 4, seq), [p.binding, { buffer: s.flag, offset: 0, size: 16 }], `anomaly check of ${p.op}`);
+  g.dispatch(anomalyCheckKernel(p.n, seq), [p.binding, { buffer: s.flag, offset: 0, size: 16 }], `anomaly check of ${p.op}`);
 }
 
 /** A tensor-like argument of a dispatch: shape and dtype are all this file reads. */
@@ -151,11 +155,11 @@ interface Described {
 
 /**
  * Called by run.ts after a dispatch while the mode is on: queues the check of its float outputs
- * (bound as `bindings`), described for the table.
+ * (bound as `binding`, `n` values checked), described for the table.
  */
-export function watch(g: Gpu, op: string, inputs: (Described | null)[], outputs: { t: Described; binding: Binding }[]): void {
+export function watch(g: Gpu, op: string, inputs: (Described | null)[], outputs: { t: Described; binding: Binding; n: number }[]): void {
   const s = stateOf(g);
-  const floats = outputs.filter((o) => o.t.dtype === 'float32' && o.t.shape.every((d) => d > 0));
+  const floats = outputs.filter((o) => o.t.dtype === 'float32' && o.n > 0);
   for (const o of floats) {
     const p = s.pending;
     // A second dispatch of the same op into the same buffer: check once, after the last.
@@ -169,14 +173,18 @@ export function watch(g: Gpu, op: string, inputs: (Described | null)[], outputs:
       of: backward ? backwardOf?.op : undefined,
       frames: backward ? (backwardOf?.frames ?? []) : userFrames(),
     };
-    s.pending = { op, binding: o.binding, entry };
+    s.pending = { op, binding: o.binding, n: o.n, entry };
   }
 }
 
-/** Called before a dispatch while the mode is on: a pending check of another buffer goes first. */
-export function beforeDispatch(g: Gpu, outputs: Binding[]): void {
+/**
+ * Called before a dispatch while the mode is on: the waiting check goes first unless this is the
+ * same op writing the same buffer again (an op of several dispatches; the buffer was not freed
+ * in between, or beforeRelease would have emitted it).
+ */
+export function beforeDispatch(g: Gpu, op: string, outputs: Binding[]): void {
   const p = states.get(g)?.pending;
-  if (p && !outputs.some((b) => b.buffer === p.binding.buffer)) emit(g);
+  if (p && !(p.op === op && outputs.some((b) => b.buffer === p.binding.buffer))) emit(g);
 }
 
 /**
@@ -218,6 +226,7 @@ export function judgeFlag(g: Gpu, bytes: ArrayBuffer, upTo: number): void {
 function forget(g: Gpu, s: State): void {
   states.delete(g);
   g.beforeFlush = null;
+  g.beforeRelease = null;
   g.pool.release(s.flag);
 }
 

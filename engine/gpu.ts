@@ -95,6 +95,8 @@ export class Gpu {
   private profiler: Profiler | null = null;
   /** Called before each submit while anomaly mode has a check waiting (engine/anomaly.ts). */
   beforeFlush: (() => void) | null = null;
+  /** Called before a tensor's buffer goes back to the pool while anomaly mode has a check waiting on it. */
+  beforeRelease: ((buffer: GPUBuffer) => void) | null = null;
   /** Set by createGpu when the caller asked for profiling (whether or not the adapter could). */
   profileRequested = false;
 

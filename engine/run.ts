@@ -47,10 +47,12 @@ export function dispatch(op: string, kernel: Kernel, inputs: (Arg | null)[], out
   // Anomaly mode (engine/anomaly.ts); off, this one test is all it costs.
   if (anomalyOn(g)) {
     const outs = bindings.slice(inputs.length) as Binding[];
-    beforeDispatch(g, outs);
+    beforeDispatch(g, op, outs);
     g.dispatch(kernel, bindings, label(op, all));
     const of = (a: Arg) => (a instanceof Tensor ? a : a.tensor);
-    watch(g, op, inputs.map((a) => (a ? of(a) : null)), outputs.map((a, i) => ({ t: of(a), binding: outs[i] })));
+    // Only the values the op writes: a kernel may bind more (vec4 rows), and the rest is stale.
+    const n = (a: Arg) => (a instanceof Tensor ? a.size : Math.max(0, Math.floor(Math.min(a.byteSize, a.tensor.size * 4 - a.byteOffset) / 4)));
+    watch(g, op, inputs.map((a) => (a ? of(a) : null)), outputs.map((a, i) => ({ t: of(a), binding: outs[i], n: n(a) })));
     return;
   }
   g.dispatch(kernel, bindings, label(op, all));

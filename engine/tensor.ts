@@ -38,7 +38,9 @@ export class Storage {
     readonly bytes: number,
   ) {}
   release(): void {
-    if (--this.refs === 0) this.gpu.pool.release(this.buffer);
+    if (--this.refs > 0) return;
+    this.gpu.beforeRelease?.(this.buffer);
+    this.gpu.pool.release(this.buffer);
   }
 }
 
@@ -195,15 +197,24 @@ export async function readAll(ts: readonly Tensor[]): Promise<(Float32Array | In
   // The checks' flags ride on the same readback: a check costs no extra round trip.
   const checks = ts.flatMap((t) => t.checks);
   const parts = [...ts.map((t) => ({ buffer: t.storage.buffer, offset: 0, bytes: t.size * 4 })), ...checks.map((c) => ({ buffer: c.flag.storage.buffer, offset: 0, bytes: 8 }))];
-  // Anomaly mode's flag rides along too, and is judged first: a NaN is the cause of what follows.
+  // Anomaly mode's flag rides along too. A failed check names the cause (a bad label makes the
+  // loss NaN), so it wins; the flag is judged anyway, so that it is cleared.
   const flag = anomalyOn(g) ? flagPart(g) : null;
   if (flag) parts.push(flag);
   const bytes = await g.readMany(parts, `read ${ts.map((t) => t.describe()).join(', ')}`);
-  if (flag) judgeFlag(g, bytes[parts.length - 1], flag.upTo);
+  let failed: LanternaError | null = null;
   checks.forEach((c, i) => {
     const f = new Int32Array(bytes[ts.length + i]);
-    if (f[0] >= 0) throw new LanternaError(c.message(f));
+    if (f[0] >= 0) failed ??= new LanternaError(c.message(f));
   });
+  if (flag) {
+    try {
+      judgeFlag(g, bytes[parts.length - 1], flag.upTo);
+    } catch (e) {
+      if (!failed) throw e;
+    }
+  }
+  if (failed) throw failed;
   return bytes.slice(0, ts.length).map((b, i) => (ts[i].dtype === 'int32' ? new Int32Array(b) : new Float32Array(b)));
 }
 
