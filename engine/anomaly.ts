@@ -219,7 +219,14 @@ export function judgeFlag(g: Gpu, bytes: ArrayBuffer, upTo: number): void {
   if (!e) throw new AnomalyError(`anomaly: a non-finite value (${value}) was produced by an op that is no longer known (#${seq})`, '?', 'forward', value, [], []);
   const pass = e.phase === 'forward' ? 'the forward pass' : e.of ? `the backward pass of ${e.of}` : 'the backward pass (summing gradients)';
   const ins = e.inputs.length ? `inputs ${e.inputs.join(', ')}` : 'no tensor inputs';
-  const where = e.phase === 'forward' ? `created at ${place(e.frames[0])}` : e.of ? `${e.of} created at ${place(e.frames[0])}` : 'no forward op';
+  const where =
+    e.phase === 'forward'
+      ? `created at ${place(e.frames[0])}`
+      : !e.of
+        ? 'no forward op'
+        : e.frames.length
+          ? `${e.of} created at ${place(e.frames[0])}`
+          : `${e.of} was created before anomaly mode was on (run the forward pass inside detectAnomaly to see where)`;
   throw new AnomalyError(`anomaly: first non-finite value (${value}) produced by ${e.op} in ${pass}, ${ins}; ${where}`, e.op, e.phase, value, e.inputs, e.frames);
 }
 

@@ -62,6 +62,16 @@ test('sqrt(0) backward: Inf in the backward pass of sqrt, naming where sqrt was 
   assert.ok(e.message.includes(`sqrt created at `) && e.message.includes(`anomaly.test.js:${line}:`), `${e.message} should name line ${line}`);
 });
 
+test('a backward anomaly whose forward ran with the mode off says so instead of naming a place', async () => {
+  const x = E.tensor([0, 1], [2]).requireGrad();
+  const y = E.sqrt(x);
+  const e = await anomalyOf(() => E.tidy(() => E.backward(E.sum(y))));
+  assert.is(e.op, 'sqrt.grad');
+  assert.ok(e.message.endsWith('sqrt was created before anomaly mode was on (run the forward pass inside detectAnomaly to see where)'), e.message);
+  y.dispose();
+  x.dispose();
+});
+
 test('0/0: NaN produced by div, with both input shapes', async () => {
   const e = await anomalyOf(() => E.tidy(() => E.div(E.tensor([0, 1], [2]), E.tensor([0], [1]))));
   assert.is(e.op, 'div');
