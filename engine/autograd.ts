@@ -6,6 +6,7 @@
 import { LanternaError, fmtShape } from './errors.ts';
 import { asyncContext, followsAwait, isAsyncFunction, keep, tidy } from './scope.ts';
 import { view, type Tensor } from './tensor.ts';
+import { anomalyOn, asBackward, noteCreation } from './anomaly.ts';
 
 /**
  * Returns one gradient per input, or null where `needs[i]` is false. Runs with grad recording off,
@@ -126,6 +127,7 @@ export function record(
   }
   output.requiresGrad = true;
   output.node = { id: nextNode++, op, inputs, output, attrs, saved, rule };
+  if (anomalyOn(output.storage.gpu)) noteCreation(output.node);
   return output;
 }
 
@@ -180,8 +182,34 @@ export function listGraph(root: Tensor): GraphEntry[] {
   }));
 }
 
-/** A text table of the graph, one node per line. */
-export function formatGraph(root: Tensor): string {
+/** How `formatGraph` writes the graph. */
+export interface FormatGraphOptions {
+  /**
+   * 'text' (default): one line per op; 'dot': Graphviz DOT (`dot -Tsvg`); 'json': `GraphJson`
+   * (nodes with ids, ops, shapes, dtypes, inputs, saved tensors' shapes; edges).
+   */
+  format?: 'text' | 'dot' | 'json';
+}
+
+// Set by engine/graph_export.ts (it imports this file for topoOrder).
+let exporters: { dot(root: Tensor): string; json(root: Tensor): unknown } | null = null;
+/** Registers the DOT and JSON writers (engine/index.ts does, once). */
+export function setGraphExporters(e: typeof exporters): void {
+  exporters = e;
+}
+
+/**
+ * The graph behind `root` as text: by default a table, one op per line
+ * (`#7 = matmul(#3, #5(w)[4,2]) -> [3,2]`); `{ format: 'dot' }` for Graphviz, `{ format: 'json' }`
+ * for a JSON document (see `GraphJson`).
+ */
+export function formatGraph(root: Tensor, opts: FormatGraphOptions = {}): string {
+  const format = opts.format ?? 'text';
+  if (format === 'dot' || format === 'json') {
+    if (!exporters) throw new LanternaError('graph exporters not registered: import the engine through engine/index.ts');
+    return format === 'dot' ? exporters.dot(root) : JSON.stringify(exporters.json(root), null, 1);
+  }
+  if (format !== 'text') throw new LanternaError(`formatGraph: format '${String(format)}' is not one of text, dot, json`);
   return listGraph(root)
     .map((e) => {
       const ins = e.inputs.map((i) => `#${i.id}${i.name ? `(${i.name})` : ''}${fmtShape(i.shape)}`).join(', ');
@@ -193,6 +221,7 @@ export function formatGraph(root: Tensor): string {
 // Ops are imported lazily: ops import this file to record themselves.
 type Helpers = { add(a: Tensor, b: Tensor): Tensor; onesLike(t: Tensor): Tensor; zerosLike(t: Tensor): Tensor };
 let helpers: Helpers | null = null;
+/** Registers the ops backward needs (engine/index.ts does, once). */
 export function setAutogradHelpers(h: Helpers): void {
   helpers = h;
 }
@@ -297,7 +326,7 @@ function walk(op: string, root: Tensor, seed: Tensor | undefined, targets: Set<T
         );
       for (const t of [...n.inputs, ...n.saved])
         if (t.disposed) throw new LanternaError(`backward through '${n.op}': tensor #${t.id} ${fmtShape(t.shape)} was disposed before backward()`);
-      const gs = createGraph ? runRecorded(n, dy, needs) : noGrad(() => n.rule!(n, dy!, needs));
+      const gs = asBackward(n, () => (createGraph ? runRecorded(n, dy!, needs) : noGrad(() => n.rule!(n, dy!, needs))));
       // A rule may pass dy through, or return one tensor for two inputs: give each use its own view.
       const used = new Set<Tensor>([dy]);
       n.inputs.forEach((t, k) => {
@@ -337,6 +366,10 @@ function walk(op: string, root: Tensor, seed: Tensor | undefined, targets: Set<T
  * With `{ createGraph: true }` the pass is recorded and each `.grad` can be differentiated again.
  */
 export function backward(root: Tensor, seed?: Tensor, opts: GradOptions = {}): void {
+  asBackward(null, () => backwardPass(root, seed, opts));
+}
+
+function backwardPass(root: Tensor, seed: Tensor | undefined, opts: GradOptions): void {
   const cg = !!opts.createGraph;
   const grads = walk('backward', root, seed, null, cg);
   for (const [t, g] of grads) {
@@ -358,7 +391,7 @@ export function backward(root: Tensor, seed?: Tensor, opts: GradOptions = {}): v
  * an op whose gradient has no differentiable form refuses then, naming itself.
  */
 export function grad(root: Tensor, targets: Tensor[], seed?: Tensor, opts: GradOptions = {}): Tensor[] {
-  const grads = walk('grad', root, seed, new Set(targets), !!opts.createGraph);
+  const grads = asBackward(null, () => walk('grad', root, seed, new Set(targets), !!opts.createGraph));
   return targets.map((t) => {
     const g = grads.get(t);
     if (g) return g;

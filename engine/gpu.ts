@@ -93,6 +93,10 @@ export class Gpu {
   private absent: GPUBuffer;
   /** Open between startProfile() and stopProfile(): one timed compute pass per dispatch. */
   private profiler: Profiler | null = null;
+  /** Called before each submit while anomaly mode has a check waiting (engine/anomaly.ts). */
+  beforeFlush: (() => void) | null = null;
+  /** Called before a tensor's buffer goes back to the pool while anomaly mode has a check waiting on it. */
+  beforeRelease: ((buffer: GPUBuffer) => void) | null = null;
   /** Set by createGpu when the caller asked for profiling (whether or not the adapter could). */
   profileRequested = false;
 
@@ -271,6 +275,7 @@ export class Gpu {
   /** Submits everything recorded so far. */
   flush(): void {
     if (!this.encoder) return;
+    this.beforeFlush?.();
     const enc = this.endPass();
     this.profiler?.resolve(enc);
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arenaGpu, 0, this.arenaCpu, 0, Math.ceil(this.arenaUsed / 4) * 4);

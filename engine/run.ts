@@ -2,6 +2,7 @@
 // allocates outputs from the pool and records the dispatch with a label naming op and shapes.
 
 import type { Kernel } from '../kernels/program.ts';
+import { anomalyOn, beforeDispatch, watch } from './anomaly.ts';
 import { ShapeError, fmtShape } from './errors.ts';
 import type { Binding } from './gpu.ts';
 import { empty, type DType, type Shape, Tensor } from './tensor.ts';
@@ -42,11 +43,19 @@ export function dispatch(op: string, kernel: Kernel, inputs: (Arg | null)[], out
   const g = (first instanceof Tensor ? first : first.tensor).storage.gpu;
   const limit = g.limits.maxStorageBufferBindingSize;
   const all = [...inputs, ...outputs];
-  g.dispatch(
-    kernel,
-    all.map((a, i) => (a ? toBinding(op, a, i, limit) : null)),
-    label(op, all),
-  );
+  const bindings = all.map((a, i) => (a ? toBinding(op, a, i, limit) : null));
+  // Anomaly mode (engine/anomaly.ts); off, this one test is all it costs.
+  if (anomalyOn(g)) {
+    const outs = bindings.slice(inputs.length) as Binding[];
+    beforeDispatch(g, op, outs);
+    g.dispatch(kernel, bindings, label(op, all));
+    const of = (a: Arg) => (a instanceof Tensor ? a : a.tensor);
+    // Only the values the op writes: a kernel may bind more (vec4 rows), and the rest is stale.
+    const n = (a: Arg) => (a instanceof Tensor ? a.size : Math.max(0, Math.floor(Math.min(a.byteSize, a.tensor.size * 4 - a.byteOffset) / 4)));
+    watch(g, op, inputs.map((a) => (a ? of(a) : null)), outputs.map((a, i) => ({ t: of(a), binding: outs[i], n: n(a) })));
+    return;
+  }
+  g.dispatch(kernel, bindings, label(op, all));
 }
 
 /** Allocates one output and dispatches. */

@@ -8,6 +8,7 @@ import { LanternaError, ShapeError, fmtShape } from './errors.ts';
 import { STORAGE, type Gpu } from './gpu.ts';
 import { keep, track, untrack } from './scope.ts';
 import type { TapeNode } from './autograd.ts';
+import { anomalyOn, flagPart, judgeFlag } from './anomaly.ts';
 
 /** Element types: float32 for values, int32 for labels and indices (WebGPU shaders have no float64). */
 export type DType = 'float32' | 'int32';
@@ -37,7 +38,9 @@ export class Storage {
     readonly bytes: number,
   ) {}
   release(): void {
-    if (--this.refs === 0) this.gpu.pool.release(this.buffer);
+    if (--this.refs > 0) return;
+    this.gpu.beforeRelease?.(this.buffer);
+    this.gpu.pool.release(this.buffer);
   }
 }
 
@@ -165,8 +168,8 @@ export class Tensor {
 
   /** Copies the values to the host. */
   async data(): Promise<TypedArrayOf<this['dtype']>> {
-    if (this.checks.length) return (await readAll([this]))[0] as TypedArrayOf<this['dtype']>;
     const s = this.storage;
+    if (this.checks.length || anomalyOn(s.gpu)) return (await readAll([this]))[0] as TypedArrayOf<this['dtype']>;
     const bytes = await s.gpu.read(s.buffer, 0, this.size * 4, `read ${this.describe()}`);
     return (this.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes)) as TypedArrayOf<this['dtype']>;
   }
@@ -194,11 +197,24 @@ export async function readAll(ts: readonly Tensor[]): Promise<(Float32Array | In
   // The checks' flags ride on the same readback: a check costs no extra round trip.
   const checks = ts.flatMap((t) => t.checks);
   const parts = [...ts.map((t) => ({ buffer: t.storage.buffer, offset: 0, bytes: t.size * 4 })), ...checks.map((c) => ({ buffer: c.flag.storage.buffer, offset: 0, bytes: 8 }))];
+  // Anomaly mode's flag rides along too. A failed check names the cause (a bad label makes the
+  // loss NaN), so it wins; the flag is judged anyway, so that it is cleared.
+  const flag = anomalyOn(g) ? flagPart(g) : null;
+  if (flag) parts.push(flag);
   const bytes = await g.readMany(parts, `read ${ts.map((t) => t.describe()).join(', ')}`);
+  let failed: LanternaError | null = null;
   checks.forEach((c, i) => {
     const f = new Int32Array(bytes[ts.length + i]);
-    if (f[0] >= 0) throw new LanternaError(c.message(f));
+    if (f[0] >= 0) failed ??= new LanternaError(c.message(f));
   });
+  if (flag) {
+    try {
+      judgeFlag(g, bytes[parts.length - 1], flag.upTo);
+    } catch (e) {
+      if (!failed) throw e;
+    }
+  }
+  if (failed) throw failed;
   return bytes.slice(0, ts.length).map((b, i) => (ts[i].dtype === 'int32' ? new Int32Array(b) : new Float32Array(b)));
 }
 

@@ -35,6 +35,8 @@ export interface DevicePlan {
   readonly debug: boolean;
   /** Steps `fit` records ahead of their loss readbacks, when the caller does not say. */
   readonly fitInFlight: number;
+  /** Anomaly mode everywhere (LANTERNA_ANOMALY=1): every op's float output checked for NaN/Inf (engine/anomaly.ts). */
+  readonly anomaly: boolean;
 }
 
 /** The LANTERNA_* settings, parsed (engine/settings.ts reads them in every runtime). */
@@ -51,6 +53,8 @@ export interface Settings {
   debug?: boolean;
   /** LANTERNA_PROFILE=1: ask for timestamp queries, so kernels can be timed. */
   profile?: boolean;
+  /** LANTERNA_ANOMALY=1: anomaly mode everywhere (the first NaN or Inf names its op). */
+  anomaly?: boolean;
   /** LANTERNA_FIT_INFLIGHT: training steps recorded ahead of their loss readbacks (default 4). */
   fitInFlight?: number;
 }
@@ -62,6 +66,7 @@ export const SETTINGS_HELP: Readonly<Record<string, string>> = {
   LANTERNA_ROWS: 'thread | tree: one row-kernel variant on every adapter',
   LANTERNA_DEBUG: '1: every dispatch in its own error scope (slow; GPU errors name their op)',
   LANTERNA_PROFILE: '1: ask for timestamp queries, so kernels can be timed',
+  LANTERNA_ANOMALY: '1: anomaly mode everywhere: the first NaN or Inf an op produces is an error naming the op and its line',
   LANTERNA_FIT_INFLIGHT: 'n ≥ 1: training steps recorded ahead of their readbacks (default 4)',
 };
 
@@ -85,7 +90,7 @@ export function parseSettings(get: (name: string) => string | undefined): Settin
     if (rows !== 'thread' && rows !== 'tree') throw bad('LANTERNA_ROWS', rows);
     s.rowVariant = rows;
   }
-  for (const [name, key] of [['LANTERNA_DEBUG', 'debug'], ['LANTERNA_PROFILE', 'profile']] as const) {
+  for (const [name, key] of [['LANTERNA_DEBUG', 'debug'], ['LANTERNA_PROFILE', 'profile'], ['LANTERNA_ANOMALY', 'anomaly']] as const) {
     const v = get(name);
     if (v === undefined || v === '') continue;
     if (v !== '0' && v !== '1') throw bad(name, v);
@@ -130,5 +135,6 @@ export function makePlan(a: AdapterFacts, maxStorageBufferBindingSize: number, f
     }),
     debug: s.debug ?? false,
     fitInFlight: s.fitInFlight ?? 4,
+    anomaly: s.anomaly ?? false,
   });
 }

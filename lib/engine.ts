@@ -8,10 +8,10 @@
  */
 // Listed one by one: the kernels' helpers behind the ops (their gradients, binding helpers) stay internal.
 export {
-  Gpu, GpuError, LanternaError, Scope, ShapeError, Tensor, abs, adamOnnxStep, adamStep, add,
+  AnomalyError, detectAnomaly, Gpu, GpuError, LanternaError, Scope, ShapeError, Tensor, abs, adamOnnxStep, adamStep, add,
   affine, argmax, asyncTidy, avgPool2d, backward, batchNorm, binary, cast,
   categoricalCrossEntropy, concat, conv2d, dense, depthwiseConv2d, describeDevice, div, dropout,
-  elu, empty, equal, exp, flatten, formatDevice, formatGraph, full, gelu, gemm, globalAvgPool,
+  elu, empty, equal, exp, flatten, formatDevice, formatGraph, full, gelu, gemm, globalAvgPool, graphJson,
   gpu, grad, greaterEqual, hardSigmoid, hardSigmoidKeras2, hardSwish, init, isGradEnabled, keep,
   leakyRelu, less, listGraph, log, logSoftmax, matmul, max, maxPool2d, maximum, mean, min,
   minimum, mul, neg, noGrad, oneHot, ones, onesLike, pad, reduce, relu, relu6, reshape, resize,
@@ -21,6 +21,7 @@ export {
 } from '../engine/index.ts';
 export type {
   AdapterDescription, Limits, Counters, Profile, KernelTime, DType, Shape, TapeNode, GraphEntry,
+  FormatGraphOptions, GraphJson, GraphJsonNode,
   DevicePlan, Settings, DeviceDescription, Padding, Conv2dOptions, DepthwiseOptions, PadMode,
   Reduction, SoftmaxCrossEntropyOptions, CategoricalCrossEntropyOptions, MatmulOptions,
   GemmOptions, AdamOptions, OnnxAdamOptions, SgdOptions, PoolPadding, PoolOptions,

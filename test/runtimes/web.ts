@@ -3,7 +3,7 @@
 // user: draws digits with pointer strokes, trains a few steps, explains an image with a
 // VGG16-layout Keras file and with a tiny TF.js model (model.json + shard, checked against a
 // float64 reference), feeds bad files, and saves screenshots of each view.
-//   node dist/test/runtimes/web.js [--screenshots DIR] [--only draw,train,explain,tfjs,errors]
+//   node dist/test/runtimes/web.js [--screenshots DIR] [--only draw,train,explain,tfjs,errors,graph]
 // Prints one `##lanterna-result` line (counts of the checks below), or `##lanterna-skip` when
 // Chromium cannot start or the page has no WebGPU adapter. CHROMIUM_PATH overrides the browser.
 
@@ -543,6 +543,8 @@ async function main(): Promise<void> {
       await shot('explain-error.png');
     }
 
+    if (wants('graph')) await graphChecks(page, shot);
+
     if (wants('errors'))
       await check('errors: without navigator.gpu the page says so plainly', async () => {
         const p2 = await context.newPage();
@@ -571,6 +573,51 @@ async function main(): Promise<void> {
     server?.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// --- Graph (#19): the recorded graph of one training step -------------------------------------
+type Page = Awaited<ReturnType<Awaited<ReturnType<Awaited<ReturnType<typeof loadPlaywright>>['chromium']['launch']>>['newPage']>>;
+
+/** The Graph tab: cam1's step drawn (11 op boxes, edges down), a click on a conv shows its gradient's histogram. */
+async function graphChecks(page: Page, shot: (name: string) => Promise<void>): Promise<void> {
+  await check('graph: one training step of cam1 shows its 11 recorded ops, 12 leaves and their edges', async () => {
+    await page.click('#tab-graph');
+    await page.waitForFunction(() => document.getElementById('view-graph')!.dataset.state === 'done', null, { timeout: 120_000 });
+    const alert = await page.textContent('#view-graph [role=alert]');
+    assert(!alert, `alert: ${alert}`);
+    const seen = await page.evaluate(() => {
+      const nodes = [...document.querySelectorAll('#graph-svg g.gnode')];
+      return {
+        ops: nodes.filter((n) => n.getAttribute('data-op') !== 'leaf').map((n) => n.getAttribute('data-op')),
+        leaves: nodes.filter((n) => n.getAttribute('data-op') === 'leaf').length,
+        edges: document.querySelectorAll('#graph-svg path.gedge').length,
+        info: document.getElementById('graph-info')!.textContent,
+      };
+    });
+    assert(seen.ops.length === 11, `ops: ${seen.ops.join(', ')}`);
+    assert(seen.ops.filter((o) => o === 'conv2d_relu').length === 4 && seen.ops.includes('softmaxCrossEntropy'), `ops: ${seen.ops.join(', ')}`);
+    assert(seen.leaves === 12 && seen.edges === 22, `${seen.leaves} leaves, ${seen.edges} edges`);
+    return seen.info;
+  });
+  await check('graph: clicking the first conv2d shows its values and a histogram of its gradient', async () => {
+    await page.click('#graph-svg g.gnode[data-op="conv2d_relu"]');
+    await page.waitForSelector('#graph-grad-hist rect.hist-bar');
+    const d = await page.evaluate(() => ({
+      bars: [...document.querySelectorAll('#graph-grad-hist rect.hist-bar')].map((r) => Number(r.getAttribute('data-count'))),
+      values: document.getElementById('graph-values')!.textContent,
+      grad: document.getElementById('graph-grad')!.textContent,
+      head: document.querySelector('#graph-details h3')!.textContent,
+    }));
+    const total = d.bars.reduce((a, b) => a + b, 0);
+    assert(d.bars.length === 24 && total === 2 * 28 * 28 * 16, `${d.bars.length} bars holding ${total} values`);
+    assert(d.bars.filter((c) => c > 0).length >= 2, `histogram bars ${d.bars.join(',')}`);
+    assert(/conv2d_relu → float32\[2,28,28,16\]/.test(d.head ?? ''), `heading ${d.head}`);
+    assert(/values: min 0 /.test(d.values ?? ''), `values ${d.values} (a relu output has min 0)`);
+    const norm = Number(/‖g‖ (\S+)/.exec(d.grad ?? '')?.[1]);
+    assert(norm > 0 && Number.isFinite(norm), `gradient ${d.grad}`);
+    await shot('graph-view.png');
+    return `${d.head}; ${d.grad}`;
+  });
 }
 
 try {
