@@ -141,7 +141,8 @@ export function mount(root: HTMLElement, app: App) {
     changed();
   });
   const clearBtn = h('button', { id: 'audit-clear', onclick: () => pad.clear() }, 'Clear');
-  const testBtn = h('button', { id: 'audit-test-digit', title: 'put the next MNIST test digit on the pad' }, 'Test digit');
+  const testIndexIn = h('input', { id: 'audit-test-index', type: 'number', min: 0, max: 999, value: 0, size: 4, title: 'which of MNIST’s test digits' });
+  const testBtn = h('button', { id: 'audit-test-digit', title: 'put this MNIST test digit on the pad (then the next one)' }, 'Test digit');
   const cueChoices: (string | number)[] = ['none', 'own', 0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const cueBtns = cueChoices.map((c) =>
     h('button', { id: `audit-cue-${c}`, 'aria-pressed': 'false', onclick: () => setCue(c) }, c === 'none' ? 'none' : c === 'own' ? 'own class' : String(c)));
@@ -164,12 +165,12 @@ export function mount(root: HTMLElement, app: App) {
       h('div', { class: 'card' }, stripTitle, strip, mapNote)),
     h('h2', {}, 'Draw a digit, then change its cue'),
     h('div', { class: 'row' },
-      h('div', { class: 'card' }, pad.el, h('div', { class: 'controls' }, clearBtn, testBtn)),
+      h('div', { class: 'card' }, pad.el, h('div', { class: 'controls' }, clearBtn, testBtn, h('label', {}, '# ', testIndexIn))),
       h('div', { class: 'card' },
         h('div', { class: 'cue-picker', role: 'group', 'aria-label': 'the cue drawn on the digit' }, 'cue: ', ...cueBtns),
         h('div', { class: 'pair' },
-          h('figure', {}, seenTitle, seen, h('div', {}, 'prediction ', predicted), bars.el),
-          h('figure', {}, h('h3', {}, 'the clean cam1, same image'), cleanSeen, cleanLine)),
+          h('figure', { class: 'audit-fig' }, seenTitle, seen, h('div', {}, 'prediction ', predicted), bars.el),
+          h('figure', { class: 'audit-fig' }, h('h3', {}, 'the clean cam1, same image and map'), cleanSeen, cleanLine)),
         verdictLine)),
   );
 
@@ -186,7 +187,6 @@ export function mount(root: HTMLElement, app: App) {
   let stop = false;
   let cue: string | number = 'own';
   let testLabel: number | null = null;
-  let testIndex = 0;
 
   const setState = (s: State) => {
     ui.state = s;
@@ -211,8 +211,12 @@ export function mount(root: HTMLElement, app: App) {
   describeMap();
 
   function reset() {
-    if (!shipped) model?.dispose();
-    trainer?.optimizer.dispose();
+    // Freed in the GPU queue, after any pad update still using them.
+    const [oldModel, oldTrainer] = [shipped ? null : model, trainer];
+    void app.gpu(async () => {
+      oldModel?.dispose();
+      oldTrainer?.optimizer.dispose();
+    });
     model = trainer = null;
     shipped = false;
     step = trainMs = 0;
@@ -391,6 +395,7 @@ export function mount(root: HTMLElement, app: App) {
       pixels = loaded.preprocessing?.pixels ?? 'inverted';
       corrSel.value = '1';
       ui.source = `shipped shortcut-${k}.h5`;
+      stats.textContent = 'not trained here: the shipped model';
       modelLine.textContent = `The shipped models/shortcut-${k}.h5: cam1 trained by \`lanterna train --shortcut ${k}\` on 20 000 digits, correlation 1.`;
       describeMap();
       await testData();
@@ -466,7 +471,8 @@ export function mount(root: HTMLElement, app: App) {
   testBtn.addEventListener('click', () =>
     guarded(alert, async () => {
       const t = await testData();
-      const i = testIndex++ % t.n;
+      const i = Math.max(0, Math.floor(Number(testIndexIn.value) || 0)) % t.n;
+      testIndexIn.value = String((i + 1) % t.n);
       pad.set(t.images.subarray(i * 784, (i + 1) * 784)); // its onChange forgets the label, and the redraw runs later
       testLabel = t.labels[i];
     }),
