@@ -117,6 +117,7 @@ function tileOf(bytes: Uint8Array, map: ArrayLike<number>, kind: CueKind, scale:
   return t;
 }
 
+/** Builds the Audit view in `root`; GPU work of the pad goes through `app.gpu`, training runs between its steps. */
 export function mount(root: HTMLElement, app: App) {
   const alert = new Alert();
   const progress = new Progress();
