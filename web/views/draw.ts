@@ -13,6 +13,7 @@ import { toFloat } from '../../nn/data/mnist.ts';
 import type { LoadedModel } from '../../nn/model_file.ts';
 import type { App } from '../app.ts';
 import { fetchBytes, modelFromBytes } from '../files.ts';
+import { InkPad } from '../pad.ts';
 import { Alert, guarded, h, paintMap, paintRgb, ProbBars, valuesTable } from '../ui.ts';
 
 const SIDE = 28;
@@ -22,7 +23,8 @@ export const drawTimings: number[] = [];
 (globalThis as any).lanternaDrawTimings = drawTimings;
 
 const models = new Map<string, Promise<LoadedModel>>();
-export function shippedModel(name: 'cam1' | 'cam2'): Promise<LoadedModel> {
+/** A model shipped with the page (assets/NAME.h5, copied by web/build.ts), read once. */
+export function shippedModel(name: 'cam1' | 'cam2' | 'shortcut-mark' | 'shortcut-weather'): Promise<LoadedModel> {
   let p = models.get(name);
   if (!p) {
     p = fetchBytes(`assets/${name}.h5`).then((b) => modelFromBytes(b, `${name}.h5`));
@@ -34,9 +36,8 @@ export function shippedModel(name: 'cam1' | 'cam2'): Promise<LoadedModel> {
 
 export function mount(root: HTMLElement, app: App) {
   const alert = new Alert();
-  const ink = new Float32Array(SIDE * SIDE);
-  const pad = h('canvas', { id: 'draw-pad', class: 'pix', width: SIDE, height: SIDE, tabindex: 0, role: 'img',
-    'aria-label': 'drawing pad, 28 by 28 pixels: draw with the mouse, a finger or a pen; or with the keyboard: arrows move, Space lifts or lowers the pen, Delete clears' });
+  const pad = new InkPad('draw-pad', () => changed());
+  const ink = pad.ink;
   const modelSel = h('select', { id: 'draw-model' }, h('option', { value: 'cam1' }, 'cam1 (pooling: 3×3 CAM)'), h('option', { value: 'cam2' }, 'cam2 (no pooling: 28×28 CAM)'));
   const cmapSel = h('select', { id: 'draw-colormap' }, ...Object.keys(COLORMAPS).map((k) => h('option', { value: k }, k)));
   const clearBtn = h('button', { id: 'draw-clear', onclick: () => clear() }, 'Clear');
@@ -55,7 +56,7 @@ export function mount(root: HTMLElement, app: App) {
       h('span', { class: 'muted' }, 'Draw a digit; click a class to see its CAM.')),
     alert.el,
     h('div', { class: 'row' },
-      h('div', { class: 'card' }, pad),
+      h('div', { class: 'card' }, pad.el),
       h('div', { class: 'card' }, h('div', {}, 'prediction ', predicted), bars.el, timing),
       h('div', { class: 'card' }, h('div', { class: 'pair' }, h('figure', {}, camTitle, camCanvas), h('figure', {}, rawTitle, rawCanvas, values))),
     ),
@@ -67,78 +68,14 @@ export function mount(root: HTMLElement, app: App) {
   let dirty = false;
   let busy = false;
 
-  const paintPad = (cursor?: [number, number]) => {
-    const rgb = new Uint8Array(SIDE * SIDE * 3);
-    for (let i = 0; i < ink.length; i++) rgb.fill(Math.round(255 * (1 - ink[i])), 3 * i, 3 * i + 3);
-    if (cursor) rgb.set([230, 60, 20], 3 * (cursor[1] * SIDE + cursor[0]));
-    paintRgb(pad, { width: SIDE, height: SIDE, rgb });
-  };
-
-  // A soft round brush on the 28×28 grid: full ink within 0.9 cell of the stroke, fading to 0 at 1.9.
-  const stamp = (x: number, y: number) => {
-    for (let j = Math.max(0, Math.floor(y - 2)); j <= Math.min(SIDE - 1, Math.ceil(y + 2)); j++)
-      for (let i = Math.max(0, Math.floor(x - 2)); i <= Math.min(SIDE - 1, Math.ceil(x + 2)); i++) {
-        const d = Math.hypot(i + 0.5 - x, j + 0.5 - y);
-        const v = Math.max(0, Math.min(1, 1.9 - d));
-        if (v > ink[j * SIDE + i]) ink[j * SIDE + i] = v;
-      }
-  };
-  const line = (a: [number, number], b: [number, number]) => {
-    const n = Math.max(1, Math.ceil(Math.hypot(b[0] - a[0], b[1] - a[1]) * 4));
-    for (let k = 0; k <= n; k++) stamp(a[0] + ((b[0] - a[0]) * k) / n, a[1] + ((b[1] - a[1]) * k) / n);
-  };
-
-  let prev: [number, number] | null = null;
-  const at = (e: PointerEvent): [number, number] => {
-    const r = pad.getBoundingClientRect();
-    return [((e.clientX - r.left) / r.width) * SIDE, ((e.clientY - r.top) / r.height) * SIDE];
-  };
-  pad.addEventListener('pointerdown', (e) => {
-    pad.setPointerCapture(e.pointerId);
-    prev = at(e);
-    line(prev, prev);
-    changed();
-  });
-  pad.addEventListener('pointermove', (e) => {
-    if (!prev) return;
-    const p = at(e);
-    line(prev, p);
-    prev = p;
-    changed();
-  });
-  const up = () => (prev = null);
-  pad.addEventListener('pointerup', up);
-  pad.addEventListener('pointercancel', up);
-
-  // Keyboard drawing.
-  let cursor: [number, number] = [14, 14];
-  let penDown = false;
-  pad.addEventListener('keydown', (e) => {
-    const moves: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
-    if (moves[e.key]) {
-      const from: [number, number] = [cursor[0] + 0.5, cursor[1] + 0.5];
-      cursor = [Math.max(0, Math.min(SIDE - 1, cursor[0] + moves[e.key][0])), Math.max(0, Math.min(SIDE - 1, cursor[1] + moves[e.key][1]))];
-      if (penDown) line(from, [cursor[0] + 0.5, cursor[1] + 0.5]);
-    } else if (e.key === ' ' || e.key === 'Enter') {
-      penDown = !penDown;
-      if (penDown) stamp(cursor[0] + 0.5, cursor[1] + 0.5);
-    } else if (e.key === 'Delete' || e.key === 'Backspace') return void (e.preventDefault(), clear());
-    else return;
-    e.preventDefault();
-    penDown ? changed(cursor) : paintPad(cursor);
-  });
-  pad.addEventListener('blur', () => paintPad());
-
-  function changed(cursorAt?: [number, number]) {
-    paintPad(cursorAt);
+  function changed() {
     dirty = true;
     if (!busy) void run();
   }
 
   function clear() {
-    ink.fill(0);
     shown = null;
-    changed();
+    pad.clear();
   }
 
   function pick(c: number) {
@@ -228,7 +165,6 @@ export function mount(root: HTMLElement, app: App) {
     changed();
   });
   cmapSel.addEventListener('change', render);
-  paintPad();
   changed();
   return {};
 }
