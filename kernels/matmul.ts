@@ -72,11 +72,12 @@ export const REG_WG = 64;
  * buffer loads, bench/results/lavapipe-shapes-2026-12-07.md; 8 elsewhere). M ≤ 4 (dense layers at
  * small batch) gets 4 rows, so threads do not load rows they discard. `gathered`: rows come through
  * per-row index arithmetic (conv); SwiftShader takes ~30 s to compile those with 8 rows and
- * 0.3 s with 4, so they get 4×16 blocks. N is not special-cased: every distinct block is one
+ * 0.3 s with 4, so they get 4×16 blocks there, and 8×16 on lavapipe (block3's conv forward 1.2×,
+ * input gradient 1.5× faster than 4×16; 16×16 compiles in 4 s and gains no more). N is not special-cased: every distinct block is one
  * more pipeline to compile (seconds each on CPU drivers).
  */
 export function regBlock(M: number, gathered = false, side: 8 | 16 = 8): RegBlock {
-  if (gathered) return { RM: 1, RN: 4 };
+  if (gathered) return side === 16 ? { RM: M <= 4 ? 1 : 2, RN: 4 } : { RM: 1, RN: 4 };
   const R = side / 4;
   return { RM: M <= 4 ? 1 : R, RN: R };
 }

@@ -26,7 +26,7 @@ export interface DevicePlan {
   /**
    * Side of a register-variant matmul thread's block of C: 16 (16×16, lavapipe's default: twice the
    * FMAs per lane-by-lane load of 8×8, measured 1.6–1.8× faster at 1024³) or 8 (SwiftShader's, where
-   * big blocks compile slowly). Conv kernels keep their own blocks (regBlock).
+   * big blocks compile slowly). Conv kernels whose rows are gathered get 8×16 under 16 (regBlock).
    */
   readonly regTile: RegTile;
   /** A block forced on every tiled kernel; null: chosen per product (tilesFor). */
