@@ -294,8 +294,41 @@ const transpose = defineKernel({
   Y[i] = X[u.off + z * rc + r * u.C + c];`,
 });
 
-/** out[z, c, r] = in[off + z·R·C + r·C + c]: [batch, R, C] → [batch, C, R], one thread per element. */
+// 4×4 blocks per thread in vec4 (R, C and off multiples of 4): a quarter of the loads and stores,
+// and the index arithmetic once per 16 elements. On lavapipe the element-wise kernel's three
+// integer divisions run lane by lane (AVX2 has no vector division): it took ~40 ms of a 1024³
+// product's ~120 ms.
+const transpose4 = defineKernel({
+  name: 'transpose_matrices4',
+  bindings: [
+    { name: 'X', access: 'read', type: 'vec4<f32>' },
+    { name: 'Y', access: 'write', type: 'vec4<f32>' },
+  ],
+  uniforms: { n: 'u32', R4: 'u32', C4: 'u32', off4: 'u32' },
+  workgroupSize: 64,
+  dispatch: { flat: 'n' },
+  main: () => /* wgsl */ `let blocks = u.R4 * u.C4;
+  let z = i / blocks;
+  let r4 = (i % blocks) / u.C4;
+  let c4 = i % u.C4;
+  let src = u.off4 + z * blocks * 4u + r4 * 4u * u.C4 + c4;
+  let x0 = X[src];
+  let x1 = X[src + u.C4];
+  let x2 = X[src + 2u * u.C4];
+  let x3 = X[src + 3u * u.C4];
+  let dst = z * blocks * 4u + c4 * 4u * u.R4 + r4;
+  Y[dst] = vec4<f32>(x0.x, x1.x, x2.x, x3.x);
+  Y[dst + u.R4] = vec4<f32>(x0.y, x1.y, x2.y, x3.y);
+  Y[dst + 2u * u.R4] = vec4<f32>(x0.z, x1.z, x2.z, x3.z);
+  Y[dst + 3u * u.R4] = vec4<f32>(x0.w, x1.w, x2.w, x3.w);`,
+});
+
+/**
+ * out[z, c, r] = in[off + z·R·C + r·C + c]: [batch, R, C] → [batch, C, R]; 4×4 blocks per thread
+ * when R, C and off are multiples of 4, else one thread per element.
+ */
 export function transposeKernel(batch: number, R: number, C: number, off: number): Kernel {
+  if (al4(R, C, off)) return transpose4({}, { n: (batch * R * C) / 16, R4: R / 4, C4: C / 4, off4: off / 4 });
   return transpose({}, { n: batch * R * C, R, C, off });
 }
 
