@@ -148,7 +148,8 @@ const third: Shape[] = [
   reg(4, 4, 8),
   reg(4, 4, 16),
 ];
-const shapes = [...(argv.includes('--first') ? first : argv.includes('--second') ? second : third)
+const fourth: Shape[] = [reg(4, 4), reg(2, 8), reg(8, 2), reg(4, 8), reg(8, 4)];
+const shapes = [...(argv.includes('--fourth') ? fourth : argv.includes('--first') ? first : argv.includes('--second') ? second : third)
 ].filter((s) => !only || only.some((o) => s.name.includes(o)));
 
 interface Run {
@@ -210,6 +211,15 @@ for (const s of shapes) {
     console.log(`engine regTile ${regTile}: compiled+first run ${(performance.now() - t0).toFixed(0)} ms`);
     runs.unshift({ name: `engine E.matmul (${g.plan.gemm}, ${regTile}×${regTile})`, run, ms: [] });
   }
+  // Aᵀ given: the op skips its transpose pass, so this row is the kernel alone.
+  const tat = E.tensor(at, [S, S]);
+  const runT = () =>
+    g.withPlan({ regTile: 16 }, async () => {
+      E.tidy(() => E.matmul(tat, tb, { transposeA: true }));
+      await g.sync();
+    });
+  await runT();
+  runs.push({ name: 'engine E.matmul(Aᵀ given, 16×16)', run: runT, ms: [] });
 }
 
 for (let r = 0; r < rounds; r++)
