@@ -1,14 +1,17 @@
 // Which WGSL matmul shapes lavapipe (llvmpipe) compiles well: raw kernels for C = A·B at 1024³,
 // timed in one process, alternating shape by shape each round (not a test; not part of the suite).
-// llvmpipe runs a workgroup's invocations 8 at a time in AVX2 lanes: an address that depends only
-// on workgroup ids and uniforms is a scalar load and a broadcast, one that depends on the
-// invocation index is a per-lane load. The shapes:
-//  - engine: E.matmul as it runs today (the 'register' kernel, A transposed first);
-//  - reg RM×RN: a copy of the register kernel (thread block 4RM × 4RN, A read as Aᵀ in vec4);
-//  - uniA: a workgroup owns RM rows (from workgroup_id only, so A loads are broadcasts), each lane
+// llvmpipe runs a workgroup's invocations 8 at a time in AVX2 lanes; the idea under test was that
+// an address depending only on workgroup ids and uniforms becomes a scalar load and a broadcast,
+// one depending on the invocation index a lane-by-lane load. The shapes:
+//  - engine: E.matmul as the library runs it (the 'register' kernel, A transposed first), under
+//    regTile 8 and 16, and with Aᵀ given (no transpose pass: the kernel alone);
+//  - reg R×C: a copy of the register kernel (an R×C block of C per invocation, Aᵀ and B in vec4);
+//  - uniA: a workgroup owns RM rows (from workgroup_id only, so A's loads are uniform), each lane
 //    CN columns of B strided by the workgroup width (contiguous across lanes), scalar or vec4;
 //    'k4' reads A as vec4 along K and does 4 rank-1 steps per load.
-//   npx tsc -p tsconfig.json --outDir dist-dev && node dist-dev/bench/lavapipe_shapes.js [--rounds 5]
+// Results: bench/results/lavapipe-shapes-2026-12-07.md.
+//   npx tsc -p tsconfig.json --outDir dist-dev && node dist-dev/bench/lavapipe_shapes.js
+//     [--rounds 5] [--first | --second | --fourth (other shape sets; default: workgroup sizes)] [--only a,b]
 
 import * as E from '../engine/index.ts';
 
