@@ -290,7 +290,7 @@ export function conv2dKernel(g: ConvGeom, c: ConvChunk, plan: DevicePlan, splits
   }
   const wVec = g.O % 4 === 0 && c.off1 % 4 === 0;
   const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
-  const blk = regBlock(d.M, true);
+  const blk = regBlock(d.M, true, plan.regTile);
   return forwardReg({ ...blk, wVec, cVec, relu }, regUniforms(g, c, d, blk));
 }
 
@@ -334,7 +334,7 @@ export function conv2dInputGradKernel(g: ConvGeom, c: ConvChunk, plan: DevicePla
   }
   const wVec = g.C % 4 === 0 && c.off1 % 4 === 0;
   const cVec = g.C % 4 === 0 && c.offC % 4 === 0;
-  const blk = regBlock(d.M, true);
+  const blk = regBlock(d.M, true, plan.regTile);
   return inputGradReg({ ...blk, wVec, cVec }, regUniforms(g, c, d, blk));
 }
 
@@ -416,6 +416,6 @@ export function conv2dWeightGradKernel(g: ConvGeom, c: ConvChunk, plan: DevicePl
   const dyVec = g.O % 4 === 0 && c.off1 % 4 === 0;
   const cVec = g.O % 4 === 0 && c.offC % 4 === 0;
   // Without vec4 along channels each row is gathered on its own (see regBlock).
-  const blk = regBlock(d.M, !xVec);
+  const blk = regBlock(d.M, !xVec, plan.regTile);
   return weightGradReg({ ...blk, xVec, dyVec, cVec }, regUniforms(g, c, d, blk));
 }

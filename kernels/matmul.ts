@@ -67,15 +67,19 @@ export type RegBlock = { RM: number; RN: number };
 export const REG_WG = 64;
 
 /**
- * 8×8 blocks (best measured on lavapipe, with 4×16 about as fast). M ≤ 4 (dense layers at small
- * batch) gets 4 rows, so threads do not load rows they discard. `gathered`: rows come through
+ * side×side blocks (DevicePlan.regTile: 16 on lavapipe, where 16×16 runs 1.6–1.7× faster than 8×8
+ * at 1024³ although LLVM spills its 64 vec4 accumulators: stack spills cost less than lane-by-lane
+ * buffer loads, bench/results/lavapipe-shapes-2026-12-07.md; 8 elsewhere). M ≤ 4 (dense layers at
+ * small batch) gets 4 rows, so threads do not load rows they discard. `gathered`: rows come through
  * per-row index arithmetic (conv); SwiftShader takes ~30 s to compile those with 8 rows and
- * 0.3 s with 4, so they get 4×16 blocks. N is not special-cased: every distinct block is one
+ * 0.3 s with 4, so they get 4×16 blocks there, and 8×16 on lavapipe (block3's conv forward 1.2×,
+ * input gradient 1.5× faster than 4×16; 16×16 compiles in 4 s and gains no more). N is not special-cased: every distinct block is one
  * more pipeline to compile (seconds each on CPU drivers).
  */
-export function regBlock(M: number, gathered = false): RegBlock {
-  if (gathered) return { RM: 1, RN: 4 };
-  return { RM: M <= 4 ? 1 : 2, RN: 2 };
+export function regBlock(M: number, gathered = false, side: 8 | 16 = 8): RegBlock {
+  if (gathered) return side === 16 ? { RM: M <= 4 ? 1 : 2, RN: 4 } : { RM: 1, RN: 4 };
+  const R = side / 4;
+  return { RM: M <= 4 ? 1 : R, RN: R };
 }
 
 /** Column count of the thread grid (a uniform: the kernel splits its flat thread index by it). */
@@ -149,8 +153,6 @@ export function regAccStep(b: RegBlock, a: (q: number) => string, bv: (c: number
  * Expects m0, n0, z and uniforms M, N, alpha, beta, hasBias, offBias; `cIndex` is WGSL in m and n.
  */
 export function regEpilogue(b: RegBlock, cVec: boolean, bias: boolean, cIndex: string, relu = false): string {
-  const T = 4 * b.RM * b.RN;
-  const names = range(4 * b.RM).flatMap((q) => range(b.RN).map((c) => `acc${q}_${c}`));
   const store = cVec
     ? `let ci = (${cIndex}) / 4u;
       var v = u.alpha * acc;
@@ -171,18 +173,28 @@ export function regEpilogue(b: RegBlock, cVec: boolean, bias: boolean, cIndex: s
           C[ci] = s;
         }
       }`;
-  // Picking accumulator i by a chain of selects keeps one copy of the store code; indexing an
-  // array dynamically instead makes lavapipe replicate it per element (slow to compile).
-  const pick = names.slice(1).reduce((e, n, i) => `select(${e}, ${n}, i == ${i + 1}u)`, names[0]);
-  // The bound is opaque (u.M > 0 here) so that neither NIR nor LLVM unrolls the loop back into
+  // Picking an accumulator by a chain of selects keeps one copy of the store code; indexing an
+  // array dynamically instead makes lavapipe replicate it per element (slow to compile). The row's
+  // RN accumulators are picked once per row, then one of them per column step: 4RM·RN·(4RM + RN)
+  // selects per thread rather than (4RM·RN)², which made a 16×16 block's epilogue cost a third of
+  // its K loop at 1024³.
+  const chain = (xs: string[], v: string) => xs.slice(1).reduce((e, n, i) => `select(${e}, ${n}, ${v} == ${i + 1}u)`, xs[0]);
+  const rowPick = range(b.RN)
+    .map((c) => `let row${c} = ${chain(range(4 * b.RM).map((q) => `acc${q}_${c}`), 'q')};`)
+    .join('\n      ');
+  // The bound is opaque (u.M > 0 here) so that neither NIR nor LLVM unrolls the loops back into
   // one copy of the store code per accumulator.
-  return `let count = min(${T}u, u.M * ${T}u);
-  for (var i = 0u; i < count; i++) {
-    let m = m0 + i / ${b.RN}u;
-    let n = n0 + (i % ${b.RN}u) * 4u;
-    if (m < u.M && n < u.N) {
-      let acc = ${pick};
-      ${store}
+  return `let rows = min(${4 * b.RM}u, u.M * ${4 * b.RM}u);
+  for (var q = 0u; q < rows; q++) {
+    let m = m0 + q;
+    if (m >= u.M) { break; }
+    ${rowPick}
+    for (var c = 0u; c < min(${b.RN}u, u.M * ${b.RN}u); c++) {
+      let n = n0 + c * 4u;
+      if (n < u.N) {
+        let acc = ${chain(range(b.RN).map((c) => `row${c}`), 'c')};
+        ${store}
+      }
     }
   }`;
 }
@@ -282,8 +294,41 @@ const transpose = defineKernel({
   Y[i] = X[u.off + z * rc + r * u.C + c];`,
 });
 
-/** out[z, c, r] = in[off + z·R·C + r·C + c]: [batch, R, C] → [batch, C, R], one thread per element. */
+// 4×4 blocks per thread in vec4 (R, C and off multiples of 4): a quarter of the loads and stores,
+// and the index arithmetic once per 16 elements. On lavapipe the element-wise kernel's three
+// integer divisions run lane by lane (AVX2 has no vector division): it took ~40 ms of a 1024³
+// product's ~120 ms.
+const transpose4 = defineKernel({
+  name: 'transpose_matrices4',
+  bindings: [
+    { name: 'X', access: 'read', type: 'vec4<f32>' },
+    { name: 'Y', access: 'write', type: 'vec4<f32>' },
+  ],
+  uniforms: { n: 'u32', R4: 'u32', C4: 'u32', off4: 'u32' },
+  workgroupSize: 64,
+  dispatch: { flat: 'n' },
+  main: () => /* wgsl */ `let blocks = u.R4 * u.C4;
+  let z = i / blocks;
+  let r4 = (i % blocks) / u.C4;
+  let c4 = i % u.C4;
+  let src = u.off4 + z * blocks * 4u + r4 * 4u * u.C4 + c4;
+  let x0 = X[src];
+  let x1 = X[src + u.C4];
+  let x2 = X[src + 2u * u.C4];
+  let x3 = X[src + 3u * u.C4];
+  let dst = z * blocks * 4u + c4 * 4u * u.R4 + r4;
+  Y[dst] = vec4<f32>(x0.x, x1.x, x2.x, x3.x);
+  Y[dst + u.R4] = vec4<f32>(x0.y, x1.y, x2.y, x3.y);
+  Y[dst + 2u * u.R4] = vec4<f32>(x0.z, x1.z, x2.z, x3.z);
+  Y[dst + 3u * u.R4] = vec4<f32>(x0.w, x1.w, x2.w, x3.w);`,
+});
+
+/**
+ * out[z, c, r] = in[off + z·R·C + r·C + c]: [batch, R, C] → [batch, C, R]; 4×4 blocks per thread
+ * when R, C and off are multiples of 4, else one thread per element.
+ */
 export function transposeKernel(batch: number, R: number, C: number, off: number): Kernel {
+  if (al4(R, C, off)) return transpose4({}, { n: (batch * R * C) / 16, R4: R / 4, C4: C / 4, off4: off / 4 });
   return transpose({}, { n: batch * R * C, R, C, off });
 }
 
@@ -335,6 +380,6 @@ export function matmulKernel(p: MatmulPlan, plan: DevicePlan): Kernel {
     const facts = { TM, TN, splitK: !!p.kSplit, aKFast: p.sAk === 1, bKFast: p.sBk === 1 && p.sBn !== 1 };
     return matmulTiled(facts, matmulUniforms(p, 0));
   }
-  const blk = regBlock(p.M);
+  const blk = regBlock(p.M, false, plan.regTile);
   return matmulReg({ ...matmulModes(p), ...blk }, matmulUniforms(p, regTilesN(p.N, blk)));
 }

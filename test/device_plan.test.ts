@@ -18,7 +18,7 @@ test('settings are parsed, and a bad value is refused naming the variable and wh
   const s = parseSettings(from({ LANTERNA_GEMM: 'tiled', LANTERNA_TILE: '128', LANTERNA_ROWS: 'tree', LANTERNA_DEBUG: '1', LANTERNA_FIT_INFLIGHT: '2' }));
   if (s.gemm !== 'tiled' || s.tiles?.TM !== 128 || s.rowVariant !== 'tree' || s.debug !== true || s.fitInFlight !== 2) throw new Error(JSON.stringify(s));
   if (parseSettings(from({ LANTERNA_TILE: 'no-narrow' })).narrowTiles !== false) throw new Error('no-narrow');
-  for (const [k, v] of [['LANTERNA_GEMM', 'fast'], ['LANTERNA_TILE', '96'], ['LANTERNA_FIT_INFLIGHT', '0'], ['LANTERNA_DEBUG', 'yes']]) {
+  for (const [k, v] of [['LANTERNA_GEMM', 'fast'], ['LANTERNA_REG_TILE', '12'], ['LANTERNA_TILE', '96'], ['LANTERNA_FIT_INFLIGHT', '0'], ['LANTERNA_DEBUG', 'yes']]) {
     let msg = '';
     try {
       parseSettings(from({ [k]: v }));
@@ -38,6 +38,8 @@ test('one decision of "CPU driver", and the defaults that follow from it', () =>
   if (p.gemm !== 'tiled' || p.cpuDriver || !p.features.subgroups || !p.features.shaderF16 || p.features.timestampQuery) throw new Error(JSON.stringify(p));
   if (makePlan(lvp, 1 << 27, []).gemm !== 'register') throw new Error('a CPU driver gets the register GEMM');
   if (makePlan(lvp, 1 << 27, [], { gemm: 'tiled' }).gemm !== 'tiled') throw new Error('settings override the default');
+  if (makePlan(lvp, 1 << 27, []).regTile !== 16 || makePlan(ss, 1 << 27, []).regTile !== 8) throw new Error('lavapipe gets 16×16 register blocks, SwiftShader 8×8');
+  if (makePlan(lvp, 1 << 27, [], parseSettings((n) => (n === 'LANTERNA_REG_TILE' ? '8' : undefined))).regTile !== 8) throw new Error('LANTERNA_REG_TILE overrides the default');
   if (!Object.isFrozen(p)) throw new Error('a plan is immutable');
 });
 

@@ -133,11 +133,13 @@ export function throwsNaming(fn: () => unknown, ...parts: string[]): void {
 }
 
 /**
- * GEMM-like kernels under test: the CPU 'register' variant, the GPU 'tiled' one with its own
+ * GEMM-like kernels under test: the CPU 'register' variant with 8×8 thread blocks ('register') and
+ * with 16×16 ones ('register-16', lavapipe's default; not on SwiftShader, which would compile it
+ * for minutes), the GPU 'tiled' one with its own
  * block choice (64×64 at test sizes), 'tiled-big' with 128-row blocks forced (`big`) and
  * 'tiled-narrow' with 128×32 ones, so that every variant runs on any adapter.
  */
-export type KernelVariant = 'register' | 'tiled' | 'tiled-big' | 'tiled-narrow';
+export type KernelVariant = 'register' | 'register-16' | 'tiled' | 'tiled-big' | 'tiled-narrow';
 
 /**
  * Every variant, but 'tiled-big' and 'tiled-narrow' (128×32 blocks, for products 16 or 32 wide)
@@ -148,12 +150,12 @@ export type KernelVariant = 'register' | 'tiled' | 'tiled-big' | 'tiled-narrow';
 export function kernelVariants(): KernelVariant[] {
   const a = gpu().adapterInfo;
   const swiftshader = /swiftshader/i.test(`${a.vendor} ${a.architecture} ${a.device} ${a.description}`);
-  return swiftshader ? ['register', 'tiled'] : ['register', 'tiled', 'tiled-big', 'tiled-narrow'];
+  return swiftshader ? ['register', 'tiled'] : ['register', 'register-16', 'tiled', 'tiled-big', 'tiled-narrow'];
 }
 
 /** Runs `fn` under the device plan of variant `v` (GEMM variant and forced tiles). */
 export function withVariant<T>(v: KernelVariant, big: Tiles, fn: () => Promise<T>): Promise<T> {
-  return gpu().withPlan({ gemm: v === 'register' ? 'register' : 'tiled', tiles: v === 'tiled-big' ? big : v === 'tiled-narrow' ? { TM: 128, TN: 32 } : null }, fn);
+  return gpu().withPlan({ gemm: v.startsWith('register') ? 'register' : 'tiled', regTile: v === 'register-16' ? 16 : 8, tiles: v === 'tiled-big' ? big : v === 'tiled-narrow' ? { TM: 128, TN: 32 } : null }, fn);
 }
 
 /** Runs `fn` as if the adapter bound at most `bytes` per storage binding (exercises the splits). */

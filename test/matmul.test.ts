@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as E from '../engine/index.ts';
 import { matmulRef } from '../kernels/matmul_ref.ts';
+import { transposeMatrices } from '../engine/ops/matmul.ts';
 import { tiledSplits, type Tiles } from '../kernels/tiled.ts';
 import { assertClose, checkGrad, ready, rng, kernelVariants, withVariant, withBindingLimit } from './helpers.ts';
 
@@ -216,6 +217,20 @@ test('a dense weight larger than one binding (x [2, 33000] · w [33000, 1100], 1
       assertClose(got, want, { atol: 1e-5, rtol: 1e-5 }, `fc dW row ${row}`);
     }
   });
+});
+
+test('the register variant\'s transpose pass, in 4×4 blocks (multiples of 4) and element-wise (odd sizes), matches the reference', async () => {
+  for (const [batch, R, C] of [[1, 4, 4], [2, 12, 20], [3, 64, 36], [1, 1, 1], [2, 5, 7], [1, 8, 6]]) {
+    const x = r.uniform(batch * R * C);
+    const y = await E.tidy(() => transposeMatrices('test', E.tensor(x, [batch, R, C]), batch, R, C)).data();
+    const want = Float64Array.from({ length: batch * R * C }, (_, i) => {
+      const z = Math.floor(i / (R * C));
+      const c = Math.floor((i % (R * C)) / R);
+      return x[z * R * C + (i % R) * C + c];
+    });
+    assertClose(y, want, { atol: 0, rtol: 0 }, `transpose [${batch}, ${R}, ${C}]`);
+  }
+  assert.ok(g.hasPipeline('transpose_matrices4') && g.hasPipeline('transpose_matrices'), 'both transpose kernels ran');
 });
 
 test('matmul, dense and gemm reject bad shapes, naming them', () => {
