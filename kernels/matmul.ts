@@ -21,6 +21,7 @@
 //    over workgroups (split-K, partials summed by a second pass); at most 4 rows by a row-major
 //    B go to a vec4 GEMV instead (kernels/gemv.ts). Measured on an H100: bench/results/README-h100.md.
 
+import { gemvLanesKernel } from './gemv_lanes.ts';
 import type { DevicePlan } from './plan.ts';
 import { grid, type Kernel, MAX_GROUPS } from './program.ts';
 import { type BindingDecl, defineKernel, type UniformValues } from './spec.ts';
@@ -380,6 +381,8 @@ export function matmulKernel(p: MatmulPlan, plan: DevicePlan): Kernel {
     const facts = { TM, TN, splitK: !!p.kSplit, aKFast: p.sAk === 1, bKFast: p.sBk === 1 && p.sBn !== 1 };
     return matmulTiled(facts, matmulUniforms(p, 0));
   }
+  const gemv = gemvLanesKernel(p);
+  if (gemv) return gemv;
   const blk = regBlock(p.M, false, plan.regTile);
   return matmulReg({ ...matmulModes(p), ...blk }, matmulUniforms(p, regTilesN(p.N, blk)));
 }

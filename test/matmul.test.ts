@@ -37,6 +37,7 @@ const SHAPES: [number, number, number][] = [
   [2, 64, 600], // tiled: at most 4 rows by a row-major B go through the vec4 GEMV
   [1, 70, 256], // any variant, B transposed: one dot product per output (gemv_rows)
   [4, 9, 68],
+  [4, 64, 36], // register variant: A transposed first, then the CPU GEMV by columns (4 rows)
 ];
 // The tiled split-K path must stay exercised (here and by dense 64×784→32 below).
 if (tiledSplits(3, 70, 1000, GPU_CHOICE) < 2 || tiledSplits(64, 32, 784, GPU_CHOICE) < 2) throw new Error('no test shape splits K any more');
@@ -54,7 +55,9 @@ for (const v of VARIANTS) {
             );
             assertClose(y, matmulRef(a, b, { M, N, K, transA, transB }), TOL, `${v} ${M}x${N}x${K} tA=${transA} tB=${transB}`);
           }
-      for (const m of [1, 4]) assert.ok(g.hasPipeline(`gemv_rows:M=${m}`), `${v}: the transposed-B GEMV ran for ${m} row(s)`);
+      // GPUs: gemv_rows for a transposed B; CPU drivers: kernels/gemv_lanes.ts for both layouts.
+      const gemvs = v.startsWith('register') ? ['gemv_dot:M=1', 'gemv_dot:M=4', 'gemv_cols:M=2', 'gemv_cols:M=4'] : ['gemv_rows:M=1', 'gemv_rows:M=4'];
+      for (const key of gemvs) assert.ok(g.hasPipeline(key), `${v}: ${key} ran`);
     }),
   );
 
@@ -96,14 +99,15 @@ for (const v of VARIANTS) {
       const y3 = await E.tidy(() => E.dense(E.tensor(x, [2, 3, 8]), E.tensor(w, [8, 4])).data());
       assertClose(y3, matmulRef(x, w, { M: 6, N: 4, K: 8 }), TOL, `${v} dense rank 3`);
 
-      const [M, N, K] = [6, 5, 7];
+      // [3, 8, 7]: at most 4 rows, the CPU GEMV's beta (by rows of Bᵀ, or columns of B).
+      for (const [M, N, K, transB] of [[6, 5, 7, true], [3, 8, 7, true], [3, 8, 7, false]] as const)
       for (const cShape of [[M, N], [N], [1, N], [M, 1], [1]]) {
         const a = r.uniform(K * M);
         const b = r.uniform(N * K);
         const c = r.uniform(cShape.reduce((p, q) => p * q, 1));
-        const y = await E.tidy(() => E.gemm(E.tensor(a, [K, M]), E.tensor(b, [N, K]), E.tensor(c, cShape), { alpha: 0.5, beta: -2, transA: true, transB: true }).data());
+        const y = await E.tidy(() => E.gemm(E.tensor(a, [K, M]), E.tensor(b, transB ? [N, K] : [K, N]), E.tensor(c, cShape), { alpha: 0.5, beta: -2, transA: true, transB }).data());
         const cFull = broadcastTo(c, cShape, M, N);
-        assertClose(y, matmulRef(a, b, { M, N, K, transA: true, transB: true, alpha: 0.5, beta: -2, c: cFull }), TOL, `${v} gemm C ${JSON.stringify(cShape)}`);
+        assertClose(y, matmulRef(a, b, { M, N, K, transA: true, transB, alpha: 0.5, beta: -2, c: cFull }), TOL, `${v} gemm ${M}x${N}x${K} tB=${transB} C ${JSON.stringify(cShape)}`);
       }
     }),
   );

@@ -131,9 +131,10 @@ function launchGemm(call: GemmCall): void {
  */
 function launchGemv(call: GemmCall, L: number): boolean {
   const { op, a, b, c, bias, batch, M, N, K, transA, transB: rows } = call;
-  if (batch !== 1 || call.beta !== 0 || M > GEMV_MAX_ROWS || K < 64 || M * K > L || K * N > L) return false;
   const g = c.storage.gpu;
-  if (rows ? bias || K % 4 !== 0 || gemvRowsWorkgroups(N) > g.limits.maxComputeWorkgroupsPerDimension : N % 4 !== 0 || g.plan.gemm !== 'tiled')
+  // CPU drivers run their own GEMV inside matmulKernel (kernels/gemv_lanes.ts), in pieces if need be.
+  if (g.plan.gemm !== 'tiled' || batch !== 1 || call.beta !== 0 || M > GEMV_MAX_ROWS || K < 64 || M * K > L || K * N > L) return false;
+  if (rows ? bias || K % 4 !== 0 || gemvRowsWorkgroups(N) > g.limits.maxComputeWorkgroupsPerDimension : N % 4 !== 0)
     return false;
   const S = rows ? 1 : gemvSplits(N, K);
   if (S * M * N > L) return false;
