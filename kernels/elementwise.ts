@@ -138,7 +138,40 @@ const unary = defineKernel({
   Y[i] = ${UNARY[f.op].f};`,
 });
 
-export function unaryKernel(op: UnaryOp, n: number, p = 1, q = 0): Kernel {
+// CPU drivers: each invocation maps 4 vec4 (16 elements). lavapipe pays per lane-by-lane load
+// and per workgroup: on a 800 000-element relu this runs 3–4× the one-float-per-thread kernel's
+// rate (bench/results/lavapipe-shapes-2026-12-07.md, round 8). The scalar expression is applied
+// per component; sizes that are not multiples of 4 keep the one-element kernel.
+const PER = 4;
+const XYZW = ['x', 'y', 'z', 'w'];
+const perComponent = (body: (c: string) => string) => XYZW.map((c) => `{ ${body(c)} }`).join('\n      ');
+const blocks4 = (n: number) => Math.ceil(n / 4 / PER);
+const loop4 = (body: string) => `for (var j = 0u; j < ${PER}u; j++) {
+    let k = i * ${PER}u + j;
+    if (k >= u.n4) { break; }
+    ${body}
+  }`;
+
+const unary4 = defineKernel({
+  name: 'unary4',
+  bindings: [
+    { name: 'X', access: 'read', type: 'vec4<f32>' },
+    { name: 'Y', access: 'write', type: 'vec4<f32>' },
+  ],
+  uniforms: { blocks: 'u32', n4: 'u32', p: 'f32', q: 'f32' },
+  workgroupSize: 64,
+  dispatch: { flat: 'blocks' },
+  decls: (f: { op: UnaryOp }) => helpersFor(f.op),
+  main: (f: { op: UnaryOp }) =>
+    loop4(`let xv = X[k];
+    var yv = vec4<f32>();
+    ${perComponent((c) => `let x = xv.${c}; yv.${c} = ${UNARY[f.op].f};`)}
+    Y[k] = yv;`),
+});
+
+/** y = f(x) for n elements; `blocks` (CPU drivers): the vec4 block kernel where n % 4 == 0. */
+export function unaryKernel(op: UnaryOp, n: number, p = 1, q = 0, blocks = false): Kernel {
+  if (blocks && n % 4 === 0) return unary4({ op }, { blocks: blocks4(n), n4: n / 4, p, q });
   return unary({ op }, { n, p, q });
 }
 
@@ -161,8 +194,30 @@ const unaryGrad = defineKernel({
   DX[i] = ${UNARY[f.op].df};`,
 });
 
-/** Fused backward: dx = f'(x, y) · dy. Bindings: x, y, dy → dx. */
-export function unaryGradKernel(op: UnaryOp, n: number, p = 1, q = 0): Kernel {
+const unaryGrad4 = defineKernel({
+  name: 'unary_grad4',
+  bindings: [
+    { name: 'X', access: 'read', type: 'vec4<f32>' },
+    { name: 'Yv', access: 'read', type: 'vec4<f32>' },
+    { name: 'DY', access: 'read', type: 'vec4<f32>' },
+    { name: 'DX', access: 'write', type: 'vec4<f32>' },
+  ],
+  uniforms: { blocks: 'u32', n4: 'u32', p: 'f32', q: 'f32' },
+  workgroupSize: 64,
+  dispatch: { flat: 'blocks' },
+  decls: (f: { op: UnaryOp }) => helpersFor(f.op),
+  main: (f: { op: UnaryOp }) =>
+    loop4(`let xv = X[k];
+    let yvv = Yv[k];
+    let dyv = DY[k];
+    var dxv = vec4<f32>();
+    ${perComponent((c) => `let x = xv.${c}; let y = yvv.${c}; let dy = dyv.${c}; dxv.${c} = ${UNARY[f.op].df};`)}
+    DX[k] = dxv;`),
+});
+
+/** Fused backward: dx = f'(x, y) · dy. Bindings: x, y, dy → dx. `blocks` as unaryKernel's. */
+export function unaryGradKernel(op: UnaryOp, n: number, p = 1, q = 0, blocks = false): Kernel {
+  if (blocks && n % 4 === 0) return unaryGrad4({ op }, { blocks: blocks4(n), n4: n / 4, p, q });
   return unaryGrad({ op }, { n, p, q });
 }
 
@@ -273,17 +328,37 @@ const binary = defineKernel({
  * Binary op on a (shape as) and b (shape bs). When both shapes equal the output shape, the
  * kernel skips index arithmetic; otherwise it walks the broadcast strides.
  */
-export function binaryKernel(op: BinaryOp, as: readonly number[], bs: readonly number[], elem: Elem = 'f32'): Kernel {
+export function binaryKernel(op: BinaryOp, as: readonly number[], bs: readonly number[], elem: Elem = 'f32', blocks = false): Kernel {
   const out = broadcastShapes(as, bs);
   if (!out) throw new Error(`shapes [${as}] and [${bs}] do not broadcast`);
   if (out.length > MAX_RANK) throw new Error(`rank ${out.length} > ${MAX_RANK}`);
   const same = as.length === bs.length && as.every((d, i) => d === bs[i]);
+  const n = sizeOf(out);
+  if (blocks && same && elem === 'f32' && n % 4 === 0 && n > 0) return binary4({ op }, { blocks: blocks4(n), n4: n / 4 });
   const pad = (v: number[], fill: number) => [...new Array(MAX_RANK - v.length).fill(fill), ...v];
   return binary(
     { op, elem, same },
     { n: sizeOf(out), dims: pad(out, 1), sa: pad(broadcastStrides(as, out), 0), sb: pad(broadcastStrides(bs, out), 0) },
   );
 }
+
+const binary4 = defineKernel({
+  name: 'binary4',
+  bindings: [
+    { name: 'A', access: 'read', type: 'vec4<f32>' },
+    { name: 'B', access: 'read', type: 'vec4<f32>' },
+    { name: 'Y', access: 'write', type: 'vec4<f32>' },
+  ],
+  uniforms: { blocks: 'u32', n4: 'u32' },
+  workgroupSize: 64,
+  dispatch: { flat: 'blocks' },
+  main: (f: { op: BinaryOp }) =>
+    loop4(`let av = A[k];
+    let bv = B[k];
+    var yv = vec4<f32>();
+    ${perComponent((c) => `let a = av.${c}; let b = bv.${c}; yv.${c} = ${BINARY_WGSL[f.op]};`)}
+    Y[k] = yv;`),
+});
 
 const fill = defineKernel({
   name: 'fill',

@@ -48,7 +48,7 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   if (!out) throw new ShapeError(op, `shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not broadcast`);
   const cmp = COMPARISONS.has(op);
   const elem = a.dtype === 'int32' ? 'i32' : 'f32';
-  const y = run(op, binaryKernel(op, a.shape, b.shape, elem), [a, b], out, cmp ? 'float32' : a.dtype);
+  const y = run(op, binaryKernel(op, a.shape, b.shape, elem, a.storage.gpu.plan.cpuDriver), [a, b], out, cmp ? 'float32' : a.dtype);
   // Comparisons are piecewise constant: their outputs carry no gradient (as in PyTorch).
   if (cmp || a.dtype === 'int32') return y;
   return record(op, [a, b], y, binaryGrad);

@@ -12,7 +12,7 @@ function unaryGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const [x] = node.inputs;
   const { p, q } = node.attrs as { p: number; q: number };
   const op = node.op as UnaryOp;
-  return [run(`${op}.grad`, unaryGradKernel(op, x.size, p, q), [x, node.output, dy], x.shape)];
+  return [run(`${op}.grad`, unaryGradKernel(op, x.size, p, q, x.storage.gpu.plan.cpuDriver), [x, node.output, dy], x.shape)];
 }
 gradKernel(unaryGrad, 'unaryGradKernel');
 
@@ -93,7 +93,7 @@ const COMPOSED: ReadonlySet<string> = new Set([...PIECEWISE_LINEAR, 'sigmoid', '
  */
 export function unary(op: UnaryOp, x: Tensor, p = 1, q = 0): Tensor {
   checkInputs(op, [x]);
-  const y = run(op, unaryKernel(op, x.size, p, q), [x], x.shape);
+  const y = run(op, unaryKernel(op, x.size, p, q, x.storage.gpu.plan.cpuDriver), [x], x.shape);
   return record(op, [x], y, COMPOSED.has(op) ? unaryGradComposed : unaryGrad, { p, q });
 }
 
