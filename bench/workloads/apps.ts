@@ -22,6 +22,7 @@ import * as E from '../../engine/index.ts';
 import { applications, type Application } from '../../nn/applications/index.ts';
 import { preprocessPixels } from '../../nn/applications/imagenet.ts';
 import { Model } from '../../nn/model.ts';
+import { Rng } from '../../nn/random.ts';
 import { leafLayers } from '../../nn/model_file.ts';
 import type { Layer } from '../../nn/layer.ts';
 import { CamMethod, type CamContext } from '../../explain/cam_base.ts';
@@ -94,7 +95,9 @@ export async function calibrateBatchNorm(m: Model, x: E.Tensor): Promise<number>
   // Every statistic in one tensor, read back once.
   const all = E.noGrad(() =>
     E.tidy(() => {
-      const f = m.forward(x, { training: true }, [...new Set(sites.map((s) => s.input))]);
+      // Seeded: EfficientNet's dropout layers draw masks in training mode, and Math.random's made
+      // every process calibrate (and so compute) differently.
+      const f = m.forward(x, { training: true, rng: new Rng(7) }, [...new Set(sites.map((s) => s.input))]);
       const parts = sites.flatMap((s) => {
         const a = f.captured.get(s.input)!;
         const axes = [...Array(a.rank - 1).keys()];
