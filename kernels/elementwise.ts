@@ -1,5 +1,6 @@
 // Elementwise kernels: unary maps (and their fused gradients), binary maps with NumPy
-// broadcasting (rank ≤ 8), fill and cast. One thread per element; sizes travel as uniforms.
+// broadcasting (rank ≤ 8), fill and cast. One thread per element (CPU drivers: 4 vec4 per
+// thread where the size allows, below); sizes travel as uniforms.
 // Layout-agnostic: these see flat row-major arrays.
 
 import { type Kernel, stridesOf, sizeOf } from './program.ts';
