@@ -20,38 +20,29 @@ const H = `const K = ${K}u; const N = ${N}u;
 @group(0) @binding(2) var<storage, read_write> C: array<vec4<f32>>;
 `;
 const shapes = {
-  // thread owns CQ column quads; B row-major
-  cols: (CQ: number, W = 64) => ({ grid: N / 4 / CQ / W, t: false, wgsl: H + `@compute @workgroup_size(${W}) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let q0 = gid.x * ${CQ}u;
-  ${[...Array(CQ).keys()].map(c => `var acc${c} = vec4<f32>();`).join(' ')}
+  // thread owns CQ column quads of row-major B: adjacent ones, or (strided) one per W quads so
+  // that neighbouring lanes read neighbouring quads
+  cols: (CQ: number, W = 64, strided = false) => {
+    const step = strided ? W : 1;
+    const q0 = strided ? `wid.x * ${CQ * W}u + li` : `(wid.x * ${W}u + li) * ${CQ}u`;
+    const each = (f: (c: number) => string) => [...Array(CQ).keys()].map(f).join(' ');
+    return { grid: N / 4 / CQ / W, t: false, wgsl: H + `@compute @workgroup_size(${W}) fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let q0 = ${q0};
+  ${each((c) => `var acc${c} = vec4<f32>();`)}
   for (var k4 = 0u; k4 < K / 4u; k4++) {
     let a = A[k4];
     for (var j = 0u; j < 4u; j++) {
       let row = (k4 * 4u + j) * (N / 4u) + q0;
       let s = a[j];
-      ${[...Array(CQ).keys()].map(c => `acc${c} = fma(vec4<f32>(s), B[row + ${c}u], acc${c});`).join(' ')}
+      ${each((c) => `acc${c} = fma(vec4<f32>(s), B[row + ${c * step}u], acc${c});`)}
     }
   }
-  ${[...Array(CQ).keys()].map(c => `C[q0 + ${c}u] = acc${c};`).join(' ')}
-}` }),
-  // lanes of a workgroup take consecutive quads (contiguous across lanes), thread owns CQ quads strided by W
-  colsS: (CQ: number, W = 64) => ({ grid: N / 4 / CQ / W, t: false, wgsl: H + `@compute @workgroup_size(${W}) fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let q0 = wid.x * ${CQ * W}u + li;
-  ${[...Array(CQ).keys()].map(c => `var acc${c} = vec4<f32>();`).join(' ')}
-  for (var k4 = 0u; k4 < K / 4u; k4++) {
-    let a = A[k4];
-    for (var j = 0u; j < 4u; j++) {
-      let row = (k4 * 4u + j) * (N / 4u) + q0;
-      let s = a[j];
-      ${[...Array(CQ).keys()].map(c => `acc${c} = fma(vec4<f32>(s), B[row + ${c * W}u], acc${c});`).join(' ')}
-    }
-  }
-  ${[...Array(CQ).keys()].map(c => `C[q0 + ${c * W}u] = acc${c};`).join(' ')}
-}` }),
+  ${each((c) => `C[q0 + ${c * step}u] = acc${c};`)}
+}` };
+  },
   // transposed: thread owns R rows of B^T [N, K]
   rows: (R: number, W = 64) => ({ grid: N / R / W, t: true, wgsl: H + `@compute @workgroup_size(${W}) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = gid.x * ${R}u;
-  var acc = array<f32, ${R}>();
   ${[...Array(R).keys()].map(r => `var s${r} = vec4<f32>();`).join(' ')}
   for (var k4 = 0u; k4 < K / 4u; k4++) {
     let a = A[k4];
@@ -61,7 +52,7 @@ const shapes = {
   ${R === 4 ? 'C[n0 / 4u] = o;' : ''}
 }` }),
 };
-const list: [string, { grid: number; t: boolean; wgsl: string }][] = [['cols1', shapes.cols(1)], ['cols2', shapes.cols(2)], ['cols4', shapes.cols(4)], ['cols8', shapes.cols(8)], ['colsS2', shapes.colsS(2)], ['colsS4', shapes.colsS(4)], ['cols4 wg16', shapes.cols(4, 16)], ['rows4', shapes.rows(4)], ['rows4 wg16', shapes.rows(4, 16)], ['cols1 wg16', shapes.cols(1, 16)], ['cols1 wg256', shapes.cols(1, 256)]];
+const list: [string, { grid: number; t: boolean; wgsl: string }][] = [['cols1', shapes.cols(1)], ['cols2', shapes.cols(2)], ['cols4', shapes.cols(4)], ['cols8', shapes.cols(8)], ['colsS2', shapes.cols(2, 64, true)], ['colsS4', shapes.cols(4, 64, true)], ['cols4 wg16', shapes.cols(4, 16)], ['rows4', shapes.rows(4)], ['rows4 wg16', shapes.rows(4, 16)], ['cols1 wg16', shapes.cols(1, 16)], ['cols1 wg256', shapes.cols(1, 256)]];
 const prep = list.map(([name, s]) => {
   const mod = dev.createShaderModule({ code: s.wgsl });
   const p = dev.createComputePipeline({ layout: 'auto', compute: { module: mod, entryPoint: 'main' } });

@@ -144,34 +144,41 @@ const unary = defineKernel({
 // rate (bench/results/lavapipe-shapes-2026-12-07.md, round 8). The scalar expression is applied
 // per component; sizes that are not multiples of 4 keep the one-element kernel.
 const PER = 4;
-const XYZW = ['x', 'y', 'z', 'w'];
-const perComponent = (body: (c: string) => string) => XYZW.map((c) => `{ ${body(c)} }`).join('\n      ');
 const blocks4 = (n: number) => Math.ceil(n / 4 / PER);
-const loop4 = (body: string) => `for (var j = 0u; j < ${PER}u; j++) {
+
+/**
+ * A block kernel: `inputs` are [binding, the name the expression reads], all vec4 of f32; `expr`
+ * (WGSL in those names and u.p, u.q) gives each component of `out`.
+ */
+function map4<F extends { op: string }>(name: string, inputs: [string, string][], out: string, expr: (f: F) => string, decls?: (f: F) => string) {
+  return defineKernel({
+    name,
+    bindings: [
+      ...inputs.map(([b]) => ({ name: b, access: 'read' as const, type: 'vec4<f32>' })),
+      { name: out, access: 'write' as const, type: 'vec4<f32>' },
+    ],
+    uniforms: { blocks: 'u32', n4: 'u32', p: 'f32', q: 'f32' },
+    workgroupSize: 64,
+    dispatch: { flat: 'blocks' },
+    decls,
+    main: (f: F) => {
+      const comp = (c: string) => `{ ${inputs.map(([b, v]) => `let ${v} = ${b}_v.${c};`).join(' ')} r.${c} = ${expr(f)}; }`;
+      return `for (var j = 0u; j < ${PER}u; j++) {
     let k = i * ${PER}u + j;
     if (k >= u.n4) { break; }
-    ${body}
+    ${inputs.map(([b]) => `let ${b}_v = ${b}[k];`).join(' ')}
+    var r = vec4<f32>();
+    ${['x', 'y', 'z', 'w'].map(comp).join('\n    ')}
+    ${out}[k] = r;
   }`;
+    },
+  });
+}
 
-const unary4 = defineKernel({
-  name: 'unary4',
-  bindings: [
-    { name: 'X', access: 'read', type: 'vec4<f32>' },
-    { name: 'Y', access: 'write', type: 'vec4<f32>' },
-  ],
-  uniforms: { blocks: 'u32', n4: 'u32', p: 'f32', q: 'f32' },
-  workgroupSize: 64,
-  dispatch: { flat: 'blocks' },
-  decls: (f: { op: UnaryOp }) => helpersFor(f.op),
-  main: (f: { op: UnaryOp }) =>
-    loop4(`let xv = X[k];
-    var yv = vec4<f32>();
-    ${perComponent((c) => `let x = xv.${c}; yv.${c} = ${UNARY[f.op].f};`)}
-    Y[k] = yv;`),
-});
+const unary4 = map4<{ op: UnaryOp }>('unary4', [['X', 'x']], 'Y', (f) => UNARY[f.op].f, (f) => helpersFor(f.op));
 
-/** y = f(x) for n elements; `blocks` (CPU drivers): the vec4 block kernel where n % 4 == 0. */
-export function unaryKernel(op: UnaryOp, n: number, p = 1, q = 0, blocks = false): Kernel {
+/** y = f(x) for n elements; `blocks` (the plan's cpuDriver): the vec4 block kernel where n % 4 == 0. */
+export function unaryKernel(op: UnaryOp, n: number, blocks: boolean, p = 1, q = 0): Kernel {
   if (blocks && n % 4 === 0) return unary4({ op }, { blocks: blocks4(n), n4: n / 4, p, q });
   return unary({ op }, { n, p, q });
 }
@@ -195,29 +202,10 @@ const unaryGrad = defineKernel({
   DX[i] = ${UNARY[f.op].df};`,
 });
 
-const unaryGrad4 = defineKernel({
-  name: 'unary_grad4',
-  bindings: [
-    { name: 'X', access: 'read', type: 'vec4<f32>' },
-    { name: 'Yv', access: 'read', type: 'vec4<f32>' },
-    { name: 'DY', access: 'read', type: 'vec4<f32>' },
-    { name: 'DX', access: 'write', type: 'vec4<f32>' },
-  ],
-  uniforms: { blocks: 'u32', n4: 'u32', p: 'f32', q: 'f32' },
-  workgroupSize: 64,
-  dispatch: { flat: 'blocks' },
-  decls: (f: { op: UnaryOp }) => helpersFor(f.op),
-  main: (f: { op: UnaryOp }) =>
-    loop4(`let xv = X[k];
-    let yvv = Yv[k];
-    let dyv = DY[k];
-    var dxv = vec4<f32>();
-    ${perComponent((c) => `let x = xv.${c}; let y = yvv.${c}; let dy = dyv.${c}; dxv.${c} = ${UNARY[f.op].df};`)}
-    DX[k] = dxv;`),
-});
+const unaryGrad4 = map4<{ op: UnaryOp }>('unary_grad4', [['X', 'x'], ['Yv', 'y'], ['DY', 'dy']], 'DX', (f) => UNARY[f.op].df, (f) => helpersFor(f.op));
 
 /** Fused backward: dx = f'(x, y) · dy. Bindings: x, y, dy → dx. `blocks` as unaryKernel's. */
-export function unaryGradKernel(op: UnaryOp, n: number, p = 1, q = 0, blocks = false): Kernel {
+export function unaryGradKernel(op: UnaryOp, n: number, blocks: boolean, p = 1, q = 0): Kernel {
   if (blocks && n % 4 === 0) return unaryGrad4({ op }, { blocks: blocks4(n), n4: n / 4, p, q });
   return unaryGrad({ op }, { n, p, q });
 }
@@ -329,13 +317,13 @@ const binary = defineKernel({
  * Binary op on a (shape as) and b (shape bs). When both shapes equal the output shape, the
  * kernel skips index arithmetic; otherwise it walks the broadcast strides.
  */
-export function binaryKernel(op: BinaryOp, as: readonly number[], bs: readonly number[], elem: Elem = 'f32', blocks = false): Kernel {
+export function binaryKernel(op: BinaryOp, as: readonly number[], bs: readonly number[], elem: Elem, blocks: boolean): Kernel {
   const out = broadcastShapes(as, bs);
   if (!out) throw new Error(`shapes [${as}] and [${bs}] do not broadcast`);
   if (out.length > MAX_RANK) throw new Error(`rank ${out.length} > ${MAX_RANK}`);
   const same = as.length === bs.length && as.every((d, i) => d === bs[i]);
   const n = sizeOf(out);
-  if (blocks && same && elem === 'f32' && n % 4 === 0 && n > 0) return binary4({ op }, { blocks: blocks4(n), n4: n / 4 });
+  if (blocks && same && elem === 'f32' && n % 4 === 0 && n > 0) return binary4({ op }, { blocks: blocks4(n), n4: n / 4, p: 0, q: 0 });
   const pad = (v: number[], fill: number) => [...new Array(MAX_RANK - v.length).fill(fill), ...v];
   return binary(
     { op, elem, same },
@@ -343,23 +331,7 @@ export function binaryKernel(op: BinaryOp, as: readonly number[], bs: readonly n
   );
 }
 
-const binary4 = defineKernel({
-  name: 'binary4',
-  bindings: [
-    { name: 'A', access: 'read', type: 'vec4<f32>' },
-    { name: 'B', access: 'read', type: 'vec4<f32>' },
-    { name: 'Y', access: 'write', type: 'vec4<f32>' },
-  ],
-  uniforms: { blocks: 'u32', n4: 'u32' },
-  workgroupSize: 64,
-  dispatch: { flat: 'blocks' },
-  main: (f: { op: BinaryOp }) =>
-    loop4(`let av = A[k];
-    let bv = B[k];
-    var yv = vec4<f32>();
-    ${perComponent((c) => `let a = av.${c}; let b = bv.${c}; yv.${c} = ${BINARY_WGSL[f.op]};`)}
-    Y[k] = yv;`),
-});
+const binary4 = map4<{ op: BinaryOp }>('binary4', [['A', 'a'], ['B', 'b']], 'Y', (f) => BINARY_WGSL[f.op]);
 
 const fill = defineKernel({
   name: 'fill',

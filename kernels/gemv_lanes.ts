@@ -11,11 +11,11 @@
 //   'cols': B row-major (sBn = 1; N, sBk, offB multiples of 4), a thread per 4 columns;
 //   'dot':  B stored transposed (sBk = 1; K, sBn, offB multiples of 4), a thread per 4 rows of it.
 
+import { GEMV_MAX_ROWS } from './gemv.ts';
 import type { MatmulPlan } from './matmul.ts';
 import type { Kernel } from './program.ts';
 import { defineKernel } from './spec.ts';
 
-export const GEMV_LANES_MAX_ROWS = 4;
 const range = (n: number) => [...Array(n).keys()];
 
 const UNIFORMS = {
@@ -93,7 +93,7 @@ const dot = defineKernel({
  * layout applies (then the register GEMM runs). Bindings as matmulKernel's: A, B, bias, C.
  */
 export function gemvLanesKernel(p: MatmulPlan): Kernel | null {
-  if (p.batch !== 1 || p.M > GEMV_LANES_MAX_ROWS || p.kSplit || p.K === 0) return null;
+  if (p.batch !== 1 || p.M > GEMV_MAX_ROWS || p.kSplit || p.K === 0) return null;
   const common = {
     M: p.M, N: p.N, K: p.K, offA: p.offA, sAm: p.sAm, sAk: p.sAk, offB4: p.offB / 4,
     offC: p.offC, ldc: p.ldc, alpha: p.alpha, beta: p.beta, hasBias: p.bias ? 1 : 0, offBias: p.offBias,

@@ -175,7 +175,7 @@ function conv2dReluGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor |
   const y = node.output;
   // Under createGraph the relu mask (y > 0) is a constant: dy·mask is recorded.
   if (isGradEnabled()) return conv2dGrad(node, mul(dy, binary('lt', scalar(0), y)), needs);
-  return ruleScope(() => conv2dGrad(node, run('conv2d.relu.grad', unaryGradKernel('relu', y.size), [y, y, dy], y.shape), needs));
+  return ruleScope(() => conv2dGrad(node, run('conv2d.relu.grad', unaryGradKernel('relu', y.size, y.storage.gpu.plan.cpuDriver), [y, y, dy], y.shape), needs));
 }
 composable(conv2dGrad);
 composable(conv2dReluGrad);

@@ -70,7 +70,7 @@ gradKernel(conv2dGeneralGrad, 'conv2dGeneralInputGrad');
 
 function conv2dGeneralReluGrad(node: TapeNode, dy: Tensor, needs: boolean[]): (Tensor | null)[] {
   const y = node.output;
-  return tidy(() => conv2dGeneralGrad(node, run('conv2d_general.relu.grad', unaryGradKernel('relu', y.size), [y, y, dy], y.shape), needs));
+  return tidy(() => conv2dGeneralGrad(node, run('conv2d_general.relu.grad', unaryGradKernel('relu', y.size, y.storage.gpu.plan.cpuDriver), [y, y, dy], y.shape), needs));
 }
 gradKernel(conv2dGeneralReluGrad, 'conv2dGeneralInputGrad');
 

@@ -122,12 +122,12 @@ function launchGemm(call: GemmCall): void {
 }
 
 /**
- * A product of at most 4 rows (a dense layer at batch 1) streams B once (kernels/gemv.ts):
+ * GPUs: a product of at most 4 rows (a dense layer at batch 1) streams B once (kernels/gemv.ts):
  * - B row-major [K, N] (forward): vec4 along N, K split over workgroups, then one pass adding the
- *   partials and the bias (the GPU variant only);
+ *   partials and the bias;
  * - B stored [N, K] (a dense layer's input gradient, dX = dY·Wᵀ): one dot product per row of B,
- *   64 threads reading it in vec4, no bias (any adapter: a GEMM tile would use 1 row of 64 or 128).
- * False (nothing done) where neither applies.
+ *   64 threads reading it in vec4, no bias (a GEMM tile would use 1 row of 64 or 128).
+ * False (nothing done) where neither applies, and on CPU drivers.
  */
 function launchGemv(call: GemmCall, L: number): boolean {
   const { op, a, b, c, bias, batch, M, N, K, transA, transB: rows } = call;

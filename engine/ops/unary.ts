@@ -12,7 +12,7 @@ function unaryGrad(node: TapeNode, dy: Tensor): Tensor[] {
   const [x] = node.inputs;
   const { p, q } = node.attrs as { p: number; q: number };
   const op = node.op as UnaryOp;
-  return [run(`${op}.grad`, unaryGradKernel(op, x.size, p, q, x.storage.gpu.plan.cpuDriver), [x, node.output, dy], x.shape)];
+  return [run(`${op}.grad`, unaryGradKernel(op, x.size, x.storage.gpu.plan.cpuDriver, p, q), [x, node.output, dy], x.shape)];
 }
 gradKernel(unaryGrad, 'unaryGradKernel');
 
@@ -47,7 +47,7 @@ function smoothDerivative(op: string, x: Tensor, y: Tensor): Tensor | null {
     case 'gelu': {
       // Φ has no op of its own: y′ = Φ(x) + x·φ(x) from the fused kernel (dy = 1), recorded as
       // an op of x whose own derivative, φ(x)·(2 − x²), is composed.
-      const d = run('gelu.grad', unaryGradKernel('gelu', x.size, 1, 0), [x, y, onesLike(x)], x.shape);
+      const d = run('gelu.grad', unaryGradKernel('gelu', x.size, x.storage.gpu.plan.cpuDriver, 1, 0), [x, y, onesLike(x)], x.shape);
       return record('gelu.prime', [x], d, geluPrimeGrad);
     }
     case 'gelu_tanh': {
@@ -79,7 +79,7 @@ const unaryGradComposed = composable(function unaryGradComposed(node: TapeNode, 
   const op = node.op;
   if (PIECEWISE_LINEAR.has(op)) {
     const { p, q } = node.attrs as { p: number; q: number };
-    const mask = run(`${op}.grad`, unaryGradKernel(op as UnaryOp, x.size, p, q), [x, node.output, onesLike(x)], x.shape);
+    const mask = run(`${op}.grad`, unaryGradKernel(op as UnaryOp, x.size, x.storage.gpu.plan.cpuDriver, p, q), [x, node.output, onesLike(x)], x.shape);
     return [mul(dy, mask)];
   }
   return [mul(dy, smoothDerivative(op, x, node.output)!)];
@@ -93,7 +93,7 @@ const COMPOSED: ReadonlySet<string> = new Set([...PIECEWISE_LINEAR, 'sigmoid', '
  */
 export function unary(op: UnaryOp, x: Tensor, p = 1, q = 0): Tensor {
   checkInputs(op, [x]);
-  const y = run(op, unaryKernel(op, x.size, p, q, x.storage.gpu.plan.cpuDriver), [x], x.shape);
+  const y = run(op, unaryKernel(op, x.size, x.storage.gpu.plan.cpuDriver, p, q), [x], x.shape);
   return record(op, [x], y, COMPOSED.has(op) ? unaryGradComposed : unaryGrad, { p, q });
 }
 
