@@ -29,6 +29,12 @@ export interface DevicePlan {
    * big blocks compile slowly). Conv kernels whose rows are gathered get 8×16 under 16 (regBlock).
    */
   readonly regTile: RegTile;
+  /**
+   * 3×3 stride-1 convolutions' forward by Winograd F(2×2, 3×3) (engine/ops/conv2d_winograd.ts):
+   * lavapipe's default, where the GEMM is the time and 2.25× fewer multiplications pay for the
+   * transforms; register GEMM only.
+   */
+  readonly winograd: boolean;
   /** A block forced on every tiled kernel; null: chosen per product (tilesFor). */
   readonly tiles: Tiles | null;
   /** Whether tilesFor may choose 128×32 blocks for products 16 or 32 wide. */
@@ -53,6 +59,8 @@ export interface Settings {
   gemm?: GemmVariant;
   /** LANTERNA_REG_TILE=8 or 16: the register matmul's thread block side on every CPU driver. */
   regTile?: RegTile;
+  /** LANTERNA_WINOGRAD=0 or 1: 3×3 stride-1 conv forwards by Winograd on every CPU driver, or nowhere. */
+  winograd?: boolean;
   /** LANTERNA_TILE=64 or 128: one block size for every tiled kernel. */
   tiles?: Tiles;
   /** LANTERNA_TILE=no-narrow sets false: no 128×32 blocks. */
@@ -73,6 +81,7 @@ export interface Settings {
 export const SETTINGS_HELP: Readonly<Record<string, string>> = {
   LANTERNA_GEMM: 'tiled | register: one GEMM variant on every adapter (to compare them)',
   LANTERNA_REG_TILE: '8 | 16: the register GEMM\'s thread block (8×8 or 16×16 elements of C) on every adapter',
+  LANTERNA_WINOGRAD: '0 | 1: 3×3 stride-1 convolutions\' forward by Winograd F(2×2, 3×3) on CPU drivers (default: lavapipe), or never',
   LANTERNA_TILE: '64 | 128 | no-narrow: one block size for every tiled kernel, or no 128×32 blocks',
   LANTERNA_ROWS: 'thread | tree: one row-kernel variant on every adapter',
   LANTERNA_DEBUG: '1: every dispatch in its own error scope (slow; GPU errors name their op)',
@@ -106,7 +115,7 @@ export function parseSettings(get: (name: string) => string | undefined): Settin
     if (rows !== 'thread' && rows !== 'tree') throw bad('LANTERNA_ROWS', rows);
     s.rowVariant = rows;
   }
-  for (const [name, key] of [['LANTERNA_DEBUG', 'debug'], ['LANTERNA_PROFILE', 'profile'], ['LANTERNA_ANOMALY', 'anomaly']] as const) {
+  for (const [name, key] of [['LANTERNA_DEBUG', 'debug'], ['LANTERNA_PROFILE', 'profile'], ['LANTERNA_ANOMALY', 'anomaly'], ['LANTERNA_WINOGRAD', 'winograd']] as const) {
     const v = get(name);
     if (v === undefined || v === '') continue;
     if (v !== '0' && v !== '1') throw bad(name, v);
@@ -136,11 +145,14 @@ export function isCpuDriver(a: AdapterFacts): boolean {
 /** The plan for an adapter, its limits and features, and the settings. */
 export function makePlan(a: AdapterFacts, maxStorageBufferBindingSize: number, features: readonly string[], s: Settings = {}): DevicePlan {
   const cpuDriver = isCpuDriver(a);
+  const lavapipe = /llvmpipe|lavapipe/i.test(`${a.vendor} ${a.architecture} ${a.description} ${a.device}`);
+  const gemm = s.gemm ?? (cpuDriver ? 'register' : 'tiled');
   return Object.freeze({
     cpuDriver,
     adapter: [a.vendor, a.architecture, a.description || a.device].filter(Boolean).join(' / '),
-    gemm: s.gemm ?? (cpuDriver ? 'register' : 'tiled'),
-    regTile: s.regTile ?? (/llvmpipe|lavapipe/i.test(`${a.vendor} ${a.architecture} ${a.description} ${a.device}`) ? 16 : 8),
+    gemm,
+    regTile: s.regTile ?? (lavapipe ? 16 : 8),
+    winograd: gemm === 'register' && cpuDriver && (s.winograd ?? lavapipe),
     tiles: s.tiles ?? null,
     narrowTiles: s.narrowTiles ?? true,
     rowVariant: s.rowVariant ?? null,

@@ -26,6 +26,7 @@ import { dispatch, run } from '../run.ts';
 import { checkInputs, empty, scalar, type Tensor } from '../tensor.ts';
 import { binary, mul } from './binary.ts';
 import { conv2dGeneral } from './conv2d_general.ts';
+import { forwardWinograd, winogradApplies } from './conv2d_winograd.ts';
 import { bindableElements, bindElements, transposeMatrices } from './matmul.ts';
 import { sum, sumPartials } from './reduce.ts';
 
@@ -233,6 +234,7 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
     throw new ShapeError(op, `a ${g.KH}×${g.KW} window with padding ${JSON.stringify(padding)} does not fit the input (${shapes})`);
   const v = planOf(x);
   const y = allocRun([g.N, g.HO, g.WO, O], (y) => {
+    if (winogradApplies(g, x) && forwardWinograd(g, x, w, b ?? null, relu, y)) return;
     if (!forwardSplitK(g, x, w, b ?? null, relu, y))
       overBatch(op, g.N, [{ t: x, perImage: g.H * g.W * g.C }, { t: w, perImage: 0 }, b ? { t: b, perImage: 0 } : null], { t: y, perImage: g.HO * g.WO * O }, (c) =>
         conv2dKernel(g, { ...c, relu }, v),

@@ -62,7 +62,8 @@ export function transposeMatrices(op: string, t: Tensor, batch: number, R: numbe
 // ---------------------------------------------------------------------------------------------
 // The launcher: one product, possibly in pieces.
 
-interface GemmCall {
+/** One product for launchGemm: C = alpha·op(A)·op(B) (+ beta·C) (+ bias), `batch` matrices. */
+export interface GemmCall {
   op: string;
   a: Tensor;
   b: Tensor;
@@ -93,7 +94,7 @@ const roundPiece = (n: number) => (n >= 64 ? n - (n % 64) : n >= 4 ? n - (n % 4)
  * A stored [K, M], B stored [K, N]. Transposing the other layouts first costs one pass over the
  * operand and pays for itself once the other side of the product has a dozen or so columns.
  */
-function launchGemm(call: GemmCall): void {
+export function launchGemm(call: GemmCall): void {
   if (call.M === 0 || call.N === 0 || call.batch === 0) return;
   const g = call.c.storage.gpu;
   const L = bindableElements(g);
