@@ -22,20 +22,21 @@ import { defineKernel } from './spec.ts';
 const WG = 64;
 const V4 = 'vec4<f32>';
 
-/** Tiles and the padded GEMM rows of one chunk of images. */
+/**
+ * One chunk of tiles: tiles are numbered image by image, row by row; a chunk is T consecutive
+ * ones starting at tile t0 of the first image its bindings hold.
+ */
 export interface WinogradTiles {
   tilesH: number;
   tilesW: number;
-  /** Tiles of the chunk (images × tilesH × tilesW) and that rounded up to a multiple of 4. */
+  t0: number;
+  /** Tiles of the chunk, and that rounded up to a multiple of 4 (the GEMM's rows). */
   T: number;
   TP: number;
 }
 
-export function winogradTiles(HO: number, WO: number, images: number): WinogradTiles {
-  const tilesH = Math.ceil(HO / 2);
-  const tilesW = Math.ceil(WO / 2);
-  const T = images * tilesH * tilesW;
-  return { tilesH, tilesW, T, TP: Math.ceil(T / 4) * 4 };
+export function winogradTiles(HO: number, WO: number, t0: number, T: number): WinogradTiles {
+  return { tilesH: Math.ceil(HO / 2), tilesW: Math.ceil(WO / 2), t0, T, TP: Math.ceil(T / 4) * 4 };
 }
 
 // Bᵀ d for one column of 4 values (rows d0..d3): the same on rows, then on columns.
@@ -46,8 +47,8 @@ function inputTransform(j: number): string {
   const lines: string[] = [];
   lines.push(`  {
     let t = t4 * 4u + ${j}u;
-    let img = t / u.tilesPerImage;
-    let r = t % u.tilesPerImage;
+    let img = (u.t0 + t) / u.tilesPerImage;
+    let r = (u.t0 + t) % u.tilesPerImage;
     let y0 = i32(r / u.tilesW) * 2 - i32(u.PT);
     let x0 = i32(r % u.tilesW) * 2 - i32(u.PL);
     let base = u.offX4 + img * u.H * u.W * u.C4 + c4;`);
@@ -74,7 +75,7 @@ const winogradIn = defineKernel({
     { name: 'X', access: 'read', type: V4 },
     { name: 'Ut', access: 'write', type: V4 },
   ],
-  uniforms: { n: 'u32', C4: 'u32', TP4: 'u32', T: 'u32', H: 'u32', W: 'u32', tilesW: 'u32', tilesPerImage: 'u32', PT: 'u32', PL: 'u32', offX4: 'u32' },
+  uniforms: { n: 'u32', C4: 'u32', TP4: 'u32', T: 'u32', t0: 'u32', H: 'u32', W: 'u32', tilesW: 'u32', tilesPerImage: 'u32', PT: 'u32', PL: 'u32', offX4: 'u32' },
   workgroupSize: WG,
   dispatch: { flat: 'n' },
   main: () => {
@@ -131,7 +132,7 @@ const winogradOut = defineKernel({
     { name: 'Bias', access: 'read', type: V4, optional: true },
     { name: 'Y', access: 'write', type: V4 },
   ],
-  uniforms: { n: 'u32', O4: 'u32', TP: 'u32', HO: 'u32', WO: 'u32', tilesW: 'u32', tilesPerImage: 'u32', hasBias: 'u32', offB4: 'u32', offY4: 'u32' },
+  uniforms: { n: 'u32', O4: 'u32', TP: 'u32', t0: 'u32', HO: 'u32', WO: 'u32', tilesW: 'u32', tilesPerImage: 'u32', hasBias: 'u32', offB4: 'u32', offY4: 'u32' },
   workgroupSize: WG,
   dispatch: { flat: 'n' },
   main: (f: { relu: boolean }) => {
@@ -150,8 +151,8 @@ const winogradOut = defineKernel({
     }
     return /* wgsl */ `let o4 = i % u.O4;
   let t = i / u.O4;
-  let img = t / u.tilesPerImage;
-  let r = t % u.tilesPerImage;
+  let img = (u.t0 + t) / u.tilesPerImage;
+  let r = (u.t0 + t) % u.tilesPerImage;
   let y0 = (r / u.tilesW) * 2u;
   let x0 = (r % u.tilesW) * 2u;
   let base = u.offY4 + img * u.HO * u.WO * u.O4 + o4;
@@ -164,7 +165,7 @@ ${lines.join('\n')}`;
 /** U [16, C, TP] from NHWC x (element offset offX, a multiple of 4) for the tiles `t` of a chunk. */
 export function winogradInputKernel(C: number, H: number, W: number, PT: number, PL: number, t: WinogradTiles, offX: number): Kernel {
   return winogradIn({}, {
-    n: (t.TP / 4) * (C / 4), C4: C / 4, TP4: t.TP / 4, T: t.T, H, W,
+    n: (t.TP / 4) * (C / 4), C4: C / 4, TP4: t.TP / 4, T: t.T, t0: t.t0, H, W,
     tilesW: t.tilesW, tilesPerImage: t.tilesH * t.tilesW, PT, PL, offX4: offX / 4,
   });
 }
@@ -177,7 +178,7 @@ export function winogradWeightKernel(C: number, O: number, offW: number): Kernel
 /** y (NHWC, element offset offY) from M [16, TP, O], plus bias[offB…] when `bias`, relu when asked. */
 export function winogradOutputKernel(O: number, HO: number, WO: number, t: WinogradTiles, bias: boolean, offB: number, offY: number, relu: boolean): Kernel {
   return winogradOut({ relu }, {
-    n: t.T * (O / 4), O4: O / 4, TP: t.TP, HO, WO, tilesW: t.tilesW, tilesPerImage: t.tilesH * t.tilesW,
+    n: t.T * (O / 4), O4: O / 4, TP: t.TP, t0: t.t0, HO, WO, tilesW: t.tilesW, tilesPerImage: t.tilesH * t.tilesW,
     hasBias: bias ? 1 : 0, offB4: offB / 4, offY4: offY / 4,
   });
 }

@@ -13,6 +13,7 @@ export const PORTABLE_SUITES: readonly string[] = [
   'test/conv2d.test.ts',
   'test/depthwise.test.ts',
   'test/conv_general.test.ts',
+  'test/winograd.test.ts',
   'test/pooling.test.ts',
   'test/resize.test.ts',
   'test/softmax.test.ts',

@@ -25,12 +25,12 @@ interface Case {
 // pads, tile counts that are and are not multiples of 4 (padded GEMM rows), batch > 1, the
 // smallest C that takes the path, bias and relu in the output transform.
 const CASES: Case[] = [
-  { x: [1, 6, 6, 8], o: 4, padding: 'same' },
-  { x: [2, 7, 5, 8], o: 12, padding: 'same', bias: true },
-  { x: [3, 9, 9, 16], o: 8, padding: 'valid', bias: true, relu: true },
+  { x: [1, 8, 8, 32], o: 4, padding: 'same' },
+  { x: [2, 9, 11, 32], o: 12, padding: 'same', bias: true },
+  { x: [3, 10, 11, 36], o: 8, padding: 'valid', bias: true, relu: true },
   { x: [1, 14, 14, 32], o: 16, padding: [1, 0, 0, 1], relu: true },
-  { x: [2, 11, 13, 12], o: 20, padding: [2, 1, 1, 2], bias: true },
-  { x: [1, 28, 28, 16], o: 32, padding: 'same', bias: true, relu: true },
+  { x: [2, 11, 13, 40], o: 20, padding: [2, 1, 1, 2], bias: true },
+  { x: [1, 28, 28, 64], o: 32, padding: 'same', bias: true, relu: true },
 ];
 
 const describe = (c: Case) => `x[${c.x}] o ${c.o} ${JSON.stringify(c.padding)}${c.bias ? ' bias' : ''}${c.relu ? ' relu' : ''}`;
@@ -60,10 +60,15 @@ test('Winograd F(2×2, 3×3) forward matches the float64 reference (atol 1e-4, r
 
 test('Winograd is off where it does not apply or is not asked for (one direct dispatch)', () =>
   gpu().withPlan(ON, async () => {
-    // C = 4 is below WINOGRAD_MIN_C; stride 2 and 5×5 are not F(2×2, 3×3).
+    // Below WINOGRAD_MIN_C (16 channels), below WINOGRAD_MIN_SIDE (7×7), channels not in vec4,
+    // stride 2, a 5×5 filter: the direct kernel.
     for (const [c, wShape, strides] of [
-      [{ x: [2, 8, 8, 4], o: 8, padding: 'same' }, [3, 3, 4, 8], 1],
-      [{ x: [2, 8, 8, 8], o: 8, padding: 'same' }, [3, 3, 8, 8], 2],
+      [{ x: [2, 8, 8, 16], padding: 'same' }, [3, 3, 16, 8], 1],
+      [{ x: [2, 7, 7, 32], padding: 'same' }, [3, 3, 32, 8], 1],
+      [{ x: [1, 8, 8, 34], padding: 'same' }, [3, 3, 34, 8], 1],
+      [{ x: [1, 8, 8, 32], padding: 'same' }, [3, 3, 32, 6], 1],
+      [{ x: [2, 16, 16, 32], padding: 'same' }, [3, 3, 32, 8], 2],
+      [{ x: [1, 12, 12, 32], padding: 'same' }, [5, 5, 32, 8], 1],
     ] as const) {
       const d0 = gpu().counters.dispatches;
       await E.tidy(() => E.conv2d(E.tensor(r.uniform(size(c.x)), [...c.x]), E.tensor(r.uniform(size(wShape)), [...wShape]), null, { strides, padding: c.padding }).data());
@@ -71,31 +76,36 @@ test('Winograd is off where it does not apply or is not asked for (one direct di
       if (n !== 1) throw new Error(`x[${c.x}] stride ${strides}: ${n} dispatches, expected the direct kernel's 1`);
     }
     await gpu().withPlan(OFF, async () => {
-      const c: Case = { x: [2, 8, 8, 8], o: 8, padding: 'same' };
-      const { dispatches } = await conv(c, r.uniform(size(c.x)), r.uniform(9 * 64), undefined);
+      const c: Case = { x: [2, 8, 8, 32], o: 8, padding: 'same' };
+      const { dispatches } = await conv(c, r.uniform(size(c.x)), r.uniform(9 * 32 * 8), undefined);
       if (dispatches !== 1) throw new Error(`winograd off: ${dispatches} dispatches`);
     });
   }),
 );
 
-test('Winograd in chunks of images when one binding cannot hold the batch (matches the reference)', () =>
-  gpu().withPlan(ON, () =>
-    withBindingLimit(64 * 1024, async () => {
-      // 16·max(C, O)·tiles = 16·16·36 floats per image: 3 images per 64 KiB binding, 7 images in 3 chunks.
-      const c: Case = { x: [7, 12, 12, 16], o: 8, padding: 'same', bias: true, relu: true };
-      const g = convGeometry(c.x, [3, 3, 16, 8], [1, 1], 'same');
-      const x = r.uniform(size(c.x)), w = r.uniform(9 * 16 * 8), b = r.uniform(8);
-      const want = conv2dRef(x, w, g, b).map((v) => Math.max(v, 0));
-      const { y, dispatches } = await conv(c, x, w, b);
-      assertClose(y, want, { atol: 1e-4, rtol: 1e-4 }, 'winograd in chunks');
-      if (dispatches < 1 + 3 * 3) throw new Error(`${dispatches} dispatches: the batch was not split`);
-    }),
-  ),
-);
+// 64 KiB bindings (16 K floats): U takes 16·32 floats a tile, so ~28 tiles a chunk. 7 images
+// of 12×12×32 (36 tiles each, 3 images per binding): chunks cross images. 2 images of 16×16×32
+// under 48 KiB (one image per binding): chunks stay inside an image.
+for (const [limit, xs] of [[64 * 1024, [7, 12, 12, 32]], [48 * 1024, [2, 16, 16, 32]]] as const) {
+  test(`Winograd in chunks of tiles under ${limit / 1024} KiB bindings, x[${xs}] (matches the reference)`, () =>
+    gpu().withPlan(ON, () =>
+      withBindingLimit(limit, async () => {
+        const c: Case = { x: [...xs], o: 8, padding: 'same', bias: true, relu: true };
+        const g = convGeometry(c.x, [3, 3, 32, 8], [1, 1], 'same');
+        const x = r.uniform(size(c.x)), w = r.uniform(9 * 32 * 8), b = r.uniform(8);
+        const want = conv2dRef(x, w, g, b).map((v) => Math.max(v, 0));
+        const { y, dispatches } = await conv(c, x, w, b);
+        assertClose(y, want, { atol: 1e-4, rtol: 1e-4 }, `winograd in chunks x[${xs}]`);
+        const tiles = xs[0] * (xs[1] / 2) * (xs[2] / 2);
+        if (dispatches < 1 + 3 * Math.ceil(tiles / 28)) throw new Error(`${dispatches} dispatches: ${tiles} tiles were not split`);
+      }),
+    ),
+  );
+}
 
 test('gradients through a Winograd forward equal those through the direct one', () =>
   gpu().withPlan(ON, async () => {
-    const xs = [2, 10, 10, 8], ws = [3, 3, 8, 12];
+    const xs = [2, 10, 10, 32], ws = [3, 3, 32, 12];
     const x = r.uniform(size(xs)), w = r.uniform(size(ws)), b = r.uniform(12), dy = r.uniform(2 * 10 * 10 * 12);
     const grads = async () =>
       E.asyncTidy(async (s) => {

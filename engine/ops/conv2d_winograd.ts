@@ -9,43 +9,72 @@ import { dispatch } from '../run.ts';
 import { empty, type Tensor } from '../tensor.ts';
 import { bindableElements, bindElements, launchGemm } from './matmul.ts';
 
-/** Fewer input channels leave the GEMM too short to pay for the transforms (measured: see docs/PERFORMANCE.md). */
-export const WINOGRAD_MIN_C = 8;
+/**
+ * Where the transforms do not pay (bench/lavapipe_winograd.ts on lavapipe, direct = 1): fewer
+ * input channels leave the GEMM short (cam2's 16→32 conv 1.1–1.5×, 32→64 0.8–0.9×), and small
+ * outputs waste tiles (cam1's 7×7 and 3×3 convs, 32 and 64 channels: 0.98×, 1.01×).
+ */
+export const WINOGRAD_MIN_C = 32;
+export const WINOGRAD_MIN_SIDE = 8;
 
 /** Whether y = conv(x, w) of geometry g may take the Winograd path on this plan. */
 export function winogradApplies(g: ConvGeom, x: Tensor): boolean {
   const p = x.storage.gpu.plan;
-  return p.winograd && p.gemm === 'register' && g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.C % 4 === 0 && g.O % 4 === 0 && g.C >= WINOGRAD_MIN_C;
+  return p.winograd && p.gemm === 'register' && g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.C % 4 === 0 && g.O % 4 === 0 && g.C >= WINOGRAD_MIN_C && g.HO >= WINOGRAD_MIN_SIDE && g.WO >= WINOGRAD_MIN_SIDE;
 }
 
-/** y = conv(x, w) (+ b) (relu) by Winograd, a chunk of images at a time; false where nothing fits one binding. */
+/**
+ * Tiles per chunk: U and M of a chunk at most 4 M floats (16 MB) each, so the temporaries stay
+ * small. Chunks of 1 M, 4 M and 64 M floats measured alike on lavapipe (within its noise) but
+ * for VGG16's 224×224×64 conv, where 1 M was 1.15× slower (more, shorter dispatches).
+ */
+const CHUNK_FLOATS = 4 * 1024 * 1024;
+
+/**
+ * The chunks [first tile, tiles) of the whole batch: at most `cap` tiles each, and within one
+ * image where a binding cannot hold two images' x or y.
+ */
+function chunks(total: number, tpi: number, cap: number, crossImages: boolean): [number, number][] {
+  const out: [number, number][] = [];
+  for (let a = 0; a < total; ) {
+    const end = crossImages ? total : (Math.floor(a / tpi) + 1) * tpi;
+    const b = Math.min(a + cap, end);
+    out.push([a, b - a]);
+    a = b;
+  }
+  return out;
+}
+
+/** y = conv(x, w) (+ b) (relu) by Winograd, a chunk of tiles at a time; false where one image does not fit a binding. */
 export function forwardWinograd(g: ConvGeom, x: Tensor, w: Tensor, b: Tensor | null, relu: boolean, y: Tensor): boolean {
   const op = 'conv2d';
   const L = bindableElements(x.storage.gpu);
   const { C, O, H, W, HO, WO } = g;
-  const per = winogradTiles(HO, WO, 1);
-  const tpi = per.tilesH * per.tilesW;
+  const tpi = Math.ceil(HO / 2) * Math.ceil(WO / 2);
+  const xPer = H * W * C, yPer = HO * WO * O;
   const wide = 16 * Math.max(C, O);
-  const nb = Math.min(g.N, Math.floor((L / wide - 3) / tpi), Math.floor(L / (H * W * C)), Math.floor(L / (HO * WO * O)));
-  if (nb < 1 || 16 * C * O > L || w.size > L) return false;
+  const perBinding = Math.floor(L / Math.max(xPer, yPer));
+  // A chunk spanning k images binds ⌈k⌉ + 1 of them at most.
+  const cap = Math.max(4, Math.min(Math.floor(CHUNK_FLOATS / wide), Math.floor(L / wide) - 3, perBinding >= 2 ? (perBinding - 1) * tpi : tpi));
+  if (perBinding < 1 || 16 * C * O > L || w.size > L || Math.floor(L / wide) - 3 < 4) return false;
   const V = empty([16, C, O]);
   try {
     const wb = bindElements(w, 0, w.size);
     dispatch(op, winogradWeightKernel(C, O, wb.rest), [wb.slice], [V]);
     const bb = b ? bindElements(b, 0, b.size) : null;
-    for (let n0 = 0; n0 < g.N; n0 += nb) {
-      const n = Math.min(nb, g.N - n0);
-      const t = winogradTiles(HO, WO, n);
+    for (const [a, T] of chunks(g.N * tpi, tpi, cap, perBinding >= 2)) {
+      const img0 = Math.floor(a / tpi), imgs = Math.ceil((a + T) / tpi) - img0;
+      const t = winogradTiles(HO, WO, a - img0 * tpi, T);
       const U = empty([16, C, t.TP]);
       const M = empty([16, t.TP, O]);
       try {
-        const xb = bindElements(x, n0 * H * W * C, n * H * W * C);
+        const xb = bindElements(x, img0 * xPer, imgs * xPer);
         dispatch(op, winogradInputKernel(C, H, W, g.PT, g.PL, t, xb.rest), [xb.slice], [U]);
         launchGemm({
           op, a: U, b: V, c: M, batch: 16, M: t.TP, N: O, K: C, transA: true, transB: false,
           batchA: C * t.TP, batchB: C * O, alpha: 1, beta: 0,
         });
-        const yb = bindElements(y, n0 * HO * WO * O, n * HO * WO * O);
+        const yb = bindElements(y, img0 * yPer, imgs * yPer);
         dispatch(op, winogradOutputKernel(O, HO, WO, t, !!bb, bb ? bb.rest : 0, yb.rest, relu), [M, bb ? bb.slice : null], [yb.slice]);
       } finally {
         // Safe before the GPU ran: the queue executes in order (as launchGemm's temporaries).
