@@ -1,4 +1,4 @@
-// Winograd F(2×2, 3×3) against the direct register conv on this adapter, per layer shape (VGG16
+// Winograd F(2×2, 3×3) and F(4×4, 3×3) against the direct register conv on this adapter, per layer shape (VGG16
 // at batch 1, cam1/cam2 at batch 100): one process, the two plans alternating, median of 5 (not
 // a test). Where it is not faster, conv2d_winograd.ts's rule keeps the direct kernel.
 // With --profile (LANTERNA_PROFILE=1) the Winograd side's GPU time per kernel is printed too.
@@ -33,7 +33,7 @@ for (const s of SHAPES) {
   const x = E.keep(E.tensor(rnd(s.x.reduce((a, b) => a * b)), s.x));
   const w = E.keep(E.tensor(rnd(9 * C * s.o), [3, 3, C, s.o]));
   const b = E.keep(E.tensor(rnd(s.o), [s.o]));
-  const once = async (wino: boolean) =>
+  const once = async (wino: 0 | 2 | 4) =>
     g.withPlan({ winograd: wino }, async () => {
       const t0 = performance.now();
       const y = E.conv2d(x, w, b, { padding: 'same', activation: 'relu' });
@@ -41,19 +41,20 @@ for (const s of SHAPES) {
       y.dispose();
       return performance.now() - t0;
     });
-  const t: Record<string, number[]> = { direct: [], winograd: [] };
-  await once(false);
-  await once(true);
+  const t: Record<string, number[]> = { direct: [], f2: [], f4: [] };
+  for (const m of [0, 2, 4] as const) await once(m);
   for (let r = 0; r < 5; r++) {
-    t.direct.push(await once(false));
-    t.winograd.push(await once(true));
+    t.direct.push(await once(0));
+    t.f2.push(await once(2));
+    t.f4.push(await once(4));
   }
   const med = (a: number[]) => a.sort((p, q) => p - q)[2];
   const flop = (2 * 9 * C * s.o * s.x[0] * s.x[1] * s.x[2]) / 1e9;
-  console.log(`${s.name} x[${s.x}]→${s.o}: direct ${med(t.direct).toFixed(1)} ms (${(flop / med(t.direct) * 1e3).toFixed(1)} GFLOP/s), winograd ${med(t.winograd).toFixed(1)} ms (${(flop / med(t.winograd) * 1e3).toFixed(1)} effective), ratio ${(med(t.winograd) / med(t.direct)).toFixed(2)}`);
+  const d = med(t.direct), f2 = med(t.f2), f4 = med(t.f4);
+  console.log(`${s.name} x[${s.x}]→${s.o}: direct ${d.toFixed(1)} ms (${((flop / d) * 1e3).toFixed(1)} GFLOP/s), F2 ${f2.toFixed(1)} ms (${(f2 / d).toFixed(2)}), F4 ${f4.toFixed(1)} ms (${(f4 / d).toFixed(2)})`);
   if (profile && g.canProfile) {
     g.startProfile();
-    await once(true);
+    await once(4);
     const prof = await g.stopProfile();
     console.log('   ', prof.kernels.map((k) => `${k.key.slice(0, 40)} ${k.ms.toFixed(1)}`).join(', '));
   }

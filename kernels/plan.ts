@@ -30,11 +30,11 @@ export interface DevicePlan {
    */
   readonly regTile: RegTile;
   /**
-   * 3×3 stride-1 convolutions' forward by Winograd F(2×2, 3×3) (engine/ops/conv2d_winograd.ts):
-   * lavapipe's default, where the GEMM is the time and 2.25× fewer multiplications pay for the
-   * transforms; register GEMM only.
+   * 3×3 stride-1 convolutions' forward by Winograd F(m×m, 3×3) with output tiles m = 2 or 4
+   * (engine/ops/conv2d_winograd.ts), 0 for none: lavapipe's default is on, where the GEMM is the
+   * time and 2.25× (4×) fewer multiplications pay for the transforms; register GEMM only.
    */
-  readonly winograd: boolean;
+  readonly winograd: 0 | 2 | 4;
   /** A block forced on every tiled kernel; null: chosen per product (tilesFor). */
   readonly tiles: Tiles | null;
   /** Whether tilesFor may choose 128×32 blocks for products 16 or 32 wide. */
@@ -53,14 +53,17 @@ export interface DevicePlan {
   readonly anomaly: boolean;
 }
 
+/** Lavapipe's Winograd output tile (DevicePlan.winograd). */
+const WINOGRAD_DEFAULT = 4;
+
 /** The LANTERNA_* settings, parsed (engine/settings.ts reads them in every runtime). */
 export interface Settings {
   /** LANTERNA_GEMM: one GEMM variant on every adapter. */
   gemm?: GemmVariant;
   /** LANTERNA_REG_TILE=8 or 16: the register matmul's thread block side on every CPU driver. */
   regTile?: RegTile;
-  /** LANTERNA_WINOGRAD=0 or 1: 3×3 stride-1 conv forwards by Winograd on every CPU driver, or nowhere. */
-  winograd?: boolean;
+  /** LANTERNA_WINOGRAD=0, 2 or 4: 3×3 stride-1 conv forwards by Winograd F(m×m, 3×3) on every CPU driver, or nowhere. */
+  winograd?: 0 | 2 | 4;
   /** LANTERNA_TILE=64 or 128: one block size for every tiled kernel. */
   tiles?: Tiles;
   /** LANTERNA_TILE=no-narrow sets false: no 128×32 blocks. */
@@ -81,7 +84,7 @@ export interface Settings {
 export const SETTINGS_HELP: Readonly<Record<string, string>> = {
   LANTERNA_GEMM: 'tiled | register: one GEMM variant on every adapter (to compare them)',
   LANTERNA_REG_TILE: '8 | 16: the register GEMM\'s thread block (8×8 or 16×16 elements of C) on every adapter',
-  LANTERNA_WINOGRAD: '0 | 1: 3×3 stride-1 convolutions\' forward by Winograd F(2×2, 3×3) on CPU drivers (default: lavapipe), or never',
+  LANTERNA_WINOGRAD: '0 | 2 | 4: 3×3 stride-1 convolutions\' forward by Winograd F(2×2, 3×3) or F(4×4, 3×3) on every CPU driver, or never (default: on lavapipe)',
   LANTERNA_TILE: '64 | 128 | no-narrow: one block size for every tiled kernel, or no 128×32 blocks',
   LANTERNA_ROWS: 'thread | tree: one row-kernel variant on every adapter',
   LANTERNA_DEBUG: '1: every dispatch in its own error scope (slow; GPU errors name their op)',
@@ -115,11 +118,16 @@ export function parseSettings(get: (name: string) => string | undefined): Settin
     if (rows !== 'thread' && rows !== 'tree') throw bad('LANTERNA_ROWS', rows);
     s.rowVariant = rows;
   }
-  for (const [name, key] of [['LANTERNA_DEBUG', 'debug'], ['LANTERNA_PROFILE', 'profile'], ['LANTERNA_ANOMALY', 'anomaly'], ['LANTERNA_WINOGRAD', 'winograd']] as const) {
+  for (const [name, key] of [['LANTERNA_DEBUG', 'debug'], ['LANTERNA_PROFILE', 'profile'], ['LANTERNA_ANOMALY', 'anomaly']] as const) {
     const v = get(name);
     if (v === undefined || v === '') continue;
     if (v !== '0' && v !== '1') throw bad(name, v);
     s[key] = v === '1';
+  }
+  const wino = get('LANTERNA_WINOGRAD');
+  if (wino) {
+    if (wino !== '0' && wino !== '2' && wino !== '4') throw bad('LANTERNA_WINOGRAD', wino);
+    s.winograd = +wino as 0 | 2 | 4;
   }
   const inflight = get('LANTERNA_FIT_INFLIGHT');
   if (inflight) {
@@ -152,7 +160,7 @@ export function makePlan(a: AdapterFacts, maxStorageBufferBindingSize: number, f
     adapter: [a.vendor, a.architecture, a.description || a.device].filter(Boolean).join(' / '),
     gemm,
     regTile: s.regTile ?? (lavapipe ? 16 : 8),
-    winograd: gemm === 'register' && cpuDriver && (s.winograd ?? lavapipe),
+    winograd: gemm === 'register' && cpuDriver ? (s.winograd ?? (lavapipe ? WINOGRAD_DEFAULT : 0)) : 0,
     tiles: s.tiles ?? null,
     narrowTiles: s.narrowTiles ?? true,
     rowVariant: s.rowVariant ?? null,

@@ -1,10 +1,10 @@
-// The forward of a 3×3 stride-1 convolution by Winograd F(2×2, 3×3) (kernels/winograd.ts), for
+// The forward of a 3×3 stride-1 convolution by Winograd F(m×m, 3×3) (kernels/winograd.ts), for
 // CPU drivers where the plan asks for it: input and filter transforms, 16 products through the
 // register GEMM, the output transform with bias and relu. Only the forward: conv2d records its
 // usual node, whose gradients do not depend on how y was computed.
 
 import type { ConvGeom } from '../../kernels/conv2d.ts';
-import { winogradInputKernel, winogradOutputKernel, winogradTiles, winogradWeightKernel } from '../../kernels/winograd.ts';
+import { winogradInputKernel, winogradOutputKernel, winogradPoints, winogradTiles, winogradWeightKernel, type WinogradTile } from '../../kernels/winograd.ts';
 import { dispatch } from '../run.ts';
 import { empty, type Tensor } from '../tensor.ts';
 import { bindableElements, bindElements, launchGemm } from './matmul.ts';
@@ -20,7 +20,7 @@ export const WINOGRAD_MIN_SIDE = 8;
 /** Whether y = conv(x, w) of geometry g may take the Winograd path on this plan. */
 export function winogradApplies(g: ConvGeom, x: Tensor): boolean {
   const p = x.storage.gpu.plan;
-  return p.winograd && p.gemm === 'register' && g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.C % 4 === 0 && g.O % 4 === 0 && g.C >= WINOGRAD_MIN_C && g.HO >= WINOGRAD_MIN_SIDE && g.WO >= WINOGRAD_MIN_SIDE;
+  return p.winograd !== 0 && p.gemm === 'register' && g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.C % 4 === 0 && g.O % 4 === 0 && g.C >= WINOGRAD_MIN_C && g.HO >= WINOGRAD_MIN_SIDE && g.WO >= WINOGRAD_MIN_SIDE;
 }
 
 /**
@@ -48,30 +48,32 @@ function chunks(total: number, tpi: number, cap: number, crossImages: boolean): 
 /** y = conv(x, w) (+ b) (relu) by Winograd, a chunk of tiles at a time; false where one image does not fit a binding. */
 export function forwardWinograd(g: ConvGeom, x: Tensor, w: Tensor, b: Tensor | null, relu: boolean, y: Tensor): boolean {
   const op = 'conv2d';
+  const m = x.storage.gpu.plan.winograd as WinogradTile;
+  const P = winogradPoints(m);
   const L = bindableElements(x.storage.gpu);
   const { C, O, H, W, HO, WO } = g;
-  const tpi = Math.ceil(HO / 2) * Math.ceil(WO / 2);
+  const tpi = Math.ceil(HO / m) * Math.ceil(WO / m);
   const xPer = H * W * C, yPer = HO * WO * O;
-  const wide = 16 * Math.max(C, O);
+  const wide = P * Math.max(C, O);
   const perBinding = Math.floor(L / Math.max(xPer, yPer));
   // A chunk spanning k images binds ⌈k⌉ + 1 of them at most.
   const cap = Math.max(4, Math.min(Math.floor(CHUNK_FLOATS / wide), Math.floor(L / wide) - 3, perBinding >= 2 ? (perBinding - 1) * tpi : tpi));
-  if (perBinding < 1 || 16 * C * O > L || w.size > L || Math.floor(L / wide) - 3 < 4) return false;
-  const V = empty([16, C, O]);
+  if (perBinding < 1 || P * C * O > L || w.size > L || Math.floor(L / wide) - 3 < 4) return false;
+  const V = empty([P, C, O]);
   try {
     const wb = bindElements(w, 0, w.size);
-    dispatch(op, winogradWeightKernel(C, O, wb.rest), [wb.slice], [V]);
+    dispatch(op, winogradWeightKernel(m, C, O, wb.rest), [wb.slice], [V]);
     const bb = b ? bindElements(b, 0, b.size) : null;
     for (const [a, T] of chunks(g.N * tpi, tpi, cap, perBinding >= 2)) {
       const img0 = Math.floor(a / tpi), imgs = Math.ceil((a + T) / tpi) - img0;
-      const t = winogradTiles(HO, WO, a - img0 * tpi, T);
-      const U = empty([16, C, t.TP]);
-      const M = empty([16, t.TP, O]);
+      const t = winogradTiles(m, HO, WO, a - img0 * tpi, T);
+      const U = empty([P, C, t.TP]);
+      const M = empty([P, t.TP, O]);
       try {
         const xb = bindElements(x, img0 * xPer, imgs * xPer);
         dispatch(op, winogradInputKernel(C, H, W, g.PT, g.PL, t, xb.rest), [xb.slice], [U]);
         launchGemm({
-          op, a: U, b: V, c: M, batch: 16, M: t.TP, N: O, K: C, transA: true, transB: false,
+          op, a: U, b: V, c: M, batch: P, M: t.TP, N: O, K: C, transA: true, transB: false,
           batchA: C * t.TP, batchB: C * O, alpha: 1, beta: 0,
         });
         const yb = bindElements(y, img0 * yPer, imgs * yPer);
