@@ -209,6 +209,21 @@ export class Gpu {
     return this.encoder;
   }
 
+  private writes = new WeakMap<GPUBuffer, number>();
+
+  /**
+   * How many times `buffer` has been written since it was made (a dispatch binding it for
+   * writing, an upload, a copy or a clear into it). A derived value cached from a buffer (the
+   * Winograd filter transform) is current while this has not changed.
+   */
+  writeCount(buffer: GPUBuffer): number {
+    return this.writes.get(buffer) ?? 0;
+  }
+
+  private wrote(buffer: GPUBuffer): void {
+    this.writes.set(buffer, (this.writes.get(buffer) ?? 0) + 1);
+  }
+
   /** Records one dispatch. `label` (op and shapes) names it in GPU error messages. */
   dispatch(kernel: Kernel, given: (Binding | null)[], label: string): void {
     this.check(label);
@@ -252,6 +267,9 @@ export class Gpu {
     else pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y, z);
     this.counters.dispatches++;
+    kernel.bindings.forEach((d, i) => {
+      if (d.access === 'write' && given[i]) this.wrote(given[i]!.buffer);
+    });
     if (this.profiler) this.endPass();
     if (this.debug)
       this.device.popErrorScope().then((e) => {
@@ -261,6 +279,7 @@ export class Gpu {
 
   /** Zero-fills a byte range (must be a multiple of 4). */
   clear(buffer: GPUBuffer, offset = 0, size?: number): void {
+    this.wrote(buffer);
     this.endPass().clearBuffer(buffer, offset, size);
   }
 
@@ -269,6 +288,7 @@ export class Gpu {
    * multiples of 4).
    */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.wrote(dst);
     this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
 
@@ -292,6 +312,7 @@ export class Gpu {
   upload(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
     this.check('upload');
     this.flush();
+    this.wrote(buffer);
     const bytes = data.byteLength;
     const src = new Uint8Array(data.buffer, data.byteOffset, bytes);
     if (bytes % 4 === 0) this.device.queue.writeBuffer(buffer, offset, src);

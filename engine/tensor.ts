@@ -102,7 +102,11 @@ export class Tensor {
     if (!this._storage) throw new LanternaError(`tensor #${this.id} ${this.describe()} was used after dispose()`);
     return this._storage;
   }
-  /** The underlying WebGPU buffer (for custom kernels). Throws a `LanternaError` once disposed. */
+  /**
+   * The underlying WebGPU buffer (for custom kernels). Write it through the engine (`gpu().dispatch`,
+   * `upload`): ops may reuse values derived from a tensor while its buffer is unwritten
+   * (`Gpu.writeCount`). Throws a `LanternaError` once disposed.
+   */
   get buffer(): GPUBuffer {
     return this.storage.buffer;
   }

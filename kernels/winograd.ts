@@ -48,7 +48,8 @@ function combo(row: number[], v: string[]): string {
   row.forEach((c, k) => {
     if (c === 0) return;
     const mag = Math.abs(c);
-    const term = mag === 1 ? v[k] : `${Number.isInteger(1 / mag) && mag < 1 ? `${v[k]} / ${(1 / mag).toFixed(1)}` : `${mag.toFixed(1)} * ${v[k]}`}`;
+    // Fractions as products (1/6 → 0.166666667): lavapipe's divisions cost ~5× a multiplication.
+    const term = mag === 1 ? v[k] : `${Number.isInteger(mag) ? mag.toFixed(1) : mag.toPrecision(9)} * ${v[k]}`;
     s += s === '' ? (c < 0 ? `-${term}` : term) : c < 0 ? ` - ${term}` : ` + ${term}`;
   });
   return `(${s})`;

@@ -5,6 +5,7 @@ import * as E from '../engine/index.ts';
 import { gpu } from '../engine/context.ts';
 import { convGeometry, type Padding } from '../kernels/conv2d.ts';
 import { conv2dRef } from '../kernels/conv2d_ref.ts';
+import { clearWinogradCache } from '../engine/ops/conv2d_winograd.ts';
 import { assertClose, ready, rng, withBindingLimit } from './helpers.ts';
 
 await ready;
@@ -125,5 +126,37 @@ test(`F${m}: gradients through a Winograd forward equal those through the direct
   }),
 );
 }
+
+test('the filter transform is reused while the weights are unwritten, redone after an in-place update, freed with them', () =>
+  gpu().withPlan({ gemm: 'register', winograd: 4 }, async () => {
+    clearWinogradCache();
+    const xs = [1, 12, 12, 32] as const, ws = [3, 3, 32, 8] as const;
+    const g = convGeometry(xs, ws, [1, 1], 'same');
+    const x = r.uniform(size(xs)), w0 = r.uniform(size(ws)), grad = r.uniform(size(ws));
+    const tx = E.keep(E.tensor(x, [...xs])), tw = E.keep(E.tensor(w0, [...ws])), tg = E.keep(E.tensor(grad, [...ws]));
+    const run = async () => {
+      const d0 = gpu().counters.dispatches;
+      const y = await E.tidy(() => E.conv2d(tx, tw, null, { padding: 'same' }).data());
+      return { y, n: gpu().counters.dispatches - d0 };
+    };
+    const first = await run(), again = await run();
+    if (first.n !== 4 || again.n !== 3) throw new Error(`dispatches ${first.n} then ${again.n}: expected 4, then 3 (V reused)`);
+    assertClose(again.y, first.y, { atol: 0, rtol: 0 }, 'reused V');
+    // An SGD step writes the weights in place: V must follow them.
+    E.sgdStep(tw, tg, null, { lr: 0.5 });
+    const w1 = Float64Array.from(w0, (v, i) => Math.fround(v - 0.5 * grad[i]));
+    const after = await run();
+    if (after.n !== 4) throw new Error(`after the update: ${after.n} dispatches, expected 4 (V redone)`);
+    const want = conv2dRef(x, w1, g);
+    const scale = want.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+    assertClose(after.y, want, { atol: 2.5e-5 * scale, rtol: 0 }, 'after an in-place update');
+    tw.dispose();
+    const tw2 = E.keep(E.tensor(w0, [...ws]));
+    const fresh = await E.tidy(() => E.conv2d(tx, tw2, null, { padding: 'same' }).data());
+    assertClose(fresh, first.y, { atol: 0, rtol: 0 }, 'a new weight tensor');
+    for (const t of [tx, tg, tw2]) t.dispose();
+    clearWinogradCache();
+  }),
+);
 
 test.run();

@@ -6,6 +6,7 @@
 import type { ConvGeom } from '../../kernels/conv2d.ts';
 import { winogradInputKernel, winogradOutputKernel, winogradPoints, winogradTiles, winogradWeightKernel, type WinogradTile } from '../../kernels/winograd.ts';
 import { dispatch } from '../run.ts';
+import { keep } from '../scope.ts';
 import { empty, type Tensor } from '../tensor.ts';
 import { bindableElements, bindElements, launchGemm } from './matmul.ts';
 
@@ -16,6 +17,55 @@ import { bindableElements, bindElements, launchGemm } from './matmul.ts';
  */
 export const WINOGRAD_MIN_C = 32;
 export const WINOGRAD_MIN_SIDE = 8;
+
+/**
+ * Filter transforms kept for reuse: inference runs the same weights again and again, and V is
+ * what costs most beside the GEMM at VGG16's block4/5 (36·C·O floats written: 9–18 ms a layer on
+ * lavapipe). An entry is current while its weight tensor lives and its buffer has not been
+ * written since (Gpu.writeCount: optimiser steps, uploads and every dispatch writing it count),
+ * so training recomputes V each step. At most CACHE_BYTES are kept; past that V is not cached.
+ */
+interface Cached {
+  V: Tensor;
+  m: WinogradTile;
+  writes: number;
+}
+const cache = new Map<Tensor, Cached>();
+const CACHE_BYTES = 512 * 1024 * 1024;
+let cachedBytes = 0;
+
+function drop(w: Tensor, c: Cached): void {
+  cache.delete(w);
+  cachedBytes -= c.V.size * 4;
+  c.V.dispose();
+}
+
+/** V for filter w: the cached one when current, else computed (and kept when there is room). */
+function filterTransform(op: string, m: WinogradTile, w: Tensor, C: number, O: number): { V: Tensor; owned: boolean } {
+  for (const [t, c] of cache) if (t.disposed || c.V.disposed) drop(t, c);
+  const writes = w.storage.gpu.writeCount(w.storage.buffer);
+  const hit = cache.get(w);
+  if (hit && hit.m === m && hit.writes === writes) return { V: hit.V, owned: false };
+  if (hit) drop(w, hit);
+  const V = empty([winogradPoints(m), C, O]);
+  try {
+    const wb = bindElements(w, 0, w.size);
+    dispatch(op, winogradWeightKernel(m, C, O, wb.rest), [wb.slice], [V]);
+  } catch (e) {
+    V.dispose();
+    throw e;
+  }
+  if (cachedBytes + V.size * 4 > CACHE_BYTES) return { V, owned: true };
+  keep(V);
+  cache.set(w, { V, m, writes });
+  cachedBytes += V.size * 4;
+  return { V, owned: false };
+}
+
+/** Frees every cached filter transform (tests; a caller short of memory). */
+export function clearWinogradCache(): void {
+  for (const [t, c] of cache) drop(t, c);
+}
 
 /** Whether y = conv(x, w) of geometry g may take the Winograd path on this plan. */
 export function winogradApplies(g: ConvGeom, x: Tensor): boolean {
@@ -59,10 +109,8 @@ export function forwardWinograd(g: ConvGeom, x: Tensor, w: Tensor, b: Tensor | n
   // A chunk spanning k images binds ⌈k⌉ + 1 of them at most.
   const cap = Math.max(4, Math.min(Math.floor(CHUNK_FLOATS / wide), Math.floor(L / wide) - 3, perBinding >= 2 ? (perBinding - 1) * tpi : tpi));
   if (perBinding < 1 || P * C * O > L || w.size > L || Math.floor(L / wide) - 3 < 4) return false;
-  const V = empty([P, C, O]);
+  const { V, owned } = filterTransform(op, m, w, C, O);
   try {
-    const wb = bindElements(w, 0, w.size);
-    dispatch(op, winogradWeightKernel(m, C, O, wb.rest), [wb.slice], [V]);
     const bb = b ? bindElements(b, 0, b.size) : null;
     for (const [a, T] of chunks(g.N * tpi, tpi, cap, perBinding >= 2)) {
       const img0 = Math.floor(a / tpi), imgs = Math.ceil((a + T) / tpi) - img0;
@@ -85,7 +133,7 @@ export function forwardWinograd(g: ConvGeom, x: Tensor, w: Tensor, b: Tensor | n
       }
     }
   } finally {
-    V.dispose();
+    if (owned) V.dispose();
   }
   return true;
 }
