@@ -136,11 +136,12 @@ const winogradW = defineKernel({
   uniforms: { n: 'u32', C: 'u32', O4: 'u32', offW4: 'u32' },
   workgroupSize: WG,
   dispatch: { flat: 'n' },
-  main: (f: { m: WinogradTile }) => {
+  main: (f: { m: WinogradTile; flip: boolean }) => {
     const a = f.m + 2;
     const lines: string[] = [];
+    // flip: the input gradient's filter, taps in reverse order (rotated by 180°).
     for (let p = 0; p < 3; p++)
-      for (let q = 0; q < 3; q++) lines.push(`let g_${p}_${q} = Wk[u.offW4 + (${p * 3 + q}u * u.C + c) * u.O4 + o4];`);
+      for (let q = 0; q < 3; q++) lines.push(`let g_${p}_${q} = Wk[u.offW4 + (${f.flip ? 8 - (p * 3 + q) : p * 3 + q}u * u.C + c) * u.O4 + o4];`);
     lines.push(...sandwich(MATRICES[f.m].G, (p, q) => `g_${p}_${q}`, 'h', 'v', V4));
     for (let p = 0; p < a; p++) for (let q = 0; q < a; q++) lines.push(`V[(${p * a + q}u * u.C + c) * u.O4 + o4] = v_${p}_${q};`);
     return /* wgsl */ `let o4 = i % u.O4;
@@ -192,9 +193,9 @@ export function winogradInputKernel(C: number, H: number, W: number, PT: number,
   });
 }
 
-/** V [α², C, O] from an HWIO 3×3 kernel (element offset offW, a multiple of 4). */
-export function winogradWeightKernel(m: WinogradTile, C: number, O: number, offW: number): Kernel {
-  return winogradW({ m }, { n: C * (O / 4), C, O4: O / 4, offW4: offW / 4 });
+/** V [α², C, O] from an HWIO 3×3 kernel (element offset offW, a multiple of 4), its taps reversed when `flip`. */
+export function winogradWeightKernel(m: WinogradTile, C: number, O: number, offW: number, flip = false): Kernel {
+  return winogradW({ m, flip }, { n: C * (O / 4), C, O4: O / 4, offW4: offW / 4 });
 }
 
 /** y (NHWC, element offset offY) from M [α², TP, O], plus bias[offB…] when `bias`, relu when asked. */

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as E from '../engine/index.ts';
 import { gpu } from '../engine/context.ts';
 import { convGeometry, type Padding } from '../kernels/conv2d.ts';
-import { conv2dRef } from '../kernels/conv2d_ref.ts';
+import { conv2dInputGradRef, conv2dRef } from '../kernels/conv2d_ref.ts';
 import { clearWinogradCache } from '../engine/ops/conv2d_winograd.ts';
 import { assertClose, ready, rng, withBindingLimit } from './helpers.ts';
 
@@ -112,17 +112,40 @@ for (const [limit, xs] of [[64 * 1024, [7, 12, 12, 32]], [48 * 1024, [2, 16, 16,
 
 test(`F${m}: gradients through a Winograd forward equal those through the direct one`, () =>
   gpu().withPlan(ON, async () => {
-    const xs = [2, 10, 10, 32], ws = [3, 3, 32, 12];
-    const x = r.uniform(size(xs)), w = r.uniform(size(ws)), b = r.uniform(12), dy = r.uniform(2 * 10 * 10 * 12);
+    const xs = [2, 10, 10, 32], ws = [3, 3, 32, 36];
+    const x = r.uniform(size(xs)), w = r.uniform(size(ws)), b = r.uniform(36), dy = r.uniform(2 * 10 * 10 * 36);
     const grads = async () =>
       E.asyncTidy(async (s) => {
-        const [tx, tw, tb] = [E.tensor(x, xs).requireGrad(), E.tensor(w, ws).requireGrad(), E.tensor(b, [12]).requireGrad()];
-        const g = s.run(() => E.grad(E.sum(E.mul(E.conv2d(tx, tw, tb, { padding: 'same', activation: 'relu' }), E.tensor(dy, [2, 10, 10, 12]))), [tx, tw, tb]));
+        const [tx, tw, tb] = [E.tensor(x, xs).requireGrad(), E.tensor(w, ws).requireGrad(), E.tensor(b, [36]).requireGrad()];
+        const g = s.run(() => E.grad(E.sum(E.mul(E.conv2d(tx, tw, tb, { padding: 'same', activation: 'relu' }), E.tensor(dy, [2, 10, 10, 36]))), [tx, tw, tb]));
         return Promise.all(g.map((t) => t.data()));
       });
     const on = await grads();
     const off = await gpu().withPlan(OFF, grads);
     for (const [i, name] of ['dx', 'dW', 'db'].entries()) assertClose(on[i], off[i], { atol: 1e-4, rtol: 1e-4 }, name);
+  }),
+);
+
+// The input gradient of a stride-1 3×3 conv is a forward conv of dy with the flipped, transposed
+// filter and pads 2 − p: 'same', 'valid' (pads 2: the full correlation) and asymmetric ones.
+test(`F${m}: the input gradient by Winograd matches the float64 reference, and takes the path`, () =>
+  gpu().withPlan(ON, async () => {
+    for (const [xs, o, padding] of [
+      [[2, 10, 9, 8], 32, 'same'],
+      [[1, 12, 12, 12], 36, 'valid'],
+      [[1, 11, 13, 4], 32, [0, 2, 1, 0]],
+    ] as [[number, number, number, number], number, Padding][]) {
+      const g = convGeometry(xs, [3, 3, xs[3], o], [1, 1], padding);
+      const w = r.uniform(9 * xs[3] * o), dy = r.uniform(g.N * g.HO * g.WO * o);
+      const want = conv2dInputGradRef(dy, w, g);
+      const d0 = gpu().counters.dispatches;
+      const dx = await E.tidy(() => E.conv2dInputGrad(E.tensor(dy, [g.N, g.HO, g.WO, o]), E.tensor(w, [3, 3, xs[3], o]), g).data());
+      const n = gpu().counters.dispatches - d0;
+      const scale = want.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+      assertClose(dx, want, { atol: (m === 2 ? 1.5e-6 : 2.5e-5) * scale, rtol: 0 }, `dx F${m} x[${xs}] o ${o} ${JSON.stringify(padding)}`);
+      // Transpose, filter transform, input transform, GEMM, output transform.
+      if (n !== 5) throw new Error(`dx x[${xs}]: ${n} dispatches, expected the Winograd path's 5`);
+    }
   }),
 );
 }

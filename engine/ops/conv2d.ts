@@ -26,7 +26,7 @@ import { dispatch, run } from '../run.ts';
 import { checkInputs, empty, scalar, type Tensor } from '../tensor.ts';
 import { binary, mul } from './binary.ts';
 import { conv2dGeneral } from './conv2d_general.ts';
-import { forwardWinograd, winogradApplies } from './conv2d_winograd.ts';
+import { forwardWinograd, inputGradGeometry, winogradApplies } from './conv2d_winograd.ts';
 import { bindableElements, bindElements, transposeMatrices } from './matmul.ts';
 import { sum, sumPartials } from './reduce.ts';
 
@@ -126,6 +126,16 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, g: ConvGeom): Tensor {
   expectShape(op, 'dy', dy, [g.N, g.HO, g.WO, g.O]);
   expectShape(op, 'kernel', w, [g.KH, g.KW, g.C, g.O]);
   const v = planOf(dy);
+  // Stride 1, 3×3 on lavapipe: a forward Winograd conv of dy with the flipped filter.
+  const dual = inputGradGeometry(g);
+  if (dual && winogradApplies(dual, dy)) {
+    let done = false;
+    const dx = allocRun([g.N, g.H, g.W, g.C], (dx) => {
+      done = forwardWinograd(dual, dy, w, null, false, dx, true);
+    });
+    if (done) return record(op, [dy, w], dx, convDxGrad, { geometry: g });
+    dx.dispose();
+  }
   // The kernel reads W per tap as [O, C] (rows contiguous along its output columns).
   const wt = transposeMatrices(op, w, g.KH * g.KW, g.C, g.O);
   try {

@@ -8,7 +8,7 @@ import { winogradInputKernel, winogradOutputKernel, winogradPoints, winogradTile
 import { dispatch } from '../run.ts';
 import { keep } from '../scope.ts';
 import { empty, type Tensor } from '../tensor.ts';
-import { bindableElements, bindElements, launchGemm } from './matmul.ts';
+import { bindableElements, bindElements, launchGemm, transposeMatrices } from './matmul.ts';
 
 /**
  * Where the transforms do not pay (bench/lavapipe_winograd.ts on lavapipe, direct = 1): fewer
@@ -30,41 +30,53 @@ interface Cached {
   m: WinogradTile;
   writes: number;
 }
+/** Keyed by the weight tensor; the input gradient's (flipped, transposed) V under [w, 'dx']. */
 const cache = new Map<Tensor, Cached>();
+const cacheDx = new Map<Tensor, Cached>();
 const CACHE_BYTES = 512 * 1024 * 1024;
 let cachedBytes = 0;
 
-function drop(w: Tensor, c: Cached): void {
-  cache.delete(w);
+function drop(map: Map<Tensor, Cached>, w: Tensor, c: Cached): void {
+  map.delete(w);
   cachedBytes -= c.V.size * 4;
   c.V.dispose();
 }
 
-/** V for filter w: the cached one when current, else computed (and kept when there is room). */
-function filterTransform(op: string, m: WinogradTile, w: Tensor, C: number, O: number): { V: Tensor; owned: boolean } {
-  for (const [t, c] of cache) if (t.disposed || c.V.disposed) drop(t, c);
+/**
+ * V for filter w (HWIO [3, 3, C, O]): the cached one when current, else computed (and kept when
+ * there is room). `dx`: the input gradient's filter, w flipped in space with C and O swapped
+ * (V [α², O, C]).
+ */
+function filterTransform(op: string, m: WinogradTile, w: Tensor, C: number, O: number, dx: boolean): { V: Tensor; owned: boolean } {
+  for (const map of [cache, cacheDx]) for (const [t, c] of map) if (t.disposed || c.V.disposed) drop(map, t, c);
+  const map = dx ? cacheDx : cache;
   const writes = w.storage.gpu.writeCount(w.storage.buffer);
-  const hit = cache.get(w);
+  const hit = map.get(w);
   if (hit && hit.m === m && hit.writes === writes) return { V: hit.V, owned: false };
-  if (hit) drop(w, hit);
-  const V = empty([winogradPoints(m), C, O]);
+  if (hit) drop(map, w, hit);
+  const [rows, cols] = dx ? [O, C] : [C, O];
+  const V = empty([winogradPoints(m), rows, cols]);
+  // The transposed taps [3, 3, O, C] (what the direct input-gradient kernel reads too).
+  const src = dx ? transposeMatrices(op, w, 9, C, O) : w;
   try {
-    const wb = bindElements(w, 0, w.size);
-    dispatch(op, winogradWeightKernel(m, C, O, wb.rest), [wb.slice], [V]);
+    const wb = bindElements(src, 0, src.size);
+    dispatch(op, winogradWeightKernel(m, rows, cols, wb.rest, dx), [wb.slice], [V]);
   } catch (e) {
     V.dispose();
     throw e;
+  } finally {
+    if (src !== w) src.dispose();
   }
   if (cachedBytes + V.size * 4 > CACHE_BYTES) return { V, owned: true };
   keep(V);
-  cache.set(w, { V, m, writes });
+  map.set(w, { V, m, writes });
   cachedBytes += V.size * 4;
   return { V, owned: false };
 }
 
 /** Frees every cached filter transform (tests; a caller short of memory). */
 export function clearWinogradCache(): void {
-  for (const [t, c] of cache) drop(t, c);
+  for (const map of [cache, cacheDx]) for (const [t, c] of map) drop(map, t, c);
 }
 
 /** Whether y = conv(x, w) of geometry g may take the Winograd path on this plan. */
@@ -96,8 +108,8 @@ function chunks(total: number, tpi: number, cap: number, crossImages: boolean): 
 }
 
 /** y = conv(x, w) (+ b) (relu) by Winograd, a chunk of tiles at a time; false where one image does not fit a binding. */
-export function forwardWinograd(g: ConvGeom, x: Tensor, w: Tensor, b: Tensor | null, relu: boolean, y: Tensor): boolean {
-  const op = 'conv2d';
+export function forwardWinograd(g: ConvGeom, x: Tensor, w: Tensor, b: Tensor | null, relu: boolean, y: Tensor, dx = false): boolean {
+  const op = dx ? 'conv2d.dx' : 'conv2d';
   const m = x.storage.gpu.plan.winograd as WinogradTile;
   const P = winogradPoints(m);
   const L = bindableElements(x.storage.gpu);
@@ -109,7 +121,7 @@ export function forwardWinograd(g: ConvGeom, x: Tensor, w: Tensor, b: Tensor | n
   // A chunk spanning k images binds ⌈k⌉ + 1 of them at most.
   const cap = Math.max(4, Math.min(Math.floor(CHUNK_FLOATS / wide), Math.floor(L / wide) - 3, perBinding >= 2 ? (perBinding - 1) * tpi : tpi));
   if (perBinding < 1 || P * C * O > L || w.size > L || Math.floor(L / wide) - 3 < 4) return false;
-  const { V, owned } = filterTransform(op, m, w, C, O);
+  const { V, owned } = filterTransform(op, m, w, dx ? O : C, dx ? C : O, dx);
   try {
     const bb = b ? bindElements(b, 0, b.size) : null;
     for (const [a, T] of chunks(g.N * tpi, tpi, cap, perBinding >= 2)) {
@@ -136,4 +148,15 @@ export function forwardWinograd(g: ConvGeom, x: Tensor, w: Tensor, b: Tensor | n
     if (owned) V.dispose();
   }
   return true;
+}
+
+/**
+ * The geometry of dx = convᵀ(dy, w) for a stride-1 3×3 conv of geometry g, as a forward conv of
+ * dy with the flipped, transposed filter: pads 2 − p on each side (the full correlation's), O
+ * input channels, C output channels, output H×W. Null where a pad would be negative.
+ */
+export function inputGradGeometry(g: ConvGeom): ConvGeom | null {
+  const [PT, PB, PL, PR] = [2 - g.PT, 2 - g.PB, 2 - g.PL, 2 - g.PR];
+  if (g.KH !== 3 || g.KW !== 3 || g.SH !== 1 || g.SW !== 1 || Math.min(PT, PB, PL, PR) < 0) return null;
+  return { N: g.N, H: g.HO, W: g.WO, C: g.O, KH: 3, KW: 3, O: g.C, SH: 1, SW: 1, PT, PB, PL, PR, HO: g.H, WO: g.W };
 }
