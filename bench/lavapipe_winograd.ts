@@ -25,6 +25,12 @@ const SHAPES = ([
   { name: 'cam2 conv2', x: [100, 28, 28, 16], o: 32 },
   { name: 'cam2 conv3', x: [100, 28, 28, 32], o: 64 },
   { name: 'cam2 conv4', x: [100, 28, 28, 64], o: 128 },
+  { name: 'small cam2 conv3 b10', x: [10, 28, 28, 32], o: 64 },
+  { name: 'small densenet121@64 block1', x: [1, 16, 16, 128], o: 32 },
+  { name: 'small densenet121@64 block2', x: [1, 8, 8, 128], o: 32 },
+  { name: 'small resnet50@64 conv2', x: [1, 16, 16, 64], o: 64 },
+  { name: 'small resnet50@64 conv3', x: [1, 8, 8, 128], o: 128 },
+  { name: 'small inception@107 3x3', x: [1, 10, 10, 64], o: 96 },
 ] as Shape[]).filter((s) => s.name.startsWith(only));
 
 const rnd = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);

@@ -12,11 +12,13 @@ import { bindableElements, bindElements, launchGemm, transposeMatrices } from '.
 
 /**
  * Where the transforms do not pay (bench/lavapipe_winograd.ts on lavapipe, direct = 1): fewer
- * input channels leave the GEMM short (cam2's 16→32 conv 1.1–1.5×, 32→64 0.8–0.9×), and small
- * outputs waste tiles (cam1's 7×7 and 3×3 convs, 32 and 64 channels: 0.98×, 1.01×).
+ * input channels leave the GEMM short (cam2's 16→32 conv at batch 100: F2 1.1–1.5×), and a
+ * handful of tiles leaves 36 products of 4 rows (8×8 outputs of one image under F4, 4 tiles:
+ * ResNet50's and DenseNet121's 8×8 convs 1.5–1.7×). Small outputs otherwise pay: cam1's 7×7 and
+ * 3×3 convs at batch 100 0.86× and 0.80× under F4. Small shapes are noisy here (±15%).
  */
 export const WINOGRAD_MIN_C = 32;
-export const WINOGRAD_MIN_SIDE = 8;
+export const WINOGRAD_MIN_TILES = 8;
 
 /**
  * Filter transforms kept for reuse: inference runs the same weights again and again, and V is
@@ -82,7 +84,7 @@ export function clearWinogradCache(): void {
 /** Whether y = conv(x, w) of geometry g may take the Winograd path on this plan. */
 export function winogradApplies(g: ConvGeom, x: Tensor): boolean {
   const p = x.storage.gpu.plan;
-  return p.winograd !== 0 && p.gemm === 'register' && g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.C % 4 === 0 && g.O % 4 === 0 && g.C >= WINOGRAD_MIN_C && g.HO >= WINOGRAD_MIN_SIDE && g.WO >= WINOGRAD_MIN_SIDE;
+  return p.winograd !== 0 && p.gemm === 'register' && g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.C % 4 === 0 && g.O % 4 === 0 && g.C >= WINOGRAD_MIN_C && g.N * Math.ceil(g.HO / p.winograd) * Math.ceil(g.WO / p.winograd) >= WINOGRAD_MIN_TILES;
 }
 
 /**
