@@ -171,7 +171,7 @@ export function formatDevice(d: DeviceDescription): string {
     const offered = Object.entries(p.features).filter(([, on]) => on).map(([f]) => f);
     rows.push([
       'plan',
-      `${p.cpuDriver ? 'CPU driver' : 'GPU'}; GEMM ${p.gemm}${p.gemm === 'register' ? ` ${p.regTile}×${p.regTile}` : ''}; tiles ${p.tiles ? `${p.tiles.TM}×${p.tiles.TN} forced` : `by size${p.narrowTiles ? '' : ', no 128×32'}`}; rows ${p.rowVariant ?? 'by length'}` +
+      `${p.cpuDriver ? 'CPU driver' : 'GPU'}; GEMM ${p.gemm}${p.gemm === 'register' ? ` ${p.regTile}×${p.regTile}` : ''}${p.winograd ? `; 3×3 convs by Winograd F(${p.winograd}×${p.winograd}, 3×3)` : ''}; tiles ${p.tiles ? `${p.tiles.TM}×${p.tiles.TN} forced` : `by size${p.narrowTiles ? '' : ', no 128×32'}`}; rows ${p.rowVariant ?? 'by length'}` +
         `; adapter offers ${offered.length ? offered.join(', ') : 'no optional feature used'}${p.debug ? '; debug' : ''} (LANTERNA_* settings change it)`,
     ]);
   }

@@ -11,8 +11,9 @@
 // m = 2: Bᵀ, G, Aᵀ hold only 0, ±1 and ±½, so rounding stays that of a direct convolution.
 // m = 4: points 0, ±1, ±2, ±½ — entries up to 8 and down to 1/24 cost about a decimal digit.
 // U is written [ξ, C, T] (T contiguous) because the register GEMM reads A in vec4 only along its
-// free axis: the input kernel takes 4 tiles per thread and transposes in registers (4 channels
-// a thread in vec4 for m = 2; 2 in vec2 for m = 4, whose 36-point patches would spill).
+// free axis: the input kernel takes 4 tiles × 4 channels (vec4) per thread and transposes in
+// registers (for m = 4 that is 144 vec4 live, which spill; 2 channels in vec2 measured no faster
+// on lavapipe: VGG16's block1_conv2 input transform 26 ms in vec4, 30–32 in vec2).
 // T is padded to a multiple of 4; padded tiles read zeros and are never stored.
 // Channels in vec4: C and O must be multiples of 4 (the op checks).
 // Reference: kernels/conv2d_ref.ts (the tests compare against the direct convolution).
@@ -84,16 +85,16 @@ export function winogradTiles(m: WinogradTile, HO: number, WO: number, t0: numbe
 
 const winogradIn = defineKernel({
   name: 'winograd_in',
-  bindings: (f: { m: WinogradTile }) => [
-    { name: 'X', access: 'read', type: f.m === 2 ? V4 : 'vec2<f32>' },
+  bindings: [
+    { name: 'X', access: 'read', type: V4 },
     { name: 'Ut', access: 'write', type: V4 },
   ],
   uniforms: { n: 'u32', CL: 'u32', TP4: 'u32', T: 'u32', t0: 'u32', H: 'u32', W: 'u32', tilesW: 'u32', tilesPerImage: 'u32', PT: 'u32', PL: 'u32', offXL: 'u32' },
   workgroupSize: WG,
   dispatch: { flat: 'n' },
-  main: (f) => {
+  main: (f: { m: WinogradTile }) => {
     const { m } = f;
-    const a = m + 2, P = a * a, lanes = m === 2 ? 4 : 2;
+    const a = m + 2, P = a * a, lanes = 4;
     const type = `vec${lanes}<f32>`;
     const { BT } = MATRICES[m];
     const tiles = [0, 1, 2, 3].map((j) => {
@@ -186,10 +187,9 @@ const winogradOut = defineKernel({
 
 /** U [α², C, TP] from NHWC x (element offset offX, a multiple of 4) for the tiles `t` of a chunk. */
 export function winogradInputKernel(C: number, H: number, W: number, PT: number, PL: number, t: WinogradTiles, offX: number): Kernel {
-  const lanes = t.m === 2 ? 4 : 2;
   return winogradIn({ m: t.m }, {
-    n: (t.TP / 4) * (C / lanes), CL: C / lanes, TP4: t.TP / 4, T: t.T, t0: t.t0, H, W,
-    tilesW: t.tilesW, tilesPerImage: t.tilesH * t.tilesW, PT, PL, offXL: offX / lanes,
+    n: (t.TP / 4) * (C / 4), CL: C / 4, TP4: t.TP / 4, T: t.T, t0: t.t0, H, W,
+    tilesW: t.tilesW, tilesPerImage: t.tilesH * t.tilesW, PT, PL, offXL: offX / 4,
   });
 }
 
