@@ -31,6 +31,8 @@ const SHAPES = ([
   { name: 'small resnet50@64 conv2', x: [1, 16, 16, 64], o: 64 },
   { name: 'small resnet50@64 conv3', x: [1, 8, 8, 128], o: 128 },
   { name: 'small inception@107 3x3', x: [1, 10, 10, 64], o: 96 },
+  { name: 'small xception@71 block1_conv2', x: [1, 35, 35, 32], o: 64 },
+  { name: 'small resnet50@64 conv2 b1', x: [1, 16, 16, 64], o: 64 },
 ] as Shape[]).filter((s) => s.name.startsWith(only));
 
 const rnd = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);

@@ -35,6 +35,12 @@ export interface DevicePlan {
    * time and 2.25× (4×) fewer multiplications pay for the transforms; register GEMM only.
    */
   readonly winograd: 0 | 2 | 4;
+  /**
+   * Smallest convolution (multiply-adds, N·HO·WO·C·O·9) that takes the Winograd path: below it the
+   * three extra dispatches cost more than the GEMM saves (lavapipe: a 10×10×64→96 conv, 5.5 M,
+   * 1.3–1.5× slower; a 33×33×32→64 one, 20 M, 0.75–0.80×). Tests lower it to reach small shapes.
+   */
+  readonly winogradMinMacs: number;
   /** A block forced on every tiled kernel; null: chosen per product (tilesFor). */
   readonly tiles: Tiles | null;
   /** Whether tilesFor may choose 128×32 blocks for products 16 or 32 wide. */
@@ -161,6 +167,7 @@ export function makePlan(a: AdapterFacts, maxStorageBufferBindingSize: number, f
     gemm,
     regTile: s.regTile ?? (lavapipe ? 16 : 8),
     winograd: gemm === 'register' && cpuDriver ? (s.winograd ?? (lavapipe ? WINOGRAD_DEFAULT : 0)) : 0,
+    winogradMinMacs: 2 ** 24,
     tiles: s.tiles ?? null,
     narrowTiles: s.narrowTiles ?? true,
     rowVariant: s.rowVariant ?? null,

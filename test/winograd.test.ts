@@ -11,6 +11,8 @@ import { assertClose, ready, rng, withBindingLimit } from './helpers.ts';
 await ready;
 const r = rng(11);
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+// winogradMinMacs 0: the small shapes here take the path (the default leaves convs under 16.8 M
+// multiply-adds to the direct kernel; one test below checks that).
 const OFF = { gemm: 'register', winograd: 0 } as const;
 
 interface Case {
@@ -44,7 +46,7 @@ async function conv(c: Case, x: Float32Array, w: Float32Array, b: Float32Array |
 }
 
 for (const m of [2, 4] as const) {
-const ON = { gemm: 'register', winograd: m } as const;
+const ON = { gemm: 'register', winograd: m, winogradMinMacs: 0 } as const;
 test(`Winograd F(${m}×${m}, 3×3) forward matches the float64 reference (to a bound relative to the output scale) and takes the path`, () =>
   gpu().withPlan(ON, async () => {
     for (const c of CASES) {
@@ -81,6 +83,15 @@ test(`F${m}: Winograd is off where it does not apply or is not asked for (one di
       const n = gpu().counters.dispatches - d0;
       if (n !== 1) throw new Error(`x[${c.x}] stride ${strides}: ${n} dispatches, expected the direct kernel's 1`);
     }
+    // The default threshold: 16.8 M multiply-adds (a 10×10×64→96 conv, 5.5 M, stays direct).
+    await gpu().withPlan({ winogradMinMacs: 2 ** 24 }, async () => {
+      for (const [xs, o, want] of [[[1, 10, 10, 64], 96, 1], [[1, 33, 33, 32], 64, 4]] as const) {
+        const d0 = gpu().counters.dispatches;
+        await E.tidy(() => E.conv2d(E.tensor(r.uniform(size(xs)), [...xs]), E.tensor(r.uniform(9 * xs[3] * o), [3, 3, xs[3], o]), null, { padding: 'same' }).data());
+        const n = gpu().counters.dispatches - d0;
+        if (n !== want) throw new Error(`x[${xs}] → ${o} under the default threshold: ${n} dispatches, expected ${want}`);
+      }
+    });
     await gpu().withPlan(OFF, async () => {
       const c: Case = { x: [2, 8, 8, 32], o: 8, padding: 'same' };
       const { dispatches } = await conv(c, r.uniform(size(c.x)), r.uniform(9 * 32 * 8), undefined);
@@ -151,7 +162,7 @@ test(`F${m}: the input gradient by Winograd matches the float64 reference, and t
 }
 
 test('the filter transform is reused while the weights are unwritten, redone after an in-place update, freed with them', () =>
-  gpu().withPlan({ gemm: 'register', winograd: 4 }, async () => {
+  gpu().withPlan({ gemm: 'register', winograd: 4, winogradMinMacs: 0 }, async () => {
     clearWinogradCache();
     const xs = [1, 12, 12, 32] as const, ws = [3, 3, 32, 8] as const;
     const g = convGeometry(xs, ws, [1, 1], 'same');

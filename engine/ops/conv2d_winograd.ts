@@ -15,7 +15,8 @@ import { bindableElements, bindElements, launchGemm, transposeMatrices } from '.
  * input channels leave the GEMM short (cam2's 16→32 conv at batch 100: F2 1.1–1.5×), and a
  * handful of tiles leaves 36 products of 4 rows (8×8 outputs of one image under F4, 4 tiles:
  * ResNet50's and DenseNet121's 8×8 convs 1.5–1.7×). Small outputs otherwise pay: cam1's 7×7 and
- * 3×3 convs at batch 100 0.86× and 0.80× under F4. Small shapes are noisy here (±15%).
+ * 3×3 convs at batch 100 0.86× and 0.80× under F4. Small shapes are noisy here (±15%). And
+ * below DevicePlan.winogradMinMacs the extra dispatches cost more than the GEMM saves.
  */
 export const WINOGRAD_MIN_C = 32;
 export const WINOGRAD_MIN_TILES = 8;
@@ -84,7 +85,7 @@ export function clearWinogradCache(): void {
 /** Whether y = conv(x, w) of geometry g may take the Winograd path on this plan. */
 export function winogradApplies(g: ConvGeom, x: Tensor): boolean {
   const p = x.storage.gpu.plan;
-  return p.winograd !== 0 && p.gemm === 'register' && g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.C % 4 === 0 && g.O % 4 === 0 && g.C >= WINOGRAD_MIN_C && g.N * Math.ceil(g.HO / p.winograd) * Math.ceil(g.WO / p.winograd) >= WINOGRAD_MIN_TILES;
+  return p.winograd !== 0 && p.gemm === 'register' && g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.C % 4 === 0 && g.O % 4 === 0 && g.C >= WINOGRAD_MIN_C && g.N * g.HO * g.WO * g.C * g.O * 9 >= p.winogradMinMacs && g.N * Math.ceil(g.HO / p.winograd) * Math.ceil(g.WO / p.winograd) >= WINOGRAD_MIN_TILES;
 }
 
 /**
