@@ -30,7 +30,7 @@ export interface DevicePlan {
    */
   readonly regTile: RegTile;
   /**
-   * 3×3 stride-1 convolutions' forward by Winograd F(m×m, 3×3) with output tiles m = 2 or 4
+   * 3×3 stride-1 convolutions (forward and input gradient) by Winograd F(m×m, 3×3), output tiles m = 2 or 4
    * (engine/ops/conv2d_winograd.ts), 0 for none: lavapipe's default is on, where the GEMM is the
    * time and 2.25× (4×) fewer multiplications pay for the transforms; register GEMM only.
    */
@@ -68,7 +68,7 @@ export interface Settings {
   gemm?: GemmVariant;
   /** LANTERNA_REG_TILE=8 or 16: the register matmul's thread block side on every CPU driver. */
   regTile?: RegTile;
-  /** LANTERNA_WINOGRAD=0, 2 or 4: 3×3 stride-1 conv forwards by Winograd F(m×m, 3×3) on every CPU driver, or nowhere. */
+  /** LANTERNA_WINOGRAD=0, 2 or 4: 3×3 stride-1 convs by Winograd F(m×m, 3×3) on every CPU driver, or nowhere. */
   winograd?: 0 | 2 | 4;
   /** LANTERNA_TILE=64 or 128: one block size for every tiled kernel. */
   tiles?: Tiles;
@@ -90,7 +90,7 @@ export interface Settings {
 export const SETTINGS_HELP: Readonly<Record<string, string>> = {
   LANTERNA_GEMM: 'tiled | register: one GEMM variant on every adapter (to compare them)',
   LANTERNA_REG_TILE: '8 | 16: the register GEMM\'s thread block (8×8 or 16×16 elements of C) on every adapter',
-  LANTERNA_WINOGRAD: '0 | 2 | 4: 3×3 stride-1 convolutions\' forward by Winograd F(2×2, 3×3) or F(4×4, 3×3) on every CPU driver, or never (default: on lavapipe)',
+  LANTERNA_WINOGRAD: '0 | 2 | 4: 3×3 stride-1 convolutions (forward, input gradient) by Winograd F(2×2, 3×3) or F(4×4, 3×3) on every CPU driver, or never (default: on lavapipe)',
   LANTERNA_TILE: '64 | 128 | no-narrow: one block size for every tiled kernel, or no 128×32 blocks',
   LANTERNA_ROWS: 'thread | tree: one row-kernel variant on every adapter',
   LANTERNA_DEBUG: '1: every dispatch in its own error scope (slow; GPU errors name their op)',

@@ -57,11 +57,11 @@ function combo(row: number[], v: string[]): string {
 }
 
 /** out = L · x · Lᵀ for an r×r grid of WGSL values named by `x(a, b)`: `let` lines; result names `${out}_a_b`. */
-function sandwich(L: number[][], x: (a: number, b: number) => string, tmp: string, out: string, type: string): string[] {
+function sandwich(L: number[][], x: (a: number, b: number) => string, tmp: string, out: string): string[] {
   const lines: string[] = [];
   const r = L[0].length;
-  for (let b = 0; b < r; b++) L.forEach((row, a) => lines.push(`let ${tmp}_${a}_${b}: ${type} = ${combo(row, [...Array(r).keys()].map((k) => x(k, b)))};`));
-  for (let a = 0; a < L.length; a++) L.forEach((row, b) => lines.push(`let ${out}_${a}_${b}: ${type} = ${combo(row, [...Array(r).keys()].map((k) => `${tmp}_${a}_${k}`))};`));
+  for (let b = 0; b < r; b++) L.forEach((row, a) => lines.push(`let ${tmp}_${a}_${b} = ${combo(row, [...Array(r).keys()].map((k) => x(k, b)))};`));
+  for (let a = 0; a < L.length; a++) L.forEach((row, b) => lines.push(`let ${out}_${a}_${b} = ${combo(row, [...Array(r).keys()].map((k) => `${tmp}_${a}_${k}`))};`));
   return lines;
 }
 
@@ -89,13 +89,12 @@ const winogradIn = defineKernel({
     { name: 'X', access: 'read', type: V4 },
     { name: 'Ut', access: 'write', type: V4 },
   ],
-  uniforms: { n: 'u32', CL: 'u32', TP4: 'u32', T: 'u32', t0: 'u32', H: 'u32', W: 'u32', tilesW: 'u32', tilesPerImage: 'u32', PT: 'u32', PL: 'u32', offXL: 'u32' },
+  uniforms: { n: 'u32', C4: 'u32', TP4: 'u32', T: 'u32', t0: 'u32', H: 'u32', W: 'u32', tilesW: 'u32', tilesPerImage: 'u32', PT: 'u32', PL: 'u32', offX4: 'u32' },
   workgroupSize: WG,
   dispatch: { flat: 'n' },
   main: (f: { m: WinogradTile }) => {
     const { m } = f;
-    const a = m + 2, P = a * a, lanes = 4;
-    const type = `vec${lanes}<f32>`;
+    const a = m + 2, P = a * a;
     const { BT } = MATRICES[m];
     const tiles = [0, 1, 2, 3].map((j) => {
       const d = (p: number, q: number) => `d${j}_${p}_${q}`;
@@ -104,24 +103,22 @@ const winogradIn = defineKernel({
     let r = (u.t0 + t) % u.tilesPerImage;
     let y0 = i32(r / u.tilesW) * ${m} - i32(u.PT);
     let x0 = i32(r % u.tilesW) * ${m} - i32(u.PL);
-    let base = u.offXL + img * u.H * u.W * u.CL + cl;`];
+    let base = u.offX4 + img * u.H * u.W * u.C4 + c4;`];
       for (let p = 0; p < a; p++)
         for (let q = 0; q < a; q++)
-          lines.push(`var ${d(p, q)} = ${type}(0.0);
-    if (t < u.T && u32(y0 + ${p}) < u.H && u32(x0 + ${q}) < u.W) { ${d(p, q)} = X[base + (u32(y0 + ${p}) * u.W + u32(x0 + ${q})) * u.CL]; }`);
-      lines.push(...sandwich(BT, d, `e${j}`, `v${j}`, type));
+          lines.push(`var ${d(p, q)} = vec4<f32>(0.0);
+    if (t < u.T && u32(y0 + ${p}) < u.H && u32(x0 + ${q}) < u.W) { ${d(p, q)} = X[base + (u32(y0 + ${p}) * u.W + u32(x0 + ${q})) * u.C4]; }`);
+      lines.push(...sandwich(BT, d, `e${j}`, `v${j}`));
       for (let x = 0; x < P; x++) lines.push(`u${j}_${x} = v${j}_${Math.floor(x / a)}_${x % a};`);
       return `  {\n    ${lines.join('\n    ')}\n  }`;
     });
-    const decl = [0, 1, 2, 3].map((j) => Array.from({ length: P }, (_, x) => `  var u${j}_${x}: ${type};`).join('\n')).join('\n');
+    const decl = [0, 1, 2, 3].map((j) => Array.from({ length: P }, (_, x) => `  var u${j}_${x}: vec4<f32>;`).join('\n')).join('\n');
     const stores: string[] = [];
     for (let x = 0; x < P; x++)
-      for (let k = 0; k < lanes; k++) {
-        const ch = 'xyzw'[k];
-        stores.push(`  Ut[(${x}u * u.CL * ${lanes}u + cl * ${lanes}u + ${k}u) * u.TP4 + t4] = vec4<f32>(u0_${x}.${ch}, u1_${x}.${ch}, u2_${x}.${ch}, u3_${x}.${ch});`);
-      }
-    return /* wgsl */ `let cl = i % u.CL;
-  let t4 = i / u.CL;
+      for (const [k, ch] of [...'xyzw'].entries())
+        stores.push(`  Ut[(${x}u * u.C4 * 4u + c4 * 4u + ${k}u) * u.TP4 + t4] = vec4<f32>(u0_${x}.${ch}, u1_${x}.${ch}, u2_${x}.${ch}, u3_${x}.${ch});`);
+    return /* wgsl */ `let c4 = i % u.C4;
+  let t4 = i / u.C4;
 ${decl}
 ${tiles.join('\n')}
 ${stores.join('\n')}`;
@@ -143,7 +140,7 @@ const winogradW = defineKernel({
     // flip: the input gradient's filter, taps in reverse order (rotated by 180°).
     for (let p = 0; p < 3; p++)
       for (let q = 0; q < 3; q++) lines.push(`let g_${p}_${q} = Wk[u.offW4 + (${f.flip ? 8 - (p * 3 + q) : p * 3 + q}u * u.C + c) * u.O4 + o4];`);
-    lines.push(...sandwich(MATRICES[f.m].G, (p, q) => `g_${p}_${q}`, 'h', 'v', V4));
+    lines.push(...sandwich(MATRICES[f.m].G, (p, q) => `g_${p}_${q}`, 'h', 'v'));
     for (let p = 0; p < a; p++) for (let q = 0; q < a; q++) lines.push(`V[(${p * a + q}u * u.C + c) * u.O4 + o4] = v_${p}_${q};`);
     return /* wgsl */ `let o4 = i % u.O4;
   let c = i / u.O4;
@@ -166,7 +163,7 @@ const winogradOut = defineKernel({
     const a = m + 2;
     const lines: string[] = [];
     for (let x = 0; x < a * a; x++) lines.push(`let m_${Math.floor(x / a)}_${x % a} = Mx[(${x}u * u.TP + t) * u.O4 + o4];`);
-    lines.push(...sandwich(MATRICES[m].AT, (p, q) => `m_${p}_${q}`, 'e', 'y', V4));
+    lines.push(...sandwich(MATRICES[m].AT, (p, q) => `m_${p}_${q}`, 'e', 'y'));
     for (let p = 0; p < m; p++)
       for (let q = 0; q < m; q++) {
         const v = `y_${p}_${q} + bias`;
@@ -188,8 +185,8 @@ const winogradOut = defineKernel({
 /** U [α², C, TP] from NHWC x (element offset offX, a multiple of 4) for the tiles `t` of a chunk. */
 export function winogradInputKernel(C: number, H: number, W: number, PT: number, PL: number, t: WinogradTiles, offX: number): Kernel {
   return winogradIn({ m: t.m }, {
-    n: (t.TP / 4) * (C / 4), CL: C / 4, TP4: t.TP / 4, T: t.T, t0: t.t0, H, W,
-    tilesW: t.tilesW, tilesPerImage: t.tilesH * t.tilesW, PT, PL, offXL: offX / 4,
+    n: (t.TP / 4) * (C / 4), C4: C / 4, TP4: t.TP / 4, T: t.T, t0: t.t0, H, W,
+    tilesW: t.tilesW, tilesPerImage: t.tilesH * t.tilesW, PT, PL, offX4: offX / 4,
   });
 }
 

@@ -1,7 +1,7 @@
-// The forward of a 3×3 stride-1 convolution by Winograd F(m×m, 3×3) (kernels/winograd.ts), for
-// CPU drivers where the plan asks for it: input and filter transforms, 16 products through the
-// register GEMM, the output transform with bias and relu. Only the forward: conv2d records its
-// usual node, whose gradients do not depend on how y was computed.
+// 3×3 stride-1 convolutions by Winograd F(m×m, 3×3) (kernels/winograd.ts), for CPU drivers where
+// the plan asks for it: input and filter transforms, (m + 2)² products through the register GEMM,
+// the output transform with bias and relu. The forward, and the input gradient as a forward conv
+// of dy with the flipped filter; conv2d records its usual nodes either way.
 
 import type { ConvGeom } from '../../kernels/conv2d.ts';
 import { winogradInputKernel, winogradOutputKernel, winogradPoints, winogradTiles, winogradWeightKernel, type WinogradTile } from '../../kernels/winograd.ts';
@@ -33,7 +33,7 @@ interface Cached {
   m: WinogradTile;
   writes: number;
 }
-/** Keyed by the weight tensor; the input gradient's (flipped, transposed) V under [w, 'dx']. */
+/** Keyed by the weight tensor; the input gradient's (flipped, transposed) V in cacheDx. */
 const cache = new Map<Tensor, Cached>();
 const cacheDx = new Map<Tensor, Cached>();
 const CACHE_BYTES = 512 * 1024 * 1024;
